@@ -1,0 +1,100 @@
+"""Host-key verification. Fabric accepts any key by default; we check known_hosts like ssh does.
+
+An unknown key is refused unless the user explicitly accepts new keys (first contact); a changed key
+is always refused, because that is what a man in the middle looks like.
+"""
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+from paramiko import MissingHostKeyPolicy, PKey, SSHClient
+
+from deploy.errors import DeployError
+from deploy.output import say
+
+
+def fingerprint(key: PKey) -> str:
+    """OpenSSH's fingerprint format: SHA256:<base64 without padding>."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def _host_and_port(hostname: str) -> tuple[str, str]:
+    # paramiko names non-22 ports as "[host]:port"
+    if hostname.startswith("[") and "]:" in hostname:
+        host, port = hostname[1:].split("]:", 1)
+        return host, port
+    return hostname, "22"
+
+
+def keyscan_hint(hostname: str, known_hosts: str) -> str:
+    host, port = _host_and_port(hostname)
+    port_flag = "" if port == "22" else f"-p {port} "
+    return f"ssh-keyscan {port_flag}{host} >> {known_hosts}"
+
+
+class UnknownHostKey(DeployError):
+    def __init__(self, hostname: str, key: PKey, known_hosts: str):
+        host, port = _host_and_port(hostname)
+        super().__init__(
+            f"host key of {host}:{port} ({key.get_name()} {fingerprint(key)}) is not in {known_hosts}: "
+            f"check that fingerprint, then add it with `{keyscan_hint(hostname, known_hosts)}`, "
+            "or pass --accept-new-host-key on first contact"
+        )
+
+
+def changed_host_key_error(hostname: str, got: PKey, expected: PKey, known_hosts: str) -> DeployError:
+    host, port = _host_and_port(hostname)
+    target = hostname if port != "22" else host
+    return DeployError(
+        f"host key of {host}:{port} has CHANGED (known {expected.get_name()} {fingerprint(expected)}, "
+        f"offered {got.get_name()} {fingerprint(got)}): this may be a man-in-the-middle attack; refusing. "
+        f"If the server was really reinstalled, remove the old key with `ssh-keygen -f {known_hosts} "
+        f"-R '{target}'` and connect again"
+    )
+
+
+class RefuseUnknown(MissingHostKeyPolicy):
+    def __init__(self, known_hosts: str):
+        self.known_hosts = known_hosts
+
+    def missing_host_key(self, client: SSHClient, hostname: str, key: PKey) -> None:
+        raise UnknownHostKey(hostname, key, self.known_hosts)
+
+
+class AcceptNew(MissingHostKeyPolicy):
+    """Like ssh's StrictHostKeyChecking=accept-new: record a first-seen key, never a changed one."""
+
+    def __init__(self, known_hosts: str):
+        self.known_hosts = known_hosts
+
+    def missing_host_key(self, client: SSHClient, hostname: str, key: PKey) -> None:
+        path = Path(os.path.expanduser(self.known_hosts))
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with path.open("a") as handle:
+            handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+        path.chmod(0o600)
+        say(f"    accepted new host key for {hostname}: {key.get_name()} {fingerprint(key)} (saved to {path})")
+
+
+def known_hosts_files(primary: str, ssh_config: dict) -> list[str]:
+    """The user's known_hosts plus any UserKnownHostsFile from ssh_config (-S or ~/.ssh/config)."""
+    files = [primary]
+    extra = ssh_config.get("userknownhostsfile") or []
+    for entry in [extra] if isinstance(extra, str) else extra:
+        files += entry.split()
+    return list(dict.fromkeys(files))
+
+
+def secure(client: SSHClient, ssh_config: dict, known_hosts: str, accept_new: bool) -> None:
+    """Load every known_hosts file into ``client`` and replace Fabric's auto-add policy with ours."""
+    files = known_hosts_files(known_hosts, ssh_config)
+    for name in files:
+        path = os.path.expanduser(name)
+        if os.path.isfile(path):
+            client.load_system_host_keys(path)
+    accept_new = accept_new or str(ssh_config.get("stricthostkeychecking", "")).lower() == "accept-new"
+    policy = AcceptNew(files[0]) if accept_new else RefuseUnknown(files[0])
+    client.set_missing_host_key_policy(policy)

@@ -1,0 +1,30 @@
+"""Step-by-step output: every long piece of work says what it does and how long it took."""
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from deploy.errors import DeployError
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+@contextmanager
+def step(title: str) -> Iterator[None]:
+    """Print ``title``, run the block, then print how long it took and whether it worked."""
+    say(f"--> {title}")
+    started = time.monotonic()
+    try:
+        yield
+    except (DeployError, KeyboardInterrupt):
+        say(f"  x {title} failed after {time.monotonic() - started:.1f}s")
+        raise
+    say(f"  ok {title} ({time.monotonic() - started:.1f}s)")
+
+
+def fail(message: str) -> None:
+    """Print the one line a user sees for a failure, on stderr."""
+    print(f"error: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,133 @@
+"""The thin layer over a Fabric ``Connection``: run, sudo, put, dry-run, and one-line errors.
+
+Nothing here knows what a deploy is; it only runs the strings that ``commands`` builds.
+"""
+
+import socket
+from shlex import quote
+from typing import Any
+
+from fabric import Connection
+from invoke.runners import Result
+from paramiko.ssh_exception import (
+    AuthenticationException,
+    BadHostKeyException,
+    NoValidConnectionsError,
+    SSHException,
+)
+
+from deploy import commands, hostkeys
+from deploy.errors import DeployError, RemoteCommandFailed
+from deploy.output import say
+
+CONNECT_TIMEOUT = 10
+
+
+class Remote:
+    """One server. ``run``/``sudo`` raise ``DeployError`` with one line; ``dry_run`` only prints."""
+
+    def __init__(self, conn: Connection, *, dry_run: bool = False, known_hosts: str = "~/.ssh/known_hosts"):
+        self.conn = conn
+        self.dry_run = dry_run
+        self.known_hosts = known_hosts
+        self._home: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.conn.user}@{self.conn.host}:{self.conn.port}"
+
+    @property
+    def has_sudo_password(self) -> bool:
+        return bool(self.conn.config.get("sudo", {}).get("password"))
+
+    def run(self, command: str, *, hide: bool = True, warn: bool = False, pty: bool = False,
+            what: str | None = None, timeout: int | None = None) -> Result:
+        if self.dry_run:
+            say(f"    [dry-run] {command}")
+            return Result(stdout="", stderr="", exited=0, command=command)
+        kwargs: dict[str, Any] = {"hide": hide, "warn": True, "pty": pty, "timeout": timeout}
+        if not pty:
+            kwargs["in_stream"] = False  # never wait on our own stdin (CI has none)
+        result = self._call(self.conn.run, command, **kwargs)
+        if result.failed and not warn:
+            raise RemoteCommandFailed(command, result.exited, result.stdout + result.stderr, what)
+        return result
+
+    def sudo(self, command: str, **kwargs: Any) -> Result:
+        """Root without a prompt (``sudo -n``), or with the password given by --prompt-for-sudo-password."""
+        if self.has_sudo_password and not self.dry_run:
+            warn = kwargs.pop("warn", False)
+            what = kwargs.pop("what", None)
+            result = self._call(self.conn.sudo, f"sh -c {quote(command)}", hide=True, warn=True, **kwargs)
+            if result.failed and not warn:
+                raise RemoteCommandFailed(command, result.exited, result.stdout + result.stderr, what)
+            return result
+        return self.run(commands.sudo(command), **kwargs)
+
+    def ok(self, command: str) -> bool:
+        """True when ``command`` exits 0 (a probe; never raises for a non-zero exit)."""
+        return self.run(command, warn=True).ok
+
+    def output(self, command: str, **kwargs: Any) -> str:
+        return self.run(command, **kwargs).stdout.strip()
+
+    def put(self, local: str, remote: str, mode: int | None = None) -> None:
+        if self.dry_run:
+            say(f"    [dry-run] upload {local} -> {remote}")
+            return
+        self._call(self.conn.put, local, remote)
+        if mode is not None:
+            self.run(f"chmod {mode:o} {quote(remote)}")
+
+    @property
+    def home(self) -> str:
+        if self._home is None:
+            self._home = f"/home/{self.conn.user}" if self.dry_run else self.output(commands.home())
+        return self._home
+
+    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except DeployError:
+            raise
+        except Exception as error:  # noqa: BLE001 - every low-level failure becomes one line
+            raise connection_error(self, error) from error
+
+
+def connection_error(remote: Remote, error: BaseException) -> DeployError:
+    """Turn paramiko/socket failures into the one line a user needs."""
+    conn = remote.conn
+    where = f"{conn.host}:{conn.port}"
+    if isinstance(error, BadHostKeyException):
+        return hostkeys.changed_host_key_error(
+            error.hostname, error.key, error.expected_key, remote.known_hosts)
+    if isinstance(error, AuthenticationException):
+        return DeployError(
+            f"SSH login as {conn.user} on {where} was refused: install your key with "
+            f"`ssh-copy-id -p {conn.port} {conn.user}@{conn.host}` or pass -i KEYFILE")
+    if isinstance(error, socket.gaierror):
+        return DeployError(f"cannot resolve host {conn.host!r}: check the name given to -H")
+    if isinstance(error, NoValidConnectionsError | ConnectionRefusedError):
+        return DeployError(
+            f"cannot connect to {where}: connection refused; is sshd running there and is the port right?")
+    if isinstance(error, TimeoutError | socket.timeout):
+        return DeployError(
+            f"{where} did not answer within {conn.connect_timeout or CONNECT_TIMEOUT}s: "
+            "check the address, the port and the firewall")
+    if isinstance(error, OSError):
+        return DeployError(f"cannot reach {where}: {error.strerror or error}; check the address and network")
+    if isinstance(error, EOFError | SSHException):
+        return DeployError(f"the SSH connection to {where} failed or was lost ({error or type(error).__name__}): "
+                           "check the server and run the command again")
+    return DeployError(f"talking to {where} failed: {type(error).__name__}: {error}")
+
+
+def connect(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False,
+            known_hosts: str = "~/.ssh/known_hosts") -> Remote:
+    """Wrap a Fabric task's context in a ``Remote`` whose host key is verified against known_hosts."""
+    if not isinstance(c, Connection):
+        raise DeployError("no host given: name the server, e.g. `fab -H deploy@example.com TASK`")
+    if c.connect_timeout is None:
+        c.connect_timeout = CONNECT_TIMEOUT
+    hostkeys.secure(c.client, dict(c.ssh_config), known_hosts, accept_new_host_key)
+    return Remote(c, dry_run=dry_run, known_hosts=known_hosts)
