@@ -22,3 +22,13 @@ def guarded(task_body: Callable[..., Any]) -> Callable[..., Any]:
             raise Exit("error: interrupted; the server was left as the last finished step says", code=130) from None
 
     return wrapper
+
+
+def target(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False, **config_flags: Any):
+    """Validate the configuration first, then wrap the task's connection: returns ``(remote, config)``."""
+    from deploy import config, remote  # imported here so `fab --list` stays fast
+
+    settings = config.from_context(c, **config_flags)
+    server = remote.connect(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run,
+                            known_hosts=settings.known_hosts)
+    return server, settings

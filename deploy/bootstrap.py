@@ -1,0 +1,1 @@
+"""Placeholder: being written (see docs/ARCHITECTURE.md). Replaced in the next commits."""
