@@ -1,0 +1,166 @@
+from django.contrib import messages
+from django.db import DatabaseError, connection
+from django.db.models import Count, Q
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.generic import ListView
+
+from .forms import CommentForm
+from .models import Category, Post, Tag
+
+
+def post_list_queryset():
+    """What every post list shows, in one query per page (category, author and comment count joined)."""
+    return Post.objects.select_related("category", "author").annotate(comment_count=Count("comments", distinct=True))
+
+
+class PostListView(ListView):
+    template_name = "blog/index.html"
+    context_object_name = "post_list"
+    paginate_by = 10
+    heading = ""
+    empty_message = "No posts yet."
+
+    def get_queryset(self):
+        return post_list_queryset()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["heading"] = self.get_heading()
+        context["empty_message"] = self.empty_message
+        return context
+
+    def get_heading(self):
+        return self.heading
+
+
+class IndexView(PostListView):
+    pass
+
+
+class CategoryView(PostListView):
+    def get_queryset(self):
+        self.category = get_object_or_404(Category, pk=self.kwargs["pk"])
+        return post_list_queryset().filter(category=self.category)
+
+    def get_heading(self):
+        return f"Category: {self.category.name}"
+
+
+class TagView(PostListView):
+    def get_queryset(self):
+        self.tag = get_object_or_404(Tag, pk=self.kwargs["pk"])
+        return post_list_queryset().filter(tags=self.tag)
+
+    def get_heading(self):
+        return f"Tag: {self.tag.name}"
+
+
+class ArchiveView(PostListView):
+    empty_message = "Nothing was published this month. Try another month in the archives."
+
+    def get_queryset(self):
+        return post_list_queryset().filter(
+            created_time__year=self.kwargs["year"], created_time__month=self.kwargs["month"]
+        )
+
+    def get(self, request, *args, **kwargs):
+        if not 1 <= kwargs["month"] <= 12 or not 1 <= kwargs["year"] <= 9999:
+            raise Http404("No such month.")
+        return super().get(request, *args, **kwargs)
+
+    def get_heading(self):
+        return f"Archive: {self.kwargs['year']}-{self.kwargs['month']:02d}"
+
+
+class SearchView(PostListView):
+    template_name = "blog/search.html"
+
+    def get_queryset(self):
+        self.q = self.request.GET.get("q", "").strip()
+        if not self.q:
+            return Post.objects.none()
+        return post_list_queryset().filter(Q(title__icontains=self.q) | Q(body__icontains=self.q))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["q"] = self.q
+        context["empty_query"] = not self.q
+        context["empty_message"] = f"No posts match “{self.q}”." if self.q else ""
+        return context
+
+    def get_heading(self):
+        return f"Search: {self.q}" if self.q else "Search"
+
+
+def _neighbours(post):
+    """The older and the newer post, in the same order as the index (newest first, pk breaks ties)."""
+    base = Post.objects.only("pk", "title")
+    previous_post = (
+        base.filter(Q(created_time__lt=post.created_time) | Q(created_time=post.created_time, pk__lt=post.pk))
+        .order_by("-created_time", "-pk")
+        .first()
+    )
+    next_post = (
+        base.filter(Q(created_time__gt=post.created_time) | Q(created_time=post.created_time, pk__gt=post.pk))
+        .order_by("created_time", "pk")
+        .first()
+    )
+    return previous_post, next_post
+
+
+def _get_post(pk):
+    return get_object_or_404(Post.objects.select_related("category", "author").prefetch_related("tags"), pk=pk)
+
+
+def _render_detail(request, post, form, status=200):
+    previous_post, next_post = _neighbours(post)
+    comments = list(post.comments.all())
+    context = {
+        "post": post,
+        "form": form,
+        "comment_list": comments,
+        "comment_count": len(comments),
+        "previous_post": previous_post,
+        "next_post": next_post,
+    }
+    return render(request, "blog/detail.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD"])
+def detail(request, pk):
+    post = _get_post(pk)
+    post.increase_views()
+    return _render_detail(request, post, CommentForm())
+
+
+@require_POST
+def comment(request, post_pk):
+    post = _get_post(post_pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        new_comment = form.save(commit=False)
+        new_comment.post = post
+        new_comment.save()
+        messages.success(request, "Thanks, your comment is published.")
+        return redirect(f"{post.get_absolute_url()}#comment-{new_comment.pk}")
+    messages.error(request, "Your comment was not published: please fix the errors below.")
+    return _render_detail(request, post, form, status=400)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def healthz(request):
+    """Cheap liveness + readiness: one real query, no session, no template."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            row = cursor.fetchone()
+        if not row or row[0] != 1:
+            raise DatabaseError(f"unexpected answer {row!r}")
+    except DatabaseError as exc:
+        reason = f"database: {type(exc).__name__}: {exc}".splitlines()[0][:200]
+        return JsonResponse({"status": "error", "reason": reason}, status=503)
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
+from django.urls import include, path
+
+from blog.feeds import AllPostsRssFeed
+from blog.sitemaps import sitemaps
+from blog.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("all/rss/", AllPostsRssFeed(), name="rss"),
+    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="django.contrib.sitemaps.views.sitemap"),
+    path("", include("blog.urls")),
+]

@@ -1,0 +1,9 @@
+"""WSGI entry point for gunicorn (`mysite.wsgi:application`). Defaults to production settings."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings.production")
+
+application = get_wsgi_application()
