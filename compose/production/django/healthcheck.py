@@ -1,0 +1,38 @@
+"""Container health check: GET http://127.0.0.1:8000/healthz with a Host that ALLOWED_HOSTS accepts.
+
+Stdlib only (the slim image has no curl). Exit 0 when the app answers 200, 1 otherwise.
+"""
+
+import os
+import sys
+import urllib.error
+import urllib.request
+
+
+def health_host(allowed_hosts: str) -> str:
+    for host in allowed_hosts.split(","):
+        host = host.strip().lstrip(".")
+        if host and host != "*":
+            return host
+    return "localhost"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # a redirect (e.g. to https) is not "healthy"
+        return None
+
+
+def main() -> int:
+    host = health_host(os.environ.get("DJANGO_ALLOWED_HOSTS", ""))
+    request = urllib.request.Request("http://127.0.0.1:8000/healthz", headers={"Host": host})
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=4) as response:
+            return 0 if response.status == 200 else 1
+    except (urllib.error.URLError, OSError) as error:
+        print(f"healthcheck: /healthz as {host}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

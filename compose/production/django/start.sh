@@ -1,0 +1,13 @@
+#!/bin/sh
+# Production entry point: migrate, collect static files, then hand PID 1 to gunicorn.
+set -eu
+
+cd /app
+if [ "${MYSITE_MIGRATE_ON_START:-1}" != "0" ]; then
+    # a deploy sets MYSITE_MIGRATE_ON_START=0: it migrates once, in a one-off container
+    python manage.py migrate --noinput
+fi
+# hashed names: pages of the old release keep their CSS while two releases serve
+python manage.py collectstatic --noinput --verbosity 0
+# exec: gunicorn becomes PID 1, so `docker stop` (SIGTERM) lets it finish in-flight requests
+exec gunicorn -c /app/compose/production/django/gunicorn.conf.py mysite.wsgi:application
