@@ -68,6 +68,20 @@ class Remote:
         """True when ``command`` exits 0 (a probe; never raises for a non-zero exit)."""
         return self.run(command, warn=True).ok
 
+    def probe(self, command: str) -> Result:
+        """Run a read-only command (cat, test, id, systemctl is-active) even in dry-run; never raises.
+
+        A dry run reads the server's real state this way, so it can print the real plan of changes.
+        Never pass a command that changes anything.
+        """
+        kwargs: dict[str, Any] = {"hide": True, "warn": True, "in_stream": False}
+        return self._call(self.conn.run, command, **kwargs)
+
+    def reconnect(self) -> None:
+        """Drop the SSH connection; the next command opens a new one (e.g. to pick up new groups)."""
+        if not self.dry_run:
+            self._call(self.conn.close)
+
     def output(self, command: str, **kwargs: Any) -> str:
         return self.run(command, **kwargs).stdout.strip()
 

@@ -227,3 +227,30 @@ def test_guarded_turns_deploy_errors_into_exit_with_one_line():
         body()
     assert info.value.message == "error: something is wrong: do this" and info.value.code == 1
     assert os.path.basename(__file__)  # the module imports cleanly without Django
+
+
+def test_probe_runs_even_in_dry_run_and_never_raises():
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[Command("cat /etc/os-release", out=b"ID=debian\n"),
+                                               Command("test -e /x", exit=1)]))
+        remote = _remote(dry_run=True)
+        assert remote.probe("cat /etc/os-release").stdout == "ID=debian\n"
+        assert remote.probe("test -e /x").failed
+
+
+def test_reconnect_closes_the_open_connection():
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[Command("usermod-ish"), Command("docker ps")]))
+        remote = _remote()
+        remote.run("usermod-ish")
+        remote.reconnect()
+        remote.run("docker ps")
+        client = mock.sessions[0].client
+    client.close.assert_called_once_with()
+
+
+def test_reconnect_in_dry_run_does_nothing():
+    with MockRemote() as mock:
+        _remote(dry_run=True).reconnect()
+        client = mock.sessions[0].client
+    client.connect.assert_not_called()
