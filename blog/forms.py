@@ -4,16 +4,22 @@ from .models import Comment
 
 
 class CommentForm(forms.ModelForm):
+    url = forms.URLField(
+        label="Website (optional)",
+        required=False,
+        max_length=200,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://", "autocomplete": "url"}),
+    )
+
     class Meta:
         model = Comment
         fields = ["name", "email", "url", "text"]
         widgets = {
             "name": forms.TextInput(attrs={"autocomplete": "name", "maxlength": 50}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
-            "url": forms.URLInput(attrs={"placeholder": "https://", "autocomplete": "url"}),
             "text": forms.Textarea(attrs={"rows": 5}),
         }
-        labels = {"url": "Website (optional)"}
 
     def clean_url(self):
         # URLField already rejects javascript: and data:, keep only web links on top of that.

@@ -13,7 +13,12 @@ from .models import Category, Post, Tag
 
 def post_list_queryset():
     """What every post list shows, in one query per page (category, author and comment count joined)."""
-    return Post.objects.select_related("category", "author").annotate(comment_count=Count("comments", distinct=True))
+    # Meta.ordering is ignored by GROUP BY queries: order explicitly.
+    return (
+        Post.objects.select_related("category", "author")
+        .annotate(comment_count=Count("comments", distinct=True))
+        .order_by("-created_time", "-pk")
+    )
 
 
 class PostListView(ListView):
