@@ -1,0 +1,84 @@
+"""`inv production.*`: build and run the production images on this machine before a server sees them."""
+
+from __future__ import annotations
+
+import sys
+
+from invoke import task
+
+from . import _compose as cmd
+from ._run import ROOT, compose, in_root, say
+
+
+def _stack_env(port=8080, https_port=8443, addr="127.0.0.1") -> dict[str, str]:
+    env_file = ROOT / cmd.PRODUCTION_ENV
+    if not env_file.exists():
+        raise cmd.TaskError(
+            f"{cmd.PRODUCTION_ENV} is missing: create it with `inv production.env --domain example.com`"
+        )
+    return {**cmd.production_env(port, https_port, addr), **cmd.BUILD_ENV}
+
+
+def _prod(c, *args: str) -> str:
+    return compose(c, cmd.PRODUCTION_FILE, *args, project=cmd.PRODUCTION_PROJECT)
+
+
+@task(help={"no_cache": "rebuild every layer instead of reusing the cache", "tag": "image tag (default latest)"})
+def build(c, no_cache=False, tag="latest"):
+    """Build the production images (mysite-django, mysite-nginx) here."""
+    with in_root(c):
+        env = {**cmd.BUILD_ENV, "MYSITE_TAG": tag, "MYSITE_ENV_FILE": cmd.PRODUCTION_EXAMPLE}
+        c.run(_prod(c, "build", *(["--no-cache"] if no_cache else [])), env=env)
+
+
+@task(
+    help={
+        "port": "host port for HTTP (default 8080)",
+        "https_port": "host port for HTTPS (default 8443)",
+        "addr": "host address to publish on (default 127.0.0.1: this machine only)",
+    }
+)
+def up(c, port=8080, https_port=8443, addr="127.0.0.1"):
+    """Start the production stack (nginx + gunicorn) here, on --port."""
+    with in_root(c):
+        c.run(_prod(c, "up", "--detach", "--build"), env=_stack_env(port, https_port, addr))
+    say(
+        f"production stack up: http://{addr}:{port}/ answers for the hosts in {cmd.PRODUCTION_ENV} "
+        "(e.g. curl -H 'Host: example.com' ...); inv production.down stops it"
+    )
+
+
+@task(help={"volumes": "also delete the production volumes here (database, static, media, certificates)"})
+def down(c, volumes=False):
+    """Stop and remove the production stack here."""
+    with in_root(c):
+        c.run(_prod(c, "down", *(["--volumes"] if volumes else [])), env=_stack_env())
+
+
+@task(help={"follow": "keep following new log lines", "tail": "how many recent lines to show (default 200)"})
+def logs(c, follow=False, tail=200):
+    """Show the production stack's logs (nginx and gunicorn)."""
+    with in_root(c):
+        c.run(
+            _prod(c, "logs", f"--tail={int(tail)}", *(["--follow"] if follow else [])),
+            env=_stack_env(),
+            pty=sys.stdin.isatty(),
+        )
+
+
+@task(help={"domain": "the site's domain; a comma list adds more host names (e.g. example.com,www.example.com)"})
+def env(c, domain):
+    """Create .envs/.production with a fresh secret key (never overwrites)."""
+    hosts = cmd.check_domain(domain)
+    example = (ROOT / cmd.PRODUCTION_EXAMPLE).read_text()
+    target = ROOT / cmd.PRODUCTION_ENV
+    cmd.write_secret_file(target, cmd.render_production_env(example, hosts, cmd.new_secret_key()))
+    say(f"wrote {target.relative_to(ROOT)} (mode 600) for {hosts} with a fresh secret key")
+
+
+@task(help={"tag": "image tag to check (default latest)"})
+def check(c, tag="latest"):
+    """Run Django's `check --deploy` inside the production image."""
+    with in_root(c):
+        env_ = {**_stack_env(), "MYSITE_TAG": tag}
+        c.run(_prod(c, "run", "--rm", "--no-deps", cmd.APP_SERVICE, cmd.manage("check", "--deploy")), env=env_)
