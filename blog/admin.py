@@ -1,11 +1,16 @@
 from django.contrib import admin
+from django.db import models
 
 from .models import Category, Comment, Post, Tag
+
+# Django 6 makes https the default scheme for bare domains; use it now.
+URL_FIELD_OVERRIDES = {models.URLField: {"assume_scheme": "https"}}
 
 
 class CommentInline(admin.TabularInline):
     model = Comment
     extra = 0
+    formfield_overrides = URL_FIELD_OVERRIDES
     fields = ["name", "email", "url", "text", "created_time"]
 
 
@@ -41,6 +46,7 @@ class TagAdmin(admin.ModelAdmin):
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELD_OVERRIDES
     list_display = ["name", "email", "post", "created_time"]
     list_filter = ["created_time", "post__category"]
     list_select_related = ["post"]

@@ -1,0 +1,263 @@
+"""Settings: the secret-key rule, production refusing weak keys, check --deploy, the SQLite folder."""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mysite.keycheck import ARTICLE_SECRET_KEY, EXAMPLE_SECRET_KEY, secret_key_problem, weak_secret_key_reason
+
+REPO = Path(__file__).resolve().parents[2]
+STRONG_KEY = "k3J9x!vQ2#pL8zR@w5mN7^tY1&bC4eF6gH0jK-sD_uA+oI=qW9lP2xZ8cV5bN3mM"
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "MYSITE_"))}
+    env.update(extra)
+    return env
+
+
+def run_python(code, cwd=REPO, **env):
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=clean_env(**env), capture_output=True, text=True, timeout=120
+    )
+
+
+def import_production(**env):
+    code = (
+        "import json, mysite.settings.production as s;"
+        "print(json.dumps({k: getattr(s, k) for k in ('DEBUG', 'ALLOWED_HOSTS', 'CSRF_TRUSTED_ORIGINS',"
+        " 'SECURE_SSL_REDIRECT', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SECURE_HSTS_SECONDS',"
+        " 'SECURE_PROXY_SSL_HEADER', 'SITE_DOMAIN')}))"
+    )
+    return run_python(code, **env)
+
+
+# --- keycheck: pure rule ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        (None, "missing"),
+        ("", "missing"),
+        ("   ", "missing"),
+        ("short-key", "fewer than 50 characters"),
+        ("a" * 49, "fewer than 50 characters"),
+        ("abab" * 20, "fewer than 5 distinct characters"),
+        ("django-insecure-" + "x1y2z3w4v5" * 6, "django-insecure-"),
+        (EXAMPLE_SECRET_KEY, ".envs/.production.example"),
+        (ARTICLE_SECRET_KEY, "article"),
+    ],
+)
+def test_weak_keys_are_named(key, reason):
+    assert reason in weak_secret_key_reason(key)
+
+
+def test_strong_key_passes():
+    assert weak_secret_key_reason(STRONG_KEY) is None
+    assert secret_key_problem(STRONG_KEY) is None
+
+
+def test_known_public_keys():
+    assert ARTICLE_SECRET_KEY == "2pe8eih8oah2_2z1=7f84bzme7^bwuto7y&f(#@rgd9ux9mp-3"
+    assert EXAMPLE_SECRET_KEY == "change-me-to-a-long-random-string-of-at-least-50-characters-0000"
+    # The example file's key is long and varied: only the explicit rule catches it.
+    assert len(EXAMPLE_SECRET_KEY) >= 50
+
+
+def test_keycheck_is_pure_python():
+    result = run_python("import sys, mysite.keycheck; print(any(m.startswith('django') for m in sys.modules))")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+# --- production settings -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        (None, "DJANGO_SECRET_KEY is missing or empty"),
+        ("too-short", "DJANGO_SECRET_KEY is weak (fewer than 50 characters (9))"),
+        ("django-insecure-" + "q7w8e9r0t1" * 6, "DJANGO_SECRET_KEY is weak (it has the 'django-insecure-' prefix"),
+        (
+            EXAMPLE_SECRET_KEY,
+            "DJANGO_SECRET_KEY is weak (public: it is the placeholder from .envs/.production.example)",
+        ),
+        (ARTICLE_SECRET_KEY, "DJANGO_SECRET_KEY is weak (public: it is the key printed in the tutorial article)"),
+    ],
+)
+def test_production_refuses_weak_keys(key, reason):
+    env = {"DJANGO_ALLOWED_HOSTS": "example.com"}
+    if key is not None:
+        env["DJANGO_SECRET_KEY"] = key
+    result = import_production(**env)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: " + reason)
+    assert "inv production.env --domain example.com" in last_line  # the fix is named on the same line
+    assert "get_random_secret_key" in last_line
+
+
+def test_production_refuses_missing_allowed_hosts():
+    result = import_production(DJANGO_SECRET_KEY=STRONG_KEY)
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS is missing" in result.stderr.strip().splitlines()[-1]
+
+
+def test_production_accepts_a_strong_key_and_derives_csrf_origins():
+    result = import_production(DJANGO_SECRET_KEY=STRONG_KEY, DJANGO_ALLOWED_HOSTS="example.com, www.example.com,*")
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["DEBUG"] is False
+    assert values["ALLOWED_HOSTS"] == ["example.com", "www.example.com", "*"]
+    assert values["SITE_DOMAIN"] == "example.com"
+    assert values["CSRF_TRUSTED_ORIGINS"] == [
+        "https://example.com",
+        "http://example.com",
+        "https://www.example.com",
+        "http://www.example.com",
+    ]
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SECURE_HSTS_SECONDS"] == 0
+
+
+def test_django_https_turns_on_everything_together():
+    result = import_production(DJANGO_SECRET_KEY=STRONG_KEY, DJANGO_ALLOWED_HOSTS="example.com", DJANGO_HTTPS="true")
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
+    assert values["SECURE_HSTS_SECONDS"] == 31_536_000
+
+
+def check_deploy(**env):
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=clean_env(
+            DJANGO_SETTINGS_MODULE="mysite.settings.production",
+            DJANGO_SECRET_KEY=STRONG_KEY,
+            DJANGO_ALLOWED_HOSTS="example.com",
+            **env,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_passes_with_https():
+    result = check_deploy(DJANGO_HTTPS="true")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_warns_without_https():
+    # Plain HTTP (before a certificate exists) is allowed to run, but the deploy check says so.
+    result = check_deploy()
+    assert result.returncode != 0
+    assert "security.W008" in result.stderr  # SECURE_SSL_REDIRECT
+    assert "security.W004" in result.stderr  # HSTS
+
+
+def test_healthz_is_reachable_over_http_with_https_on():
+    code = (
+        "import django; django.setup();"
+        "from django.test import Client;"
+        "r = Client().get('/healthz', HTTP_HOST='example.com');"
+        "print(r.status_code)"
+    )
+    result = run_python(
+        code,
+        DJANGO_SETTINGS_MODULE="mysite.settings.production",
+        DJANGO_SECRET_KEY=STRONG_KEY,
+        DJANGO_ALLOWED_HOSTS="example.com",
+        DJANGO_HTTPS="true",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "200"  # not a 301 to https
+
+
+def test_manage_defaults_to_local_and_wsgi_to_production():
+    manage = (REPO / "manage.py").read_text()
+    assert 'setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings.local")' in manage
+    result = run_python(
+        "import os, mysite.wsgi; print(os.environ['DJANGO_SETTINGS_MODULE'])",
+        DJANGO_SECRET_KEY=STRONG_KEY,
+        DJANGO_ALLOWED_HOSTS="example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "mysite.settings.production"
+    weak = run_python("import mysite.wsgi", DJANGO_SECRET_KEY="weak", DJANGO_ALLOWED_HOSTS="example.com")
+    assert weak.returncode != 0 and "DJANGO_SECRET_KEY is weak" in weak.stderr
+
+
+# --- database --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    """A copy of the project without a database/ folder (a fresh clone)."""
+    for name in ("mysite", "blog", "templates"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "manage.py", tmp_path / "manage.py")
+    assert not (tmp_path / "database").exists()
+    return tmp_path
+
+
+def test_migrate_creates_the_database_folder_with_wal(project_copy):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=project_copy,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    db_file = project_copy / "database" / "db.sqlite3"
+    assert db_file.is_file()
+    with sqlite3.connect(db_file) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT count(*) FROM django_migrations WHERE app='blog'").fetchone()[0] >= 1
+
+
+def test_sqlite_options_and_database_url():
+    code = "import json, mysite.settings.common as s; print(json.dumps(s.DATABASES['default'], default=str))"
+    sqlite = json.loads(run_python(code).stdout)
+    assert sqlite["ENGINE"] == "django.db.backends.sqlite3"
+    assert sqlite["NAME"] == str(REPO / "database" / "db.sqlite3")
+    assert sqlite["OPTIONS"] == {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    pg = json.loads(run_python(code, DATABASE_URL="postgres://u:p@db:5432/blog").stdout)
+    assert pg["ENGINE"] == "django.db.backends.postgresql"
+    assert (pg["NAME"], pg["HOST"], pg["PORT"], pg["USER"]) == ("blog", "db", 5432, "u")
+
+
+def test_common_paths():
+    code = (
+        "import json, mysite.settings.common as s;"
+        "print(json.dumps([str(s.BASE_DIR), s.STATIC_URL, str(s.STATIC_ROOT), s.MEDIA_URL, str(s.MEDIA_ROOT),"
+        " 'django.contrib.sitemaps' in s.INSTALLED_APPS]))"
+    )
+    result = run_python(code)
+    assert json.loads(result.stdout) == [
+        str(REPO),
+        "/static/",
+        str(REPO / "staticfiles"),
+        "/media/",
+        str(REPO / "media"),
+        True,
+    ]
