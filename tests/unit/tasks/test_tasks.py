@@ -1,0 +1,237 @@
+"""The `inv` tasks with invoke's MockContext: the exact commands they run."""
+
+import re
+import sys
+
+import pytest
+from invoke import Config, MockContext, Result
+
+import tasks
+from tasks import _compose as cmd
+from tasks import local, production
+
+
+def commands(c):
+    return [call.args[0] for call in c.run.call_args_list if call.args[0] != "docker compose version"]
+
+
+def kwargs(c, command):
+    return next(call.kwargs for call in c.run.call_args_list if call.args[0] == command)
+
+
+def anything():
+    """A MockContext that answers every command with success (for asserting the sequence)."""
+    return MockContext(config=Config(), run=Result(exited=0), repeat=True)
+
+
+# --- local ------------------------------------------------------------------------------------------
+
+
+def test_local_build_uses_the_classic_builder():
+    c = anything()
+    local.build(c)
+    assert commands(c) == ["docker compose -f local.yml build"]
+    assert kwargs(c, "docker compose -f local.yml build")["env"] == {
+        "DOCKER_BUILDKIT": "0",
+        "COMPOSE_DOCKER_CLI_BUILD": "0",
+    }
+
+
+def test_local_build_no_cache_on_compose_v1():
+    c = MockContext(config=Config(), run=[Result(exited=1), Result(exited=0)])
+    local.build(c, no_cache=True)
+    assert [call.args[0] for call in c.run.call_args_list] == [
+        "docker compose version",
+        "docker-compose -f local.yml build --no-cache",
+    ]
+
+
+def test_local_up_with_an_engine():
+    c = anything()
+    local.up(c)
+    assert commands(c) == ["docker info", "docker compose -f local.yml up --build"]
+
+
+def test_local_up_detached():
+    c = anything()
+    local.up(c, detach=True)
+    assert commands(c)[-1] == "docker compose -f local.yml up --build --detach"
+
+
+def test_local_up_without_an_engine_runs_natively_and_says_so(capsys):
+    c = MockContext(config=Config(), run={"docker info": Result(exited=1), re.compile(".*"): True})
+    local.up(c, posts=3)
+    py = sys.executable
+    assert [call.args[0] for call in c.run.call_args_list] == [
+        "docker info",
+        f"{py} manage.py migrate --noinput",
+        f"{py} manage.py seed_demo --posts 3",
+        f"{py} manage.py runserver 127.0.0.1:8000",
+    ]
+    assert kwargs(c, f"{py} manage.py runserver 127.0.0.1:8000")["env"] == {
+        "DJANGO_SETTINGS_MODULE": "mysite.settings.local"
+    }
+    assert "no Docker engine is reachable: running the same dev server natively" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (lambda c: local.down(c), "docker compose -f local.yml down"),
+        (lambda c: local.down(c, volumes=True), "docker compose -f local.yml down --volumes"),
+        (lambda c: local.logs(c), "docker compose -f local.yml logs --tail=200"),
+        (lambda c: local.logs(c, follow=True, tail=5), "docker compose -f local.yml logs --tail=5 --follow"),
+        (lambda c: local.ps(c), "docker compose -f local.yml ps"),
+        (
+            lambda c: local.manage(c, "showmigrations blog"),
+            "docker compose -f local.yml run --rm mysite python manage.py showmigrations blog",
+        ),
+        (lambda c: local.shell(c), "docker compose -f local.yml run --rm mysite python manage.py shell"),
+        (
+            lambda c: local.seed(c, posts=7),
+            "docker compose -f local.yml run --rm mysite python manage.py seed_demo --posts 7",
+        ),
+    ],
+)
+def test_local_tasks(call, expected):
+    c = anything()
+    call(c)
+    assert commands(c) == [expected]
+
+
+def test_compose_is_detected_once_per_run():
+    c = anything()
+    local.ps(c)
+    local.ps(c)
+    assert [call.args[0] for call in c.run.call_args_list].count("docker compose version") == 1
+
+
+# --- production -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def prod_env(tmp_path, monkeypatch):
+    """A repo root with an .envs/.production, so the production tasks find their env file."""
+    (tmp_path / ".envs").mkdir()
+    (tmp_path / ".envs/.production").write_text("DJANGO_SECRET_KEY=x\n")
+    monkeypatch.setattr(production, "ROOT", tmp_path)
+    return tmp_path
+
+
+def test_production_build_tags_and_uses_the_example_env_file():
+    c = anything()
+    production.build(c, tag="r42")
+    command = "docker compose -f production.yml -p mysite build"
+    assert commands(c) == [command]
+    assert kwargs(c, command)["env"] == {
+        "DOCKER_BUILDKIT": "0",
+        "COMPOSE_DOCKER_CLI_BUILD": "0",
+        "MYSITE_TAG": "r42",
+        "MYSITE_ENV_FILE": ".envs/.production.example",
+    }
+
+
+def test_production_up_on_a_port(prod_env):
+    c = anything()
+    production.up(c, port=9000)
+    command = "docker compose -f production.yml -p mysite up --detach --build"
+    assert commands(c) == [command]
+    assert kwargs(c, command)["env"] == {
+        "MYSITE_HTTP_ADDR": "127.0.0.1",
+        "MYSITE_HTTP_PORT": "9000",
+        "MYSITE_HTTPS_PORT": "8443",
+        "MYSITE_ENV_FILE": ".envs/.production",
+        "DOCKER_BUILDKIT": "0",
+        "COMPOSE_DOCKER_CLI_BUILD": "0",
+    }
+
+
+def test_production_up_without_env_file_says_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(production, "ROOT", tmp_path)
+    c = anything()
+    with pytest.raises(cmd.TaskError, match=r"inv production.env --domain"):
+        production.up(c)
+    assert commands(c) == []
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (lambda c: production.down(c), "docker compose -f production.yml -p mysite down"),
+        (lambda c: production.down(c, volumes=True), "docker compose -f production.yml -p mysite down --volumes"),
+        (
+            lambda c: production.logs(c, follow=True),
+            "docker compose -f production.yml -p mysite logs --tail=200 --follow",
+        ),
+        (
+            lambda c: production.check(c),
+            "docker compose -f production.yml -p mysite run --rm --no-deps mysite python manage.py check --deploy",
+        ),
+    ],
+)
+def test_production_tasks(prod_env, call, expected):
+    c = anything()
+    call(c)
+    assert commands(c) == [expected]
+
+
+def test_production_env_writes_a_fresh_private_file(tmp_path, monkeypatch):
+    (tmp_path / ".envs").mkdir()
+    (tmp_path / ".envs/.production.example").write_text(
+        "DJANGO_SECRET_KEY=change-me-to-a-long-random-string-of-at-least-50-characters-0000\n"
+        "DJANGO_ALLOWED_HOSTS=example.com\n"
+    )
+    monkeypatch.setattr(production, "ROOT", tmp_path)
+    c = anything()
+    production.env(c, domain="blog.example.org")
+    text = (tmp_path / ".envs/.production").read_text()
+    assert "DJANGO_ALLOWED_HOSTS=blog.example.org\n" in text
+    assert "change-me" not in text
+    assert (tmp_path / ".envs/.production").stat().st_mode & 0o777 == 0o600
+    with pytest.raises(cmd.TaskError, match="already exists"):
+        production.env(c, domain="other.example.org")
+    assert "blog.example.org" in (tmp_path / ".envs/.production").read_text()
+    assert commands(c) == []
+
+
+# --- top level --------------------------------------------------------------------------------------
+
+
+def test_test_task_passes_arguments_on(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["inv", "test", "--fast", "--", "-k", "stack"])
+    c = anything()
+    tasks.test(c, fast=True, args="-x")
+    assert commands(c) == [f"{sys.executable} -m pytest -m 'not e2e' -x -k stack"]
+
+
+def test_lint_runs_ruff():
+    c = anything()
+    tasks.lint(c, fix=True)
+    assert commands(c) == [f"{sys.executable} -m ruff check --fix ."]
+
+
+def test_the_menu_has_every_task_with_a_docstring_and_argument_help():
+    names = set(tasks.ns.task_names)
+    assert {
+        "test",
+        "lint",
+        "local.build",
+        "local.up",
+        "local.down",
+        "local.logs",
+        "local.ps",
+        "local.manage",
+        "local.shell",
+        "local.seed",
+        "production.build",
+        "production.up",
+        "production.down",
+        "production.logs",
+        "production.env",
+        "production.check",
+    } <= names
+    for name in names:
+        task = tasks.ns[name]
+        assert task.__doc__ and len(task.__doc__.strip().splitlines()) == 1, name
+        params = [p for p in task.body.__code__.co_varnames[1 : task.body.__code__.co_argcount]]
+        assert set(params) <= set(task.help), f"{name}: no help for {set(params) - set(task.help)}"
