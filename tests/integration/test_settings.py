@@ -261,3 +261,40 @@ def test_common_paths():
         str(REPO / "media"),
         True,
     ]
+
+
+def test_production_stack_migrates_collects_and_serves(project_copy):
+    """Like the container's start script: migrate, collectstatic (hashed names), then serve pages."""
+    env = clean_env(
+        DJANGO_SETTINGS_MODULE="mysite.settings.production",
+        DJANGO_SECRET_KEY=STRONG_KEY,
+        DJANGO_ALLOWED_HOSTS="example.com",
+    )
+
+    def manage(*args):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=project_copy, env=env, capture_output=True, text=True, timeout=180
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    manage("migrate", "--noinput", "-v0")
+    manage("collectstatic", "--noinput", "-v0")
+    manage("seed_demo", "--posts", "3")
+    assert (project_copy / "staticfiles" / "staticfiles.json").is_file()
+    code = (
+        "import django; django.setup();"
+        "from django.test import Client; c = Client(HTTP_HOST='example.com');"
+        "r = c.get('/'); print(r.status_code); html = r.content.decode();"
+        "import re; print(re.search(r'/static/blog/css/site\\.[0-9a-f]{12}\\.css', html) is not None);"
+        "print(c.get('/no-such-page/').status_code); print(c.get('/healthz').status_code);"
+        "print(c.get('/posts/1/').status_code); print(Client(HTTP_HOST='evil.example.net').get('/').status_code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=project_copy, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    # Logs go to stdout too (production LOGGING): the answers are the lines that aren't log lines.
+    answers = [line for line in result.stdout.splitlines() if line in {"200", "400", "404", "True", "False"}]
+    assert answers == ["200", "True", "404", "200", "200", "400"]
+    assert "Invalid HTTP_HOST header: 'evil.example.net'" in result.stdout  # logged to stdout
