@@ -122,7 +122,7 @@ def test_no_toc_without_headings():
 def test_toc_is_shown_on_the_post_page(client, make_post):
     post = make_post(body="## Part one\n\nx\n\n## Part two\n\ny")
     html = client.get(f"/posts/{post.pk}/").content.decode()
-    assert 'class="toc"' in html
+    assert 'class="post-toc"' in html
     assert 'href="#part-one"' in html and 'id="part-one"' in html
 
 

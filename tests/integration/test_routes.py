@@ -1,6 +1,7 @@
 """Every public route: status, content, filtering, pagination, 404s and empty states."""
 
 from datetime import UTC, datetime
+from unittest import mock
 
 import pytest
 from django.template.loader import get_template
@@ -245,3 +246,20 @@ def test_admin_requires_login(client):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_views_are_counted_atomically(post):
+    # Two requests that loaded the same row: a read-modify-write would lose one count, F() does not.
+    first, second = Post.objects.get(pk=post.pk), Post.objects.get(pk=post.pk)
+    first.increase_views()
+    second.increase_views()
+    post.refresh_from_db()
+    assert post.views == 2
+
+
+def test_server_error_uses_the_500_page(client, post):
+    client.raise_request_exception = False
+    with mock.patch("blog.views._neighbours", side_effect=RuntimeError("boom")):
+        response = client.get(f"/posts/{post.pk}/")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
