@@ -93,6 +93,13 @@ class Remote:
         if mode is not None:
             self.run(f"chmod {mode:o} {quote(remote)}")
 
+    def get(self, remote: str, local: str) -> None:
+        """Download ``remote`` to ``local`` (a dry run only prints it)."""
+        if self.dry_run:
+            say(f"    [dry-run] download {remote} -> {local}")
+            return
+        self._call(self.conn.get, remote, local)
+
     @property
     def home(self) -> str:
         if self._home is None:

@@ -254,3 +254,13 @@ def test_reconnect_in_dry_run_does_nothing():
         _remote(dry_run=True).reconnect()
         client = mock.sessions[0].client
     client.connect.assert_not_called()
+
+
+def test_get_downloads_and_dry_run_only_prints(capsys):
+    conn = Connection("deploy@srv.example:2200")
+    calls = []
+    conn.get = lambda remote, local: calls.append((remote, local))
+    Remote(conn).get("/srv/a.sqlite3", "b.sqlite3")
+    Remote(conn, dry_run=True).get("/srv/c", "d")
+    assert calls == [("/srv/a.sqlite3", "b.sqlite3")]
+    assert "[dry-run] download /srv/c -> d" in capsys.readouterr().out
