@@ -1,0 +1,105 @@
+"""Parse and validate `.envs/.production` locally, and render the docker-safe copy that is uploaded.
+
+Docker's ``--env-file`` passes quotes through literally and has no multi-line values, so the file is
+checked here, before anything on the server changes, and uploaded in one canonical shape.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.errors import DeployError
+from mysite.keycheck import secret_key_problem
+
+KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS")
+
+
+@dataclass(frozen=True)
+class EnvFile:
+    path: str
+    values: dict[str, str]
+
+    @property
+    def domain(self) -> str:
+        """The site's domain: the first usable entry of DJANGO_ALLOWED_HOSTS."""
+        return first_host(self.values.get("DJANGO_ALLOWED_HOSTS", ""))
+
+    def render(self) -> str:
+        return render(self.values)
+
+
+def first_host(allowed_hosts: str) -> str:
+    for host in allowed_hosts.split(","):
+        host = host.strip().lstrip(".")
+        if host and host != "*":
+            return host
+    return ""
+
+
+def _unquote(value: str, where: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    if value[:1] in ("'", '"'):
+        raise DeployError(f"{where}: the value opens a quote it never closes (multi-line values are not "
+                          "supported by docker's env files): put the whole value on one line")
+    return value
+
+
+def parse(text: str, path: str = ".envs/.production") -> dict[str, str]:
+    """KEY=value lines; blank lines and ``#`` comments skipped; ``export`` and matching quotes stripped."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        where = f"{path} line {number}"
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not KEY.match(key):
+            raise DeployError(f"{where} is not KEY=value: fix or remove it (comments start with #)")
+        value = _unquote(value, where)
+        if "\n" in value or "\r" in value or "\x00" in value:
+            raise DeployError(f"{where}: {key} contains a newline; docker env files cannot carry one")
+        values[key] = value
+    return values
+
+
+def render(values: dict[str, str]) -> str:
+    """The canonical file docker reads: ``KEY=value`` lines, no quotes, no comments."""
+    lines = []
+    for key, value in values.items():
+        if not KEY.match(key) or any(ch in value for ch in "\r\n\x00"):
+            raise DeployError(f"{key} cannot be written to a docker env file: keep it on one line")
+        lines.append(f"{key}={value}\n")
+    return "".join(lines)
+
+
+def validate(values: dict[str, str], path: str) -> None:
+    problem = secret_key_problem(values.get("DJANGO_SECRET_KEY"))
+    if problem:
+        raise DeployError(f"{path}: {problem}")
+    if not first_host(values.get("DJANGO_ALLOWED_HOSTS", "")):
+        raise DeployError(f"{path}: DJANGO_ALLOWED_HOSTS is not set: add your domain, "
+                          "e.g. DJANGO_ALLOWED_HOSTS=example.com (its first entry is the site's domain)")
+
+
+def load(path: str | Path) -> EnvFile:
+    """Read, parse and validate the production env file; every problem is one line with the fix."""
+    path = Path(path)
+    shown = str(path)
+    if not path.is_file():
+        raise DeployError(f"{shown} is missing: create it with `inv production.env --domain example.com` "
+                          "(or copy .envs/.production.example and fill it in)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DeployError(f"{shown} cannot be read ({error}): make it a readable UTF-8 text file") from None
+    values = parse(text, shown)
+    if not values:
+        raise DeployError(f"{shown} is empty: fill it in (see .envs/.production.example)")
+    validate(values, shown)
+    return EnvFile(shown, values)
