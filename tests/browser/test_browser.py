@@ -6,6 +6,7 @@ docs/screenshots/post.png (shown in the README). Needs `apt-get install -y chrom
 
 import io
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "post.png"
+FIXED_NOW = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 COMMENT = "Tried it on my server.\nWorks <b>great</b> & fast!"
 
 
@@ -39,6 +41,10 @@ def chromium_path():
 @pytest.fixture
 def seeded(transactional_db):
     call_command("seed_demo", "--posts", "12", stdout=io.StringIO())
+    # Fixed dates, so the committed screenshot only changes when the page really changes.
+    for i, post in enumerate(Post.objects.order_by("-created_time", "-pk")):
+        Post.objects.filter(pk=post.pk).update(created_time=FIXED_NOW - timedelta(days=9 * i, hours=i))
+        Comment.objects.filter(post=post).update(created_time=FIXED_NOW - timedelta(days=9 * i, hours=i - 1))
     # The post the test reads: the newest one, which has headings (TOC) and highlighted code.
     return Post.objects.order_by("-created_time", "-pk").first()
 
@@ -116,6 +122,7 @@ def test_read_a_post_and_comment(live_server, seeded, monkeypatch):
             expect(page.locator(".field-email .errorlist")).to_contain_text("Enter a valid email address.")
 
             # Screenshot of the post with its comment, for the README.
+            Comment.objects.filter(name="Playwright").update(created_time=FIXED_NOW + timedelta(hours=2))
             page.goto(live_server.url + f"/posts/{post.pk}/")
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
