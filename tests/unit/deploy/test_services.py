@@ -1,0 +1,142 @@
+"""`fab supervisor` / `fab systemd`: the rendered templates and the install sequences."""
+
+import configparser
+
+import pytest
+from fabric import Connection
+from fabric.testing.base import Command, MockRemote, Session
+
+from deploy import commands, config, files, services
+from deploy.errors import DeployError
+from deploy.remote import Remote
+
+SETTINGS = config.load({}, {})
+CURRENT = "/home/deploy/apps/mysite/current"
+V1 = "docker-compose -p mysite -f production.yml"
+V2 = "docker compose -p mysite -f production.yml"
+HOME = Command('printf %s "$HOME"', out=b"/home/deploy")
+
+
+def sudo(cmd, **kwargs):
+    return Command(commands.sudo(cmd), **kwargs)
+
+
+def test_supervisor_program_is_the_articles_program_running_compose_up():
+    text = services.supervisor_program(SETTINGS, user="deploy", home="/home/deploy", current=CURRENT, compose=V1,
+                                       log_dir="/home/deploy/etc/supervisor/var/log")
+    assert text == (
+        "; mysite: installed by `fab supervisor` -- keeps the compose stack up, as the article does\n"
+        "[program:mysite]\n"
+        "command=docker-compose -p mysite -f production.yml up\n"
+        "directory=/home/deploy/apps/mysite/current\n"
+        "autostart=true\n"
+        "autorestart=unexpected\n"
+        "user=deploy\n"
+        'environment=HOME="/home/deploy",USER="deploy"\n'
+        "; compose stops the containers gracefully on SIGINT, like Ctrl-C in a terminal\n"
+        "stopsignal=INT\n"
+        "stopwaitsecs=40\n"
+        "stdout_logfile=/home/deploy/etc/supervisor/var/log/mysite-stdout.log\n"
+        "stderr_logfile=/home/deploy/etc/supervisor/var/log/mysite-stderr.log\n")
+    parsed = configparser.ConfigParser(interpolation=None)
+    parsed.read_string(text)
+    assert parsed["program:mysite"]["command"] == f"{V1} up"
+
+
+def test_systemd_unit_runs_compose_up_detached_and_stops_it():
+    text = services.systemd_unit(config.load({"app_name": "blog", "stop_timeout": 20}, {}), user="deploy",
+                                 home="/home/deploy", current="/srv/blog/current",
+                                 compose="docker compose -p blog -f production.yml")
+    parsed = configparser.ConfigParser(interpolation=None, strict=True)
+    parsed.optionxform = str
+    parsed.read_string(text)
+    service = parsed["Service"]
+    assert (service["Type"], service["RemainAfterExit"], service["User"]) == ("oneshot", "yes", "deploy")
+    assert service["WorkingDirectory"] == "/srv/blog/current"
+    assert service["ExecStart"] == "/usr/bin/env docker compose -p blog -f production.yml up -d --remove-orphans"
+    assert service["ExecStop"] == "/usr/bin/env docker compose -p blog -f production.yml stop -t 20"
+    assert parsed["Unit"]["Requires"] == "docker.service"
+    assert parsed["Install"]["WantedBy"] == "multi-user.target"
+
+
+def release_and_compose(kind=b"v2\n"):
+    return [Command(f"test -d {CURRENT}"), Command(commands.detect_compose(), out=kind)]
+
+
+def test_install_systemd_writes_reloads_and_enables():
+    unit = services.systemd_unit(SETTINGS, user="deploy", home="/home/deploy", current=CURRENT, compose=V2)
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[
+            Command(commands.sudo("true")), HOME, *release_and_compose(),
+            Command(files.read_file("/etc/systemd/system/mysite.service"), exit=1),
+            sudo(files.write_file("/etc/systemd/system/mysite.service", unit, 0o644)),
+            sudo("systemctl daemon-reload"),
+            Command("systemctl is-enabled --quiet mysite.service", exit=1),
+            sudo("systemctl enable mysite.service"),
+        ]))
+        services.install_systemd(Remote(Connection("deploy@srv.example")), SETTINGS)
+
+
+def test_install_systemd_again_changes_nothing(capsys):
+    unit = services.systemd_unit(SETTINGS, user="deploy", home="/home/deploy", current=CURRENT, compose=V2)
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[
+            Command(commands.sudo("true")), HOME, *release_and_compose(),
+            Command(files.read_file("/etc/systemd/system/mysite.service"), out=unit.encode()),
+            Command("systemctl is-enabled --quiet mysite.service"),
+        ]))
+        services.install_systemd(Remote(Connection("deploy@srv.example")), SETTINGS)
+    assert "nothing changed" in capsys.readouterr().out
+
+
+def test_install_supervisor_uses_the_articles_user_level_supervisord():
+    path = "/home/deploy/etc/supervisor/conf.d/mysite.ini"
+    ctl = "supervisorctl -c /home/deploy/etc/supervisord.conf"
+    program = services.supervisor_program(SETTINGS, user="deploy", home="/home/deploy", current=CURRENT, compose=V1,
+                                          log_dir="/home/deploy/etc/supervisor/var/log")
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[
+            HOME, Command("test -f /home/deploy/etc/supervisord.conf"), *release_and_compose(b"v1\n"),
+            Command(files.read_file(path), exit=1),
+            Command(files.write_file(path, program, 0o644)),
+            Command(f"{ctl} reread && {ctl} update"),
+        ]))
+        services.install_supervisor(Remote(Connection("deploy@srv.example")), SETTINGS)
+
+
+def test_install_supervisor_falls_back_to_the_system_supervisor_with_sudo():
+    path = "/etc/supervisor/conf.d/mysite.conf"
+    program = services.supervisor_program(SETTINGS, user="deploy", home="/home/deploy", current=CURRENT, compose=V2,
+                                          log_dir="/var/log/supervisor")
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[
+            HOME, Command("test -f /home/deploy/etc/supervisord.conf", exit=1),
+            Command("test -d /etc/supervisor/conf.d"), Command(commands.sudo("true")), *release_and_compose(),
+            Command(files.read_file(path), exit=1),
+            sudo(files.write_file(path, program, 0o644)),
+            sudo("supervisorctl reread && supervisorctl update"),
+        ]))
+        services.install_supervisor(Remote(Connection("deploy@srv.example")), SETTINGS)
+
+
+def test_no_supervisor_is_one_line():
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[
+            HOME, Command("test -f /home/deploy/etc/supervisord.conf", exit=1),
+            Command("test -d /etc/supervisor/conf.d", exit=1)]))
+        with pytest.raises(DeployError, match="supervisor is not installed on srv.example: install it"):
+            services.install_supervisor(Remote(Connection("deploy@srv.example")), SETTINGS)
+
+
+@pytest.mark.parametrize("present, kind, words", [
+    (1, b"", "no release is deployed yet"),
+    (0, b"", "run `fab bootstrap` first"),
+])
+def test_no_release_or_no_compose_is_refused_before_installing(present, kind, words):
+    cmds = [Command(commands.sudo("true")), HOME, Command(f"test -d {CURRENT}", exit=present)]
+    if not present:
+        cmds.append(Command(commands.detect_compose(), out=kind))
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=cmds))
+        with pytest.raises(DeployError, match=words):
+            services.install_systemd(Remote(Connection("deploy@srv.example")), SETTINGS)
