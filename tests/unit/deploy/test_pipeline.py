@@ -1,0 +1,203 @@
+"""`fab deploy` and `fab rollback`: the exact command sequences, including the failure paths."""
+
+from pathlib import Path
+
+import pytest
+from fabric.testing.base import Command, MockRemote
+
+from deploy import commands, lock, pipeline, releases
+from deploy import operations as ops
+from deploy import switch as sw
+from deploy.config import DeployConfig
+from deploy.errors import DeployError
+from deploy.releases import Paths
+from tests.unit.deploy.mockremote import remote, session
+
+KEY = "k8#Jd0-vQ2!xL9pZ3@tR7^wY1&nB5*cF6(hM4)sG8_eA2+uK0qW"
+CFG = DeployConfig(keep_releases=2, keep_backups=2)
+P = Paths("/home/deploy/apps/mysite")
+SHA = "bbbbbbb" + "0" * 33
+NEW, OLD = "20261124100509-bbbbbbb", "20261123090000-aaaaaaa"
+NEW_C, OLD_C = f"mysite-{NEW}", f"mysite-{OLD}"
+LOCK = lock.take(P.app, P.lock, "HOLDER")
+UNLOCK = commands.release_lock(P.lock)
+
+
+@pytest.fixture
+def local(tmp_path, monkeypatch):
+    """A project folder with a good env file; git and the clock pinned."""
+    (tmp_path / ".envs").mkdir()
+    (tmp_path / ".envs/.production").write_text(f"DJANGO_SECRET_KEY='{KEY}'\nDJANGO_ALLOWED_HOSTS=blog.example\n")
+    monkeypatch.setattr(releases, "repo_root", lambda cwd=None: tmp_path)
+    monkeypatch.setattr(releases, "source", lambda dirty, cwd=None: (SHA, False))
+    monkeypatch.setattr(releases, "archive", lambda sha, out, cwd=None: Path(out).write_bytes(b"TAR"))
+    monkeypatch.setattr(releases, "name", lambda sha, now=None: NEW)
+    monkeypatch.setattr(lock, "holder", lambda sha, action="deploy", now=None: "HOLDER")
+    monkeypatch.setattr(releases, "audit_line", lambda **k: f"{k['action']} {k['release']} {k['result']}")
+    return tmp_path
+
+
+def audit(action, release, result):
+    return releases.append_audit(P, f"{action} {release} {result}")
+
+
+def preflight(v="v1"):
+    return [Command(commands.detect_compose(), out=f"{v}\n".encode()), "docker info --format '{{.ServerVersion}}'"]
+
+
+CURRENT_OLD = f"releases/{OLD}".encode()
+
+
+def until_build(current=CURRENT_OLD):
+    return [*preflight(), LOCK, Command(releases.read_current(P), out=current), releases.prepare_dirs(P),
+            releases.unpack(P, NEW, f"{P.releases}/.{NEW}.tar"),
+            releases.install_env(f"{P.env_file}.upload", P.env_file)]
+
+
+BUILD = sw.stack(CFG, P, NEW, "build", v2=False)
+BACKUP = ["docker volume inspect mysite_database >/dev/null 2>&1",
+          f"mkdir -p {P.backups} && " + ops.backup_command("mysite", NEW, f"{P.backups}/{NEW}.sqlite3"),
+          Command(f"ls -1 {P.backups}", out=f"{OLD}.sqlite3\n20261101000000-manual.sqlite3\n{NEW}.sqlite3\n".encode()),
+          f"cd {P.backups} && rm -f -- 20261101000000-manual.sqlite3"]
+MIGRATE = ["docker network inspect mysite_default >/dev/null 2>&1",
+           ops.one_off("mysite", NEW, P.env_file, "python manage.py migrate --noinput", network=True)]
+NGINX = [Command(sw.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
+         Command(sw.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"), out=b"sha256:1\nsha256:1\n")]
+DIRECT = sw.direct_check(NEW_C, "blog.example", CFG.health_timeout)
+VIA_NGINX = sw.nginx_check("mysite_nginx_1", "blog.example", CFG.health_timeout)
+SWITCH = [Command(sw.app_containers("mysite"), out=f"{OLD_C} Up 1 hour (healthy)\n".encode()),
+          sw.run_app("mysite", NEW, P.env_file), DIRECT, sw.route("mysite", NEW_C), "sleep 2", VIA_NGINX,
+          f"docker stop -t 30 {OLD_C} && docker rm {OLD_C}"]
+OLDEST = "20261120000000-0000000"
+PRUNE = [Command(releases.listing(P), out=f"{OLDEST}\n{OLD}\n{NEW}\n".encode()),
+         Command(releases.image_tags(), out=f"{NEW}\n{OLD}\n{OLDEST}\n20261001000000-1111111\nlatest\n".encode()),
+         releases.remove_release(P, "20261001000000-1111111"), releases.remove_release(P, OLDEST)]
+
+
+def run_deploy(*commands, uploads=None, monkeypatch=None):
+    with MockRemote() as mock:
+        mock.expect_sessions(session(*commands))
+        pipeline.deploy(remote(monkeypatch, uploads if uploads is not None else []), CFG)
+
+
+def test_deploy_runs_every_step_in_order(local, monkeypatch, capsys):
+    uploads = []
+    run_deploy(*until_build(), BUILD, *BACKUP, *MIGRATE, *NGINX, *SWITCH, releases.link_current(P, NEW), *PRUNE,
+               audit("deploy", NEW, "ok"), UNLOCK, uploads=uploads, monkeypatch=monkeypatch)
+    assert uploads == [(f"{P.releases}/.{NEW}.tar", b"TAR"), (f"{P.env_file}.upload",
+                       f"DJANGO_SECRET_KEY={KEY}\nDJANGO_ALLOWED_HOSTS=blog.example\n".encode())]
+    out = capsys.readouterr().out
+    assert f"release {NEW}, previous {OLD}" in out and f"deployed {NEW}" in out
+    assert "  ok build images" in out
+
+
+def test_first_deploy_skips_the_backup_and_starts_nginx_before_migrating(local, monkeypatch, capsys):
+    up = sw.stack(CFG, P, NEW, "up -d --no-deps nginx", v2=False)
+    run_deploy(*until_build(current=b""), BUILD,
+               Command("docker volume inspect mysite_database >/dev/null 2>&1", exit=1),
+               Command("docker network inspect mysite_default >/dev/null 2>&1", exit=1), up, MIGRATE[1], *NGINX,
+               Command(sw.app_containers("mysite")), sw.run_app("mysite", NEW, P.env_file), DIRECT,
+               sw.route("mysite", NEW_C), "sleep 2", VIA_NGINX, releases.link_current(P, NEW),
+               Command(releases.listing(P), out=f"{NEW}\n".encode()), Command(releases.image_tags()),
+               audit("deploy", NEW, "ok"), UNLOCK, monkeypatch=monkeypatch)
+    out = capsys.readouterr().out
+    assert "previous none (first deploy)" in out and "nothing to back up" in out
+
+
+def test_failed_build_changes_nothing_and_releases_the_lock(local, monkeypatch, capsys):
+    with pytest.raises(DeployError, match="building the images failed .* previous release keeps serving"):
+        run_deploy(*until_build(), Command(BUILD, out=b"Step 7/12 : RUN pip install\nERROR: no such package\n",
+                                           exit=1),
+                   releases.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
+    assert "| ERROR: no such package" in capsys.readouterr().out
+
+
+def test_failed_migration_switches_nothing(local, monkeypatch):
+    with pytest.raises(DeployError, match="migrations failed"):
+        run_deploy(*until_build(), BUILD, *BACKUP, MIGRATE[0], Command(MIGRATE[1], exit=1),
+                   releases.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
+
+
+def test_unhealthy_release_is_removed_old_untouched_and_exit_is_non_zero(local, monkeypatch):
+    abort = [sw.logs_tail(NEW_C),
+             f"docker stop -t 10 {NEW_C} >/dev/null 2>&1; docker rm -f {NEW_C} >/dev/null 2>&1 || true",
+             f"docker start {OLD_C}"]
+    with pytest.raises(DeployError, match=f"{NEW_C} failed its health check .* still serving: {OLD_C}"):
+        run_deploy(*until_build(), BUILD, *BACKUP, *MIGRATE, *NGINX, *SWITCH[:2], Command(DIRECT, exit=1), *abort,
+                   releases.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
+
+
+def test_concurrent_deploy_is_refused_with_the_holder_and_its_lock_kept(local, monkeypatch):
+    with pytest.raises(DeployError, match=r"another deploy holds the lock .*\(deploy by bob@desk"):
+        run_deploy(*preflight(), Command(LOCK, exit=1), f"test -d {P.lock}",
+                   Command(commands.read_lock(P.lock), out=b"deploy by bob@desk, 2026, 1111111\n"),
+                   monkeypatch=monkeypatch)
+
+
+def test_bad_env_file_fails_before_anything_on_the_server(local, monkeypatch):
+    (local / ".envs/.production").write_text("DJANGO_SECRET_KEY=short\nDJANGO_ALLOWED_HOSTS=x\n")
+    with pytest.raises(DeployError, match="DJANGO_SECRET_KEY is weak"):
+        run_deploy(monkeypatch=monkeypatch)
+
+
+def test_server_without_compose_says_run_bootstrap(local, monkeypatch):
+    with pytest.raises(DeployError, match="run `fab bootstrap` first"):
+        run_deploy(commands.detect_compose(), monkeypatch=monkeypatch)
+
+
+def test_dry_run_prints_and_survives_empty_probes(local, monkeypatch, capsys):
+    with MockRemote() as mock:
+        mock.expect_sessions(session(*[Command(c) for c in (
+            commands.detect_compose(), releases.read_current(P),
+            "docker volume inspect mysite_database >/dev/null 2>&1",
+            f"ls -1 {P.backups}", "docker network inspect mysite_default >/dev/null 2>&1",
+            sw.nginx_container("mysite"), sw.nginx_container("mysite"), sw.app_containers("mysite"),
+            releases.listing(P), releases.image_tags())]))
+        pipeline.deploy(remote(monkeypatch, [], dry_run=True), CFG)
+    out = capsys.readouterr().out
+    assert "[dry-run] " + sw.run_app("mysite", NEW, P.env_file) in out
+    assert "[dry-run] " + LOCK in out and "[dry-run] " + UNLOCK in out
+
+
+# --- rollback ----------------------------------------------------------------------------------
+
+ROLLBACK_PRE = [*preflight(), Command(releases.listing(P), out=f"{OLD}\n{NEW}\n".encode()),
+                Command(releases.read_current(P), out=f"releases/{NEW}".encode()), releases.image_exists(OLD),
+                Command(f"sed -n 's/^DJANGO_ALLOWED_HOSTS=//p' {P.env_file}", out=b"blog.example,www.blog.example\n")]
+
+
+def test_rollback_switches_back_to_the_previous_release(monkeypatch):
+    monkeypatch.setattr(lock, "holder", lambda sha, action="deploy", now=None: "HOLDER")
+    monkeypatch.setattr(releases, "audit_line", lambda **k: f"{k['action']} {k['release']} {k['result']}")
+    direct = sw.direct_check(OLD_C, "blog.example", CFG.health_timeout)
+    with MockRemote() as mock:
+        mock.expect_sessions(session(
+            *ROLLBACK_PRE, LOCK, Command(sw.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
+            Command(sw.image_ids("mysite_nginx_1", f"mysite-nginx:{OLD}"), out=b"sha256:1\nsha256:1\n"),
+            Command(sw.app_containers("mysite"), out=f"{NEW_C} Up 1 hour\n".encode()),
+            sw.run_app("mysite", OLD, P.env_file), direct, sw.route("mysite", OLD_C), "sleep 2", VIA_NGINX,
+            f"docker stop -t 30 {NEW_C} && docker rm {NEW_C}", releases.link_current(P, OLD),
+            audit("rollback", OLD, "ok"), UNLOCK))
+        pipeline.rollback(remote(), CFG)
+
+
+def test_rollback_is_refused_when_the_image_is_gone():
+    with MockRemote() as mock:
+        mock.expect_sessions(session(*ROLLBACK_PRE[:4], Command(releases.image_exists(OLD), exit=1)))
+        with pytest.raises(DeployError, match=f"the image of release {OLD} is gone"):
+            pipeline.rollback(remote(), CFG)
+
+
+@pytest.mark.parametrize("names, current, to, words", [
+    ([OLD, NEW], NEW, "nope", "no release 'nope'"),
+    ([OLD, NEW], NEW, NEW, "already the current release"),
+    ([NEW], NEW, None, "no release before the current one"),
+])
+def test_rollback_target_errors(names, current, to, words):
+    with pytest.raises(DeployError, match=words):
+        pipeline.pick_target(names, current, to)
+
+
+def test_rollback_target_defaults_to_the_one_before_current():
+    assert pipeline.pick_target([OLDEST, OLD, NEW], NEW, None) == OLD
+    assert pipeline.pick_target([OLDEST, OLD, NEW], OLD, None) == OLDEST
