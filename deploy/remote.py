@@ -3,6 +3,7 @@
 Nothing here knows what a deploy is; it only runs the strings that ``commands`` builds.
 """
 
+import os
 import socket
 from shlex import quote
 from typing import Any
@@ -79,8 +80,14 @@ class Remote:
 
     def reconnect(self) -> None:
         """Drop the SSH connection; the next command opens a new one (e.g. to pick up new groups)."""
-        if not self.dry_run:
-            self._call(self.conn.close)
+        if self.dry_run:
+            return
+        self._call(self.conn.close)
+        # A key accepted on first contact is only in the file: load it, so the new connection must
+        # present the same key (a different one is refused, never accepted as "new" again).
+        path = os.path.expanduser(self.known_hosts)
+        if os.path.isfile(path):
+            self.conn.client.load_system_host_keys(path)
 
     def output(self, command: str, **kwargs: Any) -> str:
         return self.run(command, **kwargs).stdout.strip()

@@ -264,3 +264,12 @@ def test_get_downloads_and_dry_run_only_prints(capsys):
     Remote(conn, dry_run=True).get("/srv/c", "d")
     assert calls == [("/srv/a.sqlite3", "b.sqlite3")]
     assert "[dry-run] download /srv/c -> d" in capsys.readouterr().out
+
+
+def test_reconnect_reloads_known_hosts_so_an_accepted_key_is_pinned(server_key, tmp_path):
+    known = tmp_path / "known_hosts"
+    conn = Connection("deploy@127.0.0.1:18022")
+    remote = connect(conn, accept_new_host_key=True, known_hosts=str(known))
+    conn.client._policy.missing_host_key(conn.client, "[127.0.0.1]:18022", server_key)  # first contact
+    remote.reconnect()
+    assert conn.client._system_host_keys.lookup("[127.0.0.1]:18022")["ssh-ed25519"] == server_key
