@@ -39,6 +39,7 @@ __all__ = [
     "module_fresh_server",
     "module_trixie_server",
     "module_legacy_server",
+    "module_server_factory",
     "pytest_runtest_makereport",
 ]
 
