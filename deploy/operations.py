@@ -147,8 +147,9 @@ def logs(remote: Remote, config: DeployConfig, follow: bool = False, service: st
             raise DeployError("nginx is not running: run `fab status`, then `fab deploy`")
     else:
         raise DeployError(f"unknown service {service!r}: use mysite (the app) or nginx")
+    # a pty on a terminal: Ctrl-C then also ends `docker logs -f` on the server
     remote.run(f"docker logs --tail {int(lines)}{' -f' if follow else ''} {name or 'NGINX'}", hide=False,
-               pty=follow)
+               pty=follow and sys.stdin.isatty())
 
 
 def manage(remote: Remote, config: DeployConfig, command: str) -> None:

@@ -1,0 +1,139 @@
+"""Day-two tasks: exact commands for backup, restore, manage, logs, releases, unlock and audit."""
+
+from shlex import quote
+
+import pytest
+from fabric.testing.base import Command, MockRemote
+
+from deploy import commands, lock, operations, releases
+from deploy import switch as sw
+from deploy.config import DeployConfig
+from deploy.errors import DeployError
+from deploy.releases import Paths, listing, read_current
+from tests.unit.deploy.mockremote import remote, session
+
+CFG = DeployConfig(keep_backups=2)
+P = Paths("/home/deploy/apps/mysite")
+REL = "20261124100509-bbbbbbb"
+CURRENT = Command(read_current(P), out=f"releases/{REL}\n".encode())
+VOLUME = "docker volume inspect mysite_database >/dev/null 2>&1"
+
+
+def test_one_off_runs_the_release_image_with_the_data_volumes():
+    assert operations.one_off("mysite", REL, "/e", "python manage.py migrate --noinput", network=True) == (
+        "docker run --rm --network mysite_default --env-file /e -v mysite_database:/app/database "
+        f"-v mysite_media:/app/media mysite-django:{REL} python manage.py migrate --noinput")
+
+
+def test_backup_streams_the_sqlite_backup_api_and_keeps_only_whole_files():
+    assert operations.backup_command("mysite", REL, "/b/x.sqlite3") == (
+        "docker run --rm --network none -v mysite_database:/app/database -v mysite_media:/app/media "
+        f"mysite-django:{REL} python -c {quote(operations.BACKUP)} > /b/x.sqlite3.tmp; rc=$?; "
+        "if [ $rc -eq 0 ]; then mv /b/x.sqlite3.tmp /b/x.sqlite3; else rm -f /b/x.sqlite3.tmp; fi; exit $rc")
+    compile(operations.BACKUP, "backup", "exec")
+    compile(operations.RESTORE, "restore", "exec")
+
+
+def test_backup_names_sort_by_time():
+    assert operations.backup_name(REL) == f"{REL}.sqlite3"
+    assert operations.backup_name("manual").endswith("-manual.sqlite3")
+
+
+def test_backup_without_a_database_is_a_note_not_an_error(capsys):
+    with MockRemote() as mock:
+        mock.expect_sessions(session(
+            VOLUME, Command(f"mkdir -p {P.backups} && "
+                            + operations.backup_command("mysite", REL, f"{P.backups}/{REL}.sqlite3"), exit=3)))
+        assert operations.backup_database(remote(), CFG, P, REL, REL) == ""
+    assert "nothing to back up" in capsys.readouterr().out
+
+
+def test_manage_runs_in_the_current_app_container_with_arguments_quoted(monkeypatch):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with MockRemote() as mock:
+        mock.expect_sessions(session(
+            Command(sw.app_containers("mysite"), out=f"mysite-{REL} Up 1 hour\n".encode()), CURRENT,
+            f"docker exec mysite-{REL} python manage.py seed_demo --posts 5 --title 'a b'"))
+        operations.manage(remote(), CFG, "seed_demo --posts 5 --title 'a b'")
+
+
+def test_manage_failure_is_one_line(monkeypatch):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with MockRemote() as mock:
+        mock.expect_sessions(session(
+            Command(sw.app_containers("mysite"), out=f"mysite-{REL} Up 1 hour\n".encode()), CURRENT,
+            Command(f"docker exec mysite-{REL} python manage.py nope", exit=1)))
+        with pytest.raises(DeployError, match="manage.py nope failed \\(exit 1\\)"):
+            operations.manage(remote(), CFG, "nope")
+
+
+def test_nothing_deployed_yet_says_deploy_first():
+    with MockRemote() as mock:
+        mock.expect_sessions(session(Command(sw.app_containers("mysite")), Command(read_current(P))))
+        with pytest.raises(DeployError, match="nothing is deployed on .* run `fab deploy` first"):
+            operations.manage(remote(), CFG, "shell")
+
+
+def test_logs_of_nginx_and_unknown_service():
+    with MockRemote() as mock:
+        mock.expect_sessions(session(Command(sw.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
+                                     "docker logs --tail 50 -f mysite_nginx_1"))
+        operations.logs(remote(), CFG, follow=True, service="nginx", lines=50)
+    with pytest.raises(DeployError, match="unknown service 'db': use mysite"):
+        operations.logs(remote(), CFG, service="db")
+
+
+def test_releases_marks_current_and_gone_images(capsys):
+    old = "20261101000000-aaaaaaa"
+    with MockRemote() as mock:
+        mock.expect_sessions(session(Command(listing(P), out=f"{old}\n{REL}\n".encode()), CURRENT,
+                                     Command(releases.image_tags(), out=f"{REL}\n".encode())))
+        operations.releases(remote(), CFG)
+    assert capsys.readouterr().out == f"  {old}  (image gone)\n* {REL}\n"
+
+
+def test_restore_refuses_a_file_that_is_not_sqlite(tmp_path):
+    bad = tmp_path / "x.sqlite3"
+    bad.write_text("not a database")
+    with pytest.raises(DeployError, match="is not a SQLite database file"):
+        operations.restore(remote(), CFG, str(bad), yes=True)
+
+
+def test_restore_asks_and_a_no_changes_nothing(tmp_path, monkeypatch):
+    good = tmp_path / "x.sqlite3"
+    good.write_bytes(b"SQLite format 3\x00" + b"\0" * 100)
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    with pytest.raises(DeployError, match="restore cancelled: nothing was changed"):
+        operations.restore(remote(), CFG, str(good))
+
+
+def test_restore_keeps_a_backup_first_and_releases_the_lock(tmp_path, monkeypatch):
+    good = tmp_path / "x.sqlite3"
+    good.write_bytes(b"SQLite format 3\x00" + b"\0" * 100)
+    monkeypatch.setattr(lock, "holder", lambda sha, action="deploy", now=None: "HOLDER")
+    monkeypatch.setattr(operations, "backup_name", lambda label, now=None: f"T-{label}.sqlite3")
+    monkeypatch.setattr(operations.os, "getpid", lambda: 42)
+    uploads = []
+    upload = f"{P.backups}/.restore-42.sqlite3"
+    restore = operations.one_off("mysite", REL, None, f"python -c {quote(operations.RESTORE)}", stdin=True)
+    with MockRemote() as mock:
+        mock.expect_sessions(session(
+            CURRENT, lock.take(P.app, P.lock, "HOLDER"), VOLUME,
+            f"mkdir -p {P.backups} && " + operations.backup_command("mysite", REL, f"{P.backups}/T-before-restore"
+                                                                   ".sqlite3"),
+            Command(f"ls -1 {P.backups}", out=b"T-before-restore.sqlite3\n"),
+            Command(f"{restore} < {upload}; rc=$?; rm -f {upload}; exit $rc", exit=1),
+            commands.release_lock(P.lock)))
+        with pytest.raises(DeployError, match="the restore failed; the live database is unchanged"):
+            operations.restore(remote(monkeypatch, uploads), CFG, str(good), yes=True)
+    assert uploads[0][0] == upload
+
+
+def test_unlock_and_audit(capsys):
+    with MockRemote() as mock:
+        mock.expect_sessions(session(Command(commands.read_lock(P.lock), out=b"deploy by ann\n"), f"test -d {P.lock}",
+                                     commands.release_lock(P.lock), Command(f"tail -n 5 {P.audit} 2>/dev/null")))
+        server = remote()
+        operations.unlock(server, CFG)
+        operations.audit(server, CFG, lines=5)
+    assert capsys.readouterr().out == "removed the deploy lock held by: deploy by ann\nno deploys yet\n"
