@@ -59,7 +59,12 @@ class Remote:
         if self.has_sudo_password and not self.dry_run:
             warn = kwargs.pop("warn", False)
             what = kwargs.pop("what", None)
-            result = self._call(self.conn.sudo, f"sh -c {quote(command)}", hide=True, warn=True, **kwargs)
+            if not kwargs.get("pty"):
+                # the password goes through a watcher; local stdin at EOF (CI, < /dev/null) would
+                # otherwise close the remote stdin before sudo reads it
+                kwargs.setdefault("in_stream", False)
+            kwargs.setdefault("hide", True)
+            result = self._call(self.conn.sudo, f"sh -c {quote(command)}", warn=True, **kwargs)
             if result.failed and not warn:
                 raise RemoteCommandFailed(command, result.exited, result.stdout + result.stderr, what)
             return result

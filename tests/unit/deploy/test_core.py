@@ -273,3 +273,20 @@ def test_reconnect_reloads_known_hosts_so_an_accepted_key_is_pinned(server_key, 
     conn.client._policy.missing_host_key(conn.client, "[127.0.0.1]:18022", server_key)  # first contact
     remote.reconnect()
     assert conn.client._system_host_keys.lookup("[127.0.0.1]:18022")["ssh-ed25519"] == server_key
+
+
+def test_sudo_with_a_password_never_forwards_local_stdin(monkeypatch):
+    from fabric import Config
+    from invoke.runners import Result
+
+    remote = Remote(Connection("deploy@srv.example", config=Config(overrides={"sudo": {"password": "pw"}})))
+    seen = {}
+
+    def fake_sudo(command, **kwargs):
+        seen.update(kwargs, command=command)
+        return Result(stdout="", stderr="", exited=0, command=command)
+
+    monkeypatch.setattr(remote.conn, "sudo", fake_sudo)
+    remote.sudo("true", hide=False)
+    # local stdin at EOF would close the remote stdin before the password watcher answers sudo
+    assert seen == {"command": "sh -c true", "in_stream": False, "hide": False, "warn": True}
