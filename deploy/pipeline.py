@@ -20,6 +20,7 @@ from deploy.releases import Paths
 from deploy.remote import Remote
 
 BUILD_LOG_LINES = 20
+MIGRATE = "run --rm --no-deps -T mysite python manage.py migrate --noinput"
 
 
 def docker_ready(remote: Remote) -> bool:
@@ -65,13 +66,11 @@ def build(remote: Remote, config: DeployConfig, paths: Paths, release: str, v2: 
 
 
 def migrate(remote: Remote, config: DeployConfig, paths: Paths, release: str, v2: bool) -> None:
+    # `compose run` (not `docker run`): on a first deploy it creates the project's network and volumes,
+    # and the app image is the first to mount them, so the data folders belong to the app's user
     with step("migrate the database once, in a one-off container of the new image"):
-        if not remote.probe(f"docker network inspect {sw.network(config.project)} >/dev/null 2>&1").ok:
-            say("    first deploy: starting nginx, which creates the network and volumes (502 until the app is up)")
-            remote.run(sw.stack(config, paths, release, "up -d --no-deps nginx", v2=v2), timeout=600)
         try:
-            remote.run(ops.one_off(config.project, release, paths.env_file, "python manage.py migrate --noinput",
-                                   network=True), timeout=1800)
+            remote.run(sw.stack(config, paths, release, MIGRATE, v2=v2), timeout=1800)
         except RemoteCommandFailed as error:
             _tail("migrate output", error.output)
             raise DeployError("migrations failed (output above); nothing was switched and the previous release "

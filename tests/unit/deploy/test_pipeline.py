@@ -59,8 +59,7 @@ BACKUP = ["docker volume inspect mysite_database >/dev/null 2>&1",
           f"mkdir -p {P.backups} && " + ops.backup_command("mysite", NEW, f"{P.backups}/{NEW}.sqlite3"),
           Command(f"ls -1 {P.backups}", out=f"{OLD}.sqlite3\n20261101000000-manual.sqlite3\n{NEW}.sqlite3\n".encode()),
           f"cd {P.backups} && rm -f -- 20261101000000-manual.sqlite3"]
-MIGRATE = ["docker network inspect mysite_default >/dev/null 2>&1",
-           ops.one_off("mysite", NEW, P.env_file, "python manage.py migrate --noinput", network=True)]
+MIGRATE = [sw.stack(CFG, P, NEW, "run --rm --no-deps -T mysite python manage.py migrate --noinput", v2=False)]
 NGINX = [Command(sw.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
          Command(sw.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"), out=b"sha256:1\nsha256:1\n")]
 DIRECT = sw.direct_check(NEW_C, "blog.example", CFG.health_timeout)
@@ -91,11 +90,12 @@ def test_deploy_runs_every_step_in_order(local, monkeypatch, capsys):
     assert "  ok build images" in out
 
 
-def test_first_deploy_skips_the_backup_and_starts_nginx_before_migrating(local, monkeypatch, capsys):
+def test_first_deploy_skips_the_backup_and_starts_nginx_after_migrating(local, monkeypatch, capsys):
     up = sw.stack(CFG, P, NEW, "up -d --no-deps nginx", v2=False)
     run_deploy(*until_build(current=b""), BUILD,
-               Command("docker volume inspect mysite_database >/dev/null 2>&1", exit=1),
-               Command("docker network inspect mysite_default >/dev/null 2>&1", exit=1), up, MIGRATE[1], *NGINX,
+               Command("docker volume inspect mysite_database >/dev/null 2>&1", exit=1), *MIGRATE,
+               Command(sw.nginx_container("mysite")), up,
+               Command(sw.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
                Command(sw.app_containers("mysite")), sw.run_app("mysite", NEW, P.env_file), DIRECT,
                sw.route("mysite", NEW_C), "sleep 2", VIA_NGINX, releases.link_current(P, NEW),
                Command(releases.listing(P), out=f"{NEW}\n".encode()), Command(releases.image_tags()),
@@ -114,7 +114,7 @@ def test_failed_build_changes_nothing_and_releases_the_lock(local, monkeypatch, 
 
 def test_failed_migration_switches_nothing(local, monkeypatch):
     with pytest.raises(DeployError, match="migrations failed"):
-        run_deploy(*until_build(), BUILD, *BACKUP, MIGRATE[0], Command(MIGRATE[1], exit=1),
+        run_deploy(*until_build(), BUILD, *BACKUP, Command(MIGRATE[0], exit=1),
                    releases.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
 
 
@@ -150,7 +150,7 @@ def test_dry_run_prints_and_survives_empty_probes(local, monkeypatch, capsys):
         mock.expect_sessions(session(*[Command(c) for c in (
             commands.detect_compose(), releases.read_current(P),
             "docker volume inspect mysite_database >/dev/null 2>&1",
-            f"ls -1 {P.backups}", "docker network inspect mysite_default >/dev/null 2>&1",
+            f"ls -1 {P.backups}",
             sw.nginx_container("mysite"), sw.nginx_container("mysite"), sw.app_containers("mysite"),
             releases.listing(P), releases.image_tags())]))
         pipeline.deploy(remote(monkeypatch, [], dry_run=True), CFG)
