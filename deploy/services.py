@@ -4,6 +4,7 @@ The default needs neither: Docker's restart policies and docker enabled at boot.
 who want the stack under a process manager they already use.
 """
 
+import posixpath
 from pathlib import Path
 from shlex import quote
 
@@ -21,15 +22,24 @@ def render(template: str, **values: object) -> str:
     return (TEMPLATES / template).read_text().format(**values)
 
 
+def compose_env(settings: DeployConfig, current: str) -> dict[str, str]:
+    """What `fab deploy` sets for compose (deploy/switch.py), minus the tag, which is read at start."""
+    return {"MYSITE_ENV_FILE": f"{posixpath.dirname(current)}/shared/.envs/.production",
+            "MYSITE_HTTP_ADDR": settings.http_addr, "MYSITE_HTTP_PORT": str(settings.http_port),
+            "MYSITE_HTTPS_PORT": str(settings.https_port)}
+
+
 def supervisor_program(settings: DeployConfig, *, user: str, home: str, current: str, compose: str,
                        log_dir: str) -> str:
+    env = ",".join(f'{key}="{value}"' for key, value in compose_env(settings, current).items())
     return render("supervisor.ini", app_name=settings.app_name, compose=compose, current=current, user=user,
-                  home=home, log_dir=log_dir, stop_wait=settings.stop_timeout + 10)
+                  home=home, log_dir=log_dir, stop_wait=settings.stop_timeout + 10, env=env)
 
 
 def systemd_unit(settings: DeployConfig, *, user: str, home: str, current: str, compose: str) -> str:
+    env = " ".join(f"{key}={value}" for key, value in compose_env(settings, current).items())
     return render("systemd.service", app_name=settings.app_name, compose=compose, current=current, user=user,
-                  home=home, stop_timeout=settings.stop_timeout)
+                  home=home, stop_timeout=settings.stop_timeout, env=env)
 
 
 def current_release(server: Remote, settings: DeployConfig, task: str) -> tuple[str, str]:

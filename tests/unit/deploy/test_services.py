@@ -27,12 +27,16 @@ def test_supervisor_program_is_the_articles_program_running_compose_up():
     assert text == (
         "; mysite: installed by `fab supervisor` -- keeps the compose stack up, as the article does\n"
         "[program:mysite]\n"
-        "command=docker-compose -p mysite -f production.yml up\n"
+        "; the same environment as `fab deploy` gives compose; the tag is the current release's folder name\n"
+        "command=/bin/sh -c 'MYSITE_TAG=\"$(basename \"$(pwd -P)\")\" exec "
+        "docker-compose -p mysite -f production.yml up'\n"
         "directory=/home/deploy/apps/mysite/current\n"
         "autostart=true\n"
         "autorestart=unexpected\n"
         "user=deploy\n"
-        'environment=HOME="/home/deploy",USER="deploy"\n'
+        'environment=HOME="/home/deploy",USER="deploy",'
+        'MYSITE_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.production",MYSITE_HTTP_ADDR="0.0.0.0",'
+        'MYSITE_HTTP_PORT="80",MYSITE_HTTPS_PORT="443"\n'
         "; compose stops the containers gracefully on SIGINT, like Ctrl-C in a terminal\n"
         "stopsignal=INT\n"
         "stopwaitsecs=40\n"
@@ -40,7 +44,7 @@ def test_supervisor_program_is_the_articles_program_running_compose_up():
         "stderr_logfile=/home/deploy/etc/supervisor/var/log/mysite-stderr.log\n")
     parsed = configparser.ConfigParser(interpolation=None)
     parsed.read_string(text)
-    assert parsed["program:mysite"]["command"] == f"{V1} up"
+    assert parsed["program:mysite"]["command"].endswith(f"exec {V1} up'")
 
 
 def test_systemd_unit_runs_compose_up_detached_and_stops_it():
@@ -53,8 +57,12 @@ def test_systemd_unit_runs_compose_up_detached_and_stops_it():
     service = parsed["Service"]
     assert (service["Type"], service["RemainAfterExit"], service["User"]) == ("oneshot", "yes", "deploy")
     assert service["WorkingDirectory"] == "/srv/blog/current"
-    assert service["ExecStart"] == "/usr/bin/env docker compose -p blog -f production.yml up -d --remove-orphans"
-    assert service["ExecStop"] == "/usr/bin/env docker compose -p blog -f production.yml stop -t 20"
+    tag = """MYSITE_TAG="$$(basename "$$(pwd -P)")" exec"""  # systemd expands $VAR itself: $$ is a literal $
+    assert service["ExecStart"] == f"/bin/sh -c '{tag} docker compose -p blog -f production.yml up -d'"
+    assert service["ExecStop"] == f"/bin/sh -c '{tag} docker compose -p blog -f production.yml stop -t 20'"
+    assert service["Environment"] == (
+        "HOME=/home/deploy MYSITE_ENV_FILE=/srv/blog/shared/.envs/.production MYSITE_HTTP_ADDR=0.0.0.0 "
+        "MYSITE_HTTP_PORT=80 MYSITE_HTTPS_PORT=443")
     assert parsed["Unit"]["Requires"] == "docker.service"
     assert parsed["Install"]["WantedBy"] == "multi-user.target"
 
