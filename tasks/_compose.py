@@ -37,14 +37,14 @@ class TaskError(Exit):
 
 def compose_command(c) -> str:
     """`docker compose` when the v2 plugin answers, else `docker-compose` (v1, Debian 12)."""
-    if c.run(f"{V2} version", hide=True, warn=True).ok:
+    if c.run(f"{V2} version", hide=True, warn=True, in_stream=False).ok:
         return V2
     return V1
 
 
 def engine_available(c) -> bool:
     """True when a Docker engine answers `docker info`."""
-    return c.run("docker info", hide=True, warn=True).ok
+    return c.run("docker info", hide=True, warn=True, in_stream=False).ok
 
 
 def compose(base: str, file: str, *args: str, project: str | None = None) -> str:

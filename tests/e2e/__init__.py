@@ -1,0 +1,1 @@
+"""End-to-end tests: real Docker engine, real compose stacks, real servers (marker `e2e`)."""

@@ -1,0 +1,268 @@
+"""Fixtures for the compose-stack e2e tests: a Docker engine, base images, a copy of the repo, stacks.
+
+No engine: the tests skip with a loud reason, or FAIL under MYSITE_E2E=require (CI).
+Names we own on the shared engine: compose projects `mysite-e2e-*`, images tagged `:e2e-*`.
+Measurements (image sizes, build times) are printed at the end of the run and written to .e2e/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.harness import engine, images
+
+ROOT = Path(__file__).resolve().parents[2]
+PORT_RANGE = (18000, 18999)
+MEASUREMENTS: list[str] = []
+BUILD_ENV = {"DOCKER_BUILDKIT": "0", "COMPOSE_DOCKER_CLI_BUILD": "0"}
+
+
+def measure(line: str) -> None:
+    """Record a number for the end-of-run summary (and show it with -s)."""
+    MEASUREMENTS.append(line)
+    print(f"[e2e] {line}", flush=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not MEASUREMENTS:
+        return
+    terminalreporter.section("mysite e2e measurements")
+    for line in MEASUREMENTS:
+        terminalreporter.write_line(line)
+    out = ROOT / ".e2e"
+    out.mkdir(exist_ok=True)
+    (out / "measurements.txt").write_text("\n".join(MEASUREMENTS) + "\n")
+
+
+def e2e_unavailable(reason: str) -> None:
+    """Fail under MYSITE_E2E=require, else skip; either way the reason is loud."""
+    message = f"E2E NOT RUN: {reason}"
+    if os.environ.get("MYSITE_E2E") == "require":
+        pytest.fail(f"{message} (MYSITE_E2E=require)", pytrace=False)
+    pytest.skip(f"{message} (set MYSITE_E2E=require to make this a failure)")
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> str:
+    try:
+        return engine.ensure_engine()
+    except engine.EngineUnavailable as exc:
+        e2e_unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
+def base_images(docker_engine) -> dict[str, str]:
+    """python:3.11-slim-bookworm and nginx:1.30: the real ones if present, else debootstrap stand-ins."""
+    start = time.monotonic()
+    try:
+        found = images.ensure_base_images()
+    except RuntimeError as exc:
+        e2e_unavailable(f"base images unavailable: {exc}")
+    standins = [tag for tag in found if images.is_standin(tag)]
+    if standins:
+        measure(
+            f"base images: STAND-INS (debootstrap) for {', '.join(standins)}; ready in {time.monotonic() - start:.0f}s"
+        )
+    return found
+
+
+@pytest.fixture(scope="session")
+def compose_base(docker_engine) -> str:
+    from invoke import Context
+
+    from tasks._compose import compose_command
+
+    return compose_command(Context())
+
+
+def free_port(exclude: tuple[int, ...] = ()) -> int:
+    """A port in the tests' range that nothing on 127.0.0.1 listens on."""
+    candidates = list(range(*PORT_RANGE))
+    random.shuffle(candidates)
+    for port in candidates:
+        if port in exclude:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORT_RANGE}")
+
+
+def copy_repo(dest: Path) -> Path:
+    """The repo's tracked and untracked-but-not-ignored files (no .venv, no .envs/.production)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    dest.mkdir(parents=True)
+    with tarfile.open(dest.parent / "src.tar", "w") as tar:
+        for name in filter(None, listed):
+            path = ROOT / name.decode()
+            if path.is_file():
+                tar.add(path, arcname=name.decode())
+    with tarfile.open(dest.parent / "src.tar") as tar:
+        tar.extractall(dest, filter="data")
+    (dest.parent / "src.tar").unlink()
+    return dest
+
+
+def write_env_file(path: Path, hosts: str) -> Path:
+    from tasks._compose import new_secret_key
+
+    path.write_text(f"DJANGO_SECRET_KEY={new_secret_key()}\nDJANGO_ALLOWED_HOSTS={hosts}\nWEB_CONCURRENCY=2\n")
+    path.chmod(0o600)
+    return path
+
+
+def docker(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return done
+
+
+def image_size_mb(tag: str) -> float:
+    return int(docker("image", "inspect", "--format", "{{.Size}}", tag).stdout.strip()) / 1e6
+
+
+def image_layers(tag: str) -> list[str]:
+    return json.loads(docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", tag).stdout)
+
+
+@dataclass
+class Stack:
+    """One compose project in a copy of the repo, driven with docker compose v2 or docker-compose v1."""
+
+    base: str
+    src: Path
+    file: str
+    project: str
+    port: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+
+    def compose(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+        command = [*self.base.split(), "-f", self.file, "-p", self.project, *args]
+        done = subprocess.run(
+            command,
+            cwd=self.src,
+            env={**os.environ, **BUILD_ENV, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+        return done
+
+    def timed(self, *args: str) -> tuple[float, subprocess.CompletedProcess]:
+        start = time.monotonic()
+        done = self.compose(*args)
+        return time.monotonic() - start, done
+
+    def container(self, service: str) -> str:
+        cid = self.compose("ps", "-q", service).stdout.strip()
+        assert cid, f"no container for {service} in {self.project}"
+        return cid.splitlines()[0]
+
+    def health(self, service: str) -> str:
+        return docker("inspect", "--format", "{{.State.Health.Status}}", self.container(service)).stdout.strip()
+
+    def wait_healthy(self, *services: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            states = {s: self.health(s) for s in services}
+            if all(state == "healthy" for state in states.values()):
+                return
+            time.sleep(1)
+        logs = self.compose("logs", "--tail=60", check=False).stdout
+        raise AssertionError(f"not healthy after {timeout:.0f}s: {states}\n{logs[-4000:]}")
+
+    def teardown(self) -> None:
+        if os.environ.get("MYSITE_E2E_KEEP") == "1":
+            print(f"[e2e] MYSITE_E2E_KEEP=1: leaving compose project {self.project} in {self.src}")
+            return
+        self.compose("down", "--volumes", "--remove-orphans", check=False, timeout=180)
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+def merged_headers(headers) -> dict[str, str]:
+    """Lower-case names; a header sent twice (e.g. two Cache-Control lines) is joined with ", "."""
+    merged: dict[str, str] = {}
+    for name, value in headers.items():
+        name = name.lower()
+        merged[name] = f"{merged[name]}, {value}" if name in merged else value
+    return merged
+
+
+def http_get(port: int, path: str = "/", host: str | None = None, timeout: float = 10) -> Response:
+    """GET http://127.0.0.1:PORT/PATH with a Host header; never follows redirects."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host} if host else {})
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=timeout) as answer:
+            return Response(answer.status, merged_headers(answer.headers), answer.read().decode())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, merged_headers(error.headers), error.read().decode())
+
+
+def wait_http(port: int, path: str = "/", host: str | None = None, timeout: float = 120, want: int = 200) -> Response:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            last = http_get(port, path, host)
+            if last.status == want:
+                return last
+        except OSError as error:
+            last = error
+        time.sleep(1)
+    raise AssertionError(f"http://127.0.0.1:{port}{path} (Host {host}) never answered {want}: {last}")
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("mysite-e2e")
+
+
+def remove_images(*tags: str) -> None:
+    if os.environ.get("MYSITE_E2E_KEEP") == "1":
+        return
+    for tag in tags:
+        docker("rmi", "--force", tag, check=False)
+
+
+@pytest.fixture(scope="session")
+def repo_copy_factory(workdir):
+    def make(name: str) -> Path:
+        return copy_repo(workdir / name)
+
+    return make
