@@ -52,10 +52,17 @@ def e2e_unavailable(reason: str) -> None:
     pytest.skip(f"{message} (set MYSITE_E2E=require to make this a failure)")
 
 
-def _check_engine(need_build: bool = True) -> None:
+_STALE_CHECKED = False
+
+
+def _check_engine() -> None:
+    global _STALE_CHECKED
     problem = _servers.engine_problem()
     if problem:
         e2e_unavailable(problem)
+    if not _STALE_CHECKED:
+        _STALE_CHECKED = True
+        _servers.remove_stale_servers()
 
 
 def _image(suite: str, legacy: bool) -> str:

@@ -18,12 +18,15 @@ Host keys are generated at each server's first boot, so every server has its own
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import fcntl
 import hashlib
+import inspect
 import json
 import os
 import random
+import re
 import shlex
 import shutil
 import socket
@@ -357,6 +360,7 @@ def recipe_hash(suite: str) -> str:
             "apt": APT_CONF,
             "configure": CONFIGURE_SCRIPT,
             "sources": sources_file(suite, True),
+            "code": [inspect.getsource(f) for f in (_configure_rootfs, _import_rootfs, docker_run_argv)],
         },
         sort_keys=True,
     )
@@ -493,7 +497,18 @@ def build_server_image(suite: str = "bookworm", *, force: bool = False) -> str:
         finally:
             _remove_build_dir(build_dir)
         record_timing(f"build image {tag}", time.monotonic() - start)
+        _prune_stale_tags(f"{suite}-", tag)
     return tag
+
+
+def _prune_stale_tags(prefix: str, keep: str) -> None:
+    """Drop older recipes' images of one kind (`docker rmi` without -f: an image in use stays)."""
+    pattern = re.compile(re.escape(prefix) + r"[0-9a-f]{12}")
+    out = run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", IMAGE_REPO], check=False).stdout
+    for tag in out.split():
+        if tag != keep and pattern.fullmatch(tag.split(":", 1)[1]):
+            if run(["docker", "rmi", tag], check=False).returncode == 0:
+                say(f"removed the stale server image {tag}")
 
 
 def build_legacy_image(suite: str = "bookworm", *, force: bool = False) -> str:
@@ -520,7 +535,19 @@ def build_legacy_image(suite: str = "bookworm", *, force: bool = False) -> str:
                 timeout=1200,
             )
         record_timing(f"build image {tag}", time.monotonic() - start)
+        _prune_stale_tags(f"{suite}-legacy-", tag)
     return tag
+
+
+def prebuild_images(suites: tuple[str, ...] = SUITES, legacy: bool = True) -> dict[str, str]:
+    """Build (or find cached) every server image, the suites in parallel. Returns {kind: tag}."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(suites)) as pool:
+        tags = dict(zip(suites, pool.map(build_server_image, suites), strict=True))
+    if legacy:
+        tags["bookworm-legacy"] = build_legacy_image("bookworm")
+    return tags
 
 
 def remove_images(suite: str | None = None) -> None:
@@ -919,6 +946,28 @@ def start_server(
     return server
 
 
+def remove_stale_servers(max_age_hours: float = 6) -> list[str]:
+    """Remove harness servers older than `max_age_hours` (left behind by a killed run); safe when shared."""
+    out = run(
+        ["docker", "ps", "-a", "--filter", f"label={LABEL}=1", "--format", "{{.Names}}\t{{.CreatedAt}}"], check=False
+    ).stdout
+    removed = []
+    now = time.time()
+    for line in out.splitlines():
+        cname, _, created = line.partition("\t")
+        try:
+            stamp = calendar.timegm(time.strptime(" ".join(created.split()[:2]), "%Y-%m-%d %H:%M:%S"))
+        except ValueError:
+            continue
+        if cname.startswith(CONTAINER_PREFIX) and now - stamp > max_age_hours * 3600:
+            run(["docker", "rm", "-f", "-v", cname], check=False)
+            run(["docker", "volume", "rm", "-f", f"{cname}-docker"], check=False)
+            removed.append(cname)
+    if removed:
+        say(f"removed stale servers older than {max_age_hours}h: {', '.join(removed)}")
+    return removed
+
+
 def remove_all_servers() -> None:
     """Remove every harness server container and volume. Only for a machine where no one else tests."""
     names = run(["docker", "ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}"]).stdout.split()
@@ -932,8 +981,11 @@ def remove_all_servers() -> None:
 
 
 if __name__ == "__main__":
-    for s in sys.argv[1:] or ["bookworm"]:
-        if s.endswith("-legacy"):
-            print(build_legacy_image(s.removesuffix("-legacy")))
-        else:
-            print(build_server_image(s))
+    # python -m tests.harness.servers [bookworm trixie bookworm-legacy]: prebuild images (CI warm-up)
+    wanted = sys.argv[1:]
+    if not wanted:
+        print(json.dumps(prebuild_images(), indent=2))
+    for kind in wanted:
+        print(
+            build_legacy_image(kind.removesuffix("-legacy")) if kind.endswith("-legacy") else build_server_image(kind)
+        )
