@@ -76,6 +76,8 @@ class AcceptNew(MissingHostKeyPolicy):
         with path.open("a") as handle:
             handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
         path.chmod(0o600)
+        # pin it for this client too, so a reconnect must meet the same key
+        client.get_host_keys().add(hostname, key.get_name(), key)
         say(f"    accepted new host key for {hostname}: {key.get_name()} {fingerprint(key)} (saved to {path})")
 
 

@@ -80,8 +80,14 @@ class Remote:
         A dry run reads the server's real state this way, so it can print the real plan of changes.
         Never pass a command that changes anything.
         """
+        if self.dry_run:
+            say(f"    [dry-run, read-only probe] {command}")
         kwargs: dict[str, Any] = {"hide": True, "warn": True, "in_stream": False}
         return self._call(self.conn.run, command, **kwargs)
+
+    def open(self) -> None:
+        """Connect now (host key checked), so connection problems surface before any step runs."""
+        self._call(self.conn.open)
 
     def reconnect(self) -> None:
         """Drop the SSH connection; the next command opens a new one (e.g. to pick up new groups)."""

@@ -125,6 +125,7 @@ def test_accept_new_records_the_key_once(server_key, tmp_path):
     client._policy.missing_host_key(client, "[127.0.0.1]:18022", server_key)
     assert known.read_text() == f"[127.0.0.1]:18022 ssh-ed25519 {server_key.get_base64()}\n"
     assert oct(known.stat().st_mode & 0o777) == "0o600"
+    assert client.get_host_keys().lookup("[127.0.0.1]:18022")["ssh-ed25519"] == server_key  # pinned now
     reloaded = paramiko.SSHClient()
     hostkeys.secure(reloaded, {}, str(known), accept_new=False)
     assert reloaded._system_host_keys.lookup("[127.0.0.1]:18022")["ssh-ed25519"] == server_key
