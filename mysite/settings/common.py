@@ -81,6 +81,17 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache lives in the database (table created by blog's migration 0002): shared by every gunicorn
+# worker and by both containers during a deploy, no extra service, and rolled back with the data in
+# tests. It holds the rendered sidebar (blog/sidebar.py), invalidated by blog/signals.py.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "mysite_cache",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    }
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
