@@ -43,6 +43,15 @@ def engine_answers(timeout: float = 20) -> str | None:
     return None
 
 
+def _dockerd_running(pidfile: Path = Path("/var/run/docker.pid")) -> bool:
+    """A dockerd that does not answer must not get a twin: starting a second one cannot help."""
+    try:
+        os.kill(int(pidfile.read_text().strip()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _install_packages() -> None:
     missing = [
         p
@@ -80,6 +89,10 @@ def ensure_engine() -> str:
         return _version()
     if os.geteuid() != 0:
         raise EngineUnavailable(f"no Docker engine ({reason}) and not root, so the harness cannot start one")
+    if os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock") not in ("unix:///var/run/docker.sock", ""):
+        raise EngineUnavailable(f"no Docker engine at DOCKER_HOST={os.environ['DOCKER_HOST']} ({reason})")
+    if _dockerd_running():
+        raise EngineUnavailable(f"dockerd is running but does not answer ({reason}); see {DOCKERD_LOG}")
     # one process installs and starts; the others wait on the lock and then find it running
     with open(Path(tempfile.gettempdir()) / "mysite-engine.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
