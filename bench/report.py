@@ -1,0 +1,146 @@
+"""The benchmarks' record: one JSON file per run in bench/results/, and the tables printed from it.
+
+Pure except `envelope` (asks git and the machine) and `write`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def envelope(sections: dict, *, quick: bool, now: float | None = None) -> dict:
+    """Wrap the measured sections with what is needed to read them later: when, what, on what."""
+    now = time.time() if now is None else now
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=RESULTS.parent.parent, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now)),
+        "quick": quick,
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty_files": len(git("status", "--porcelain").splitlines()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg": load_average()},
+        **sections,
+    }
+
+
+def load_average() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def result_path(payload: dict, suffix: str = "", results: Path = RESULTS) -> Path:
+    stamp = payload["date"].replace(":", "")  # 2026-01-31T120501: sortable, no colons in file names
+    name = f"{stamp}{'-quick' if payload.get('quick') else ''}{'-' + suffix if suffix else ''}.json"
+    return results / name
+
+
+def write(payload: dict, suffix: str = "", results: Path = RESULTS) -> Path:
+    path = result_path(payload, suffix, results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def table(headers: list[str], rows: list[list], right: set[int] | None = None) -> str:
+    """A plain-text table; columns in `right` (default: all but the first) are right-aligned."""
+    right = set(range(1, len(headers))) if right is None else right
+    cells = [[str(h) for h in headers], *[[_cell(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    return str(value)
+
+
+def serving_table(rows: list[dict]) -> str:
+    return table(
+        ["target", "conns", "req/s", "p50 ms", "p99 ms", "max ms", "requests", "non-2xx/3xx", "errors"],
+        [
+            [r["target"], r["connections"], r["rps"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["requests"],
+             r["non_2xx_3xx"], sum(r["errors"].values())]
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
+def steps_table(phases: dict[str, dict]) -> str:
+    """Deploy phases (cold, warm): each step, then build, switch, total and the toolkit's overhead."""
+    rows = []
+    for phase, data in phases.items():
+        for step in data.get("steps", []):
+            rows.append([phase, step["title"], step["seconds"]])
+        for key in ("build_s", "switch_s", "total_s", "overhead_s"):
+            if key in data:
+                rows.append([phase, f"= {key.removesuffix('_s')}", data[key]])
+    return table(["phase", "step", "seconds"], rows, right={2})
+
+
+def downtime_table(methods: dict[str, dict]) -> str:
+    return table(
+        ["method", "failed", "total", "max latency ms", "seconds"],
+        [[name, m["failed"], m["total"], m["max_ms"], m.get("seconds")] for name, m in methods.items()],
+    )
+
+
+def images_table(images: dict) -> str:
+    rows = [[tag, size] for tag, size in images.get("sizes_mb", {}).items()]
+    out = table(["image", "MB"], rows)
+    builds = {k: v for k, v in images.items() if k.endswith("_s")}
+    if builds:
+        out += "\n" + table(["build", "seconds"], [[k.removesuffix("_s"), v] for k, v in builds.items()])
+    return out
+
+
+def render(payload: dict) -> str:
+    """Every section that is present, as tables, with the run's context on top."""
+    machine = payload.get("machine", {})
+    parts = [
+        f"mysite bench {payload.get('date')} commit {payload.get('commit')}"
+        f"{' (quick)' if payload.get('quick') else ''}; {machine.get('cpus')} CPUs, "
+        f"load average {machine.get('load_avg')}"
+    ]
+    serving = payload.get("serving")
+    if serving:
+        if serving.get("images"):
+            parts += ["", "## images (this machine)", images_table(serving["images"])]
+        if serving.get("gunicorn"):
+            parts += ["", f"gunicorn: {serving['gunicorn']}"]
+        if serving.get("checks"):
+            parts += [f"app checks (queries on 1st/2nd GET, Markdown conversions): {json.dumps(serving['checks'])}"]
+        parts += ["", "## serving through nginx", serving_table(serving.get("rows", []))]
+    deploy = payload.get("deploy")
+    if deploy:
+        if deploy.get("phases"):
+            parts += ["", "## deploy (fresh systemd server)", steps_table(deploy["phases"])]
+        if deploy.get("downtime"):
+            parts += ["", "## downtime (8 keep-alive connections through nginx)", downtime_table(deploy["downtime"])]
+        if deploy.get("images"):
+            parts += ["", "## images (on the server)", images_table(deploy["images"])]
+    for note in payload.get("notes", []):
+        parts.append(f"note: {note}")
+    return "\n".join(parts)

@@ -1,0 +1,207 @@
+"""production.yml on this machine under the compose project `mysite-bench`, for the benchmarks.
+
+Names we own on the shared engine: the project `mysite-bench` (containers, volumes, network) and the
+images `mysite-django:bench` / `mysite-nginx:bench`. The env file is generated in a temp dir (never
+the real .envs/.production) and handed to compose through MYSITE_ENV_FILE. nginx is published on
+127.0.0.1 only, on a free port in 18900-18999.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "mysite-bench"
+TAG = "bench"
+DOMAIN = "bench.mysite.test"
+PORT_RANGE = (18900, 18999)
+BUILD_ENV = {"DOCKER_BUILDKIT": "0", "COMPOSE_DOCKER_CLI_BUILD": "0"}
+IMAGES = (f"mysite-django:{TAG}", f"mysite-nginx:{TAG}")
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not run: the message says why."""
+
+
+def say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def free_port(exclude: tuple[int, ...] = ()) -> int:
+    """The first port in 18900-18999 that nothing on 127.0.0.1 listens on (e2e servers use the range too)."""
+    for port in range(*PORT_RANGE):
+        if port in exclude:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise BenchError(f"no free port in {PORT_RANGE}")
+
+
+def copy_tree(dest: Path) -> Path:
+    """The checkout's tracked and untracked-but-not-ignored files (no .venv, no .envs/.production)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, listed):
+        path = ROOT / name.decode()
+        if path.is_file():
+            target = dest / name.decode()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+    return dest
+
+
+def compose_base() -> list[str]:
+    """`docker compose` when the v2 plugin answers, else `docker-compose` (v1 on Debian 12)."""
+    done = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+    return ["docker", "compose"] if done.returncode == 0 else ["docker-compose"]
+
+
+def ensure_engine_and_bases() -> None:
+    """A Docker engine and the base images (stand-ins when no registry): the e2e harness's job."""
+    from tests.harness import engine, images
+
+    try:
+        engine.ensure_engine()
+        images.ensure_base_images()
+    except (engine.EngineUnavailable, RuntimeError) as exc:
+        raise BenchError(str(exc)) from exc
+
+
+def image_size_mb(tag: str) -> float:
+    done = subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", tag], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BenchError(f"no image {tag}")
+    return round(int(done.stdout.strip()) / 1e6, 1)
+
+
+@dataclass
+class Stack:
+    port: int = 0
+    https_port: int = 0
+    extra_env: dict[str, str] = field(default_factory=dict)  # lines added to the env file (WEB_CONCURRENCY...)
+    base: list[str] = field(default_factory=compose_base)
+    tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mysite-bench-")))
+
+    def __post_init__(self) -> None:
+        # A private copy of the working tree: other engineers' edits mid-run don't change what we build,
+        # and the code-only rebuild can edit a template without touching the shared checkout.
+        self.src = copy_tree(self.tmp / "src")
+        self.port = self.port or free_port()
+        self.https_port = self.https_port or free_port(exclude=(self.port,))
+        self.env_file = self.tmp / "production.env"
+        self.write_env_file()
+
+    def write_env_file(self) -> None:
+        from tasks._compose import new_secret_key
+
+        lines = [f"DJANGO_SECRET_KEY={new_secret_key()}", f"DJANGO_ALLOWED_HOSTS={DOMAIN}"]
+        lines += [f"{k}={v}" for k, v in self.extra_env.items()]
+        self.env_file.write_text("\n".join(lines) + "\n")
+        self.env_file.chmod(0o600)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def compose(self, *args: str, check: bool = True, timeout: float = 1200) -> subprocess.CompletedProcess:
+        argv = [*self.base, "-f", "production.yml", "-p", PROJECT, *args]
+        env = {
+            **os.environ,
+            **BUILD_ENV,
+            "MYSITE_TAG": TAG,
+            "MYSITE_HTTP_ADDR": "127.0.0.1",
+            "MYSITE_HTTP_PORT": str(self.port),
+            "MYSITE_HTTPS_PORT": str(self.https_port),
+            "MYSITE_ENV_FILE": str(self.env_file),
+        }
+        done = subprocess.run(argv, cwd=self.src, env=env, capture_output=True, text=True, timeout=timeout)
+        if check and done.returncode != 0:
+            raise BenchError(f"{' '.join(argv)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        return done
+
+    def build(self, no_cache: bool = False) -> float:
+        start = time.monotonic()
+        self.compose("build", *(["--no-cache"] if no_cache else []))
+        return time.monotonic() - start
+
+    def up(self) -> None:
+        self.compose("up", "--detach", "--no-build")
+        self.wait_ready()
+
+    def get(self, path: str, timeout: float = 10) -> tuple[int, str]:
+        request = urllib.request.Request(self.url + path, headers={"Host": DOMAIN})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(errors="replace")
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            try:
+                last = self.get("/healthz", timeout=5)
+                if last[0] == 200:
+                    return
+            except OSError as exc:
+                last = exc
+            time.sleep(0.5)
+        logs = self.compose("logs", "--tail=40", "mysite", check=False).stdout
+        raise BenchError(f"{self.url}/healthz never answered 200 ({last}):\n{logs[-3000:]}")
+
+    def manage(self, *args: str) -> str:
+        return self.compose("exec", "-T", "mysite", "python", "manage.py", *args).stdout
+
+    def down(self) -> None:
+        self.compose("down", "--volumes", "--remove-orphans", check=False, timeout=300)
+
+    def gunicorn_settings(self) -> dict:
+        """workers/threads as the running container computes them (env file + gunicorn.conf.py)."""
+        code = (
+            "import json, runpy; ns = runpy.run_path('/app/compose/production/django/gunicorn.conf.py'); "
+            "print(json.dumps({k: ns.get(k) for k in ('workers', 'threads', 'worker_class', 'keepalive')}))"
+        )
+        out = self.compose("exec", "-T", "mysite", "python", "-c", code).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def remove_images(self) -> None:
+        subprocess.run(["docker", "rmi", "--force", *IMAGES], capture_output=True)
+
+
+def down_project() -> None:
+    """Remove whatever a killed or --keep run left behind (project mysite-bench only)."""
+    env = {**os.environ, "MYSITE_ENV_FILE": ".envs/.production.example", "MYSITE_TAG": TAG}
+    subprocess.run(
+        [*compose_base(), "-f", "production.yml", "-p", PROJECT, "down", "--volumes", "--remove-orphans"],
+        cwd=ROOT,
+        env=env,
+    )
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["down"]:
+        sys.exit("usage: python -m bench.stack down")
+    down_project()
