@@ -1,0 +1,294 @@
+"""Deploy benchmark: `fab bootstrap` + `fab deploy` on a fresh systemd server (the e2e harness), step by
+step, and downtime during our deploy and during the article's method on the same server.
+
+    python -m bench.deploy [--quick] [--save]
+
+Phases:
+- cold: `fab bootstrap`, then the first `fab deploy` (the server builds everything with no cache);
+- warm: a one-line template change, committed, `fab deploy` (no load: the step timings);
+- ours: another one-line change deployed while 8 keep-alive clients (tests/harness/load.py: no
+  retries, every non-2xx/3xx and connection error counted) load nginx;
+- article: the same server, the app switched to a plain compose-managed container, then a one-line
+  change shipped the article's way (`docker-compose -f production.yml up -d --build`, which recreates
+  the app container) under the same load.
+The base images are copied into the server's engine between bootstrap and the first deploy (there is
+no registry here); that copy is timed and reported apart, it is not the toolkit's work.
+`--quick`: cold and one warm deploy under load (no separate unloaded warm deploy, no article run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench import report
+from bench.stack import ROOT, BenchError, copy_tree, say
+
+DOMAIN = "bench.mysite.test"
+APP = "/home/deploy/apps/mysite"
+FAB = str(ROOT / ".venv" / "bin" / "fab")
+TEMPLATE = "blog/templates/blog/detail.html"
+# Steps that switch traffic (deploy/switch.py); "build images ..." is the build. Everything else the
+# toolkit does (preflight, lock, ship, backup, migrate, record, prune, SSH) is its overhead.
+SWITCH_PREFIXES = (
+    "ensure nginx is up",
+    "start ",
+    "health-check ",
+    "route traffic ",
+    "verify through nginx",
+    "stop the old",
+)
+BUILD_PREFIX = "build images"
+
+_STEP_START = re.compile(r"^--> (?P<title>.+)$")
+_STEP_END = re.compile(r"^\s+(?P<ok>ok|x) (?P<title>.+?) (?:\((?P<s>[\d.]+)s\)|failed after (?P<f>[\d.]+)s)$")
+
+
+def parse_steps(output: str) -> list[dict]:
+    """`--> title` ... `  ok title (1.2s)` lines -> [{title, seconds, depth, ok}] in start order."""
+    steps: list[dict] = []
+    open_: list[dict] = []
+    for line in output.splitlines():
+        if m := _STEP_START.match(line):
+            step = {"title": m["title"], "seconds": None, "depth": len(open_), "ok": None}
+            steps.append(step)
+            open_.append(step)
+        elif (m := _STEP_END.match(line)) and open_:
+            # the innermost open step with this title (titles end the way they started)
+            for i in range(len(open_) - 1, -1, -1):
+                if open_[i]["title"] == m["title"]:
+                    step = open_.pop(i)
+                    del open_[i:]
+                    step["seconds"] = float(m["s"] or m["f"])
+                    step["ok"] = m["ok"] == "ok"
+                    break
+    return steps
+
+
+def summarize(steps: list[dict], total: float) -> dict:
+    """build, switch and the toolkit's overhead (total - build - switch) from the top-level steps."""
+    top = [s for s in steps if s["depth"] == 0 and s["seconds"] is not None]
+    build = sum(s["seconds"] for s in top if s["title"].startswith(BUILD_PREFIX))
+    switch = sum(s["seconds"] for s in top if s["title"].startswith(SWITCH_PREFIXES))
+    return {
+        "steps": [{"title": s["title"], "seconds": s["seconds"]} for s in top],
+        "build_s": round(build, 1),
+        "switch_s": round(switch, 1),
+        "total_s": round(total, 1),
+        "overhead_s": round(total - build - switch, 1),
+    }
+
+
+class Run:
+    """One benchmark run: a checkout, a laptop home, a fresh server."""
+
+    def __init__(self, tmp: Path):
+        from tasks._compose import new_secret_key
+
+        self.tmp = tmp
+        self.repo = copy_tree(tmp / "checkout" / "mysite")
+        self.git("init", "-q")
+        self.git("config", "user.email", "bench@example.com")
+        self.git("config", "user.name", "bench")
+        self.git("add", "-A")
+        self.git("commit", "-qm", "the working tree under benchmark")
+        (self.repo / ".envs").mkdir(exist_ok=True)
+        (self.repo / ".envs/.production").write_text(
+            f"DJANGO_SECRET_KEY={new_secret_key()}\nDJANGO_ALLOWED_HOSTS={DOMAIN}\n"
+        )
+        self.laptop = tmp / "laptop"
+        (self.laptop / ".ssh").mkdir(parents=True, mode=0o700)
+        (self.laptop / ".ssh/known_hosts").write_text("")
+        self.server = None
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=self.repo, check=True, capture_output=True, text=True).stdout
+
+    def change_template(self, n: int) -> None:
+        path = self.repo / TEMPLATE
+        path.write_text(path.read_text() + f"{{# bench: one-line change {n} #}}\n")
+        self.git("commit", "-qam", f"bench: one-line template change {n}")
+
+    def fab(self, *args: str) -> tuple[float, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SSH_", "MYSITE_"))}
+        env.update(HOME=str(self.laptop), MYSITE_KNOWN_HOSTS=str(self.laptop / ".ssh/known_hosts"))
+        argv = [FAB, "-H", f"deploy@127.0.0.1:{self.server.ssh_port}", "-i", self.server.key_filename, *args]
+        say(f"fab {' '.join(args)}")
+        started = time.monotonic()
+        done = subprocess.run(argv, cwd=self.repo, env=env, capture_output=True, text=True, timeout=1800)
+        took = time.monotonic() - started
+        if done.returncode != 0:
+            raise BenchError(
+                f"fab {' '.join(args)} failed (exit {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
+            )
+        return took, done.stdout
+
+    def deploy_phase(self, *args: str) -> dict:
+        took, out = self.fab(*args)
+        return summarize(parse_steps(out), took)
+
+    def get(self, path: str) -> tuple[int, str]:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(f"http://127.0.0.1:{self.server.http_port}{path}", headers={"Host": DOMAIN})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+
+    def wait_serving(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise BenchError(f"the site never answered through nginx on :{self.server.http_port}")
+
+    def under_load(self, action) -> dict:
+        """8 keep-alive clients on the index and a post while `action()` runs, until the site is back."""
+        from tests.harness.load import Load
+
+        paths = ["/", self.post_path]
+        started = time.monotonic()
+        with Load("127.0.0.1", self.server.http_port, host=DOMAIN, paths=paths, threads=8) as load:
+            time.sleep(2)
+            action()
+            self.wait_serving()
+            time.sleep(3)
+        result = load.result
+        return {
+            "failed": result.failed,
+            "total": result.total,
+            "max_ms": round(result.max_latency * 1000, 1),
+            "seconds": round(time.monotonic() - started, 1),
+            "reasons": dict(result.reasons),
+            "first_failures": result.first_failures[:5],
+        }
+
+    def app_container(self) -> str:
+        out = self.server.exec("docker ps --filter label=mysite.project=mysite --format '{{.Names}}'").stdout
+        return out.split()[0]
+
+    def article_method(self) -> dict:
+        """Hand the app to plain compose (as the article runs it), then ship a change its way under load."""
+        release = self.server.exec(f"readlink -f {APP}/current").stdout.strip()
+        env = f"MYSITE_TAG=article MYSITE_ENV_FILE={APP}/shared/.envs/.production"
+        compose = (
+            "docker compose"
+            if self.server.exec("docker compose version", check=False).returncode == 0
+            else ("docker-compose")
+        )
+        up = f"cd {release} && {env} DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0 {compose} -p mysite -f production.yml"
+        # our containers out, the article's in (same volumes, same network, same nginx published on :80)
+        ours = self.server.exec("docker ps -q --filter label=mysite.project=mysite").stdout.split()
+        self.server.exec(f"{up} build", timeout=1200)
+        nginx = self.server.exec("docker ps -q --filter label=com.docker.compose.service=nginx").stdout.split()
+        self.server.exec(f"docker stop {' '.join(ours + nginx)} && docker rm {' '.join(ours + nginx)}")
+        self.server.exec(f"{up} up -d", timeout=600)
+        self.wait_serving()
+        template = f"{release}/{TEMPLATE}"
+        self.server.exec(f"echo '{{# bench: the article way #}}' >> {template}")
+        result = self.under_load(lambda: self.server.exec(f"{up} up -d --build", timeout=1200))
+        result["command"] = f"{compose} -f production.yml up -d --build"
+        return result
+
+    def seed(self) -> None:
+        self.server.exec(f"docker exec {self.app_container()} python manage.py seed_demo --posts 100")
+        status, body = self.get("/")
+        found = re.search(r'href="(/posts/\d+/)"', body)
+        if status != 200 or not found:
+            raise BenchError(f"the index answered {status} after seeding")
+        self.post_path = found.group(1)
+
+    def images(self, phases: dict) -> dict:
+        release = self.server.exec(f"basename $(readlink -f {APP}/current)").stdout.strip()
+        sizes = {}
+        for repo in ("mysite-django", "mysite-nginx"):
+            out = self.server.exec(f"docker image inspect --format '{{{{.Size}}}}' {repo}:{release}", check=False)
+            if out.returncode == 0:
+                sizes[f"{repo}:<release>"] = round(int(out.stdout.strip()) / 1e6, 1)
+        return {
+            "sizes_mb": sizes,
+            "cold_build_s": phases["cold"]["build_s"],
+            "code_only_rebuild_s": phases["warm"]["build_s"],
+        }
+
+
+def run(quick: bool = False) -> dict:
+    from bench.stack import ensure_engine_and_bases
+    from tests.harness import images, servers
+
+    ensure_engine_and_bases()
+    image = servers.build_server_image("bookworm")
+    result: dict = {"server": "bookworm (systemd container, Docker 20.10, Compose v1)", "phases": {}, "downtime": {}}
+    with tempfile.TemporaryDirectory(prefix="mysite-bench-deploy-") as tmp:
+        run_ = Run(Path(tmp))
+        run_.server = servers.start_server("bookworm", name=f"bench-{uuid.uuid4().hex[:8]}", image=image)
+        try:
+            bootstrap = run_.deploy_phase("bootstrap", "--accept-new-host-key")
+            started = time.monotonic()
+            run_.server.load_images(images.PYTHON_IMAGE, images.NGINX_IMAGE)
+            result["base_images_copy_s"] = round(time.monotonic() - started, 1)
+            first = run_.deploy_phase("deploy")
+            result["phases"]["cold"] = {
+                "steps": [
+                    {"title": "fab bootstrap: " + s["title"], "seconds": s["seconds"]} for s in bootstrap["steps"]
+                ]
+                + first["steps"],
+                "bootstrap_s": bootstrap["total_s"],
+                "first_deploy_s": first["total_s"],
+                "build_s": first["build_s"],
+                "switch_s": first["switch_s"],
+                "total_s": round(bootstrap["total_s"] + first["total_s"], 1),
+                "overhead_s": round(bootstrap["total_s"] + first["overhead_s"], 1),
+            }
+            run_.seed()
+            if not quick:
+                run_.change_template(1)
+                result["phases"]["warm"] = run_.deploy_phase("deploy")
+            run_.change_template(2)
+            phase: dict = {}
+
+            def ours():
+                phase.update(run_.deploy_phase("deploy"))
+
+            result["downtime"]["ours (fab deploy)"] = run_.under_load(ours)
+            if quick:
+                result["phases"]["warm under load"] = phase
+            else:
+                result["phases"]["warm under load"] = phase
+                result["downtime"]["article (up -d --build)"] = run_.article_method()
+            warm = result["phases"].get("warm") or phase
+            result["images"] = run_.images({"cold": result["phases"]["cold"], "warm": warm})
+        finally:
+            if os.environ.get("MYSITE_BENCH_KEEP") == "1":
+                say(f"MYSITE_BENCH_KEEP=1: keeping {run_.server.name}")
+            else:
+                run_.server.remove()
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="cold + one warm deploy under load, no article run")
+    parser.add_argument("--save", action="store_true", help="write bench/results/<date>-deploy.json")
+    args = parser.parse_args(argv)
+    payload = report.envelope({"deploy": run(quick=args.quick)}, quick=args.quick)
+    print(report.render(payload))
+    if args.save:
+        print(f"wrote {report.write(payload, suffix='deploy')}")
+
+
+if __name__ == "__main__":
+    main()

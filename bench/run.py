@@ -1,0 +1,35 @@
+"""`inv bench`: every benchmark in one run, one JSON record in bench/results/, one printed report.
+
+Full: images (cold build, code-only rebuild, sizes), serving at 1/8/32 connections, then the deploy
+benchmark on a fresh server (cold, warm, downtime ours vs the article's). About 15 minutes here.
+Quick (< 3 min): serving only, at 8 connections, 4 s per URL, on a cached build. A fresh server alone
+(bootstrap installs Docker, the first deploy builds with no cache) takes longer than that, so the
+deploy numbers come from full runs only.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bench import report
+
+
+def run_all(quick: bool = False, serving: bool = True, deploy: bool = True) -> tuple[dict, object]:
+    sections: dict = {}
+    notes: list[str] = []
+    started = time.monotonic()
+    load_before = report.load_average()
+    if serving:
+        from bench import serving as serving_bench
+
+        sections["serving"] = serving_bench.run(quick=quick)
+    if deploy and not quick:
+        from bench import deploy as deploy_bench
+
+        sections["deploy"] = deploy_bench.run()
+    elif deploy:
+        notes.append("--quick: no deploy benchmark (a fresh server takes longer than the quick budget)")
+    notes.append(f"load average before the run {load_before}, after {report.load_average()}")
+    notes.append(f"run took {time.monotonic() - started:.0f}s")
+    payload = report.envelope({**sections, "notes": notes}, quick=quick)
+    return payload, report.write(payload)
