@@ -197,6 +197,12 @@ def test_posts_survive_down_and_up(stack):
     assert http_get(stack.port, before[0], host=DOMAIN).status == 200
 
 
+def test_check_deploy_passes_inside_the_image(stack):
+    """What `inv production.check` runs: Django's deploy checks with the production env file."""
+    done = stack.compose("run", "--rm", "--no-deps", "mysite", "python", "manage.py", "check", "--deploy")
+    assert "System check identified" in done.stdout + done.stderr
+
+
 def test_code_only_rebuild_reuses_the_dependency_layer(stack):
     """Touch a code file, rebuild: every layer up to the venv comes from the cache."""
     before = image_layers(DJANGO_IMAGE)
