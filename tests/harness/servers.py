@@ -14,6 +14,14 @@ published 127.0.0.1 ports, and talks to them over real SSH with strict host-key 
 Users on every server: `deploy` (passwordless sudo), `nosudo` (no sudo), `pwsudo` (sudo with the
 password PWSUDO_PASSWORD). All three accept the harness key (`harness_keypair()`), injected at start.
 Host keys are generated at each server's first boot, so every server has its own.
+
+/var/lib/docker is a named volume (`<container>-docker`), not TESTBED.md's tmpfs: a reboot
+(`Server.restart()`, i.e. `docker restart`) keeps the nested engine's images and volumes like a real
+disk. The nested engine uses overlay2 on it (checked on Debian 12 and 13).
+
+A legacy server (legacy=True) runs the article's stack: host nginx (a systemd service, enabled) on :80
+in front of gunicorn on 127.0.0.1:8000 under deploy's user-level supervisord. Like in the article,
+that supervisord is started by hand, so it does not come back after `restart()` (nginx does).
 """
 
 from __future__ import annotations
@@ -284,9 +292,11 @@ def timed(phase: str):
 
 @contextlib.contextmanager
 def _file_lock(name: str):
-    """Serialise builds across processes (two pytest runs must not build the same image twice)."""
-    E2E_DIR.mkdir(parents=True, exist_ok=True)
-    with open(E2E_DIR / f"{name}.lock", "w") as handle:
+    """Serialise builds across processes (two pytest runs must not build the same image twice).
+
+    The lock lives in /tmp, not in the checkout: two clones that share one engine share the lock too.
+    """
+    with open(Path(tempfile.gettempdir()) / f"mysite-e2e-{name}.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -360,7 +370,7 @@ def recipe_hash(suite: str) -> str:
             "apt": APT_CONF,
             "configure": CONFIGURE_SCRIPT,
             "sources": sources_file(suite, True),
-            "code": [inspect.getsource(f) for f in (_configure_rootfs, _import_rootfs, docker_run_argv)],
+            "code": [inspect.getsource(f) for f in (_configure_rootfs, _import_rootfs)],
         },
         sort_keys=True,
     )
@@ -814,6 +824,7 @@ def docker_run_argv(
         "docker",
         "run",
         "-d",
+        "--pull=never",
         "--name",
         name,
         "--hostname",
@@ -896,6 +907,7 @@ def start_server(
         clash = "already allocated" in done.stderr or "address already in use" in done.stderr
         if not clash or fixed or attempt == 4:
             run(["docker", "volume", "rm", "-f", volume], check=False)
+            shutil.rmtree(workdir, ignore_errors=True)
             raise HarnessError(f"docker run of server {cname} failed:\n{_tail(done.stderr)}")
     server = Server(
         name=cname,
