@@ -21,14 +21,16 @@ def build(c, no_cache=False):
     help={
         "detach": "start in the background instead of following the logs",
         "posts": "demo posts to seed when running natively without Docker (default 12)",
+        "native": "run the dev server with this Python even when Docker is available",
     }
 )
-def up(c, detach=False, posts=12):
+def up(c, detach=False, posts=12, native=False):
     """Serve the blog at http://127.0.0.1:8000 (natively if no Docker)."""
     with in_root(c):
-        if not cmd.engine_available(c):
+        if native or not cmd.engine_available(c):
+            reason = "--native" if native else "no Docker engine is reachable"
             say(
-                "no Docker engine is reachable: running the same dev server natively with this Python "
+                f"{reason}: running the same dev server natively with this Python "
                 f"({sys.executable}), SQLite in database/"
             )
             for line in cmd.native_dev_server(sys.executable, posts=posts):
