@@ -1,0 +1,252 @@
+"""`fab deploy` / `fab rollback` over real SSH against a fresh systemd server, as a user runs them.
+
+One story, in order, on one module server: `fab bootstrap`, the first deploy, seed posts and post a
+comment, a code-only deploy under load (with a second deploy refused by the lock), a broken release
+under load (rolled back by itself), `fab rollback` under load, then the day-two tasks. The load
+client never retries and counts every non-2xx/3xx and connection error: each switch must lose none.
+"""
+
+import os
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+
+from tests.harness import images
+from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
+from tests.harness.load import Load
+from tests.harness.servers import record_timing
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+FAB = str(REPO / ".venv" / "bin" / "fab")
+DOMAIN = "blog.example"
+APP = "/home/deploy/apps/mysite"
+KEY = "e2e-" + "Zq8#vL2!pX9@tR4^wY7&nB3*cF6(hM1)sG5_eA0+uK" + "x7Yw"
+RESULTS: dict[str, str] = {}
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def commit(repo: Path, message: str) -> None:
+    git(repo, "commit", "-qam", message)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A git repository of the working tree (tracked + untracked, not ignored), as a user's checkout."""
+    repo = tmp_path_factory.mktemp("checkout") / "mysite"
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (n.decode() for n in listed)):
+        source = REPO / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            (repo / name).write_bytes(source.read_bytes())
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "e2e@example.com")
+    git(repo, "config", "user.name", "e2e")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "the working tree under test")
+    (repo / ".envs").mkdir(exist_ok=True)
+    (repo / ".envs/.production").write_text(
+        f"DJANGO_SECRET_KEY='{KEY}'\nDJANGO_ALLOWED_HOSTS={DOMAIN}\nWEB_CONCURRENCY=2\n"
+    )
+    return repo
+
+
+@pytest.fixture(scope="module")
+def laptop(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("laptop")
+    (home / ".ssh").mkdir(mode=0o700)
+    (home / ".ssh" / "known_hosts").write_text("")
+    return home
+
+
+@pytest.fixture(scope="module")
+def site(module_fresh_server, project, laptop):
+    """The server after `fab bootstrap`, with the base images in its engine (no registry here)."""
+    server = module_fresh_server
+    base = images.ensure_base_images()
+    done = fab(server, project, laptop, "bootstrap", "--accept-new-host-key")
+    assert done.returncode == 0, done.stdout + done.stderr
+    server.load_images(*base)
+    return server
+
+
+def fab(server, project: Path, laptop: Path, *args: str, wait: bool = True, timeout: float = 1800):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SSH_", "MYSITE_"))}
+    env.update(HOME=str(laptop), MYSITE_KNOWN_HOSTS=str(laptop / ".ssh" / "known_hosts"))
+    argv = [FAB, "-H", f"deploy@{server.host}:{server.ssh_port}", "-i", server.key_filename, *args]
+    if not wait:
+        return subprocess.Popen(argv, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    done = subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
+    done.seconds = time.monotonic() - started
+    print(f"$ fab {' '.join(args)} -> exit {done.returncode} in {done.seconds:.1f}s\n{done.stdout}{done.stderr}")
+    return done
+
+
+def get(server, path: str = "/", opener=None) -> tuple[int, str]:
+    request = urllib.request.Request(f"{server.http_url}{path}", headers={"Host": DOMAIN})
+    try:
+        with (opener or urllib.request.build_opener()).open(request, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def under_load(server, action, paths=("/", "/healthz")):
+    """Run ``action()`` while 8 keep-alive clients hit nginx; return (action's result, load result)."""
+    with Load("127.0.0.1", server.http_port, host=DOMAIN, paths=list(paths)) as load:
+        time.sleep(2)
+        outcome = action()
+        time.sleep(2)
+    print(f"load: {load.result}\n" + "\n".join(load.result.first_failures))
+    return outcome, load.result
+
+
+def first_post(server) -> str:
+    status, body = get(server, "/")
+    assert status == 200
+    found = re.search(r'href="(/posts/\d+/)"', body)
+    assert found, body[:2000]
+    return found.group(1)
+
+
+def test_first_deploy_serves_the_blog_through_nginx(site, project, laptop):
+    done = fab(site, project, laptop, "deploy")
+    assert done.returncode == 0, done.stdout + done.stderr
+    RESULTS["first deploy"] = f"{done.seconds:.1f}s"
+    record_timing("fab deploy, first deploy to a fresh server", done.seconds)
+    assert "preflight" in done.stdout
+    assert get(site, "/healthz") == (200, '{"status": "ok"}')
+    assert get(site, "/")[0] == 200
+    env_mode = site.exec(f"stat -c '%a %U' {APP}/shared/.envs/.production").stdout.strip()
+    assert env_mode == "600 deploy"
+    assert site.exec(f"test -e {APP}/current/.envs/.production", check=False).returncode != 0  # not in a release
+    image_has_env = site.exec(
+        f"docker run --rm mysite-django:$(basename $(readlink {APP}/current)) test -e /app/.envs/.production",
+        check=False,
+    )
+    assert image_has_env.returncode == 1, image_has_env  # nor in an image
+
+
+def test_seed_posts_and_comment_through_the_form(site, project, laptop):
+    done = fab(site, project, laptop, "manage", "seed_demo --posts 5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    post = first_post(site)
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    status, body = get(site, post, opener)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1)
+    pk = re.search(r"/posts/(\d+)/", post).group(1)
+    form = urllib.parse.urlencode(
+        {
+            "csrfmiddlewaretoken": token,
+            "name": "Ann",
+            "email": "ann@example.com",
+            "url": "",
+            "text": "a comment that must survive every deploy",
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{site.http_url}/comment/{pk}", data=form, headers={"Host": DOMAIN, "Referer": f"http://{DOMAIN}{post}"}
+    )
+    with opener.open(request, timeout=10) as answer:
+        assert answer.status == 200
+    assert "a comment that must survive every deploy" in get(site, post)[1]
+    RESULTS["post"] = post
+
+
+def test_code_only_deploy_under_load_loses_nothing_and_a_second_deploy_is_refused(site, project, laptop):
+    base = project / "blog/templates/base.html"
+    base.write_text(base.read_text().replace("</body>", '<p id="e2e-marker">release two</p>\n</body>'))
+    commit(project, "template: release two")
+
+    def deploy_with_a_second_one():
+        started = time.monotonic()
+        first = fab(site, project, laptop, "deploy", wait=False)
+        deadline = time.monotonic() + 120
+        while site.exec(f"test -d {APP}/.deploy.lock", check=False).returncode != 0:
+            assert time.monotonic() < deadline and first.poll() is None, "the deploy never took the lock"
+            time.sleep(0.2)
+        second = fab(site, project, laptop, "deploy")
+        out, err = first.communicate(timeout=1800)
+        print(f"$ fab deploy (first) -> exit {first.returncode}\n{out}{err}")
+        return first.returncode, out + err, time.monotonic() - started, second
+
+    (code, output, seconds, second), load = under_load(site, deploy_with_a_second_one)
+    assert second.returncode != 0
+    assert "error: another deploy holds the lock" in second.stderr and "deploy by " in second.stderr
+    assert code == 0, output
+    assert "left alone, no reload" in output  # a code-only deploy never touches nginx
+    RESULTS["code-only deploy"] = f"{seconds:.1f}s"
+    RESULTS["code-only deploy load"] = str(load)
+    record_timing("fab deploy, code-only change", seconds)
+    assert load.failed == 0 and load.total > 100, load
+    assert 'id="e2e-marker">release two' in get(site, "/")[1]
+    assert "a comment that must survive every deploy" in get(site, RESULTS["post"])[1]
+
+
+def test_broken_release_is_rolled_back_by_itself_under_load(site, project, laptop):
+    views = project / "blog/views.py"
+    views.write_text(
+        views.read_text() + "\n\ndef _broken(self, request, *args, **kwargs):\n"
+        "    raise RuntimeError('e2e: this release is broken')\n\n\nIndexView.get = _broken\n"
+    )
+    commit(project, "broken: the index page raises; /healthz still answers")
+    done, load = under_load(site, lambda: fab(site, project, laptop, "deploy"))
+    RESULTS["broken deploy load"] = str(load)
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "failed its health check" in errors[0] and "rolled back" in errors[0], done.stderr
+    assert "last lines of mysite-" in done.stdout  # the new app's log is shown
+    assert load.failed == 0 and load.total > 100, load
+    assert 'id="e2e-marker">release two' in get(site, "/")[1]
+    assert "result=failed" in fab(site, project, laptop, "audit").stdout
+    git(project, "revert", "--no-edit", "HEAD")
+
+
+def test_rollback_under_load(site, project, laptop):
+    names = re.findall(r"^[* ] (\d{14}-[0-9a-f]{7})$", fab(site, project, laptop, "releases").stdout, re.M)
+    assert len(names) == 2, names
+    done, load = under_load(site, lambda: fab(site, project, laptop, "rollback"))
+    RESULTS["rollback load"] = str(load)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert load.failed == 0 and load.total > 100, load
+    assert "e2e-marker" not in get(site, "/")[1]
+    assert "a comment that must survive every deploy" in get(site, RESULTS["post"])[1]
+    listed = fab(site, project, laptop, "releases").stdout
+    assert f"* {names[0]}" in listed
+
+
+def test_day_two_tasks(site, project, laptop, tmp_path):
+    status = fab(site, project, laptop, "status")
+    assert status.returncode == 0 and "current release:" in status.stdout
+    local = tmp_path / "db.sqlite3"
+    done = fab(site, project, laptop, "backup", "--output", str(local))
+    assert done.returncode == 0, done.stderr
+    import sqlite3
+
+    with sqlite3.connect(local) as db:
+        texts = [row[0] for row in db.execute("SELECT text FROM blog_comment")]
+    assert "a comment that must survive every deploy" in texts
+    done = fab(site, project, laptop, "restore", str(local), "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "a comment that must survive every deploy" in get(site, RESULTS["post"])[1]
+    audit = fab(site, project, laptop, "audit").stdout
+    assert audit.count("result=ok") >= 3 and "rollback" in audit
+    print("\n".join(f"[e2e deploy] {k}: {v}" for k, v in RESULTS.items()))
