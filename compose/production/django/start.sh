@@ -9,5 +9,8 @@ if [ "${MYSITE_MIGRATE_ON_START:-1}" != "0" ]; then
 fi
 # hashed names: pages of the old release keep their CSS while two releases serve
 python manage.py collectstatic --noinput --verbosity 0
+# nginx's gzip_static serves these .gz files: compressed once per release, not on every request.
+# Written to a temporary name and renamed, so nginx never sees half a file while two releases serve.
+python /app/compose/production/django/gzip_static.py /app/staticfiles
 # exec: gunicorn becomes PID 1, so `docker stop` (SIGTERM) lets it finish in-flight requests
 exec gunicorn -c /app/compose/production/django/gunicorn.conf.py mysite.wsgi:application
