@@ -55,11 +55,19 @@ def stack(config: DeployConfig, paths: Paths, release: str, *args: str, v2: bool
             f"-f {quote(config.compose_file)} {' '.join(args)}")
 
 
+def https_env_file(env_file: str) -> str:
+    """`fab https` writes DJANGO_HTTPS=true here, beside the env file, so the user's file stays as it is."""
+    return f"{env_file.rsplit('/', 1)[0]}/.https" if "/" in env_file else ".https"
+
+
 def run_app(project: str, release: str, env_file: str) -> str:
     name = container(project, release)
+    extra = quote(https_env_file(env_file))
     return " ".join([
         "docker run -d", f"--name {name}", f"--network {network(project)}", f"--network-alias {name}",
-        f"--env-file {quote(env_file)}", "-e MYSITE_MIGRATE_ON_START=0", "--restart unless-stopped",
+        # the second env file exists once `fab https` ran; an empty /dev/null otherwise
+        f"--env-file {quote(env_file)}", f'--env-file "$(test -f {extra} && echo {extra} || echo /dev/null)"',
+        "-e MYSITE_MIGRATE_ON_START=0", "--restart unless-stopped",
         f"-v {volume(project, 'database')}:/app/database", f"-v {volume(project, 'static')}:/app/staticfiles",
         f"-v {volume(project, 'media')}:/app/media",
         f"--label mysite.project={project}", f"--label mysite.release={release}", app_image(release),

@@ -14,6 +14,7 @@ from tests.unit.deploy.mockremote import remote, session
 CFG = DeployConfig(health_timeout=60, stop_timeout=30)
 P = Paths("/home/deploy/apps/mysite")
 ENV = "/home/deploy/apps/mysite/shared/.envs/.production"
+HTTPS_ENV = "/home/deploy/apps/mysite/shared/.envs/.https"
 NEW, OLD = "20261124100509-bbbbbbb", "20261123090000-aaaaaaa"
 NEW_C, OLD_C = f"mysite-{NEW}", f"mysite-{OLD}"
 LIST = sw.app_containers("mysite")
@@ -24,9 +25,15 @@ VIA_NGINX = sw.nginx_check("mysite_nginx_1", "blog.example", 60)
 def test_run_app_is_the_contract_from_architecture():
     assert sw.run_app("mysite", NEW, ENV) == (
         f"docker run -d --name {NEW_C} --network mysite_default --network-alias {NEW_C} --env-file {ENV} "
+        f'--env-file "$(test -f {HTTPS_ENV} && echo {HTTPS_ENV} || echo /dev/null)" '
         "-e MYSITE_MIGRATE_ON_START=0 --restart unless-stopped -v mysite_database:/app/database "
         "-v mysite_static:/app/staticfiles -v mysite_media:/app/media --label mysite.project=mysite "
         f"--label mysite.release={NEW} mysite-django:{NEW}")
+
+
+def test_https_env_file_sits_beside_the_env_file():
+    assert sw.https_env_file(ENV) == HTTPS_ENV
+    assert sw.https_env_file(".production") == ".https"
 
 
 def test_stack_runs_compose_in_the_release_with_its_tag_and_the_shared_env_file():
