@@ -3,6 +3,7 @@
 from fabric import task
 
 from deploy import bootstrap as bootstrapping
+from deploy import https as tls
 from deploy import legacy, operations, pipeline, services
 from deploy.cli import guarded, target
 
@@ -58,6 +59,25 @@ def rollback(c, to=None, dry_run=False):
     """Switch back to an earlier release with zero downtime."""
     server, settings = target(c, dry_run=dry_run)
     pipeline.rollback(server, settings, to=to)
+
+
+@task(help={**DRY_RUN,
+            "domain": "the site's domain (default: the first entry of DJANGO_ALLOWED_HOSTS)",
+            "email": "where the ACME server (Let's Encrypt) sends expiry notices",
+            "www": "also cover www.DOMAIN",
+            "staging": "use Let's Encrypt's staging server (test certificates, generous rate limits)",
+            "acme_server": "another ACME directory URL (step-ca, Pebble, ...) instead of Let's Encrypt",
+            "acme_ca_bundle": "PEM file of the CA that signed the ACME server's own certificate",
+            "status": "show the certificate nginx serves (serial, expiry) and change nothing",
+            "renew": "renew the certificate now, without dropping a request"})
+@guarded
+def https(c, domain=None, email=None, www=False, staging=False, acme_server=None, acme_ca_bundle=None,
+          status=False, renew=False, dry_run=False):
+    """Get a Let's Encrypt certificate and serve HTTPS (HTTP/2, HSTS); renewals are automatic."""
+    request = tls.check_context(c, domain=domain, email=email, www=www, staging=staging, acme_server=acme_server,
+                                acme_ca_bundle=acme_ca_bundle, status=status, renew=renew)
+    server, settings = target(c, dry_run=dry_run)
+    tls.https(server, settings, request)
 
 
 @task
