@@ -7,11 +7,17 @@
 Each thread holds one persistent HTTP/1.1 connection (http.client), like an API client. Any status
 outside 2xx/3xx and any connection error is a failure; the request is never retried. After a
 failure the thread opens a new connection. Only 127.0.0.1 is allowed (TESTBED.md network rules).
+
+HTTPS: pass ``tls=ssl_context``; the connection goes to 127.0.0.1 with ``host`` as the TLS server name
+(SNI and certificate check). ``reconnect_every=N`` closes each connection after N requests, so a test
+also exercises new handshakes (e.g. while a certificate is renewed).
 """
 
 from __future__ import annotations
 
 import http.client
+import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -34,12 +40,26 @@ class Result:
                 + (f" ({why})" if why else ""))
 
 
+class _TLSConnection(http.client.HTTPSConnection):
+    """HTTPS to ``addr`` with ``server_name`` for SNI and the certificate check (like curl --resolve)."""
+
+    def __init__(self, addr: str, port: int, server_name: str, context: ssl.SSLContext, timeout: float):
+        super().__init__(server_name, port, timeout=timeout, context=context)
+        self._addr = addr
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self._addr, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+
+
 class Load:
     def __init__(self, addr: str, port: int, *, host: str, paths: list[str] | tuple[str, ...] = ("/",),
-                 threads: int = 8, timeout: float = 10.0, max_seconds: float = MAX_SECONDS):
+                 threads: int = 8, timeout: float = 10.0, max_seconds: float = MAX_SECONDS,
+                 tls: ssl.SSLContext | None = None, reconnect_every: int = 0):
         if addr != "127.0.0.1":
             raise ValueError("the load client only sends traffic to 127.0.0.1")
         self.addr, self.port, self.host, self.paths = addr, port, host, list(paths)
+        self.tls, self.reconnect_every = tls, reconnect_every
         self.threads, self.timeout, self.max_seconds = threads, timeout, max_seconds
         self.result = Result()
         self._lock = threading.Lock()
@@ -83,7 +103,8 @@ class Load:
             path = self.paths[(index + count) % len(self.paths)]
             count += 1
             if conn is None:
-                conn = http.client.HTTPConnection(self.addr, self.port, timeout=self.timeout)
+                conn = (_TLSConnection(self.addr, self.port, self.host, self.tls, self.timeout) if self.tls
+                        else http.client.HTTPConnection(self.addr, self.port, timeout=self.timeout))
             started = time.monotonic()
             failure = None
             try:
@@ -98,7 +119,7 @@ class Load:
             except (OSError, http.client.HTTPException) as error:
                 failure = f"{type(error).__name__}: {path} {error}"
             self._record(time.monotonic() - started, failure)
-            if failure and conn is not None:
+            if conn is not None and (failure or (self.reconnect_every and count % self.reconnect_every == 0)):
                 conn.close()
                 conn = None  # reconnect after a failure; the failed request itself is never retried
         if conn is not None:
