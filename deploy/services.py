@@ -1,7 +1,8 @@
-"""`fab supervisor` and `fab systemd`: keep the compose stack running with the article's supervisor, or systemd.
+"""`fab supervisor` and `fab systemd`: keep the deployed stack running with the article's supervisor, or systemd.
 
 The default needs neither: Docker's restart policies and docker enabled at boot. These are for users
-who want the stack under a process manager they already use.
+who want the stack under a process manager they already use. They start what `fab deploy` left: the
+current release's app container and nginx (compose, --no-deps), never compose's own app service.
 """
 
 import posixpath
@@ -14,6 +15,7 @@ from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.output import say, step
 from deploy.remote import Remote
+from deploy.switch import container
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -33,13 +35,15 @@ def supervisor_program(settings: DeployConfig, *, user: str, home: str, current:
                        log_dir: str) -> str:
     env = ",".join(f'{key}="{value}"' for key, value in compose_env(settings, current).items())
     return render("supervisor.ini", app_name=settings.app_name, compose=compose, current=current, user=user,
-                  home=home, log_dir=log_dir, stop_wait=settings.stop_timeout + 10, env=env)
+                  home=home, log_dir=log_dir, stop_wait=settings.stop_timeout + 10, env=env,
+                  container_prefix=container(settings.project, ""))
 
 
 def systemd_unit(settings: DeployConfig, *, user: str, home: str, current: str, compose: str) -> str:
     env = " ".join(f"{key}={value}" for key, value in compose_env(settings, current).items())
     return render("systemd.service", app_name=settings.app_name, compose=compose, current=current, user=user,
-                  home=home, stop_timeout=settings.stop_timeout, env=env)
+                  home=home, stop_timeout=settings.stop_timeout, env=env,
+                  container_prefix=container(settings.project, ""))
 
 
 def current_release(server: Remote, settings: DeployConfig, task: str) -> tuple[str, str]:
@@ -59,7 +63,7 @@ def current_release(server: Remote, settings: DeployConfig, task: str) -> tuple[
 
 
 def install_supervisor(server: Remote, settings: DeployConfig) -> None:
-    """Install the article's supervisor program (compose `up` in the current release), then reread + update."""
+    """Install the article's supervisor program (the current release, nginx in the foreground), then reread + update."""
     report = Report(server.dry_run)
     home, user, name = server.home, server.conn.user, settings.app_name
     conf = f"{home}/etc/supervisord.conf"
@@ -90,7 +94,7 @@ def install_supervisor(server: Remote, settings: DeployConfig) -> None:
 
 
 def install_systemd(server: Remote, settings: DeployConfig) -> None:
-    """Install ``<app_name>.service`` (compose `up -d` at boot, `stop` at shutdown), daemon-reload, enable."""
+    """Install ``<app_name>.service`` (the current release started at boot, stopped at shutdown), reload, enable."""
     report = Report(server.dry_run)
     check_sudo(server)
     current, compose = current_release(server, settings, "systemd")

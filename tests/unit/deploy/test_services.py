@@ -21,15 +21,17 @@ def sudo(cmd, **kwargs):
     return Command(commands.sudo(cmd), **kwargs)
 
 
-def test_supervisor_program_is_the_articles_program_running_compose_up():
+def test_supervisor_program_starts_the_deployed_container_and_runs_nginx_in_the_foreground():
     text = services.supervisor_program(SETTINGS, user="deploy", home="/home/deploy", current=CURRENT, compose=V1,
                                        log_dir="/home/deploy/etc/supervisor/var/log")
     assert text == (
-        "; mysite: installed by `fab supervisor` -- keeps the compose stack up, as the article does\n"
+        "; mysite: installed by `fab supervisor` -- keeps the stack up under supervisor, as the article does\n"
         "[program:mysite]\n"
-        "; the same environment as `fab deploy` gives compose; the tag is the current release's folder name\n"
-        "command=/bin/sh -c 'MYSITE_TAG=\"$(basename \"$(pwd -P)\")\" exec "
-        "docker-compose -p mysite -f production.yml up'\n"
+        "; starts the current release's app container (the one `fab deploy` switched to) and runs nginx with "
+        "compose\n"
+        "; in the foreground; never compose's own app service, which would serve beside the deployed container\n"
+        "command=/bin/sh -c 'tag=\"$(basename \"$(pwd -P)\")\"; docker start \"mysite-$tag\" >/dev/null && "
+        "MYSITE_TAG=\"$tag\" exec docker-compose -p mysite -f production.yml up --no-deps nginx'\n"
         "directory=/home/deploy/apps/mysite/current\n"
         "autostart=true\n"
         "autorestart=unexpected\n"
@@ -37,17 +39,17 @@ def test_supervisor_program_is_the_articles_program_running_compose_up():
         'environment=HOME="/home/deploy",USER="deploy",'
         'MYSITE_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.production",MYSITE_HTTP_ADDR="0.0.0.0",'
         'MYSITE_HTTP_PORT="80",MYSITE_HTTPS_PORT="443"\n'
-        "; compose stops the containers gracefully on SIGINT, like Ctrl-C in a terminal\n"
+        "; compose stops nginx gracefully on SIGINT, like Ctrl-C in a terminal\n"
         "stopsignal=INT\n"
         "stopwaitsecs=40\n"
         "stdout_logfile=/home/deploy/etc/supervisor/var/log/mysite-stdout.log\n"
         "stderr_logfile=/home/deploy/etc/supervisor/var/log/mysite-stderr.log\n")
     parsed = configparser.ConfigParser(interpolation=None)
     parsed.read_string(text)
-    assert parsed["program:mysite"]["command"].endswith(f"exec {V1} up'")
+    assert parsed["program:mysite"]["command"].endswith(f"exec {V1} up --no-deps nginx'")
 
 
-def test_systemd_unit_runs_compose_up_detached_and_stops_it():
+def test_systemd_unit_starts_the_deployed_container_and_nginx_and_stops_both():
     text = services.systemd_unit(config.load({"app_name": "blog", "stop_timeout": 20}, {}), user="deploy",
                                  home="/home/deploy", current="/srv/blog/current",
                                  compose="docker compose -p blog -f production.yml")
@@ -57,9 +59,13 @@ def test_systemd_unit_runs_compose_up_detached_and_stops_it():
     service = parsed["Service"]
     assert (service["Type"], service["RemainAfterExit"], service["User"]) == ("oneshot", "yes", "deploy")
     assert service["WorkingDirectory"] == "/srv/blog/current"
-    tag = """MYSITE_TAG="$$(basename "$$(pwd -P)")" exec"""  # systemd expands $VAR itself: $$ is a literal $
-    assert service["ExecStart"] == f"/bin/sh -c '{tag} docker compose -p blog -f production.yml up -d'"
-    assert service["ExecStop"] == f"/bin/sh -c '{tag} docker compose -p blog -f production.yml stop -t 20'"
+    tag = """tag="$$(basename "$$(pwd -P)")";"""  # systemd expands $VAR itself: $$ is a literal $
+    assert service["ExecStart"] == (
+        f"""/bin/sh -c '{tag} docker start "blog-$$tag" >/dev/null && MYSITE_TAG="$$tag" exec """
+        "docker compose -p blog -f production.yml up -d --no-deps nginx'")
+    assert service["ExecStop"] == (
+        f"""/bin/sh -c '{tag} MYSITE_TAG="$$tag" docker compose -p blog -f production.yml stop -t 20 nginx; """
+        """exec docker stop -t 20 "blog-$$tag"'""")
     assert service["Environment"] == (
         "HOME=/home/deploy MYSITE_ENV_FILE=/srv/blog/shared/.envs/.production MYSITE_HTTP_ADDR=0.0.0.0 "
         "MYSITE_HTTP_PORT=80 MYSITE_HTTPS_PORT=443")
