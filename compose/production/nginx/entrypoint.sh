@@ -1,46 +1,178 @@
 #!/bin/sh
-# Render our nginx config from the environment, then run nginx in the foreground.
+# Render our nginx config from the environment and the certificates' volume, then run nginx.
 #   server_name: MYSITE_DOMAIN if set, else every entry of DJANGO_ALLOWED_HOSTS (the names Django accepts)
 #   user:        `nginx` on the official image, `www-data` on Debian's nginx
+#   https:       on for the names `fab https` recorded in /etc/letsencrypt/mysite/https-names, as long as
+#                their certificate (/etc/letsencrypt/live/<first name>/fullchain.pem) exists; else http only
+#
+# Subcommands (fab https and the certbot service use them; the image's default is to run nginx):
+#   render              render the config and exit (then `nginx -t && nginx -s reload`)
+#   https-on NAME...    record NAME... as served over https with the certificate of the first NAME,
+#                       render and test the config; put back as it was when the test fails
+#   certperms           let nginx's workers read the private keys (certbot --deploy-hook)
+#   certbot ARGS...     certbot, with the ACME server's CA bundle stored by `fab https --acme-ca-bundle`
+#   renew-loop          `certbot renew` twice a day (the certbot service of production.yml)
 set -eu
 set -f  # a `*` in the host list must not glob
 
-templates=/etc/nginx/mysite
+# overridable for the unit tests, which render into a temporary folder
+templates=${MYSITE_NGINX_TEMPLATES:-/etc/nginx/mysite}
+nginx_dir=${MYSITE_NGINX_DIR:-/etc/nginx}
+letsencrypt=${MYSITE_LETSENCRYPT:-/etc/letsencrypt}
+webroot=${MYSITE_ACME_WEBROOT:-/var/www/acme}
+state=$letsencrypt/mysite
+names_file=$state/https-names
+ca_bundle=$state/acme-ca.pem
 
-if id -u nginx >/dev/null 2>&1; then
-    nginx_user=nginx
-elif id -u www-data >/dev/null 2>&1; then
-    nginx_user=www-data
-else
-    echo "nginx entrypoint: no 'nginx' or 'www-data' user in this image" >&2
+die() {
+    echo "nginx entrypoint: $*" >&2
     exit 1
-fi
+}
 
-names=${MYSITE_DOMAIN:-}
-if [ -z "$names" ]; then
-    names=$(printf '%s' "${DJANGO_ALLOWED_HOSTS:-}" | tr ',' ' ')
-fi
-server_names=""
-for name in $names; do
-    case "$name" in
-        '*') continue ;;  # "any host" is Django's business; nginx serves named hosts only
-        *[!A-Za-z0-9._-]*)
-            echo "nginx entrypoint: '$name' is not a host name (MYSITE_DOMAIN / DJANGO_ALLOWED_HOSTS)" >&2
-            exit 1 ;;
+is_name() {
+    case "$1" in
+        '' | *[!A-Za-z0-9._-]*) return 1 ;;
     esac
-    server_names="$server_names $name"
-done
-server_names=${server_names# }
-if [ -z "$server_names" ]; then
-    echo "nginx entrypoint: set MYSITE_DOMAIN or DJANGO_ALLOWED_HOSTS in the env file (.envs/.production)" >&2
-    exit 1
-fi
+}
 
-sed "s/__NGINX_USER__/$nginx_user/" "$templates/nginx.conf.template" > /etc/nginx/nginx.conf
-sed "s/__SERVER_NAME__/$server_names/" "$templates/mysite.conf.template" > /etc/nginx/conf.d/mysite.conf
-echo "nginx entrypoint: serving '$server_names' (workers run as $nginx_user)"
+nginx_user() {
+    if [ -n "${MYSITE_NGINX_USER:-}" ]; then
+        echo "$MYSITE_NGINX_USER"
+    elif id -u nginx >/dev/null 2>&1; then
+        echo nginx
+    elif id -u www-data >/dev/null 2>&1; then
+        echo www-data
+    else
+        die "no 'nginx' or 'www-data' user in this image"
+    fi
+}
 
-if [ "$#" -eq 0 ]; then
-    set -- nginx -g 'daemon off;'
-fi
-exec "$@"
+# The names Django accepts, as nginx server names.
+site_names() {
+    names=${MYSITE_DOMAIN:-}
+    if [ -z "$names" ]; then
+        names=$(printf '%s' "${DJANGO_ALLOWED_HOSTS:-}" | tr ',' ' ')
+    fi
+    found=""
+    for name in $names; do
+        [ "$name" = '*' ] && continue  # "any host" is Django's business; nginx serves named hosts only
+        is_name "$name" || die "'$name' is not a host name (MYSITE_DOMAIN / DJANGO_ALLOWED_HOSTS)"
+        found="$found $name"
+    done
+    found=${found# }
+    [ -n "$found" ] || die "set MYSITE_DOMAIN or DJANGO_ALLOWED_HOSTS in the env file (.envs/.production)"
+    echo "$found"
+}
+
+# The names served over https: recorded by `fab https`, and only while their certificate exists.
+https_names() {
+    [ -r "$names_file" ] || return 0
+    names=$(cat "$names_file")
+    first=""
+    for name in $names; do
+        is_name "$name" || die "'$name' in $names_file is not a host name"
+        first=${first:-$name}
+    done
+    if [ -n "$first" ] && [ -f "$letsencrypt/live/$first/fullchain.pem" ] \
+        && [ -f "$letsencrypt/live/$first/privkey.pem" ]; then
+        echo $names
+    fi
+}
+
+certperms() {
+    # certbot makes live/ and archive/ 0700 and the keys 0600, all root's; nginx reads the certificate
+    # at each handshake in its workers, so their group may read them (certbot keeps a key's group and
+    # mode when it renews it)
+    group=$(id -gn "$(nginx_user)")
+    for dir in "$letsencrypt/live" "$letsencrypt/archive"; do
+        if [ -d "$dir" ]; then
+            chgrp "$group" "$dir"
+            chmod 0750 "$dir"
+        fi
+    done
+    if [ -d "$letsencrypt/archive" ]; then
+        find "$letsencrypt/archive" -name 'privkey*.pem' -exec chgrp "$group" {} + -exec chmod 0640 {} +
+    fi
+}
+
+render() {
+    user=$(nginx_user)
+    names=$(site_names)
+    secure=$(https_names)
+    all=""
+    for name in $names $secure; do
+        case " $all " in *" $name "*) ;; *) all="$all $name" ;; esac
+    done
+    mkdir -p "$nginx_dir/conf.d" "$nginx_dir/mysite.d"
+    sed "s/__NGINX_USER__/$user/" "$templates/nginx.conf.template" > "$nginx_dir/nginx.conf"
+    sed "s/__SERVER_NAME__/${all# }/" "$templates/mysite.conf.template" > "$nginx_dir/conf.d/mysite.conf.new"
+    if [ -n "$secure" ]; then
+        certperms
+        printf '%s 1;\n' $secure > "$nginx_dir/mysite.d/https-hosts"
+        sed "s/__CERT_NAME__/${secure%% *}/g; s/__HTTPS_NAMES__/$secure/g" "$templates/https.conf.template" \
+            > "$nginx_dir/conf.d/mysite-https.conf"
+        cp "$templates/https-server.conf" "$nginx_dir/mysite.d/https.conf"
+    else
+        rm -f "$nginx_dir/conf.d/mysite-https.conf" "$nginx_dir/mysite.d/https.conf" "$nginx_dir/mysite.d/https-hosts"
+    fi
+    mv "$nginx_dir/conf.d/mysite.conf.new" "$nginx_dir/conf.d/mysite.conf"
+    echo "nginx entrypoint: serving '${all# }' (https: '${secure:-none}'; workers run as $user)"
+}
+
+https_on() {
+    [ "$#" -gt 0 ] || die "https-on needs the certificate's names"
+    for name in "$@"; do
+        is_name "$name" || die "'$name' is not a host name"
+    done
+    [ -f "$letsencrypt/live/$1/fullchain.pem" ] || die "no certificate for $1 in $letsencrypt/live/$1"
+    mkdir -p "$state"
+    previous=""
+    [ -r "$names_file" ] && previous=$(cat "$names_file")
+    if [ "$previous" = "$*" ] && [ -f "$nginx_dir/mysite.d/https.conf" ]; then
+        echo "nginx entrypoint: https for '$*' unchanged"
+        return 0
+    fi
+    printf '%s\n' "$*" > "$names_file.new"
+    mv "$names_file.new" "$names_file"
+    if render && nginx -t; then
+        return 0
+    fi
+    # nginx refuses the https config: put back what served before (nothing is reloaded)
+    if [ -n "$previous" ]; then printf '%s\n' "$previous" > "$names_file"; else rm -f "$names_file"; fi
+    render
+    die "nginx rejected the https config; it keeps serving as before"
+}
+
+run_certbot() {
+    if [ -z "${REQUESTS_CA_BUNDLE:-}" ] && [ -f "$ca_bundle" ]; then
+        REQUESTS_CA_BUNDLE=$ca_bundle
+        export REQUESTS_CA_BUNDLE
+    fi
+    exec certbot "$@"
+}
+
+renew_loop() {
+    trap 'exit 0' TERM INT  # `docker stop` ends the wait below at once
+    echo "certbot service: renewing due certificates every 12 h (webroot $webroot)"
+    while :; do
+        # certbot sleeps a random while before renewing when it runs without a terminal (spreads load)
+        (run_certbot renew --webroot -w "$webroot" -q) || echo "certbot service: renew failed; next try in 12 h" >&2
+        sleep 43200 &
+        wait $! || true
+    done
+}
+
+case "${1:-}" in
+    render) render ;;
+    https-on) shift; https_on "$@" ;;
+    certperms) certperms ;;
+    certbot) shift; run_certbot "$@" ;;
+    renew-loop) renew_loop ;;
+    *)
+        render
+        if [ "$#" -eq 0 ]; then
+            set -- nginx -g 'daemon off;'
+        fi
+        exec "$@"
+        ;;
+esac

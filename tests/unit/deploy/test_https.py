@@ -1,0 +1,318 @@
+"""`fab https`: local input checks, exact commands and their order, and nginx's http-only/https rendering."""
+
+import getpass
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from fabric.testing.base import Command, MockRemote
+
+from deploy import certbot, commands, envfile, lock
+from deploy import https as tls
+from deploy import switch as sw
+from deploy.config import DeployConfig
+from deploy.errors import DeployError
+from deploy.releases import Paths
+from tests.unit.deploy.mockremote import remote, session
+
+ROOT = Path(__file__).resolve().parents[3]
+NGINX = ROOT / "compose/production/nginx"
+KEY = "k8#Jd0-vQ2!xL9pZ3@tR7^wY1&nB5*cF6(hM4)sG8_eA2+uK0qW"
+CFG = DeployConfig()
+P = Paths("/home/deploy/apps/mysite")
+REL = "20261124100509-bbbbbbb"
+APP_C = f"mysite-{REL}"
+ASIDE = f"{APP_C}-before-https"
+NGINX_C = "mysite_nginx_1"
+IMAGE = f"mysite-nginx:{REL}"
+BUNDLE = f"{P.shared}/acme-ca.pem"
+ACME = "https://10.9.8.7:14000/dir"
+SERVED = b"serial=1a2b\nexpires=2099-01-01T00:00:00Z\nnames=blog.example\nissuer=CN=Pebble Intermediate CA\n"
+
+
+def env(hosts="blog.example,www.blog.example,.shop.example"):
+    return envfile.EnvFile(".envs/.production", {"DJANGO_SECRET_KEY": KEY, "DJANGO_ALLOWED_HOSTS": hosts})
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    path = tmp_path / "ca.pem"
+    path.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    return str(path)
+
+
+# --- local checks -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("options", "words"), [
+    ({"domain": "not a domain"}, "--domain 'not a domain' is not a domain name"),
+    ({"domain": "https://blog.example/"}, "is not a domain name: give the bare name"),
+    ({"domain": "blog.example:443"}, "is not a domain name"),
+    ({"domain": "-bad.example"}, "is not a domain name"),
+    ({"domain": "localhost"}, "is not a domain name"),
+    ({"domain": "10.0.0.1"}, "is an IP address"),
+    ({"domain": "other.example"}, "other.example is not in DJANGO_ALLOWED_HOSTS of .envs/.production"),
+    ({"domain": "shop.example", "www": True, "email": "a@b.example"}, None),  # `.shop.example` covers both
+    ({"domain": "blog.example"}, "--email is missing"),
+    ({"domain": "blog.example", "email": "nobody"}, "--email 'nobody' does not look like an email address"),
+    ({"domain": "blog.example", "email": "a@b"}, "does not look like an email address"),
+    ({"domain": "blog.example", "email": "a@b.example", "acme_server": "http://acme.example/dir"},
+     "--acme-server 'http://acme.example/dir' is not an https:// URL"),
+    ({"domain": "blog.example", "email": "a@b.example", "acme_server": ACME, "staging": True},
+     "--staging and --acme-server both choose the ACME server"),
+    ({"domain": "blog.example", "email": "a@b.example", "acme_ca_bundle": "/nonexistent/ca.pem"},
+     "--acme-ca-bundle /nonexistent/ca.pem: no such file"),
+])
+def test_each_bad_input_is_one_line(options, words):
+    if words is None:
+        assert tls.check(env(), **options).names == ["shop.example", "www.shop.example"]
+        return
+    with pytest.raises(DeployError) as error:
+        tls.check(env(), **options)
+    assert words in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_www_needs_its_own_allowed_host():
+    with pytest.raises(DeployError, match="www.blog.example is not in DJANGO_ALLOWED_HOSTS"):
+        tls.check(env("blog.example"), domain="blog.example", email="a@b.example", www=True)
+
+
+def test_a_bundle_that_is_not_pem_is_refused(tmp_path):
+    junk = tmp_path / "ca.der"
+    junk.write_bytes(b"\x30\x82")
+    with pytest.raises(DeployError, match="holds no PEM certificate"):
+        tls.check(env(), domain="blog.example", email="a@b.example", acme_ca_bundle=str(junk))
+
+
+def test_domain_defaults_to_the_first_allowed_host_and_status_needs_no_email(capsys):
+    request = tls.check(env(), status=True)
+    assert request.domain == "blog.example" and not request.issuing
+    assert "--domain not given: using blog.example" in capsys.readouterr().out
+    assert tls.check(env(), domain="Blog.Example.", renew=True).domain == "blog.example"
+
+
+# --- builders -----------------------------------------------------------------------------------
+
+def test_certonly_is_webroot_in_a_one_off_nginx_image_container():
+    assert certbot.certonly("mysite", IMAGE, ["blog.example", "www.blog.example"], "a@b.example") == (
+        "docker run --rm --name mysite-certbot-certonly -v mysite_letsencrypt:/etc/letsencrypt "
+        f"-v mysite_acme:/var/www/acme --entrypoint certbot {IMAGE} certonly --webroot -w /var/www/acme "
+        "--cert-name blog.example -d blog.example -d www.blog.example --email a@b.example --agree-tos "
+        "--non-interactive --no-eff-email --deploy-hook '/mysite-entrypoint.sh certperms'")
+
+
+def test_certonly_with_staging_or_a_private_acme_server_and_its_ca():
+    assert " --staging " in certbot.certonly("mysite", IMAGE, ["blog.example"], "a@b.example", staging=True)
+    command = certbot.certonly("mysite", IMAGE, ["blog.example"], "a@b.example", server=ACME, ca_bundle=BUNDLE)
+    assert (f"-v {BUNDLE}:/etc/mysite/acme-ca.pem:ro -e REQUESTS_CA_BUNDLE=/etc/mysite/acme-ca.pem "
+            f"--entrypoint certbot {IMAGE} ") in command
+    assert f" --server {ACME} " in command
+
+
+def test_renew_forces_one_lineage_through_the_entrypoint_wrapper():
+    assert certbot.renew("mysite", IMAGE, "blog.example") == (
+        "docker run --rm --name mysite-certbot-renew -v mysite_letsencrypt:/etc/letsencrypt "
+        f"-v mysite_acme:/var/www/acme {IMAGE} certbot renew --cert-name blog.example --force-renewal "
+        "--no-random-sleep-on-renew --non-interactive")
+
+
+def test_nginx_and_env_builders():
+    assert certbot.https_on(NGINX_C, ["blog.example", "www.blog.example"]) == (
+        f"docker exec {NGINX_C} /mysite-entrypoint.sh https-on blog.example www.blog.example")
+    assert certbot.reload(NGINX_C) == f"docker exec {NGINX_C} nginx -s reload"
+    assert certbot.store_ca(NGINX_C, BUNDLE) == (
+        f"docker exec -i {NGINX_C} sh -c 'mkdir -p /etc/letsencrypt/mysite && cat > "
+        f"/etc/letsencrypt/mysite/acme-ca.pem' < {BUNDLE}")
+    https_env = sw.https_env_file(P.env_file)
+    assert certbot.write_env(https_env) == (
+        f"umask 077 && printf %s 'DJANGO_HTTPS=true\n' > {https_env}.tmp && mv -f {https_env}.tmp {https_env}")
+    assert certbot.parse_served(SERVED.decode() + "noise\n") == {
+        "serial": "1a2b", "expires": "2099-01-01T00:00:00Z", "names": "blog.example",
+        "issuer": "CN=Pebble Intermediate CA"}
+    compile(certbot.SERVED, "served", "exec")
+
+
+# --- the steps: exact command sequences ---------------------------------------------------------
+
+LOCK = lock.take(P.app, P.lock, "HOLDER")
+UNLOCK = commands.release_lock(P.lock)
+PREFLIGHT = [Command(commands.detect_compose(), out=b"v1\n"), "docker info --format '{{.ServerVersion}}'",
+             Command(f"readlink {P.current} 2>/dev/null || true", out=f"releases/{REL}\n".encode()),
+             Command(sw.nginx_container("mysite"), out=f"{NGINX_C}\n".encode())]
+CERTONLY = certbot.certonly("mysite", IMAGE, ["blog.example"], "a@b.example", server=ACME, ca_bundle=BUNDLE)
+SHOW = Command(certbot.served(NGINX_C, "blog.example"), out=SERVED)
+LIST = sw.app_containers("mysite")
+SWITCH = [Command(LIST, out=f"{ASIDE} Up 2 hours (healthy)\n".encode()), sw.run_app("mysite", REL, P.env_file),
+          sw.direct_check(APP_C, "blog.example", 60), sw.route("mysite", APP_C), "sleep 2",
+          sw.nginx_check(NGINX_C, "blog.example", 60), sw.stop([ASIDE], 30)]
+
+
+@pytest.fixture
+def request_(bundle, monkeypatch):
+    monkeypatch.setattr(lock, "holder", lambda sha, action="deploy", now=None: "HOLDER")
+    return tls.check(env(), domain="blog.example", email="a@b.example", acme_server=ACME, acme_ca_bundle=bundle)
+
+
+def run(request, *commands_, uploads=None, monkeypatch=None):
+    with MockRemote() as mock:
+        mock.expect_sessions(session(*commands_))
+        tls.https(remote(monkeypatch, uploads), CFG, request)
+
+
+def test_fab_https_issues_then_switches_nginx_then_django(request_, monkeypatch, capsys):
+    uploads = []
+    run(request_, *PREFLIGHT, LOCK, f"chmod 644 {BUNDLE}", CERTONLY, certbot.store_ca(NGINX_C, BUNDLE),
+        Command(certbot.https_on(NGINX_C, ["blog.example"]), out=b"nginx entrypoint: serving\n"),
+        certbot.reload(NGINX_C),
+        sw.stack(CFG, P, REL, "up -d --no-deps certbot", v2=False),
+        certbot.write_env(sw.https_env_file(P.env_file)),
+        Command(LIST, out=f"{APP_C} Up 2 hours (healthy)\n".encode()),
+        Command(certbot.app_https(APP_C), out=b"\n"),
+        f"docker rename {APP_C} {ASIDE}", *SWITCH, UNLOCK, SHOW,
+        uploads=uploads, monkeypatch=monkeypatch)
+    assert [path for path, _ in uploads] == [BUNDLE]
+    out = capsys.readouterr().out
+    assert "serial 1a2b, expires 2099-01-01T00:00:00Z" in out
+
+
+def test_running_it_again_neither_reloads_nor_restarts(request_, monkeypatch, capsys):
+    run(request_, *PREFLIGHT, LOCK, f"chmod 644 {BUNDLE}", CERTONLY, certbot.store_ca(NGINX_C, BUNDLE),
+        Command(certbot.https_on(NGINX_C, ["blog.example"]), out=b"https for 'blog.example' unchanged\n"),
+        sw.stack(CFG, P, REL, "up -d --no-deps certbot", v2=False),
+        certbot.write_env(sw.https_env_file(P.env_file)),
+        Command(LIST, out=f"{APP_C} Up 2 hours (healthy)\n".encode()),
+        Command(certbot.app_https(APP_C), out=b"true\n"), UNLOCK, SHOW, monkeypatch=monkeypatch)
+    out = capsys.readouterr().out
+    assert "no reload" in out and "no restart" in out
+
+
+def test_a_failed_issuance_changes_nothing_in_nginx(request_, monkeypatch, capsys):
+    with pytest.raises(DeployError) as error:
+        run(request_, *PREFLIGHT, LOCK, f"chmod 644 {BUNDLE}",
+            Command(CERTONLY, out=b"Requesting a certificate\nConnection refused\n", exit=1), UNLOCK,
+            monkeypatch=monkeypatch)
+    assert "certbot could not get a certificate for blog.example" in str(error.value)
+    assert "nothing was changed and the site keeps serving http" in str(error.value)
+    assert "| Connection refused" in capsys.readouterr().out
+
+
+def test_nginx_rejecting_the_config_is_one_line_and_nothing_reloads(request_, monkeypatch):
+    with pytest.raises(DeployError, match="nginx rejected the https config"):
+        run(request_, *PREFLIGHT, LOCK, f"chmod 644 {BUNDLE}", CERTONLY, certbot.store_ca(NGINX_C, BUNDLE),
+            Command(certbot.https_on(NGINX_C, ["blog.example"]), exit=1), UNLOCK, monkeypatch=monkeypatch)
+
+
+def test_a_failed_restart_puts_the_serving_container_back_under_its_name(request_, monkeypatch):
+    abort = [sw.logs_tail(APP_C), f"docker stop -t 10 {APP_C} >/dev/null 2>&1; docker rm -f {APP_C} >/dev/null 2>&1 "
+             "|| true", f"docker start {ASIDE}"]
+    with pytest.raises(DeployError, match="rolled back"):
+        run(request_, *PREFLIGHT, LOCK, f"chmod 644 {BUNDLE}", CERTONLY, certbot.store_ca(NGINX_C, BUNDLE),
+            Command(certbot.https_on(NGINX_C, ["blog.example"]), out=b"ok\n"), certbot.reload(NGINX_C),
+            sw.stack(CFG, P, REL, "up -d --no-deps certbot", v2=False),
+            certbot.write_env(sw.https_env_file(P.env_file)),
+            Command(LIST, out=f"{APP_C} Up 2 hours (healthy)\n".encode()),
+            Command(certbot.app_https(APP_C), out=b"\n"), f"docker rename {APP_C} {ASIDE}",
+            Command(LIST, out=f"{ASIDE} Up 2 hours\n".encode()), sw.run_app("mysite", REL, P.env_file),
+            Command(sw.direct_check(APP_C, "blog.example", 60), exit=1), *abort,
+            f"docker rename {ASIDE} {APP_C}", UNLOCK, monkeypatch=monkeypatch)
+
+
+def test_status_only_reads(monkeypatch, capsys):
+    run(tls.check(env(), status=True), *PREFLIGHT, SHOW)
+    assert "certificate served for blog.example: serial 1a2b" in capsys.readouterr().out
+
+
+def test_renew_shows_a_new_serial(monkeypatch, capsys):
+    after = SERVED.replace(b"1a2b", b"3c4d")
+    run(tls.check(env(), renew=True), *PREFLIGHT, SHOW, certbot.renew("mysite", IMAGE, "blog.example"),
+        Command(certbot.served(NGINX_C, "blog.example"), out=after))
+    out = capsys.readouterr().out
+    assert "serial 1a2b" in out and "serial 3c4d" in out
+
+
+def test_renew_that_serves_the_old_serial_is_an_error():
+    with pytest.raises(DeployError, match="still serves serial 1a2b"):
+        run(tls.check(env(), renew=True), *PREFLIGHT, SHOW, certbot.renew("mysite", IMAGE, "blog.example"), SHOW)
+
+
+def test_nothing_deployed_yet_is_one_line():
+    with pytest.raises(DeployError, match="nothing is deployed on .* yet: run `fab deploy` first"):
+        run(tls.check(env(), status=True), *PREFLIGHT[:2], Command(f"readlink {P.current} 2>/dev/null || true"))
+
+
+# --- nginx: the entrypoint renders http-only or https -------------------------------------------
+
+def render(tmp_path, hosts="blog.example,www.blog.example", https_names=None, cert=True):
+    """Run the real entrypoint's `render` into a temporary folder; return {file name: text}."""
+    out, le = tmp_path / "nginx", tmp_path / "letsencrypt"
+    (le / "live/blog.example").mkdir(parents=True)
+    (le / "archive/blog.example").mkdir(parents=True)
+    if cert:
+        for name in ("fullchain", "privkey"):
+            (le / f"archive/blog.example/{name}1.pem").write_text("PEM")
+            os.symlink(f"../../archive/blog.example/{name}1.pem", le / f"live/blog.example/{name}.pem")
+    if https_names:
+        (le / "mysite").mkdir()
+        (le / "mysite/https-names").write_text(https_names + "\n")
+    environment = {"PATH": os.environ["PATH"], "DJANGO_ALLOWED_HOSTS": hosts, "MYSITE_NGINX_TEMPLATES": str(NGINX),
+                   "MYSITE_NGINX_DIR": str(out), "MYSITE_LETSENCRYPT": str(le),
+                   "MYSITE_NGINX_USER": getpass.getuser()}
+    done = subprocess.run(["sh", str(NGINX / "entrypoint.sh"), "render"], env=environment, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    files = {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file()}
+    files["stdout"] = done.stdout
+    files["privkey mode"] = oct((le / "archive/blog.example/privkey1.pem").stat().st_mode & 0o777) if cert else ""
+    return files
+
+
+def test_http_only_without_a_certificate(tmp_path):
+    files = render(tmp_path)
+    site = files["conf.d/mysite.conf"]
+    assert "server_name blog.example www.blog.example;" in site
+    assert "include /etc/nginx/mysite.d/*.conf;" in site
+    assert "conf.d/mysite-https.conf" not in files and "mysite.d/https.conf" not in files
+    assert "listen 443 ssl" not in site
+    assert "(https: 'none'" in files["stdout"]
+    # the zero-downtime routing stays as it was
+    assert "resolver 127.0.0.11 valid=1s ipv6=off;" in site
+    assert "set $app http://mysite:8000;" in site and "proxy_pass $app;" in site
+
+
+def test_names_recorded_without_their_certificate_stay_http(tmp_path):
+    files = render(tmp_path, https_names="blog.example", cert=False)
+    assert "conf.d/mysite-https.conf" not in files
+
+
+def test_https_with_a_certificate(tmp_path):
+    files = render(tmp_path, https_names="blog.example")
+    https = files["conf.d/mysite-https.conf"]
+    server = files["mysite.d/https.conf"]
+    assert "listen 443 ssl http2;" in server
+    assert "ssl_certificate $mysite_cert;" in server and "ssl_certificate_key $mysite_cert_key;" in server
+    assert "return 301 https://$host$request_uri;" in server
+    assert "default /etc/letsencrypt/live/blog.example/fullchain.pem;" in https
+    assert "default /etc/letsencrypt/live/blog.example/privkey.pem;" in https
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in https
+    assert "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" in https
+    assert ":DHE-" not in https
+    assert "ssl_prefer_server_ciphers off;" in https and "ssl_session_tickets off;" in https
+    assert "ssl_session_cache shared:MozSSL:10m;" in https
+    assert "ssl_reject_handshake on;" in https
+    assert '"~^http 1 127\\.0\\.0\\.1 "' in https  # the deploy's checks from inside nginx are not redirected
+    assert "/\\.well-known/acme-challenge/" in https
+    assert files["mysite.d/https-hosts"] == "blog.example 1;\n"  # www.blog.example stays http (not on the cert)
+    assert "(https: 'blog.example'" in files["stdout"]
+    assert files["privkey mode"] == "0o640"
+    site = files["conf.d/mysite.conf"]
+    assert '"max-age=63072000; includeSubDomains"' in site and "map $https $mysite_hsts" in site
+    assert "proxy_hide_header Strict-Transport-Security;" in site
+    headers = (NGINX / "security-headers.conf").read_text()
+    assert "add_header Strict-Transport-Security $mysite_hsts always;" in headers
+
+
+def test_https_for_the_domain_and_www(tmp_path):
+    files = render(tmp_path, https_names="blog.example www.blog.example")
+    assert files["mysite.d/https-hosts"] == "blog.example 1;\nwww.blog.example 1;\n"
+    assert "server_name blog.example www.blog.example;" in files["conf.d/mysite.conf"]
