@@ -12,6 +12,8 @@ from deploy.errors import DeployError
 from mysite.keycheck import secret_key_problem
 
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What Django's ALLOWED_HOSTS can match: a name or IPv4 (optionally with a leading dot), [IPv6], or *
+HOST = re.compile(r"^(\*|\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$")
 REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS")
 
 
@@ -82,7 +84,13 @@ def validate(values: dict[str, str], path: str) -> None:
     problem = secret_key_problem(values.get("DJANGO_SECRET_KEY"))
     if problem:
         raise DeployError(f"{path}: {problem}")
-    if not first_host(values.get("DJANGO_ALLOWED_HOSTS", "")):
+    hosts = values.get("DJANGO_ALLOWED_HOSTS", "")
+    for host in (h.strip() for h in hosts.split(",")):
+        if host and not HOST.match(host):
+            raise DeployError(f"{path}: DJANGO_ALLOWED_HOSTS entry {host!r} is not a host name: list bare names "
+                              "separated by commas, e.g. DJANGO_ALLOWED_HOSTS=example.com,www.example.com "
+                              "(no scheme, port, path or spaces)")
+    if not first_host(hosts):
         raise DeployError(f"{path}: DJANGO_ALLOWED_HOSTS is not set: add your domain, "
                           "e.g. DJANGO_ALLOWED_HOSTS=example.com (its first entry is the site's domain)")
 

@@ -76,3 +76,18 @@ def test_weak_secret_keys_are_refused(tmp_path, key, words):
 def test_allowed_hosts_is_required(tmp_path, hosts):
     with pytest.raises(DeployError, match="DJANGO_ALLOWED_HOSTS is not set"):
         envfile.load(_write(tmp_path, f"DJANGO_SECRET_KEY={GOOD_KEY}\n{hosts}"))
+
+
+@pytest.mark.parametrize("hosts", ["https://blog.example/", "blog.example/", "my blog.example", "blog.example:8000",
+                                   "example.com, http://www.example.com", "ann@example.com"])
+def test_allowed_hosts_that_are_not_host_names_are_refused(tmp_path, hosts):
+    # found by tests/reliability: a URL here passed the preflight, shipped and built, then failed the health check
+    with pytest.raises(DeployError, match="is not a host name: list bare names") as info:
+        envfile.load(_write(tmp_path, f"DJANGO_SECRET_KEY={GOOD_KEY}\nDJANGO_ALLOWED_HOSTS={hosts}\n"))
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("hosts", ["example.com", "*", ".example.com,www.example.com", "127.0.0.1", "[::1]",
+                                   "localhost, blog.example,"])
+def test_allowed_hosts_django_accepts_pass(tmp_path, hosts):
+    envfile.load(_write(tmp_path, f"DJANGO_SECRET_KEY={GOOD_KEY}\nDJANGO_ALLOWED_HOSTS=example.com,{hosts}\n"))
