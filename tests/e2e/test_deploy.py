@@ -6,11 +6,8 @@ under load (rolled back by itself), `fab rollback` under load, then the day-two 
 client never retries and counts every non-2xx/3xx and connection error: each switch must lose none.
 """
 
-import os
 import re
-import subprocess
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
@@ -18,112 +15,30 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import images
+from tests.harness import flows
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
-from tests.harness.load import Load
+from tests.harness.flows import APP, DOMAIN, KEY, commit, fab, first_post, get, git, under_load  # noqa: F401
 from tests.harness.servers import record_timing
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
-FAB = str(REPO / ".venv" / "bin" / "fab")
-DOMAIN = "blog.example"
-APP = "/home/deploy/apps/mysite"
-KEY = "e2e-" + "Zq8#vL2!pX9@tR4^wY7&nB3*cF6(hM1)sG5_eA0+uK" + "x7Yw"
 RESULTS: dict[str, str] = {}
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def commit(repo: Path, message: str) -> None:
-    git(repo, "commit", "-qam", message)
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     """A git repository of the working tree (tracked + untracked, not ignored), as a user's checkout."""
-    repo = tmp_path_factory.mktemp("checkout") / "mysite"
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, (n.decode() for n in listed)):
-        source = REPO / name
-        if source.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            (repo / name).write_bytes(source.read_bytes())
-    git(repo, "init", "-q")
-    git(repo, "config", "user.email", "e2e@example.com")
-    git(repo, "config", "user.name", "e2e")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "the working tree under test")
-    (repo / ".envs").mkdir(exist_ok=True)
-    (repo / ".envs/.production").write_text(
-        f"DJANGO_SECRET_KEY='{KEY}'\nDJANGO_ALLOWED_HOSTS={DOMAIN}\nWEB_CONCURRENCY=2\n"
-    )
-    return repo
+    return flows.make_checkout(tmp_path_factory.mktemp("checkout") / "mysite")
 
 
 @pytest.fixture(scope="module")
 def laptop(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("laptop")
-    (home / ".ssh").mkdir(mode=0o700)
-    (home / ".ssh" / "known_hosts").write_text("")
-    return home
+    return flows.make_laptop(tmp_path_factory.mktemp("laptop"))
 
 
 @pytest.fixture(scope="module")
 def site(module_fresh_server, project, laptop):
     """The server after `fab bootstrap`, with the base images in its engine (no registry here)."""
-    server = module_fresh_server
-    base = images.ensure_base_images()
-    done = fab(server, project, laptop, "bootstrap", "--accept-new-host-key")
-    assert done.returncode == 0, done.stdout + done.stderr
-    server.load_images(*base)
-    return server
-
-
-def fab(server, project: Path, laptop: Path, *args: str, wait: bool = True, timeout: float = 1800):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SSH_", "MYSITE_"))}
-    env.update(HOME=str(laptop), MYSITE_KNOWN_HOSTS=str(laptop / ".ssh" / "known_hosts"))
-    argv = [FAB, "-H", f"deploy@{server.host}:{server.ssh_port}", "-i", server.key_filename, *args]
-    if not wait:
-        return subprocess.Popen(argv, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    started = time.monotonic()
-    done = subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
-    done.seconds = time.monotonic() - started
-    print(f"$ fab {' '.join(args)} -> exit {done.returncode} in {done.seconds:.1f}s\n{done.stdout}{done.stderr}")
-    return done
-
-
-def get(server, path: str = "/", opener=None) -> tuple[int, str]:
-    request = urllib.request.Request(f"{server.http_url}{path}", headers={"Host": DOMAIN})
-    try:
-        with (opener or urllib.request.build_opener()).open(request, timeout=10) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def under_load(server, action, paths=("/", "/healthz")):
-    """Run ``action()`` while 8 keep-alive clients hit nginx; return (action's result, load result)."""
-    with Load("127.0.0.1", server.http_port, host=DOMAIN, paths=list(paths)) as load:
-        time.sleep(2)
-        outcome = action()
-        time.sleep(2)
-    print(f"load: {load.result}\n" + "\n".join(load.result.first_failures))
-    return outcome, load.result
-
-
-def first_post(server) -> str:
-    status, body = get(server, "/")
-    assert status == 200
-    found = re.search(r'href="(/posts/\d+/)"', body)
-    assert found, body[:2000]
-    return found.group(1)
+    return flows.bootstrap(module_fresh_server, project, laptop)
 
 
 def test_first_deploy_serves_the_blog_through_nginx(site, project, laptop):
