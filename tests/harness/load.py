@@ -16,10 +16,12 @@ also exercises new handshakes (e.g. while a certificate is renewed).
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 import ssl
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -33,6 +35,7 @@ class Result:
     max_latency: float = 0.0
     reasons: Counter = field(default_factory=Counter)
     first_failures: list[str] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)  # "GET 200", "POST 302", ... (answered requests)
 
     def __str__(self) -> str:
         why = ", ".join(f"{k}: {v}" for k, v in self.reasons.most_common(5))
@@ -86,9 +89,11 @@ class Load:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _record(self, latency: float, failure: str | None) -> None:
+    def _record(self, latency: float, failure: str | None, status: str = "") -> None:
         with self._lock:
             self.result.total += 1
+            if status:
+                self.result.statuses[status] += 1
             self.result.max_latency = max(self.result.max_latency, latency)
             if failure:
                 self.result.failed += 1
@@ -107,10 +112,12 @@ class Load:
                         else http.client.HTTPConnection(self.addr, self.port, timeout=self.timeout))
             started = time.monotonic()
             failure = None
+            status = ""
             try:
                 conn.request("GET", path, headers={"Host": self.host, "Connection": "keep-alive"})
                 response = conn.getresponse()
                 response.read()
+                status = f"GET {response.status}"
                 if not 200 <= response.status < 400:
                     failure = f"HTTP {response.status}: {path}"
                 elif response.getheader("Connection", "").lower() == "close":
@@ -118,9 +125,88 @@ class Load:
                     conn = None  # the server ended keep-alive politely: not a failure
             except (OSError, http.client.HTTPException) as error:
                 failure = f"{type(error).__name__}: {path} {error}"
-            self._record(time.monotonic() - started, failure)
+            self._record(time.monotonic() - started, failure, status)
             if conn is not None and (failure or (self.reconnect_every and count % self.reconnect_every == 0)):
                 conn.close()
                 conn = None  # reconnect after a failure; the failed request itself is never retried
         if conn is not None:
             conn.close()
+
+
+class CommentLoad(Load):
+    """Comment posting and reading at once through nginx, with the same no-retry rules.
+
+        with CommentLoad("127.0.0.1", port, host="blog.example", post_path="/posts/1/",
+                         comment_path="/comment/1", threads=16, max_seconds=60) as load:
+            time.sleep(60)
+        load.result.statuses["POST 302"]  # comments the app accepted
+
+    Each connection first GETs ``post_path`` once for its CSRF cookie and form token, then alternates
+    a comment POST (text ``f"{marker} {thread}-{n}"``) and a GET of the post. A POST counts as a
+    success only when it is answered 302 (the app's redirect after storing the comment); anything
+    else, and every connection error, is a failure and is never retried. Each thread stops after
+    ``max_requests`` requests or ``max_seconds``, whichever comes first.
+    """
+
+    TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+    def __init__(self, addr: str, port: int, *, host: str, post_path: str, comment_path: str,
+                 marker: str = "load-test", max_requests: int = 5000, **kwargs):
+        super().__init__(addr, port, host=host, paths=[post_path], **kwargs)
+        self.post_path, self.comment_path, self.marker = post_path, comment_path, marker
+        self.max_requests = max_requests
+
+    def _work(self, index: int) -> None:
+        conn: http.client.HTTPConnection | None = None
+        token = cookie = ""
+        count = 0
+        while not self._stop.is_set() and time.monotonic() < self._deadline and count < self.max_requests:
+            count += 1
+            if conn is None:
+                conn = http.client.HTTPConnection(self.addr, self.port, timeout=self.timeout)
+                token = cookie = ""
+            posting = bool(token) and count % 2 == 0
+            started = time.monotonic()
+            failure, status = None, ""
+            try:
+                if posting:
+                    form = urllib.parse.urlencode({
+                        "csrfmiddlewaretoken": token, "name": f"load {index}", "email": "load@example.com",
+                        "url": "", "text": f"{self.marker} {index}-{count}"}).encode()
+                    conn.request("POST", self.comment_path, body=form, headers={
+                        "Host": self.host, "Connection": "keep-alive", "Cookie": f"csrftoken={cookie}",
+                        "Content-Type": "application/x-www-form-urlencoded", "Origin": f"http://{self.host}",
+                        "Referer": f"http://{self.host}{self.post_path}"})
+                else:
+                    conn.request("GET", self.post_path, headers={"Host": self.host, "Connection": "keep-alive"})
+                response = conn.getresponse()
+                body = response.read()
+                status = f"{'POST' if posting else 'GET'} {response.status}"
+                if posting and response.status != 302:
+                    failure = f"HTTP {response.status}: POST {self.comment_path}"
+                elif not 200 <= response.status < 400:
+                    failure = f"HTTP {response.status}: GET {self.post_path}"
+                elif not token:
+                    token, cookie = self._csrf(response, body.decode(errors="replace"))
+                    if not token:
+                        failure = f"no CSRF token/cookie: GET {self.post_path}"
+                if response.getheader("Connection", "").lower() == "close" and not failure:
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException) as error:
+                failure = f"{type(error).__name__}: {'POST' if posting else 'GET'} {error}"
+            self._record(time.monotonic() - started, failure, status)
+            if conn is not None and failure:
+                conn.close()
+                conn = None  # a new connection (and token); the failed request itself is never retried
+        if conn is not None:
+            conn.close()
+
+    def _csrf(self, response: http.client.HTTPResponse, body: str) -> tuple[str, str]:
+        found = self.TOKEN.search(body)
+        cookie = ""
+        for header in response.msg.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            if name.strip() == "csrftoken":
+                cookie = rest.split(";", 1)[0]
+        return (found.group(1), cookie) if found and cookie else ("", "")
