@@ -78,11 +78,14 @@ def _cell(value) -> str:
 
 
 def serving_table(rows: list[dict]) -> str:
+    """One line per target and connection count; CPU ms/request per container when it was readable."""
     return table(
-        ["target", "conns", "req/s", "p50 ms", "p99 ms", "max ms", "requests", "non-2xx/3xx", "errors"],
+        ["target", "conns", "req/s", "p50 ms", "p99 ms", "max ms", "requests", "non-2xx/3xx", "errors",
+         "app cpu ms/req", "nginx cpu ms/req"],
         [
             [r["target"], r["connections"], r["rps"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["requests"],
-             r["non_2xx_3xx"], sum(r["errors"].values())]
+             r["non_2xx_3xx"], sum(r["errors"].values()), r.get("cpu_ms_per_request", {}).get("mysite"),
+             r.get("cpu_ms_per_request", {}).get("nginx")]
             for r in rows
         ],
     )  # fmt: skip
@@ -94,7 +97,7 @@ def steps_table(phases: dict[str, dict]) -> str:
     for phase, data in phases.items():
         for step in data.get("steps", []):
             rows.append([phase, step["title"], step["seconds"]])
-        for key in ("build_s", "switch_s", "total_s", "overhead_s"):
+        for key in ("bootstrap_s", "first_deploy_s", "build_s", "switch_s", "total_s", "overhead_s"):
             if key in data:
                 rows.append([phase, f"= {key.removesuffix('_s')}", data[key]])
     return table(["phase", "step", "seconds"], rows, right={2})

@@ -84,10 +84,18 @@ def load(stack: Stack, targets: dict[str, str], connections, duration: float, wa
             wrk.run(stack.url + path, connections=8, duration=warmup, host=DOMAIN, headers=CLIENT_HEADERS)
         for conns in connections:
             say(f"wrk {name} {path} at {conns} connections for {duration:g}s")
+            before = {service: stack.cpu_seconds(service) for service in ("mysite", "nginx")}
             result = wrk.run(
                 stack.url + path, connections=conns, duration=duration, host=DOMAIN, headers=CLIENT_HEADERS
             )
-            rows.append({"target": name, "path": path, "connections": conns, **result.as_dict()})
+            cpu = {}  # CPU ms per request in each container: comparable across runs on a busy machine
+            for service, start in before.items():
+                end = stack.cpu_seconds(service)
+                if start is not None and end is not None and result.requests:
+                    cpu[service] = round((end - start) * 1000 / result.requests, 3)
+            rows.append(
+                {"target": name, "path": path, "connections": conns, **result.as_dict(), "cpu_ms_per_request": cpu}
+            )
             time.sleep(1)  # let TIME_WAIT and the app settle between runs
     return rows
 

@@ -69,6 +69,23 @@ def copy_tree(dest: Path) -> Path:
     return dest
 
 
+def cgroup_cpu_seconds(container_id: str) -> float | None:
+    """Robust to a noisy machine: CPU seconds a container used, from its cgroup (v1 cpuacct or v2)."""
+    root = Path("/sys/fs/cgroup")
+    v1 = root / "cpuacct/docker" / container_id / "cpuacct.usage"
+    if v1.exists():
+        return int(v1.read_text()) / 1e9
+    for v2 in (
+        root / "system.slice" / f"docker-{container_id}.scope/cpu.stat",
+        root / "docker" / container_id / "cpu.stat",
+    ):
+        if v2.exists():
+            for line in v2.read_text().splitlines():
+                if line.startswith("usage_usec "):
+                    return int(line.split()[1]) / 1e6
+    return None
+
+
 def compose_base() -> list[str]:
     """`docker compose` when the v2 plugin answers, else `docker-compose` (v1 on Debian 12)."""
     done = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
@@ -183,6 +200,13 @@ class Stack:
         )
         out = self.compose("exec", "-T", "mysite", "python", "-c", code).stdout
         return json.loads(out.strip().splitlines()[-1])
+
+    def container_id(self, service: str) -> str:
+        return self.compose("ps", "-q", service).stdout.strip().splitlines()[0]
+
+    def cpu_seconds(self, service: str) -> float | None:
+        """CPU time the service's container has used so far (cgroup v1 or v2), None when unreadable."""
+        return cgroup_cpu_seconds(self.container_id(service))
 
     def cleanup(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -29,8 +29,10 @@ def test_table_aligns_columns():
 def test_serving_table_counts_every_error():
     lines = report.serving_table([ROW]).splitlines()
     assert lines[0].split() == ["target", "conns", "req/s", "p50", "ms", "p99", "ms", "max", "ms", "requests",
-                                "non-2xx/3xx", "errors"]  # fmt: skip
-    assert lines[2].split() == ["index", "8", "412.3", "17.5", "41.2", "60.0", "4123", "1", "2"]
+                                "non-2xx/3xx", "errors", "app", "cpu", "ms/req", "nginx", "cpu", "ms/req"]  # fmt: skip
+    assert lines[2].split() == ["index", "8", "412.3", "17.5", "41.2", "60.0", "4123", "1", "2", "-", "-"]
+    with_cpu = report.serving_table([{**ROW, "cpu_ms_per_request": {"mysite": 7.25, "nginx": 0.31}}])
+    assert with_cpu.splitlines()[2].split()[-2:] == ["7.25", "0.31"]
 
 
 def test_steps_table_lists_steps_then_the_sums():
