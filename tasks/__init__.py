@@ -7,8 +7,7 @@ import sys
 from invoke import Collection, task
 
 from . import _compose as cmd
-from . import bench as _bench
-from . import local, production
+from . import benchmarks, local, production
 from ._run import in_root
 
 
@@ -34,6 +33,6 @@ def lint(c, fix=False):
         c.run(f"{sys.executable} -m ruff check {'--fix ' if fix else ''}.")
 
 
-ns = Collection(test, lint, _bench.bench)
+ns = Collection(test, lint, benchmarks.bench)
 ns.add_collection(Collection.from_module(local), name="local")
 ns.add_collection(Collection.from_module(production), name="production")

@@ -1,4 +1,8 @@
-"""`inv bench`: serving speed, deploy speed and downtime (the code is in bench/)."""
+"""`inv bench`: serving speed, deploy speed and downtime (the code is in bench/).
+
+Not tasks/bench.py: invoke puts tasks/ first on sys.path, so a module named bench here would
+shadow the bench/ package it runs.
+"""
 
 from __future__ import annotations
 
