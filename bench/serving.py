@@ -120,6 +120,7 @@ def run(
     cold_build: bool | None = None,
     duration: float | None = None,
     extra_env: dict[str, str] | None = None,
+    ref: str = "",
 ) -> dict:
     from bench.stack import ensure_engine_and_bases
 
@@ -128,9 +129,15 @@ def run(
     warmup = 1 if quick else 3
     cold_build = (not quick) if cold_build is None else cold_build
     ensure_engine_and_bases()
-    stack = Stack(extra_env=extra_env or {})
+    stack = Stack(extra_env=extra_env or {}, ref=ref)
     say(f"stack mysite-bench on {stack.url} (Host {DOMAIN}), source copy in {stack.src}")
-    result: dict = {"duration_s": duration, "client": "wrk", "client_headers": CLIENT_HEADERS, "env": extra_env or {}}
+    result: dict = {
+        "ref": ref or "working tree",
+        "duration_s": duration,
+        "client": "wrk",
+        "client_headers": CLIENT_HEADERS,
+        "env": extra_env or {},
+    }
     stack.down()  # a killed run may have left the project behind
     try:
         result["images"] = images_section(stack, cold_build)
@@ -157,10 +164,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cold-build", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--duration", type=float, help="seconds per wrk run")
     parser.add_argument("--env", action="append", default=[], help="KEY=value added to the app's env file")
+    parser.add_argument("--ref", default="", help="build this git commit instead of the working tree")
     parser.add_argument("--save", action="store_true", help="write bench/results/<date>-serving.json")
     args = parser.parse_args(argv)
     extra = dict(item.split("=", 1) for item in args.env)
-    result = run(quick=args.quick, keep=args.keep, cold_build=args.cold_build, duration=args.duration, extra_env=extra)
+    result = run(
+        quick=args.quick,
+        keep=args.keep,
+        cold_build=args.cold_build,
+        duration=args.duration,
+        extra_env=extra,
+        ref=args.ref,
+    )
     payload = report.envelope({"serving": result}, quick=args.quick)
     print(report.render(payload))
     if args.save:

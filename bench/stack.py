@@ -69,6 +69,14 @@ def copy_tree(dest: Path) -> Path:
     return dest
 
 
+def export_ref(ref: str, dest: Path) -> Path:
+    """The files of commit `ref` (git archive), e.g. to measure the code before a tuning step."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", ref], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
 def cgroup_cpu_seconds(container_id: str) -> float | None:
     """Robust to a noisy machine: CPU seconds a container used, from its cgroup (v1 cpuacct or v2)."""
     root = Path("/sys/fs/cgroup")
@@ -117,11 +125,12 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)  # lines added to the env file (WEB_CONCURRENCY...)
     base: list[str] = field(default_factory=compose_base)
     tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mysite-bench-")))
+    ref: str = ""  # a git commit to build instead of the working tree (before/after comparisons)
 
     def __post_init__(self) -> None:
         # A private copy of the working tree: other engineers' edits mid-run don't change what we build,
         # and the code-only rebuild can edit a template without touching the shared checkout.
-        self.src = copy_tree(self.tmp / "src")
+        self.src = export_ref(self.ref, self.tmp / "src") if self.ref else copy_tree(self.tmp / "src")
         self.port = self.port or free_port()
         self.https_port = self.https_port or free_port(exclude=(self.port,))
         self.env_file = self.tmp / "production.env"
