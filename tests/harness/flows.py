@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +19,8 @@ from tests.harness import images
 from tests.harness.load import Load
 
 REPO = Path(__file__).resolve().parents[2]
-FAB = str(REPO / ".venv" / "bin" / "fab")
+# the fab of the environment running the tests (pipenv may keep it outside the project)
+FAB = str(Path(sys.executable).parent / "fab")
 DOMAIN = "blog.example"
 APP = "/home/deploy/apps/mysite"
 KEY = "e2e-" + "Zq8#vL2!pX9@tR4^wY7&nB3*cF6(hM1)sG5_eA0+uK" + "x7Yw"
