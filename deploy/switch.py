@@ -96,8 +96,9 @@ def wait_until(check: str, seconds: int, watch: str | None = None) -> str:
     """Repeat ``check`` every second until it passes; give up after ``seconds`` or when ``watch`` stops."""
     alive = ""
     if watch:
-        alive = (f"if [ \"$(docker inspect -f '{{{{.State.Status}}}}' {watch} 2>/dev/null)\" != running ]; "
-                 f"then echo '{watch} is not running (crashed or restarting)'; exit 2; fi; ")
+        # a crash loop under --restart shows "running" most of the time: any restart counts as a crash
+        alive = (f"if [ \"$(docker inspect -f '{{{{.State.Status}}}} {{{{.RestartCount}}}}' {watch} 2>/dev/null)\" "
+                 f"!= 'running 0' ]; then echo '{watch} is not running (crashed or restarting)'; exit 2; fi; ")
     return (f"end=$(($(date +%s)+{seconds})); until {check}; do {alive}"
             f"if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
 

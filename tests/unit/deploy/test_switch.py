@@ -58,8 +58,9 @@ def test_old_containers_stop_gracefully_then_go():
 def test_checks_ask_healthz_and_home_with_the_site_host():
     assert DIRECT == (
         "end=$(($(date +%s)+60)); until docker exec " + NEW_C + " python -c " + quote(sw.PROBE)
-        + " http://127.0.0.1:8000 blog.example; do if [ \"$(docker inspect -f '{{.State.Status}}' " + NEW_C
-        + " 2>/dev/null)\" != running ]; then echo '" + NEW_C + " is not running (crashed or restarting)'; exit 2; "
+        + " http://127.0.0.1:8000 blog.example; do if [ \"$(docker inspect -f '{{.State.Status}} {{.RestartCount}}' "
+        + NEW_C + " 2>/dev/null)\" != 'running 0' ]; then echo '" + NEW_C + " is not running (crashed or restarting)'; "
+        "exit 2; "
         "fi; if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
     assert VIA_NGINX.startswith("end=$(($(date +%s)+60)); until docker exec mysite_nginx_1 python3 -c ")
     assert VIA_NGINX.endswith(" http://127.0.0.1:80 blog.example; do if [ \"$(date +%s)\" -ge \"$end\" ]; "
