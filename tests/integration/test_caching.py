@@ -110,3 +110,11 @@ def test_a_post_view_never_renders_markdown(client, post):
         for _ in range(2):
             assert client.get(post.get_absolute_url()).status_code == 200
     convert.assert_not_called()
+
+
+def test_cached_sidebar_html_stays_escaped(client, make_post):
+    make_post(title="<script>alert(1)</script>")
+    for _ in range(2):  # rendered, then from the cache
+        html = sidebar_html(client)
+        assert "<script>alert(1)</script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
