@@ -1,7 +1,7 @@
 """`inv bench`: every benchmark in one run, one JSON record in bench/results/, one printed report.
 
 Full: images (cold build, code-only rebuild, sizes), serving at 1/8/32 connections, then the deploy
-benchmark on a fresh server (cold, warm, downtime ours vs the article's). About 15 minutes here.
+benchmark on a fresh server (cold, warm, downtime ours vs the article's). About 6 minutes here.
 Quick (< 3 min): serving only, at 8 connections, 4 s per URL, on a cached build. A fresh server alone
 (bootstrap installs Docker, the first deploy builds with no cache) takes longer than that, so the
 deploy numbers come from full runs only.
