@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.harness import worktree
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "mysite-bench"
@@ -39,42 +40,12 @@ def say(message: str) -> None:
 
 
 def free_port(exclude: tuple[int, ...] = ()) -> int:
-    """The first port in 18900-18999 that nothing on 127.0.0.1 listens on (e2e servers use the range too)."""
-    for port in range(*PORT_RANGE):
-        if port in exclude:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise BenchError(f"no free port in {PORT_RANGE}")
+    """A port in 18900-18999 that nothing on 127.0.0.1 listens on (e2e servers use the range too)."""
+    return worktree.free_port(exclude, within=PORT_RANGE)
 
 
-def copy_tree(dest: Path) -> Path:
-    """The checkout's tracked and untracked-but-not-ignored files (no .venv, no .envs/.production)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, listed):
-        path = ROOT / name.decode()
-        if path.is_file():
-            target = dest / name.decode()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
-    return dest
-
-
-def export_ref(ref: str, dest: Path) -> Path:
-    """The files of commit `ref` (git archive), e.g. to measure the code before a tuning step."""
-    dest.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", "--format=tar", ref], cwd=ROOT, capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
-    return dest
+copy_tree = worktree.copy_worktree  # the checkout's tracked and untracked-but-not-ignored files
+export_ref = worktree.export_commit  # the files of a commit, e.g. to measure the code before a tuning step
 
 
 def cgroup_cpu_seconds(container_id: str) -> float | None:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import socket
 import subprocess
-import tarfile
 import time
 import urllib.error
 import urllib.request
@@ -22,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.harness import engine, images
+from tests.harness.worktree import copy_worktree, free_port  # noqa: F401 - free_port is used by the stack tests
 
 ROOT = Path(__file__).resolve().parents[2]
-PORT_RANGE = (18000, 18999)
 MEASUREMENTS: list[str] = []
 BUILD_ENV = {"DOCKER_BUILDKIT": "0", "COMPOSE_DOCKER_CLI_BUILD": "0"}
 
@@ -87,40 +84,9 @@ def compose_base(docker_engine) -> str:
     return compose_command(Context())
 
 
-def free_port(exclude: tuple[int, ...] = ()) -> int:
-    """A port in the tests' range that nothing on 127.0.0.1 listens on."""
-    candidates = list(range(*PORT_RANGE))
-    random.shuffle(candidates)
-    for port in candidates:
-        if port in exclude:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORT_RANGE}")
-
-
 def copy_repo(dest: Path) -> Path:
     """The repo's tracked and untracked-but-not-ignored files (no .venv, no .envs/.production)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    dest.mkdir(parents=True)
-    with tarfile.open(dest.parent / "src.tar", "w") as tar:
-        for name in filter(None, listed):
-            path = ROOT / name.decode()
-            if path.is_file():
-                tar.add(path, arcname=name.decode())
-    with tarfile.open(dest.parent / "src.tar") as tar:
-        tar.extractall(dest, filter="data")
-    (dest.parent / "src.tar").unlink()
-    return dest
+    return copy_worktree(dest)
 
 
 def write_env_file(path: Path, hosts: str) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tests.harness import images
 from tests.harness.load import Load
+from tests.harness.worktree import copy_worktree, export_commit
 
 REPO = Path(__file__).resolve().parents[2]
 # the fab of the environment running the tests (pipenv may keep it outside the project)
@@ -40,22 +41,10 @@ def make_checkout(repo: Path, *, head_only: bool = False) -> Path:
     ``head_only``: the committed tree of HEAD instead (no one's uncommitted work in progress).
     Writes a valid `.envs/.production` (git-ignored) for DOMAIN with KEY.
     """
-    repo.mkdir(parents=True, exist_ok=True)
     if head_only:
-        archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=REPO, check=True, capture_output=True)
-        subprocess.run(["tar", "-x", "-C", str(repo)], input=archive.stdout, check=True)
+        export_commit("HEAD", repo)
     else:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-        ).stdout.split(b"\0")
-        for name in filter(None, (n.decode() for n in listed)):
-            source = REPO / name
-            if source.is_file():
-                (repo / name).parent.mkdir(parents=True, exist_ok=True)
-                (repo / name).write_bytes(source.read_bytes())
+        copy_worktree(repo)
     git(repo, "init", "-q")
     git(repo, "config", "user.email", "e2e@example.com")
     git(repo, "config", "user.name", "e2e")

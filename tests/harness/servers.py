@@ -33,11 +33,9 @@ import hashlib
 import inspect
 import json
 import os
-import random
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +45,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.harness.worktree import PORT_RANGE, free_ports  # noqa: F401 - free_ports is re-exported
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(os.environ.get("MYSITE_E2E_DIR", REPO_ROOT / ".e2e"))
 MIRROR = os.environ.get("MYSITE_E2E_MIRROR", "http://deb.debian.org/debian")
@@ -55,7 +55,6 @@ HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 IMAGE_REPO = "mysite-e2e-server"
 CONTAINER_PREFIX = "mysite-e2e-srv-"
 LABEL = "mysite-e2e-server"
-PORT_RANGE = (18000, 18999)
 SUITES = ("bookworm", "trixie")
 USERS = ("deploy", "nosudo", "pwsudo")
 PWSUDO_PASSWORD = "pw-sudo-secret"
@@ -568,24 +567,7 @@ def remove_images(suite: str | None = None) -> None:
             run(["docker", "rmi", tag], check=False)
 
 
-# --- ports -----------------------------------------------------------------------------------------
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_ports(count: int, exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
-    """`count` ports from 18000-18999 that are free right now (random order: parallel runs rarely clash)."""
-    candidates = list(range(PORT_RANGE[0], PORT_RANGE[1] + 1))
-    random.shuffle(candidates)
-    found = [p for p in candidates if p not in exclude and _port_free(p)][:count]
-    if len(found) < count:
-        raise HarnessError(f"not enough free ports in 127.0.0.1:{PORT_RANGE[0]}-{PORT_RANGE[1]}")
-    return found
+# --- ports: tests/harness/worktree.py (free_ports is re-exported for the suites that import it here) ---
 
 
 # --- servers ---------------------------------------------------------------------------------------
