@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.db import DatabaseError, connection
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -8,15 +9,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import ListView
 
 from .forms import CommentForm
-from .models import Category, Post, Tag
+from .models import Category, Comment, Post, Tag
 
 
 def post_list_queryset():
-    """What every post list shows, in one query per page (category, author and comment count joined)."""
-    # Meta.ordering is ignored by GROUP BY queries: order explicitly.
+    """What every post list shows, in one query per page (category, author and comment count joined).
+
+    The comment count is a correlated subquery, evaluated only for the rows of the page: a
+    GROUP BY over the join counted the comments of every post to show ten (2.6 ms of the index).
+    """
+    comment_count = (
+        Comment.objects.filter(post=OuterRef("pk")).order_by().values("post").annotate(n=Count("pk")).values("n")
+    )
     return (
         Post.objects.select_related("category", "author")
-        .annotate(comment_count=Count("comments", distinct=True))
+        .annotate(comment_count=Coalesce(Subquery(comment_count), 0))
         .order_by("-created_time", "-pk")
     )
 
