@@ -42,10 +42,61 @@ def context(num_recent: int = 5) -> dict:
     }
 
 
-def render(num_recent: int = 5) -> str:
-    """The sidebar's HTML: one cache query when nothing changed, else rendered and stored."""
+class Lookup:
+    """One cache read for a whole page: the generation, the sidebar and the page's own fragments.
+
+    A view calls lookup() before it queries what a generation-checked fragment shows (as render()
+    does), then get()/get_current() and store(); show_sidebar finds the sidebar here, no second query.
+    """
+
+    def __init__(self, keys, found):
+        self.keys = set(keys)
+        self.found = found
+        self.generation = found.get(GENERATION_KEY)
+
+    def get(self, key):
+        """A fragment keyed by its content (the key changes with what it shows): any stored value."""
+        return self.found.get(key)
+
+    def get_current(self, key):
+        """A fragment that depends on more than its key: only if stored under the current generation."""
+        value = self.found.get(key)
+        if value and self.generation and value[0] == self.generation:
+            return value[1]
+        return None
+
+    def store(self, plain=None, current=None) -> None:
+        """Store content-keyed fragments as they are, the others with the generation read by lookup()."""
+        items = dict(plain or {})
+        if current:
+            generation = self.generation or _start_generation()
+            if generation:
+                items.update({key: (generation, value) for key, value in current.items()})
+        if items:
+            cache.set_many(items, timeout=None)
+
+
+def _start_generation():
+    """First use, or the entry was lost: start a generation; None if another process just did."""
+    generation = uuid.uuid4().hex
+    return generation if cache.add(GENERATION_KEY, generation, timeout=None) else None
+
+
+def lookup(request, keys=(), num_recent: int = 5) -> Lookup:
+    """Read the generation, the sidebar and `keys` in one query; the sidebar tag of this request uses it."""
+    keys = [GENERATION_KEY, HTML_KEY.format(num_recent=int(num_recent)), *keys]
+    result = Lookup(keys, cache.get_many(keys))
+    request.blog_cache_lookup = result
+    return result
+
+
+def render(num_recent: int = 5, prefetched: Lookup | None = None) -> str:
+    """The sidebar's HTML: one cache query when nothing changed (none if prefetched), else rendered and stored."""
     html_key = HTML_KEY.format(num_recent=int(num_recent))
-    found = cache.get_many([GENERATION_KEY, html_key])
+    if prefetched is not None and html_key in prefetched.keys:
+        found = prefetched.found
+    else:
+        found = cache.get_many([GENERATION_KEY, html_key])
     generation = found.get(GENERATION_KEY)
     cached = found.get(html_key)
     if generation and cached and cached[0] == generation:

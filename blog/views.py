@@ -1,13 +1,20 @@
+import hashlib
+
 from django.contrib import messages
 from django.db import DatabaseError, connection
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import ListView
 
+from . import sidebar
 from .forms import CommentForm
 from .models import Category, Comment, Post, Tag
 
@@ -28,6 +35,49 @@ def post_list_queryset():
     )
 
 
+_LIVE = "\x00live\x00"  # where an entry's views and comment counts go; escaping leaves it alone
+
+
+def _entry_key(post):
+    """Keyed by everything the cached part of an entry shows, so a stored entry is never stale."""
+    raw = "\x1f".join(
+        (
+            str(post.pk),
+            post.title,
+            post.excerpt,
+            post.created_time.isoformat(),
+            str(post.category_id),
+            post.category.name,
+            post.author.get_username(),
+            get_script_prefix(),
+            timezone.get_current_timezone_name(),
+        )
+    )
+    return f"blog:entry:{post.pk}:{hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()}"
+
+
+def post_entries(request, posts):
+    """The list entries of a page: their fixed HTML from the cache in the sidebar's query (blog/sidebar.py).
+
+    Views and comment counts are not cached: each page shows this request's numbers from the database.
+    """
+    keys = {post.pk: _entry_key(post) for post in posts}
+    found = sidebar.lookup(request, keys.values())
+    entries, missing = [], {}
+    for post in posts:
+        parts = found.get(keys[post.pk])
+        if parts is None:
+            url = post.get_absolute_url()
+            context = {"post": post, "url": url, "live": _LIVE}
+            html = render_to_string("blog/inclusions/_post_entry_static.html", context)
+            head, tail = html.split(_LIVE)
+            parts = missing[keys[post.pk]] = (url, head, tail)
+        url, head, tail = parts
+        entries.append({"post": post, "url": url, "head": mark_safe(head), "tail": mark_safe(tail)})  # noqa: S308
+    found.store(plain=missing)
+    return entries
+
+
 class PostListView(ListView):
     template_name = "blog/index.html"
     context_object_name = "post_list"
@@ -42,6 +92,7 @@ class PostListView(ListView):
         context = super().get_context_data(**kwargs)
         context["heading"] = self.get_heading()
         context["empty_message"] = self.empty_message
+        context["entries"] = post_entries(self.request, list(context["object_list"]))
         return context
 
     def get_heading(self):

@@ -6,7 +6,8 @@ from .. import sidebar
 register = template.Library()
 
 
-@register.simple_tag
-def show_sidebar(num_recent=5):
-    """The sidebar from the cache (one query), re-rendered only after a change (blog/sidebar.py)."""
-    return mark_safe(sidebar.render(num_recent))  # noqa: S308 - our own template's output, autoescaped there
+@register.simple_tag(takes_context=True)
+def show_sidebar(context, num_recent=5):
+    """The sidebar from the cache (one query, none if the view looked it up), re-rendered after a change."""
+    prefetched = getattr(context.get("request"), "blog_cache_lookup", None)
+    return mark_safe(sidebar.render(num_recent, prefetched))  # noqa: S308 - our own template's output, autoescaped there
