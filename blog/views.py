@@ -175,19 +175,58 @@ def _neighbours(post):
 
 
 def _get_post(pk):
-    return get_object_or_404(Post.objects.select_related("category", "author").prefetch_related("tags"), pk=pk)
+    # Tags are read only when the article is rendered (post_article): a cached article needs none.
+    return get_object_or_404(Post.objects.select_related("category", "author"), pk=pk)
+
+
+def _article_key(post):
+    """Keyed by what the article shows of the post itself (read before the generation: see post_article)."""
+    raw = "\x1f".join(
+        (
+            str(post.pk),
+            post.modified_time.isoformat(),
+            post.title,
+            post.created_time.isoformat(),
+            str(post.category_id),
+            post.category.name,
+            post.author.get_username(),
+            get_script_prefix(),
+            timezone.get_current_timezone_name(),
+            post.toc_html,
+            post.body_html,
+        )
+    )
+    return f"blog:article:{post.pk}:{hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()}"
+
+
+def post_article(request, post):
+    """The fixed part of a post page from the cache, read in the sidebar's query (blog/sidebar.py).
+
+    It also shows the tags and the previous/next posts, which change with other rows: it is stored
+    under the generation read before they are queried, and used only while that generation is current
+    (any save/delete of a post, category or tag replaces it). Views and comment counts are not in it.
+    """
+    key = _article_key(post)
+    found = sidebar.lookup(request, [key])
+    parts = found.get_current(key)
+    if parts is None:
+        previous_post, next_post = _neighbours(post)
+        context = {"post": post, "previous_post": previous_post, "next_post": next_post, "live": _LIVE}
+        parts = tuple(render_to_string("blog/inclusions/_post_article.html", context).split(_LIVE))
+        found.store(current={key: parts})
+    head, tail = parts
+    return {"head": mark_safe(head), "tail": mark_safe(tail)}  # noqa: S308 - our template's output, escaped there
 
 
 def _render_detail(request, post, form, status=200):
-    previous_post, next_post = _neighbours(post)
+    article = post_article(request, post)
     comments = list(post.comments.all())
     context = {
         "post": post,
         "form": form,
         "comment_list": comments,
         "comment_count": len(comments),
-        "previous_post": previous_post,
-        "next_post": next_post,
+        "article": article,
     }
     return render(request, "blog/detail.html", context, status=status)
 
