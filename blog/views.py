@@ -1,5 +1,7 @@
+import functools
 import hashlib
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import DatabaseError, connection
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -218,6 +220,12 @@ def post_article(request, post):
     return {"head": mark_safe(head), "tail": mark_safe(tail)}  # noqa: S308 - our template's output, escaped there
 
 
+@functools.cache
+def _blank_form_fields():
+    """The unbound comment form's fields: the same HTML for every request (the CSRF token is outside)."""
+    return render_to_string("blog/inclusions/_comment_fields.html", {"form": CommentForm()})
+
+
 def _render_detail(request, post, form, status=200):
     article = post_article(request, post)
     comments = list(post.comments.all())
@@ -227,6 +235,8 @@ def _render_detail(request, post, form, status=200):
         "comment_list": comments,
         "comment_count": len(comments),
         "article": article,
+        # DEBUG (runserver) renders it each time so template edits show
+        "blank_form_fields": None if form.is_bound or settings.DEBUG else _blank_form_fields(),
     }
     return render(request, "blog/detail.html", context, status=status)
 
