@@ -8,9 +8,11 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -75,7 +77,15 @@ def post_entries(request, posts):
             head, tail = html.split(_LIVE)
             parts = missing[keys[post.pk]] = (url, head, tail)
         url, head, tail = parts
-        entries.append({"post": post, "url": url, "head": mark_safe(head), "tail": mark_safe(tail)})  # noqa: S308
+        live = format_html(
+            '<span class="views">{} view{}</span>\n    <a class="comment-count" href="{}#comments">{} comment{}</a>',
+            post.views,
+            pluralize(post.views),
+            url,
+            post.comment_count,
+            pluralize(post.comment_count),
+        )
+        entries.append(mark_safe(head + live + tail))  # noqa: S308 - our template's output, escaped there
     found.store(plain=missing)
     return entries
 
