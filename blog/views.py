@@ -28,7 +28,13 @@ def post_list_queryset():
 
     The comment count is a correlated subquery, evaluated only for the rows of the page: a
     GROUP BY over the join counted the comments of every post to show ten (2.6 ms of the index).
+    Built once per process (resolving the subquery cost ~0.3 ms a request); each caller gets a clone.
     """
+    return _post_list_base().all()
+
+
+@functools.cache
+def _post_list_base():
     comment_count = (
         Comment.objects.filter(post=OuterRef("pk")).order_by().values("post").annotate(n=Count("pk")).values("n")
     )
