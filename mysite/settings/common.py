@@ -92,7 +92,8 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "mysite_cache",
-        "OPTIONS": {"MAX_ENTRIES": 1000},
+        # about two entries per post (its list entry and its article) plus the sidebar: room for 10,000 posts
+        "OPTIONS": {"MAX_ENTRIES": 20000},
     }
 }
 
