@@ -68,7 +68,7 @@ def test_ssh_strict_host_key_checking(module_fresh_server):
     assert done.stdout.strip() == "openssh-ok", done.stderr
     # and a Fabric Connection
     with srv.connection() as conn:
-        assert conn.run("hostname", hide=True).stdout.strip()
+        assert conn.run("hostname", hide=True, in_stream=False).stdout.strip()  # pytest owns our stdin
 
 
 def test_sudo_per_user(module_fresh_server):

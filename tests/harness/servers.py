@@ -770,12 +770,13 @@ class Server:
         return text
 
     def start_legacy_stack(self) -> None:
-        """Start the article's user-level supervisord as deploy (over SSH) and wait for the page."""
+        """Start the article's user-level supervisord as deploy (over SSH); wait for the page and RUNNING."""
         self.ssh(LEGACY_START)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             done = self.exec("curl -fsS http://127.0.0.1:80/", check=False, timeout=30)
-            if "legacy mysite" in done.stdout:
+            # supervisor says STARTING until the program has lived `startsecs`, even once it serves
+            if "legacy mysite" in done.stdout and "RUNNING" in self.ssh(LEGACY_STATUS, check=False).stdout:
                 return
             time.sleep(0.5)
         status = self.ssh(LEGACY_STATUS, check=False)
