@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import shutil
 import subprocess
 import tempfile
@@ -142,6 +143,23 @@ class Pebble:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def create_network(network: str) -> None:
+    """A test network whose subnet the server's own (nested) engine never uses.
+
+    Left to Docker, the first test network on a clean engine gets 172.18.0.0/16, which is exactly what
+    the nested engine gives the deployed compose project inside the server: connecting the server to
+    it then fails ("conflicts with existing route"). A /24 at the top of Docker's pools avoids that.
+    """
+    last = ""
+    for third in random.sample(range(256), 8):  # retry on a subnet the outer engine already uses
+        done = docker("network", "create", "--label", f"{PREFIX}=1", "--subnet", f"172.31.{third}.0/24",
+                      network, check=False)
+        if done.returncode == 0:
+            return
+        last = done.stderr.strip()
+    raise RuntimeError(f"could not create the test network {network}: {last}")
+
+
 @contextmanager
 def start_pebble(server):
     """Pebble on a new network that ``server`` (a harness Server) joins; everything removed afterwards."""
@@ -149,7 +167,7 @@ def start_pebble(server):
     network, name = f"{PREFIX}-net-{suffix}", f"{PREFIX}-pebble-{suffix}"
     tag = image()
     folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-pebble-"))
-    docker("network", "create", "--label", f"{PREFIX}=1", network)
+    create_network(network)
     acme = Pebble(name, network, "", folder, server.name)
     try:
         run = ["run", "-d", "--name", name, "--network", network, "--label", f"{PREFIX}=1"]
