@@ -1,0 +1,58 @@
+"""Compose, v1 (`docker-compose`) or v2 (`docker compose`): detection, the command line, the build environment.
+
+The one home of compose for the deploy engine, `inv`, the benchmarks and the tests.
+"""
+
+from shlex import quote
+
+V2 = "docker compose"
+V1 = "docker-compose"
+
+# Debian 12's Docker 20.10 has no BuildKit (docs/TESTING.md): our Dockerfiles build with the classic builder.
+BUILD_ENV = {"DOCKER_BUILDKIT": "0", "COMPOSE_DOCKER_CLI_BUILD": "0"}
+
+
+def detect() -> str:
+    """Print 'v2' when the compose plugin answers, 'v1' for docker-compose, nothing when neither does."""
+    return (
+        f"if {V2} version >/dev/null 2>&1; then echo v2; "
+        f"elif {V1} version >/dev/null 2>&1; then echo v1; fi"
+    )
+
+
+def parse_kind(text: str) -> str:
+    """'v2', 'v1' or '' (none) from the output of ``detect()``."""
+    found = text.strip()
+    return found if found in ("v1", "v2") else ""
+
+
+def program(kind: str) -> str:
+    """The compose program for a kind: 'v2' -> `docker compose`, anything else -> `docker-compose`."""
+    return V2 if kind == "v2" else V1
+
+
+def command(kind: str, files: list[str], *args: str, project: str | None = None) -> str:
+    """`<compose> [-p PROJECT] -f FILE... ARGS...`; ``args`` are already shell words."""
+    words = [program(kind)]
+    if project:
+        words.append(f"-p {quote(project)}")
+    words += [f"-f {quote(f)}" for f in files]
+    return " ".join([*words, *args])
+
+
+def version(kind: str) -> str:
+    return f"{program(kind)} version --short"
+
+
+def environment(*, env_file: str, http_addr: str, http_port: int, https_port: int,
+                tag: str | None = None) -> dict[str, str]:
+    """The variables production.yml reads (see docs/ARCHITECTURE.md), in the order they are written."""
+    env = {"MYSITE_TAG": tag} if tag else {}
+    env.update({"MYSITE_ENV_FILE": env_file, "MYSITE_HTTP_ADDR": http_addr, "MYSITE_HTTP_PORT": str(http_port),
+                "MYSITE_HTTPS_PORT": str(https_port)})
+    return env
+
+
+def assignments(env: dict[str, str]) -> str:
+    """``KEY=value`` words for a shell command line, each value quoted."""
+    return " ".join(f"{key}={quote(value)}" for key, value in env.items())
