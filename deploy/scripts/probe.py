@@ -1,0 +1,46 @@
+"""Health probe of a release: GET /healthz must answer 200 and / 2xx or 3xx, redirects not followed.
+
+Usage: probe.py BASE_URL HOST, e.g. probe.py http://127.0.0.1:8000 example.com; every request carries
+``Host: HOST``. Prints ``/healthz: <code> /: <code>`` (a failed request shows as the repr of its error)
+and exits 0 when healthy, else 1. Runs in the app container and in the nginx container (Debian's python3).
+"""
+
+import sys
+import urllib.error
+import urllib.request
+
+TIMEOUT = 5  # seconds per request; the caller retries until its own deadline
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer (e.g. / -> /login/): not followed, it comes back as an HTTPError with its code."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def get(opener, url, host):
+    """The status code of GET url, or the repr of what went wrong (refused, timed out...)."""
+    request = urllib.request.Request(url, headers={"Host": host})  # noqa: S310 - the caller's http:// URL
+    try:
+        with opener.open(request, timeout=TIMEOUT) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except Exception as error:
+        return repr(error)
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: probe.py BASE_URL HOST", file=sys.stderr)
+        return 2
+    base, host = argv
+    opener = urllib.request.build_opener(NoRedirect)
+    health, root = get(opener, base + "/healthz", host), get(opener, base + "/", host)
+    print("/healthz:", health, "/:", root)
+    return 0 if health == 200 and isinstance(root, int) and 200 <= root < 400 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
