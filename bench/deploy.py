@@ -157,7 +157,7 @@ class Run:
 
     def under_load(self, action) -> dict:
         """8 keep-alive clients on the index and a post while `action()` runs, until the site is back."""
-        from tests.harness.load import Load
+        from testbed.load import Load
 
         paths = ["/", self.post_path]
         started = time.monotonic()
@@ -227,7 +227,7 @@ class Run:
 
 def run(quick: bool = False) -> dict:
     from bench.stack import ensure_engine_and_bases
-    from tests.harness import images, servers
+    from testbed import images, servers
 
     ensure_engine_and_bases()
     image = servers.build_server_image("bookworm")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +21,6 @@ def main(argv=None) -> int:
     parser.add_argument("--posts", type=int, default=100, help="seed_demo --posts (default 100)")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings.test"
     tmp = tempfile.mkdtemp(prefix="page_cpu-")
     import django

@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.harness import worktree
+from testbed import worktree
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "mysite-bench"
@@ -73,7 +73,7 @@ def compose_base() -> list[str]:
 
 def ensure_engine_and_bases() -> None:
     """A Docker engine and the base images (stand-ins when no registry): the e2e harness's job."""
-    from tests.harness import engine, images
+    from testbed import engine, images
 
     try:
         engine.ensure_engine()

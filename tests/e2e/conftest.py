@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import engine, images
-from tests.harness.worktree import copy_worktree, free_port  # noqa: F401 - free_port is used by the stack tests
+from testbed import engine, images
+from testbed.worktree import copy_worktree, free_port  # noqa: F401 - free_port is used by the stack tests
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASUREMENTS: list[str] = []

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from testbed.servers import PWSUDO_PASSWORD, record_timing
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
 from tests.harness.flows import FAB
-from tests.harness.servers import PWSUDO_PASSWORD, record_timing
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from testbed.servers import record_timing
 from tests.harness import flows
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
 from tests.harness.flows import APP, DOMAIN, KEY, commit, fab, first_post, get, git, under_load  # noqa: F401
-from tests.harness.servers import record_timing
 
 pytestmark = pytest.mark.e2e
 RESULTS: dict[str, str] = {}

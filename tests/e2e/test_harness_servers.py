@@ -1,4 +1,4 @@
-"""Smoke test of the e2e harness: fresh systemd servers over real SSH (tests/harness/servers.py).
+"""Smoke test of the e2e harness: fresh systemd servers over real SSH (testbed/servers.py).
 
 The tests of one server run in file order on a module-scoped server: boot, SSH, sudo, docker
 install, nested run, reboot, and last the host-key change that breaks strict connections.
@@ -13,7 +13,7 @@ import urllib.request
 import paramiko
 import pytest
 
-from tests.harness import servers
+from testbed import servers
 from tests.harness.fixtures import *  # noqa: F403  (the harness fixtures, for this module)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]

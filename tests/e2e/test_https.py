@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from testbed.load import Load
+from testbed.servers import record_timing
 from tests.e2e.conftest import docker, http_get
 from tests.e2e.test_deploy import DOMAIN, commit, fab, get, laptop, project, site  # noqa: F401 - fixtures
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
-from tests.harness.load import Load
 from tests.harness.pebble import start_pebble
-from tests.harness.servers import record_timing
 
 pytestmark = pytest.mark.e2e
 NGINX_FILES = Path(__file__).resolve().parents[2] / "compose/production/nginx"

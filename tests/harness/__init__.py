@@ -1,1 +1,1 @@
-"""Test harness: a Docker engine (engine.py), stand-in base images (images.py), test servers."""
+"""Test-only pieces of the e2e suites: pytest fixtures, a user's flows, Pebble. The rest is in testbed/."""

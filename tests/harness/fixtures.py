@@ -1,4 +1,4 @@
-"""pytest fixtures for fresh servers (tests/harness/servers.py).
+"""pytest fixtures for fresh servers (testbed/servers.py).
 
 Use them from a conftest or a test module:
 
@@ -25,7 +25,7 @@ import os
 
 import pytest
 
-from tests.harness import servers as _servers
+from testbed import servers as _servers
 
 __all__ = [
     "e2e_ready",

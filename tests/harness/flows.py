@@ -15,9 +15,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.harness import images
-from tests.harness.load import Load
-from tests.harness.worktree import copy_worktree, export_commit
+from testbed import images
+from testbed.load import Load
+from testbed.worktree import copy_worktree, export_commit
 
 REPO = Path(__file__).resolve().parents[2]
 # the fab of the environment running the tests (pipenv may keep it outside the project)

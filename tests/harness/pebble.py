@@ -1,6 +1,6 @@
 """Pebble, Let's Encrypt's ACME test server (TESTBED.md), in a container on a network the test creates.
 
-    with start_pebble(server) as acme:     # server: a tests.harness.servers.Server
+    with start_pebble(server) as acme:     # server: a testbed.servers.Server
         fab https --acme-server acme.directory --acme-ca-bundle acme.listener_ca
         acme.root()                        # PEM of the root that signs the issued certificates
 
@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.harness import images
+from testbed import images
 
 PREFIX = "mysite-e2e-https"
 IMAGE_REPO = f"{PREFIX}-pebble"

@@ -11,9 +11,9 @@ import subprocess
 import pytest
 
 from mysite.keycheck import ARTICLE_SECRET_KEY
+from testbed.worktree import free_ports
 from tests.harness import flows
 from tests.harness.flows import DOMAIN, KEY
-from tests.harness.servers import free_ports
 from tests.reliability.checks import assert_unchanged, one_error, snapshot
 
 pytestmark = [pytest.mark.reliability, pytest.mark.e2e]

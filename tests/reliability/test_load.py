@@ -11,9 +11,9 @@ import time
 
 import pytest
 
+from testbed.load import CommentLoad
 from tests.harness import flows
 from tests.harness.flows import DOMAIN
-from tests.harness.load import CommentLoad
 from tests.reliability.checks import app_containers, comment_count
 
 pytestmark = [pytest.mark.reliability, pytest.mark.e2e]

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from django.utils.html import escape
 
+from testbed.servers import run
 from tests.e2e.conftest import http_get
 from tests.harness import flows
 from tests.harness.flows import APP, DOMAIN, KEY
-from tests.harness.servers import run
 from tests.reliability.checks import app_containers, content, current_release, post_comment
 
 pytestmark = [pytest.mark.reliability, pytest.mark.e2e]

@@ -101,12 +101,13 @@ def test_nginx_routes_for_zero_downtime():
 
 def test_dockerignore_keeps_secrets_and_state_out():
     ignored = (ROOT / ".dockerignore").read_text().split()
-    for entry in (".*", ".git", ".envs", "**/*.sqlite3", "database/", "tests/", "fabfile.py", "**/_credentials.py"):
+    for entry in (".*", ".git", ".envs", "**/*.sqlite3", "database/", "tests/", "testbed/", "fabfile.py",
+                  "**/_credentials.py"):
         assert entry in ignored, entry
 
 
 def test_standin_builders():
-    from tests.harness import images
+    from testbed import images
 
     standin = images.STANDINS[images.PYTHON_IMAGE]
     assert images.debootstrap_command(standin, Path("/tmp/r"), "http://deb.debian.org/debian") == [
@@ -123,7 +124,7 @@ def test_standin_builders():
 
 
 def test_debian_mirror_from_sources(tmp_path):
-    from tests.harness import images
+    from testbed import images
 
     sources = tmp_path / "debian.sources"
     sources.write_text("Types: deb\nURIs: http://mirror.test/debian\nSuites: bookworm\n")

@@ -12,7 +12,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PORT_RANGE = (18000, 18999)  # the tests own these on 127.0.0.1 (never 2222)
 
 

@@ -1,11 +1,11 @@
 """Fresh servers for end-to-end tests: systemd Debian containers reached over real SSH.
 
-A container that runs systemd as PID 1 behaves like a fresh Debian VPS (TESTBED.md): `apt-get
+A container that runs systemd as PID 1 behaves like a fresh Debian VPS (docs/TESTING.md): `apt-get
 install docker.io` inside it starts a real nested Docker engine through systemd. This module builds
 such a server image with debootstrap (cached by a hash of the recipe), runs servers from it with
 published 127.0.0.1 ports, and talks to them over real SSH with strict host-key checking.
 
-    from tests.harness.servers import start_server
+    from testbed.servers import start_server
     srv = start_server("bookworm")
     srv.ssh("sudo -n true")                    # real SSH as deploy, strict known_hosts
     srv.exec("systemctl is-system-running")    # docker exec as root (setup and inspection only)
@@ -15,7 +15,7 @@ Users on every server: `deploy` (passwordless sudo), `nosudo` (no sudo), `pwsudo
 password PWSUDO_PASSWORD). All three accept the harness key (`harness_keypair()`), injected at start.
 Host keys are generated at each server's first boot, so every server has its own.
 
-/var/lib/docker is a named volume (`<container>-docker`), not TESTBED.md's tmpfs: a reboot
+/var/lib/docker is a named volume (`<container>-docker`), not a tmpfs: a reboot
 (`Server.restart()`, i.e. `docker restart`) keeps the nested engine's images and volumes like a real
 disk. The nested engine uses overlay2 on it (checked on Debian 12 and 13).
 
@@ -45,9 +45,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.harness.worktree import PORT_RANGE, free_ports  # noqa: F401 - free_ports is re-exported
+from testbed import engine
+from testbed.worktree import free_ports
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 E2E_DIR = Path(os.environ.get("MYSITE_E2E_DIR", REPO_ROOT / ".e2e"))
 MIRROR = os.environ.get("MYSITE_E2E_MIRROR", "http://deb.debian.org/debian")
 SECURITY_MIRROR = os.environ.get("MYSITE_E2E_SECURITY_MIRROR", "http://deb.debian.org/debian-security")
@@ -57,7 +58,7 @@ CONTAINER_PREFIX = "mysite-e2e-srv-"
 LABEL = "mysite-e2e-server"
 SUITES = ("bookworm", "trixie")
 USERS = ("deploy", "nosudo", "pwsudo")
-PWSUDO_PASSWORD = "pw-sudo-secret"
+PWSUDO_PASSWORD = "pw-sudo-secret"  # noqa: S105 - a throwaway test server's sudo password
 BOOT_TIMEOUT = float(os.environ.get("MYSITE_E2E_BOOT_TIMEOUT", "120"))
 
 PACKAGES = (
@@ -306,16 +307,9 @@ def _file_lock(name: str):
 def engine_problem() -> str | None:
     """None when a Docker engine answers, else the reason it cannot be used."""
     try:
-        from tests.harness import engine  # noqa: F401  (the engine owner's module, when it exists)
-
-        ensure = getattr(engine, "ensure_engine", None)
-        if callable(ensure):
-            try:
-                ensure()
-            except Exception as exc:  # noqa: BLE001 - any failure is a reason to report
-                return f"the Docker engine could not be started: {exc}"
-    except ImportError:
-        pass
+        engine.ensure_engine()
+    except Exception as exc:  # noqa: BLE001 - any failure is a reason to report
+        return f"the Docker engine could not be started: {exc}"
     if shutil.which("docker") is None:
         return "the `docker` client is not installed"
     try:
@@ -567,9 +561,6 @@ def remove_images(suite: str | None = None) -> None:
             run(["docker", "rmi", tag], check=False)
 
 
-# --- ports: tests/harness/worktree.py (free_ports is re-exported for the suites that import it here) ---
-
-
 # --- servers ---------------------------------------------------------------------------------------
 @dataclass
 class Server:
@@ -802,7 +793,7 @@ class Server:
 def docker_run_argv(
     name: str, image: str, volume: str, ssh_port: int, http_port: int, https_port: int, hostname: str
 ) -> list[str]:
-    """The `docker run` of a server: TESTBED.md's flags, with a named volume for /var/lib/docker."""
+    """The `docker run` of a server: the flags docs/TESTING.md explains, with a named volume for /var/lib/docker."""
     argv = [
         "docker",
         "run",
@@ -976,7 +967,7 @@ def remove_all_servers() -> None:
 
 
 if __name__ == "__main__":
-    # python -m tests.harness.servers [bookworm trixie bookworm-legacy]: prebuild images (CI warm-up)
+    # python -m testbed.servers [bookworm trixie bookworm-legacy]: prebuild images (CI warm-up)
     wanted = sys.argv[1:]
     if not wanted:
         print(json.dumps(prebuild_images(), indent=2))
