@@ -89,7 +89,7 @@ class Run:
     """One benchmark run: a checkout, a laptop home, a fresh server."""
 
     def __init__(self, tmp: Path):
-        from tasks._compose import new_secret_key
+        from deploy.envfile import new_secret_key
 
         self.tmp = tmp
         self.repo = copy_tree(tmp / "checkout" / "mysite")

@@ -108,7 +108,7 @@ class Stack:
         self.write_env_file()
 
     def write_env_file(self) -> None:
-        from tasks._compose import new_secret_key
+        from deploy.envfile import new_secret_key
 
         lines = [f"DJANGO_SECRET_KEY={new_secret_key()}", f"DJANGO_ALLOWED_HOSTS={DOMAIN}"]
         lines += [f"{k}={v}" for k, v in self.extra_env.items()]

@@ -4,7 +4,10 @@ Docker's ``--env-file`` passes quotes through literally and has no multi-line va
 checked here, before anything on the server changes, and uploaded in one canonical shape.
 """
 
+import os
 import re
+import secrets
+import string
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,3 +114,58 @@ def load(path: str | Path) -> EnvFile:
         raise DeployError(f"{shown} is empty: fill it in (see .envs/.production.example)")
     validate(values, shown)
     return EnvFile(shown, values)
+
+
+# --- creating a new env file (`inv production.env`) ------------------------------------------------
+# Host names for --domain: labels of letters, digits and hyphens, a leading dot meaning "and subdomains"
+# to Django. Stricter than HOST on purpose: no `*`, no IP literal, no empty label (`a..b`).
+DOMAIN = re.compile(r"^\.?(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
+_KEY_CHARS = string.ascii_letters + string.digits + "!@%^&*(-_=+)"
+
+
+def check_domain(domain: str) -> str:
+    """Return the domain list unchanged when every comma-separated entry is a host name."""
+    hosts = [h.strip() for h in domain.split(",")]
+    if not domain.strip() or not all(DOMAIN.match(h) for h in hosts):
+        raise DeployError(f"--domain {domain!r} is not a host name (e.g. example.com or example.com,www.example.com)")
+    return ",".join(hosts)
+
+
+def new_secret_key(length: int = 64) -> str:
+    """A fresh random key. No `$`, `#`, quotes or spaces: safe in docker's env_file."""
+    return "".join(secrets.choice(_KEY_CHARS) for _ in range(length))
+
+
+def render_production_env(example: str, domain: str, key: str) -> str:
+    """The example file with its key and hosts lines replaced; everything else kept as documentation."""
+    out, seen = [], set()
+    for line in example.splitlines():
+        name = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else ""
+        if name == "DJANGO_SECRET_KEY":
+            line = f"DJANGO_SECRET_KEY={key}"
+        elif name == "DJANGO_ALLOWED_HOSTS":
+            line = f"DJANGO_ALLOWED_HOSTS={domain}"
+        seen.add(name)
+        out.append(line)
+    for name, value in (("DJANGO_SECRET_KEY", key), ("DJANGO_ALLOWED_HOSTS", domain)):
+        if name not in seen:
+            out.append(f"{name}={value}")
+    return "\n".join(out) + "\n"
+
+
+def write_secret_file(path: Path, text: str) -> None:
+    """Create `path` with mode 600; O_EXCL makes "never overwrite" atomic."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise DeployError(f"{path} already exists: not overwriting it (delete it first to start over)") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def create(path: Path, example: Path, domain: str) -> str:
+    """Write a new env file at ``path``: ``example`` with ``domain`` and a fresh key. Returns the hosts."""
+    hosts = check_domain(domain)
+    write_secret_file(path, render_production_env(example.read_text(), hosts, new_secret_key()))
+    return hosts

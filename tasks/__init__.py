@@ -1,13 +1,19 @@
-"""`inv --list`: the development and production stacks, tests and lint. Wiring only (see _compose)."""
+"""`inv --list`: the development and production stacks, tests and lint. Wiring only (builders: commands)."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+# invoke's loader puts only this folder (tasks/) on sys.path, and the `inv` script's own folder is
+# .venv/bin, so `deploy` and `bench` beside tasks/ would not import. pytest and `python -m` have the
+# repository root on the path already; for `inv` it goes first here, once, before the task modules load.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from invoke import Collection, task
 
-from . import _compose as cmd
 from . import benchmarks, local, production
+from . import commands as cmd
 from ._run import in_root
 
 

@@ -1,16 +1,14 @@
 """`inv bench`: serving speed, deploy speed and downtime (the code is in bench/).
 
-Not tasks/bench.py: invoke puts tasks/ first on sys.path, so a module named bench here would
-shadow the bench/ package it runs.
+Not tasks/bench.py: invoke puts tasks/ on sys.path too, so a module named bench here could shadow
+the bench/ package it runs.
 """
 
 from __future__ import annotations
 
-import sys
-
 from invoke import task
 
-from ._run import ROOT, in_root, say
+from ._run import in_root, say
 
 
 @task(
@@ -22,8 +20,6 @@ from ._run import ROOT, in_root, say
 )
 def bench(c, quick=False, serving=True, deploy=True):
     """Benchmark serving and deploys; write bench/results/<date>.json and print the tables."""
-    if str(ROOT) not in sys.path:  # invoke puts only tasks/ on the path; bench/ lives beside it
-        sys.path.insert(0, str(ROOT))
     from bench import report
     from bench.run import run_all
 

@@ -6,15 +6,17 @@ import sys
 
 from invoke import task
 
-from . import _compose as cmd
-from ._run import compose, in_root, say
+from deploy.commands.compose import BUILD_ENV
+
+from . import commands as cmd
+from ._run import compose, engine_available, in_root, say
 
 
 @task(help={"no_cache": "rebuild every layer instead of reusing the cache"})
 def build(c, no_cache=False):
     """Build the development image (dependencies; the code is mounted)."""
     with in_root(c):
-        c.run(compose(c, cmd.LOCAL_FILE, "build", *(["--no-cache"] if no_cache else [])), env=cmd.BUILD_ENV)
+        c.run(compose(c, cmd.LOCAL_FILE, "build", *(["--no-cache"] if no_cache else [])), env=BUILD_ENV)
 
 
 @task(
@@ -27,7 +29,7 @@ def build(c, no_cache=False):
 def up(c, detach=False, posts=12, native=False):
     """Serve the blog at http://127.0.0.1:8000 (natively if no Docker)."""
     with in_root(c):
-        if native or not cmd.engine_available(c):
+        if native or not engine_available(c):
             reason = "--native" if native else "no Docker engine is reachable"
             say(
                 f"{reason}: running the same dev server natively with this Python "
@@ -38,7 +40,7 @@ def up(c, detach=False, posts=12, native=False):
             return
         c.run(
             compose(c, cmd.LOCAL_FILE, "up", "--build", *(["--detach"] if detach else [])),
-            env=cmd.BUILD_ENV,
+            env=BUILD_ENV,
             pty=sys.stdin.isatty(),
         )
         if detach:

@@ -6,17 +6,19 @@ import sys
 
 from invoke import task
 
-from . import _compose as cmd
-from ._run import ROOT, compose, in_root, say
+from deploy import envfile
+from deploy.commands.compose import BUILD_ENV, environment
+
+from . import commands as cmd
+from ._run import ROOT, TaskError, compose, in_root, say, user_errors
 
 
 def _stack_env(port=8080, https_port=8443, addr="127.0.0.1") -> dict[str, str]:
     env_file = ROOT / cmd.PRODUCTION_ENV
     if not env_file.exists():
-        raise cmd.TaskError(
-            f"{cmd.PRODUCTION_ENV} is missing: create it with `inv production.env --domain example.com`"
-        )
-    return {**cmd.production_env(port, https_port, addr), **cmd.BUILD_ENV}
+        raise TaskError(f"{cmd.PRODUCTION_ENV} is missing: create it with `inv production.env --domain example.com`")
+    env = environment(env_file=cmd.PRODUCTION_ENV, http_addr=addr, http_port=port, https_port=https_port)
+    return {**env, **BUILD_ENV}
 
 
 def _prod(c, *args: str) -> str:
@@ -27,7 +29,7 @@ def _prod(c, *args: str) -> str:
 def build(c, no_cache=False, tag="latest"):
     """Build the production images (mysite-django, mysite-nginx) here."""
     with in_root(c):
-        env = {**cmd.BUILD_ENV, "MYSITE_TAG": tag, "MYSITE_ENV_FILE": cmd.PRODUCTION_EXAMPLE}
+        env = {**BUILD_ENV, "MYSITE_TAG": tag, "MYSITE_ENV_FILE": cmd.PRODUCTION_EXAMPLE}
         c.run(_prod(c, "build", *(["--no-cache"] if no_cache else [])), env=env)
 
 
@@ -69,10 +71,9 @@ def logs(c, follow=False, tail=200):
 @task(help={"domain": "the site's domain; a comma list adds more host names (e.g. example.com,www.example.com)"})
 def env(c, domain):
     """Create .envs/.production with a fresh secret key (never overwrites)."""
-    hosts = cmd.check_domain(domain)
-    example = (ROOT / cmd.PRODUCTION_EXAMPLE).read_text()
     target = ROOT / cmd.PRODUCTION_ENV
-    cmd.write_secret_file(target, cmd.render_production_env(example, hosts, cmd.new_secret_key()))
+    with user_errors():
+        hosts = envfile.create(target, ROOT / cmd.PRODUCTION_EXAMPLE, domain)
     say(f"wrote {target.relative_to(ROOT)} (mode 600) for {hosts} with a fresh secret key")
 
 

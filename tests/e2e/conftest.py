@@ -79,9 +79,10 @@ def base_images(docker_engine) -> dict[str, str]:
 def compose_base(docker_engine) -> str:
     from invoke import Context
 
-    from tasks._compose import compose_command
+    from deploy.commands import compose
+    from tasks._run import compose_kind
 
-    return compose_command(Context())
+    return compose.program(compose_kind(Context()))
 
 
 def copy_repo(dest: Path) -> Path:
@@ -90,7 +91,7 @@ def copy_repo(dest: Path) -> Path:
 
 
 def write_env_file(path: Path, hosts: str) -> Path:
-    from tasks._compose import new_secret_key
+    from deploy.envfile import new_secret_key
 
     path.write_text(f"DJANGO_SECRET_KEY={new_secret_key()}\nDJANGO_ALLOWED_HOSTS={hosts}\nWEB_CONCURRENCY=2\n")
     path.chmod(0o600)

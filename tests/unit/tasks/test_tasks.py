@@ -7,12 +7,15 @@ import pytest
 from invoke import Config, MockContext, Result
 
 import tasks
-from tasks import _compose as cmd
+from deploy.commands import compose
 from tasks import local, production
+from tasks._run import TaskError
+
+DETECT = compose.detect()
 
 
 def commands(c):
-    return [call.args[0] for call in c.run.call_args_list if call.args[0] != "docker compose version"]
+    return [call.args[0] for call in c.run.call_args_list if call.args[0] != DETECT]
 
 
 def kwargs(c, command):
@@ -20,8 +23,8 @@ def kwargs(c, command):
 
 
 def anything():
-    """A MockContext that answers every command with success (for asserting the sequence)."""
-    return MockContext(config=Config(), run=Result(exited=0), repeat=True)
+    """A MockContext that answers every command with success, on a machine with compose v2."""
+    return MockContext(config=Config(), run={DETECT: Result("v2\n"), re.compile(".*"): Result(exited=0)}, repeat=True)
 
 
 # --- local ------------------------------------------------------------------------------------------
@@ -38,10 +41,10 @@ def test_local_build_uses_the_classic_builder():
 
 
 def test_local_build_no_cache_on_compose_v1():
-    c = MockContext(config=Config(), run=[Result(exited=1), Result(exited=0)])
+    c = MockContext(config=Config(), run=[Result("v1\n"), Result(exited=0)])
     local.build(c, no_cache=True)
     assert [call.args[0] for call in c.run.call_args_list] == [
-        "docker compose version",
+        DETECT,
         "docker-compose -f local.yml build --no-cache",
     ]
 
@@ -103,7 +106,7 @@ def test_compose_is_detected_once_per_run():
     c = anything()
     local.ps(c)
     local.ps(c)
-    assert [call.args[0] for call in c.run.call_args_list].count("docker compose version") == 1
+    assert [call.args[0] for call in c.run.call_args_list].count(DETECT) == 1
 
 
 # --- production -------------------------------------------------------------------------------------
@@ -121,7 +124,7 @@ def prod_env(tmp_path, monkeypatch):
 def test_production_build_tags_and_uses_the_example_env_file():
     c = anything()
     production.build(c, tag="r42")
-    command = "docker compose -f production.yml -p mysite build"
+    command = "docker compose -p mysite -f production.yml build"
     assert commands(c) == [command]
     assert kwargs(c, command)["env"] == {
         "DOCKER_BUILDKIT": "0",
@@ -134,7 +137,7 @@ def test_production_build_tags_and_uses_the_example_env_file():
 def test_production_up_on_a_port(prod_env):
     c = anything()
     production.up(c, port=9000)
-    command = "docker compose -f production.yml -p mysite up --detach --build"
+    command = "docker compose -p mysite -f production.yml up --detach --build"
     assert commands(c) == [command]
     assert kwargs(c, command)["env"] == {
         "MYSITE_HTTP_ADDR": "127.0.0.1",
@@ -149,7 +152,7 @@ def test_production_up_on_a_port(prod_env):
 def test_production_up_without_env_file_says_what_to_run(tmp_path, monkeypatch):
     monkeypatch.setattr(production, "ROOT", tmp_path)
     c = anything()
-    with pytest.raises(cmd.TaskError, match=r"inv production.env --domain"):
+    with pytest.raises(TaskError, match=r"inv production.env --domain"):
         production.up(c)
     assert commands(c) == []
 
@@ -157,15 +160,15 @@ def test_production_up_without_env_file_says_what_to_run(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("call", "expected"),
     [
-        (lambda c: production.down(c), "docker compose -f production.yml -p mysite down"),
-        (lambda c: production.down(c, volumes=True), "docker compose -f production.yml -p mysite down --volumes"),
+        (lambda c: production.down(c), "docker compose -p mysite -f production.yml down"),
+        (lambda c: production.down(c, volumes=True), "docker compose -p mysite -f production.yml down --volumes"),
         (
             lambda c: production.logs(c, follow=True),
-            "docker compose -f production.yml -p mysite logs --tail=200 --follow",
+            "docker compose -p mysite -f production.yml logs --tail=200 --follow",
         ),
         (
             lambda c: production.check(c),
-            "docker compose -f production.yml -p mysite run --rm --no-deps mysite python manage.py check --deploy",
+            "docker compose -p mysite -f production.yml run --rm --no-deps mysite python manage.py check --deploy",
         ),
     ],
 )
@@ -188,10 +191,17 @@ def test_production_env_writes_a_fresh_private_file(tmp_path, monkeypatch):
     assert "DJANGO_ALLOWED_HOSTS=blog.example.org\n" in text
     assert "change-me" not in text
     assert (tmp_path / ".envs/.production").stat().st_mode & 0o777 == 0o600
-    with pytest.raises(cmd.TaskError, match="already exists"):
+    with pytest.raises(TaskError, match="already exists"):
         production.env(c, domain="other.example.org")
     assert "blog.example.org" in (tmp_path / ".envs/.production").read_text()
     assert commands(c) == []
+
+
+def test_production_env_refuses_a_bad_domain_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(production, "ROOT", tmp_path)
+    with pytest.raises(TaskError, match=r"^--domain 'bad domain' is not a host name \(e\.g\. example\.com"):
+        production.env(anything(), domain="bad domain")
+    assert not (tmp_path / ".envs").exists()
 
 
 # --- top level --------------------------------------------------------------------------------------

@@ -1,37 +1,53 @@
-"""The pure builders behind `inv`: exact strings, no Docker."""
+"""The pure builders behind `inv` (tasks.commands, a new env file) and its compose detection: exact strings."""
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from invoke import MockContext, Result
 
-from tasks import _compose as cmd
+from deploy import envfile
+from deploy.commands import compose
+from deploy.errors import DeployError
+from tasks import _run
+from tasks import commands as cmd
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def detected(kind: str) -> MockContext:
+    """A machine whose compose detection prints ``kind`` ('v2', 'v1' or nothing)."""
+    return MockContext(run={compose.detect(): Result(f"{kind}\n")})
 
 
 def test_v2_when_the_plugin_answers():
-    c = MockContext(run={"docker compose version": Result(exited=0)})
-    assert cmd.compose_command(c) == "docker compose"
+    c = detected("v2")
+    assert compose.program(_run.compose_kind(c)) == "docker compose"
 
 
 def test_v1_when_there_is_no_plugin():
-    c = MockContext(run={"docker compose version": Result(exited=1)})
-    assert cmd.compose_command(c) == "docker-compose"
+    c = detected("v1")
+    assert compose.program(_run.compose_kind(c)) == "docker-compose"
+
+
+def test_v1_when_neither_answers():
+    assert compose.program(_run.compose_kind(detected(""))) == "docker-compose"
 
 
 def test_engine_available_asks_docker_info():
-    assert cmd.engine_available(MockContext(run={"docker info": Result(exited=0)}))
-    assert not cmd.engine_available(MockContext(run={"docker info": Result(exited=1)}))
+    assert _run.engine_available(MockContext(run={"docker info": Result(exited=0)}))
+    assert not _run.engine_available(MockContext(run={"docker info": Result(exited=1)}))
 
 
 def test_compose_with_project_and_args():
-    assert cmd.compose("docker-compose", "production.yml", "up", "--detach", project="mysite") == (
-        "docker-compose -f production.yml -p mysite up --detach"
+    assert _run.compose(detected("v1"), "production.yml", "up", "--detach", project="mysite") == (
+        "docker-compose -p mysite -f production.yml up --detach"
     )
 
 
 def test_compose_quotes_paths():
-    assert cmd.compose("docker compose", "my stack.yml", "ps") == "docker compose -f 'my stack.yml' ps"
+    assert _run.compose(detected("v2"), "my stack.yml", "ps") == "docker compose -f 'my stack.yml' ps"
 
 
 def test_manage_quotes_each_argument():
@@ -40,7 +56,8 @@ def test_manage_quotes_each_argument():
 
 
 def test_production_env_variables():
-    assert cmd.production_env(8080, 8443, "127.0.0.1") == {
+    env = compose.environment(env_file=cmd.PRODUCTION_ENV, http_addr="127.0.0.1", http_port=8080, https_port=8443)
+    assert env == {
         "MYSITE_HTTP_ADDR": "127.0.0.1",
         "MYSITE_HTTP_PORT": "8080",
         "MYSITE_HTTPS_PORT": "8443",
@@ -75,19 +92,19 @@ def test_remainder_is_what_follows_the_double_dash():
 
 @pytest.mark.parametrize("domain", ["example.com", "www.example.com,example.com", ".example.com", "localhost"])
 def test_check_domain_accepts_host_names(domain):
-    assert cmd.check_domain(domain) == domain
+    assert envfile.check_domain(domain) == domain
 
 
 @pytest.mark.parametrize("domain", ["", "bad domain", "-x.com", "a..b", "example.com/x", "ex$ample.com", "*"])
 def test_check_domain_refuses_the_rest(domain):
-    with pytest.raises(cmd.TaskError, match="is not a host name"):
-        cmd.check_domain(domain)
+    with pytest.raises(DeployError, match="is not a host name"):
+        envfile.check_domain(domain)
 
 
 def test_new_secret_key_is_strong_and_env_file_safe():
     from mysite.keycheck import weak_secret_key_reason
 
-    keys = {cmd.new_secret_key() for _ in range(50)}
+    keys = {envfile.new_secret_key() for _ in range(50)}
     assert len(keys) == 50
     for key in keys:
         assert weak_secret_key_reason(key) is None
@@ -96,24 +113,22 @@ def test_new_secret_key_is_strong_and_env_file_safe():
 
 def test_render_replaces_key_and_hosts_and_keeps_the_comments():
     example = "# note\nDJANGO_SECRET_KEY=change-me\nDJANGO_ALLOWED_HOSTS=example.com\n# DATABASE_URL=x\n"
-    assert cmd.render_production_env(example, "blog.test", "K" * 60) == (
+    assert envfile.render_production_env(example, "blog.test", "K" * 60) == (
         f"# note\nDJANGO_SECRET_KEY={'K' * 60}\nDJANGO_ALLOWED_HOSTS=blog.test\n# DATABASE_URL=x\n"
     )
 
 
 def test_render_adds_missing_lines():
-    assert cmd.render_production_env("# empty\n", "a.test", "k") == (
+    assert envfile.render_production_env("# empty\n", "a.test", "k") == (
         "# empty\nDJANGO_SECRET_KEY=k\nDJANGO_ALLOWED_HOSTS=a.test\n"
     )
 
 
 def test_render_of_the_real_example_passes_the_key_rule():
-    from pathlib import Path
-
     from mysite.keycheck import weak_secret_key_reason
 
-    example = (Path(cmd.__file__).parent.parent / cmd.PRODUCTION_EXAMPLE).read_text()
-    rendered = cmd.render_production_env(example, "example.org", cmd.new_secret_key())
+    example = (ROOT / cmd.PRODUCTION_EXAMPLE).read_text()
+    rendered = envfile.render_production_env(example, "example.org", envfile.new_secret_key())
     values = dict(line.split("=", 1) for line in rendered.splitlines() if line and not line.startswith("#"))
     assert values["DJANGO_ALLOWED_HOSTS"] == "example.org"
     assert weak_secret_key_reason(values["DJANGO_SECRET_KEY"]) is None
@@ -123,8 +138,8 @@ def test_render_of_the_real_example_passes_the_key_rule():
 
 def test_write_secret_file_is_private_and_never_overwrites(tmp_path):
     target = tmp_path / ".envs" / ".production"
-    cmd.write_secret_file(target, "A=1\n")
+    envfile.write_secret_file(target, "A=1\n")
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
-    with pytest.raises(cmd.TaskError, match="already exists: not overwriting"):
-        cmd.write_secret_file(target, "A=2\n")
+    with pytest.raises(DeployError, match="already exists: not overwriting"):
+        envfile.write_secret_file(target, "A=2\n")
     assert target.read_text() == "A=1\n"
