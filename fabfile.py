@@ -17,48 +17,48 @@ DRY_RUN = {"dry_run": "print every remote command and run none"}
 @guarded
 def bootstrap(c, docker_ce=False, registry_mirror=None, accept_new_host_key=False, dry_run=False):
     """Turn a fresh server into one ready for deploys: Docker, compose, docker group, app folders."""
-    server, settings = target(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run)
-    bootstrapping.bootstrap(server, settings, docker_ce=docker_ce, registry_mirror=registry_mirror)
+    host, config = target(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run)
+    bootstrapping.bootstrap(host, config, docker_ce=docker_ce, registry_mirror=registry_mirror)
 
 
 @task(help={**HOST_KEY, **DRY_RUN})
 @guarded
 def migrate_legacy(c, accept_new_host_key=False, dry_run=False):
     """Stop the article's old host nginx and supervisor app so the containers can take ports 80/443."""
-    server, settings = target(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run)
-    legacy.migrate_legacy(server, settings)
+    host, config = target(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run)
+    legacy.migrate_legacy(host, config)
 
 
 @task(help=DRY_RUN)
 @guarded
 def supervisor(c, dry_run=False):
     """Keep the stack running under supervisor (the article's way) instead of Docker restart policies."""
-    server, settings = target(c, dry_run=dry_run)
-    services.install_supervisor(server, settings)
+    host, config = target(c, dry_run=dry_run)
+    services.install_supervisor(host, config)
 
 
 @task(help=DRY_RUN)
 @guarded
 def systemd(c, dry_run=False):
     """Keep the stack running with a systemd unit instead of Docker restart policies."""
-    server, settings = target(c, dry_run=dry_run)
-    services.install_systemd(server, settings)
+    host, config = target(c, dry_run=dry_run)
+    services.install_systemd(host, config)
 
 
 @task(help={**HOST_KEY, **DRY_RUN, "dirty": "deploy even with uncommitted changes (ships the working tree)"})
 @guarded
 def deploy(c, dirty=False, accept_new_host_key=False, dry_run=False):
     """Ship HEAD with zero downtime; roll back by itself if the new release is unhealthy."""
-    server, settings = target(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run)
-    pipeline.deploy(server, settings, dirty=dirty)
+    host, config = target(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run)
+    pipeline.deploy(host, config, dirty=dirty)
 
 
 @task(help={**DRY_RUN, "to": "the release to go back to (default: the one before the current)"})
 @guarded
 def rollback(c, to=None, dry_run=False):
     """Switch back to an earlier release with zero downtime."""
-    server, settings = target(c, dry_run=dry_run)
-    pipeline.rollback(server, settings, to=to)
+    host, config = target(c, dry_run=dry_run)
+    pipeline.rollback(host, config, to=to)
 
 
 @task(help={**DRY_RUN,
@@ -76,24 +76,24 @@ def https(c, domain=None, email=None, www=False, staging=False, acme_server=None
     """Get a Let's Encrypt certificate and serve HTTPS (HTTP/2, HSTS); renewals are automatic."""
     request = tls.check_context(c, domain=domain, email=email, www=www, staging=staging, acme_server=acme_server,
                                 acme_ca_bundle=acme_ca_bundle, status=status, renew=renew)
-    server, settings = target(c, dry_run=dry_run)
-    tls.https(server, settings, request)
+    host, config = target(c, dry_run=dry_run)
+    tls.https(host, config, request)
 
 
 @task
 @guarded
 def releases(c):
     """List the releases on the server, marking the current one."""
-    server, settings = target(c)
-    operations.releases(server, settings)
+    host, config = target(c)
+    operations.show_releases(host, config)
 
 
 @task
 @guarded
 def status(c):
     """Show containers, health, the current release and disk use."""
-    server, settings = target(c)
-    operations.status(server, settings)
+    host, config = target(c)
+    operations.status(host, config)
 
 
 @task(help={"follow": "keep streaming new lines", "service": "mysite (the app) or nginx",
@@ -101,45 +101,45 @@ def status(c):
 @guarded
 def logs(c, follow=False, service="mysite", lines=100):
     """Show the app's (or nginx's) logs."""
-    server, settings = target(c)
-    operations.logs(server, settings, follow=follow, service=service, lines=int(lines))
+    host, config = target(c)
+    operations.logs(host, config, follow=follow, service=service, lines=int(lines))
 
 
 @task(help={"command": 'the manage.py command line, quoted, e.g. "createsuperuser"'})
 @guarded
 def manage(c, command):
     """Run a manage.py command in the app container (interactive on a terminal)."""
-    server, settings = target(c)
-    operations.manage(server, settings, command)
+    host, config = target(c)
+    operations.manage(host, config, command)
 
 
 @task(help={"output": "where to save it (default: backups/<host>-<time>.sqlite3)"})
 @guarded
 def backup(c, output=None):
     """Take a fresh database backup on the server and download it."""
-    server, settings = target(c)
-    operations.backup(server, settings, output=output)
+    host, config = target(c)
+    operations.download_backup(host, config, output=output)
 
 
 @task(help={"file": "the .sqlite3 backup to restore", "yes": "do not ask for confirmation"})
 @guarded
 def restore(c, file, yes=False):
     """Replace the server's database with a backup, keeping a copy of what it replaces."""
-    server, settings = target(c)
-    operations.restore(server, settings, file, yes=yes)
+    host, config = target(c)
+    operations.restore(host, config, file, yes=yes)
 
 
 @task
 @guarded
 def unlock(c):
     """Remove a stale deploy lock (after checking that no deploy is running)."""
-    server, settings = target(c)
-    operations.unlock(server, settings)
+    host, config = target(c)
+    operations.unlock(host, config)
 
 
 @task(help={"lines": "how many entries to show"})
 @guarded
 def audit(c, lines=20):
     """Show who deployed what and when, with the result and the time it took."""
-    server, settings = target(c)
-    operations.audit(server, settings, lines=int(lines))
+    host, config = target(c)
+    operations.audit(host, config, lines=int(lines))

@@ -5,108 +5,53 @@ says what changed and what was already in place, so a second run says "nothing c
 """
 
 import json
-from posixpath import join, normpath
-from shlex import quote
 from urllib.parse import urlsplit
 
-from invoke.exceptions import AuthFailure
-
-from deploy import commands, distro, files
+from deploy.commands import compose, distro, docker, system
+from deploy.commands import files as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
+from deploy.files import ensure_dir
+from deploy.host import Host
+from deploy.names import Names
 from deploy.output import say, step
-from deploy.remote import Remote
+from deploy.preflight import check_sudo, compose_kind
+from deploy.report import Report
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 
 
-class Report:
-    """What a run changed and what it found already in place."""
-
-    def __init__(self, dry_run: bool = False) -> None:
-        self.changed: list[str] = []
-        self.in_place: list[str] = []
-        self.verb = "would change" if dry_run else "changed"
-
-    def note(self, changed: bool, what: str) -> None:
-        (self.changed if changed else self.in_place).append(what)
-        say(f"    {self.verb if changed else 'already in place'}: {what}")
-
-    def summary(self, undo: list[str] | None = None) -> None:
-        say("--> summary")
-        for what in self.changed:
-            say(f"    {self.verb}: {what}")
-        for what in self.in_place:
-            say(f"    already in place: {what}")
-        if not self.changed:
-            say("    nothing changed: everything was already in place")
-        for line in undo or []:
-            say(f"    undo: {line}")
-
-
-def sudo_error(server: Remote) -> DeployError:
-    user, host = server.conn.user, server.conn.host
-    if server.has_sudo_password:
-        return DeployError(f"sudo on {user}@{host} refused the password given by --prompt-for-sudo-password "
-                           f"(or {user} may not use sudo): check the password, or ask an admin to add {user} "
-                           "to the sudoers with visudo")
-    return DeployError(f"{user}@{host} has no passwordless sudo: add `{user} ALL=(ALL) NOPASSWD:ALL` with "
-                       f"visudo (as root), or run `fab --prompt-for-sudo-password -H ... TASK` if {user} may "
-                       "use sudo with a password")
-
-
-def check_sudo(server: Remote) -> None:
-    """Root is needed for everything after this: fail before anything changes, with the fix."""
-    with step(f"check sudo for {server.conn.user}"):
-        if not server.has_sudo_password:
-            ok = server.probe(commands.sudo("true")).ok  # real even in dry-run: nothing changes
-        else:
-            try:
-                ok = server.sudo("true", warn=True).ok
-            except DeployError as error:
-                if isinstance(error.__cause__, AuthFailure):
-                    raise sudo_error(server) from None
-                raise
-        if not ok:
-            raise sudo_error(server)
-
-
-def detect_distribution(server: Remote) -> distro.OsRelease:
+def detect_distribution(host: Host) -> distro.OsRelease:
     with step("detect the distribution"):
-        found = server.probe("cat /etc/os-release")
+        found = host.probe(system.os_release())
         if found.failed:
-            raise DeployError(f"{server.conn.host} has no readable /etc/os-release: "
+            raise DeployError(f"{host.conn.host} has no readable /etc/os-release: "
                               f"`fab bootstrap` supports {distro.SUPPORTED}")
         release = distro.parse_os_release(found.stdout)
         say(f"    {release.label}")
         return release
 
 
-def compose_kind(server: Remote) -> str:
-    """'v2', 'v1' or '' (none), from ``commands.detect_compose()``."""
-    return server.probe(commands.detect_compose()).stdout.strip()
-
-
-def install_docker(server: Remote, release: distro.OsRelease, report: Report, *, docker_ce: bool) -> None:
+def install_docker(host: Host, release: distro.OsRelease, report: Report, *, docker_ce: bool) -> None:
     with step("install Docker and Compose"):
-        if server.probe("docker --version").ok and compose_kind(server):
+        if host.probe(docker.installed()).ok and compose_kind(host):
             report.note(False, "Docker and Compose are installed")
             return
         plan = distro.plan(release, docker_ce=docker_ce)
         say(f"    plan: {plan.name}")
         for command in plan.commands:
-            if not server.dry_run:
+            if not host.dry_run:
                 say(f"    # {command}")
-            server.sudo(command, what=f"installing Docker failed at `{command}`")
+            host.sudo(command, what=f"installing Docker failed at `{command}`")
         report.note(True, f"installed {' '.join(plan.packages)}")
 
 
-def start_docker(server: Remote, report: Report) -> None:
+def start_docker(host: Host, report: Report) -> None:
     with step("enable and start docker with systemd"):
-        active = server.probe("systemctl is-active --quiet docker").ok
-        enabled = server.probe("systemctl is-enabled --quiet docker").ok
+        active = host.probe(system.is_active("docker")).ok
+        enabled = host.probe(system.is_enabled("docker")).ok
         if not (active and enabled):
-            server.sudo("systemctl enable --now docker", what="`systemctl enable --now docker` failed; "
+            host.sudo(system.enable("docker", now=True), what="`systemctl enable --now docker` failed; "
                         "see `sudo journalctl -u docker` on the server")
         report.note(not (active and enabled), "docker enabled at boot and running")
 
@@ -137,80 +82,75 @@ def merge_mirror(current: str, url: str) -> str | None:
     return json.dumps(data, indent=2) + "\n"
 
 
-def set_registry_mirror(server: Remote, url: str, report: Report) -> None:
+def set_registry_mirror(host: Host, url: str, report: Report) -> None:
     """The article's mirror step for servers in China, as a merge into daemon.json instead of a script."""
     with step(f"registry mirror {url}"):
-        current = server.probe(files.read_file(DAEMON_JSON))
-        if current.failed and server.probe(files.exists(DAEMON_JSON)).ok:
-            current = server.sudo(files.read_file(DAEMON_JSON))  # unreadable for us: never overwrite blind
+        current = host.probe(commands.read_file(DAEMON_JSON))
+        if current.failed and host.probe(commands.exists(DAEMON_JSON)).ok:
+            current = host.sudo(commands.read_file(DAEMON_JSON))  # unreadable for us: never overwrite blind
         merged = merge_mirror(current.stdout, url)
         if merged is not None:
-            server.sudo(files.write_file(DAEMON_JSON, merged, 0o644))
-            server.sudo("systemctl restart docker", what="docker did not restart with the new daemon.json; "
+            host.sudo(commands.write_file(DAEMON_JSON, merged, 0o644))
+            host.sudo(system.restart("docker"), what="docker did not restart with the new daemon.json; "
                         f"check {DAEMON_JSON} and `sudo journalctl -u docker`")
         report.note(merged is not None, f"registry mirror {url} in {DAEMON_JSON}")
 
 
-def verify_docker(server: Remote) -> None:
+def verify_docker(host: Host) -> None:
     """Ask the daemon itself (no hello-world: the server may have no registry access)."""
     with step("verify docker and compose"):
-        if server.dry_run:
+        if host.dry_run:
             say("    [dry-run] docker info and compose version are not checked")
             return
-        engine = server.sudo("docker info --format '{{.ServerVersion}}'",
+        engine = host.sudo(docker.server_version(),
                              what="the Docker daemon does not answer; see `sudo journalctl -u docker`")
-        kind = compose_kind(server)
+        kind = compose_kind(host)
         if not kind:
             raise DeployError("Docker is installed but neither `docker compose` nor `docker-compose` answers: "
                               "install the compose package for your distribution, then run again")
-        version = server.output(f"{'docker compose' if kind == 'v2' else 'docker-compose'} version --short")
+        version = host.output(compose.version(kind))
         say(f"    Docker {engine.stdout.strip()}, Compose {version} ({kind})")
 
 
-def join_docker_group(server: Remote, report: Report) -> None:
+def join_docker_group(host: Host, report: Report) -> None:
     """The article's `usermod -aG docker`, then reconnect so the new group applies, then prove it."""
-    user = server.conn.user
+    user = host.conn.user
     with step(f"let {user} run docker without sudo"):
-        member = "docker" in server.probe(f"id -nG {quote(user)}").stdout.split()
+        member = "docker" in host.probe(system.groups(user)).stdout.split()
         if not member:
-            server.sudo(f"usermod -aG docker {quote(user)}")
-            server.reconnect()
-        if not server.dry_run:
-            server.run("docker ps", what=f"`docker ps` as {user} failed even after joining the docker group; "
+            host.sudo(system.add_to_group(user, "docker"))
+            host.reconnect()
+        if not host.dry_run:
+            host.run(docker.usable(), what=f"`docker ps` as {user} failed even after joining the docker group; "
                        "check that the docker group owns /var/run/docker.sock")
         report.note(not member, f"{user} in the docker group")
 
 
-def app_root(server: Remote, settings: DeployConfig) -> str:
-    """``app_path`` made absolute: relative paths are under the SSH user's home."""
-    return normpath(join(server.home, settings.app_path))
-
-
-def create_app_layout(server: Remote, settings: DeployConfig, report: Report) -> None:
-    root = app_root(server, settings)
+def create_app_layout(host: Host, config: DeployConfig, report: Report) -> None:
+    root = Names.of(config, host.home).root
     with step(f"create the app layout in {root}"):
-        user = server.conn.user
-        outside_home = not root.startswith(server.home.rstrip("/") + "/")
+        user = host.conn.user
+        outside_home = not root.startswith(host.home.rstrip("/") + "/")
         # shared/.envs holds the secrets and backups/ the database copies: owner only
         wanted = [(root, 0o755), (f"{root}/releases", 0o755), (f"{root}/shared", 0o755),
                   (f"{root}/shared/.envs", 0o700), (f"{root}/backups", 0o700)]
         changed = [path for path, mode in wanted
-                   if files.ensure_dir(server, path, owner=user, mode=mode, sudo=outside_home)]
+                   if ensure_dir(host, path, owner=user, mode=mode, sudo=outside_home)]
         report.note(bool(changed), f"{root}/{{releases,shared/.envs,backups}} owned by {user}")
 
 
-def bootstrap(server: Remote, settings: DeployConfig, *, docker_ce: bool = False,
+def bootstrap(host: Host, config: DeployConfig, *, docker_ce: bool = False,
               registry_mirror: str | None = None) -> None:
     """Turn a fresh server into one ready for deploys; safe to run again (then it changes nothing)."""
     mirror = check_mirror_url(registry_mirror) if registry_mirror else None
-    report = Report(server.dry_run)
-    check_sudo(server)
-    release = detect_distribution(server)
-    install_docker(server, release, report, docker_ce=docker_ce)
-    start_docker(server, report)
+    report = Report(host.dry_run)
+    check_sudo(host)
+    release = detect_distribution(host)
+    install_docker(host, release, report, docker_ce=docker_ce)
+    start_docker(host, report)
     if mirror:
-        set_registry_mirror(server, mirror, report)
-    verify_docker(server)
-    join_docker_group(server, report)
-    create_app_layout(server, settings, report)
+        set_registry_mirror(host, mirror, report)
+    verify_docker(host)
+    join_docker_group(host, report)
+    create_app_layout(host, config, report)
     report.summary()

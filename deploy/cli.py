@@ -25,13 +25,13 @@ def guarded(task_body: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def target(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False, **config_flags: Any):
-    """Validate the configuration first, then wrap the task's connection: returns ``(remote, config)``."""
-    from deploy import config, remote  # imported here so `fab --list` stays fast
+    """Validate the configuration first, then wrap the task's connection: returns ``(host, config)``."""
+    from deploy import config as configuration  # imported here so `fab --list` stays fast
+    from deploy import host as hosts
     from deploy.output import step
 
-    settings = config.from_context(c, **config_flags)
-    server = remote.connect(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run,
-                            known_hosts=settings.known_hosts)
-    with step(f"connect to {server.name} (host key checked against {settings.known_hosts})"):
-        server.open()
-    return server, settings
+    config = configuration.from_context(c, **config_flags)
+    host = hosts.connect(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run, known_hosts=config.known_hosts)
+    with step(f"connect to {host.name} (host key checked against {config.known_hosts})"):
+        host.open()
+    return host, config

@@ -30,11 +30,6 @@ class DeployConfig:
     https_port: int = 443
     known_hosts: str = "~/.ssh/known_hosts"
 
-    @property
-    def project(self) -> str:
-        """The compose project name; also the prefix of volumes, networks and images."""
-        return self.app_name
-
 
 KEYS = {f.name: f for f in fields(DeployConfig)}
 ENV_PREFIX = "MYSITE_"

@@ -17,7 +17,6 @@ from mysite.keycheck import secret_key_problem
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What Django's ALLOWED_HOSTS can match: a name or IPv4 (optionally with a leading dot), [IPv6], or *
 HOST = re.compile(r"^(\*|\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$")
-REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS")
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,19 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from shlex import quote
 from typing import Any
 from urllib.parse import urlsplit
 
-from deploy import certbot, config, envfile, lock, releases
-from deploy import switch as sw
+from deploy import config, envfile, lock, releases
+from deploy.commands import certbot, compose, docker, files
+from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError, RemoteCommandFailed
-from deploy.output import say, step
-from deploy.pipeline import docker_ready
-from deploy.releases import Paths
-from deploy.remote import Remote
+from deploy.host import Host
+from deploy.names import Names
+from deploy.output import say, step, tail
+from deploy.preflight import docker_ready
+from deploy.switch import nginx_name, switch
 
 LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -121,58 +122,49 @@ def check(env: envfile.EnvFile, *, domain: str | None = None, email: str | None 
 
 def check_context(c: Any, **options: Any) -> Request:
     """check() with the env file fabric.yaml/MYSITE_ENV_FILE name, read from the project folder."""
-    settings = config.from_context(c)
     root = releases.repo_root()
-    return check(envfile.load(os.path.join(root, settings.env_file)), **options)
+    return check(envfile.load(os.path.join(root, config.from_context(c).env_file)), **options)
 
 
 # --- the steps on the server -------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Site:
-    paths: Paths
+    names: Names
     release: str
     nginx: str
-    v2: bool
+    kind: str  # compose 'v1' or 'v2'
 
     @property
     def image(self) -> str:
-        return releases.nginx_image(self.release)
-
-    @property
-    def https_env(self) -> str:
-        return sw.https_env_file(self.paths.env_file)
-
-    @property
-    def ca_bundle(self) -> str:
-        return f"{self.paths.shared}/acme-ca.pem"
+        return self.names.nginx_image(self.release)
 
 
-def preflight(server: Remote, settings: DeployConfig) -> Site:
+def preflight(host: Host, config: DeployConfig) -> Site:
     with step("preflight: docker, the current release and nginx on the server"):
-        v2 = docker_ready(server)
-        paths = Paths.of(server.home, settings)
-        current = releases.parse_current(server.probe(releases.read_current(paths)).stdout)
+        kind = docker_ready(host)
+        names = Names.of(config, host.home)
+        current = releases.parse_current(host.probe(commands.read_current(names)).stdout)
         if not current:
-            if not server.dry_run:
-                raise DeployError(f"nothing is deployed on {server.name} yet: run `fab deploy` first (nginx must "
+            if not host.dry_run:
+                raise DeployError(f"nothing is deployed on {host.name} yet: run `fab deploy` first (nginx must "
                                   "serve the ACME challenge)")
             current = "CURRENT"
-        nginx = server.probe(sw.nginx_container(settings.project)).stdout.strip().split("\n")[0]
+        nginx = nginx_name(host, names)
         if not nginx:
-            if not server.dry_run:
+            if not host.dry_run:
                 raise DeployError("nginx is not running: run `fab status`, then `fab deploy`")
-            nginx = f"{settings.project}_nginx_1"
+            nginx = names.default_nginx
         say(f"    release {current}, nginx {nginx}")
-    return Site(paths, current, nginx, v2)
+    return Site(names, current, nginx, kind)
 
 
-def show(server: Remote, site: Site, domain: str) -> dict[str, str]:
+def show(host: Host, site: Site, domain: str) -> dict[str, str]:
     """The certificate nginx serves for ``domain`` right now (serial, expiry, names, issuer)."""
-    result = server.run(certbot.served(site.nginx, domain), warn=True)
+    result = host.run(certbot.served(site.nginx, domain), warn=True)
     found = certbot.parse_served(result.stdout)
     if result.failed or "serial" not in found:
-        if server.dry_run:
+        if host.dry_run:
             return {}
         last = (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no answer"]
         raise DeployError(f"nginx serves no certificate for {domain} on 443 ({last[0]}): run `fab https` "
@@ -184,109 +176,98 @@ def show(server: Remote, site: Site, domain: str) -> dict[str, str]:
     return found
 
 
-def issue(server: Remote, settings: DeployConfig, site: Site, request: Request) -> None:
-    bundle = site.ca_bundle if request.ca_bundle else None
+def issue(host: Host, site: Site, request: Request) -> None:
+    bundle = site.names.ca_bundle if request.ca_bundle else None
     if bundle:
         with step(f"upload the ACME CA bundle to {bundle}"):
-            server.put(request.ca_bundle, bundle)
-            server.run(f"chmod 644 {quote(bundle)}")
+            host.put(request.ca_bundle, bundle)
+            host.run(files.chmod(bundle, 0o644))
     with step(f"obtain a certificate for {', '.join(request.names)} from {request.ca_name} "
               "(certbot, HTTP-01 on nginx's webroot)"):
-        command = certbot.certonly(settings.project, site.image, request.names, request.email,
+        command = certbot.certonly(site.names, site.image, request.names, request.email,
                                    staging=request.staging, server=request.acme_server or None, ca_bundle=bundle)
         try:
-            server.run(command, timeout=900)
+            host.run(command, timeout=900)
         except RemoteCommandFailed as error:
-            _tail("certbot", error.output)
+            tail("certbot output", error.output, LOG_LINES)
             raise DeployError(f"certbot could not get a certificate for {', '.join(request.names)} (output above): "
                               "nothing was changed and the site keeps serving http; check that the names "
                               "point at this server and port 80 is open") from None
     with step("keep the ACME CA bundle for renewals" if bundle else "renewals use the system's CAs"):
-        server.run(certbot.store_ca(site.nginx, bundle) if bundle else certbot.forget_ca(site.nginx))
+        host.run(certbot.store_ca(site.nginx, bundle) if bundle else certbot.forget_ca(site.nginx))
 
 
-def serve_https(server: Remote, site: Site, request: Request) -> None:
+def serve_https(host: Host, site: Site, request: Request) -> None:
     with step(f"nginx: serve {', '.join(request.names)} over https (config tested, then one graceful reload)"):
         try:
-            result = server.run(certbot.https_on(site.nginx, request.names))
+            result = host.run(certbot.https_on(site.nginx, request.names))
         except RemoteCommandFailed as error:
-            _tail("nginx", error.output)
+            tail("nginx output", error.output, LOG_LINES)
             raise DeployError("nginx rejected the https config (output above); it keeps serving as before") from None
         if certbot.UNCHANGED in result.stdout:
             say("    https was already on for these names: no reload")
         else:
-            server.run(certbot.reload(site.nginx))
+            host.run(certbot.reload(site.nginx))
 
 
-def start_renewals(server: Remote, settings: DeployConfig, site: Site) -> None:
+def start_renewals(host: Host, site: Site) -> None:
     with step("start the certbot service (renews due certificates twice a day; nginx needs no reload)"):
-        server.run(sw.stack(settings, site.paths, site.release, "up -d --no-deps certbot", v2=site.v2), timeout=600)
+        host.run(compose.stack(site.names, site.release, compose.START_CERTBOT, kind=site.kind), timeout=600)
 
 
-def tell_django(server: Remote, settings: DeployConfig, site: Site, domain: str) -> None:
+def tell_django(host: Host, site: Site, domain: str) -> None:
     """DJANGO_HTTPS=true in shared/.envs/.https (read by every app container), then a zero-downtime restart."""
-    with step(f"Django behind https: DJANGO_HTTPS=true in {site.https_env}"):
-        server.run(certbot.write_env(site.https_env))
-    project = settings.project
-    running = [n for n, up in sw.parse_containers(server.probe(sw.app_containers(project)).stdout).items() if up]
-    if running and all(server.probe(certbot.app_https(n)).stdout.strip() == "true" for n in running):
+    names = site.names
+    with step(f"Django behind https: DJANGO_HTTPS=true in {names.https_env}"):
+        host.run(certbot.write_env(names.https_env))
+    found = docker.parse_containers(host.probe(docker.app_containers(names.project)).stdout)
+    running = [name for name, up in found.items() if up]
+    if running and all(host.probe(certbot.app_https(n)).stdout.strip() == "true" for n in running):
         say("    the app already runs with DJANGO_HTTPS=true: no restart")
         return
     # the switch starts a container named after the release: the serving one steps aside under another name
-    name = sw.container(project, site.release)
+    name = names.container(site.release)
     aside = f"{name}-before-https"
     if name in running:
-        server.run(f"docker rename {name} {aside}")
+        host.run(docker.rename(name, aside))
     try:
-        sw.switch(server, settings, site.paths, site.release, domain, site.nginx)
+        switch(host, names, site.release, domain, site.nginx)
     except BaseException:
         if name in running:
-            server.run(f"docker rename {aside} {name}", warn=True)
+            host.run(docker.rename(aside, name), warn=True)
         raise
 
 
-def https(server: Remote, settings: DeployConfig, request: Request) -> None:
-    site = preflight(server, settings)
+def https(host: Host, config: DeployConfig, request: Request) -> None:
+    site = preflight(host, config)
     if request.renew:  # shows the certificate before and after
-        renew(server, settings, site, request)
+        renew(host, site, request)
         return
     if request.status:
-        show(server, site, request.domain)
+        show(host, site, request.domain)
         return
-    with step(f"lock {site.paths.lock}"):
-        lock.acquire(server, site.paths.app, site.paths.lock, lock.holder(request.domain, action="https"))
-    try:
-        issue(server, settings, site, request)
-        serve_https(server, site, request)
-        start_renewals(server, settings, site)
-        tell_django(server, settings, site, request.domain)
-    finally:
-        lock.release(server, site.paths.lock)
+    with lock.held(host, site.names, lock.holder(request.domain, action="https")):
+        issue(host, site, request)
+        serve_https(host, site, request)
+        start_renewals(host, site)
+        tell_django(host, site, request.domain)
     with step(f"check the certificate served for {request.domain}"):
-        show(server, site, request.domain)
+        show(host, site, request.domain)
     say(f"https://{request.domain}/ is served over https; renewals are automatic (`fab https --status`)")
 
 
-def renew(server: Remote, settings: DeployConfig, site: Site, request: Request) -> None:
+def renew(host: Host, site: Site, request: Request) -> None:
     with step(f"the certificate served for {request.domain} now"):
-        before = show(server, site, request.domain)
+        before = show(host, site, request.domain)
     with step(f"force a renewal of {request.domain} (certbot renew; nginx reads the new files, no reload)"):
         try:
-            server.run(certbot.renew(settings.project, site.image, request.domain), timeout=900)
+            host.run(certbot.renew(site.names, site.image, request.domain), timeout=900)
         except RemoteCommandFailed as error:
-            _tail("certbot", error.output)
+            tail("certbot output", error.output, LOG_LINES)
             raise DeployError(f"certbot could not renew {request.domain} (output above); the current certificate "
                               "keeps being served") from None
     with step(f"the certificate served for {request.domain} after the renewal"):
-        after = show(server, site, request.domain)
+        after = show(host, site, request.domain)
     if before and after.get("serial") == before.get("serial"):
         raise DeployError(f"nginx still serves serial {before['serial']} after the renewal: check `fab logs "
                           "--service nginx`")
-
-
-def _tail(what: str, output: str) -> None:
-    lines = [line for line in output.rstrip().splitlines() if line.strip()][-LOG_LINES:]
-    if lines:
-        say(f"    last lines of the {what} output:")
-        for line in lines:
-            say(f"    | {line}")

@@ -1,16 +1,19 @@
-"""The deploy lock: one atomic ``mkdir`` on the server, released on every way out of a deploy."""
+"""The deploy lock: taken before anything on the server changes, released on every way out.
+
+Every task that changes the server holds it with ``held``; the commands are in ``deploy.commands.lock``.
+"""
 
 import getpass
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from shlex import quote
 
-from deploy import commands
+from deploy.commands import lock as commands
 from deploy.errors import DeployError
-from deploy.output import say
-from deploy.remote import Remote
+from deploy.host import Host
+from deploy.names import Names
+from deploy.output import say, step
 
 
 def who() -> str:
@@ -27,44 +30,40 @@ def holder(sha: str, action: str = "deploy", now: datetime | None = None) -> str
     return f"{action} by {who()}, {when}, {sha[:7]}"
 
 
-def take(app_dir: str, path: str, text: str) -> str:
-    # the app folder may not exist before the first deploy; the lock itself stays one atomic mkdir
-    return f"mkdir -p {quote(app_dir)} && {commands.take_lock(path, text)}"
-
-
-def acquire(remote: Remote, app_dir: str, path: str, text: str) -> None:
-    result = remote.run(take(app_dir, path, text), warn=True)
+def acquire(host: Host, names: Names, text: str) -> None:
+    result = host.run(commands.take(names.root, names.lock, text), warn=True)
     if result.ok:
         return
-    if not remote.ok(f"test -d {quote(path)}"):
-        raise DeployError(f"cannot create the deploy lock {path}: {result.stderr.strip() or 'mkdir failed'}; "
+    if not host.ok(commands.is_held(names.lock)):
+        raise DeployError(f"cannot create the deploy lock {names.lock}: {result.stderr.strip() or 'mkdir failed'}; "
                           "check that the deploy user owns the app folder (run fab bootstrap)")
-    current = remote.output(commands.read_lock(path)) or "unknown (the lock was just taken)"
-    raise DeployError(f"another deploy holds the lock on {remote.name} ({current}): wait for it to finish, "
+    current = host.output(commands.read_lock(names.lock)) or "unknown (the lock was just taken)"
+    raise DeployError(f"another deploy holds the lock on {host.name} ({current}): wait for it to finish, "
                       "or run `fab unlock` if that deploy is no longer running")
 
 
 @contextmanager
-def held(remote: Remote, app_dir: str, path: str, text: str) -> Iterator[None]:
+def held(host: Host, names: Names, text: str) -> Iterator[None]:
     """Hold the lock for the block; release it however the block ends (errors, Ctrl-C included)."""
-    acquire(remote, app_dir, path, text)
+    with step(f"lock {names.lock}"):
+        acquire(host, names, text)
     try:
         yield
     finally:
-        release(remote, path)
+        release(host, names)
 
 
-def release(remote: Remote, path: str) -> None:
+def release(host: Host, names: Names) -> None:
     try:
-        remote.run(commands.release_lock(path), warn=True)
+        host.run(commands.release_lock(names.lock), warn=True)
     except DeployError as error:  # the connection is gone: say so, never hide the original failure
         say(f"  ! could not remove the deploy lock ({error}); run `fab unlock` once the server answers")
 
 
-def unlock(remote: Remote, path: str) -> str:
+def unlock(host: Host, names: Names) -> str:
     """Remove the lock; return who held it ('' when there was none)."""
-    current = remote.output(commands.read_lock(path))
-    if not remote.ok(f"test -d {quote(path)}"):
+    current = host.output(commands.read_lock(names.lock))
+    if not host.ok(commands.is_held(names.lock)):
         return ""
-    remote.run(commands.release_lock(path))
+    host.run(commands.release_lock(names.lock))
     return current or "unknown holder"

@@ -1,6 +1,5 @@
 """Step-by-step output: every long piece of work says what it does and how long it took."""
 
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,10 @@ def step(title: str) -> Iterator[None]:
     say(f"  ok {title} ({time.monotonic() - started:.1f}s)")
 
 
-def fail(message: str) -> None:
-    """Print the one line a user sees for a failure, on stderr."""
-    print(f"error: {message}", file=sys.stderr, flush=True)
+def tail(what: str, output: str, lines: int) -> None:
+    """Show the last ``lines`` non-blank lines of a failed command's ``output``."""
+    kept = [line for line in output.rstrip().splitlines() if line.strip()][-lines:]
+    if kept:
+        say(f"    last lines of the {what}:")
+        for line in kept:
+            say(f"    | {line}")

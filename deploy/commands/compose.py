@@ -3,7 +3,13 @@
 The one home of compose for the deploy engine, `inv`, the benchmarks and the tests.
 """
 
+from __future__ import annotations
+
 from shlex import quote
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from deploy.names import Names
 
 V2 = "docker compose"
 V1 = "docker-compose"
@@ -56,3 +62,17 @@ def environment(*, env_file: str, http_addr: str, http_port: int, https_port: in
 def assignments(env: dict[str, str]) -> str:
     """``KEY=value`` words for a shell command line, each value quoted."""
     return " ".join(f"{key}={quote(value)}" for key, value in env.items())
+
+
+def stack(names: Names, release: str, *args: str, kind: str) -> str:
+    """compose, run in the release folder, with the release's tag, the shared env file and nginx's ports."""
+    env = assignments(names.compose_env(release))
+    compose = command(kind, [names.config.compose_file], *args, project=names.project)
+    return f"cd {quote(names.release(release))} && {env} {compose}"
+
+
+# What the steps ask of the release's stack (words after `compose -p ... -f ...`)
+BUILD = "build"
+MIGRATE = "run --rm --no-deps -T mysite python manage.py migrate --noinput"
+START_NGINX = "up -d --no-deps nginx"
+START_CERTBOT = "up -d --no-deps certbot"

@@ -1,45 +1,38 @@
-"""Pure builders for remote shell commands: strings in, strings out, no I/O.
-
-Every argument that comes from a user or a path is quoted with ``shlex.quote``.
-"""
+"""The smallest builders: root without a prompt, the user's home, tests on paths."""
 
 from shlex import quote
 
 
+def sh(command: str) -> str:
+    """``command`` as one argument of ``sh -c`` (for sudo, which runs one program)."""
+    return f"sh -c {quote(command)}"
+
+
 def sudo(command: str) -> str:
     """Run ``command`` as root without ever waiting for a password prompt."""
-    return f"sudo -n sh -c {quote(command)}"
-
-
-def compose(files: list[str], *args: str, v2: bool = True, project: str | None = None) -> str:
-    base = "docker compose" if v2 else "docker-compose"
-    parts = [base]
-    if project:
-        parts.append(f"-p {quote(project)}")
-    parts += [f"-f {quote(f)}" for f in files]
-    return " ".join([*parts, *args])
-
-
-def detect_compose() -> str:
-    """Print 'v2' when the compose plugin answers, 'v1' for docker-compose, nothing when neither does."""
-    return (
-        "if docker compose version >/dev/null 2>&1; then echo v2; "
-        "elif docker-compose version >/dev/null 2>&1; then echo v1; fi"
-    )
-
-
-def take_lock(path: str, holder: str) -> str:
-    # mkdir is atomic: the first caller wins, every other one fails
-    return f"mkdir {quote(path)} && printf '%s\\n' {quote(holder)} > {quote(path)}/holder"
-
-
-def read_lock(path: str) -> str:
-    return f"cat {quote(path)}/holder 2>/dev/null || true"
-
-
-def release_lock(path: str) -> str:
-    return f"rm -rf {quote(path)}"
+    return f"sudo -n {sh(command)}"
 
 
 def home() -> str:
     return 'printf %s "$HOME"'
+
+
+def is_dir(path: str) -> str:
+    return f"test -d {quote(path)}"
+
+
+def is_file(path: str) -> str:
+    return f"test -f {quote(path)}"
+
+
+def wait(seconds: int) -> str:
+    return f"sleep {int(seconds)}"
+
+
+def disk_usage(path: str) -> str:
+    """``df -h`` of the folder, or of the home when it does not exist yet."""
+    return f"df -h {quote(path)} 2>/dev/null || df -h ~"
+
+
+def tail(path: str, lines: int) -> str:
+    return f"tail -n {int(lines)} {quote(path)} 2>/dev/null"

@@ -1,11 +1,14 @@
-"""Shared helper for the deploy step tests: a Remote over Fabric's MockRemote, with uploads recorded."""
+"""Shared helper for the deploy step tests: a Host over Fabric's MockRemote, with uploads recorded."""
 
 from fabric import Connection
 from fabric.testing.base import Command, Session
 
-from deploy.remote import Remote
+from deploy.config import DeployConfig
+from deploy.host import Host
+from deploy.names import Names
 
 HOST = "deploy@srv.example:2200"
+HOME = "/home/deploy"
 
 
 def session(*commands: str | Command) -> Session:
@@ -14,12 +17,17 @@ def session(*commands: str | Command) -> Session:
                    commands=[c if isinstance(c, Command) else Command(c) for c in commands])
 
 
-def remote(monkeypatch=None, uploads: list | None = None, dry_run: bool = False) -> Remote:
-    server = Remote(Connection(HOST), dry_run=dry_run)
-    server._home = "/home/deploy"
+def names(config: DeployConfig | None = None) -> Names:
+    """The naming contract of the test server's app (home /home/deploy)."""
+    return Names.of(config or DeployConfig(), HOME)
+
+
+def remote(monkeypatch=None, uploads: list | None = None, dry_run: bool = False) -> Host:
+    host = Host(Connection(HOST), dry_run=dry_run)
+    host._home = HOME
     if monkeypatch is not None:
         def put(local, remote_path, mode=None):
             with open(local, "rb") as handle:
                 (uploads if uploads is not None else []).append((remote_path, handle.read()))
-        monkeypatch.setattr(server, "put", put)
-    return server
+        monkeypatch.setattr(host, "put", put)
+    return host

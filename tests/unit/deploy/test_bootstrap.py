@@ -7,21 +7,23 @@ from fabric import Connection
 from fabric.testing.base import Command, MockRemote, Session
 from invoke.exceptions import AuthFailure
 
-from deploy import bootstrap, commands, config, files
+from deploy import bootstrap, config, preflight
+from deploy.commands import compose, files, shell
 from deploy.errors import DeployError
-from deploy.remote import Remote
+from deploy.host import Host
+from deploy.report import Report
 from tests.unit.deploy.test_distro import OS_RELEASE
 
 SETTINGS = config.load({}, {})
 ROOT = "/home/deploy/apps/mysite"
 LAYOUT = [(ROOT, "755"), (f"{ROOT}/releases", "755"), (f"{ROOT}/shared", "755"),
           (f"{ROOT}/shared/.envs", "700"), (f"{ROOT}/backups", "700")]
-SUDO_OK = Command(commands.sudo("true"))
-DETECT = commands.detect_compose()
+SUDO_OK = Command(shell.sudo("true"))
+DETECT = compose.detect()
 
 
 def sudo(cmd, **kwargs):
-    return Command(commands.sudo(cmd), **kwargs)
+    return Command(shell.sudo(cmd), **kwargs)
 
 
 def os_release(name):
@@ -51,14 +53,14 @@ def after_install(kind="v1", member=False, layout_exists=False):
 
 
 def remote(**kwargs):
-    return Remote(Connection("deploy@srv.example"), **kwargs)
+    return Host(Connection("deploy@srv.example"), **kwargs)
 
 
 def run_bootstrap(cmds, **kwargs):
     with MockRemote() as mock:
         mock.expect_sessions(Session(commands=cmds))
-        server = remote()
-        bootstrap.bootstrap(server, SETTINGS, **kwargs)
+        host = remote()
+        bootstrap.bootstrap(host, SETTINGS, **kwargs)
         return mock.sessions[0].client
 
 
@@ -108,21 +110,21 @@ def test_new_group_member_reconnects_before_docker_ps():
 
 def test_no_sudo_is_one_line_and_nothing_else_runs():
     with pytest.raises(DeployError) as info:
-        run_bootstrap([Command(commands.sudo("true"), err=b"sudo: a password is required\n", exit=1)])
+        run_bootstrap([Command(shell.sudo("true"), err=b"sudo: a password is required\n", exit=1)])
     assert str(info.value) == (
         "deploy@srv.example has no passwordless sudo: add `deploy ALL=(ALL) NOPASSWD:ALL` with visudo (as root), "
         "or run `fab --prompt-for-sudo-password -H ... TASK` if deploy may use sudo with a password")
 
 
 def test_wrong_sudo_password_is_one_line(monkeypatch):
-    server = Remote(Connection("deploy@srv.example", config=_sudo_password_config()))
+    host = Host(Connection("deploy@srv.example", config=_sudo_password_config()))
 
     def refuse(*args, **kwargs):
         raise AuthFailure(result=None, prompt="[sudo] password: ")
 
-    monkeypatch.setattr(server.conn, "sudo", refuse)
+    monkeypatch.setattr(host.conn, "sudo", refuse)
     with pytest.raises(DeployError, match="sudo on deploy@srv.example refused the password"):
-        bootstrap.check_sudo(server)
+        preflight.check_sudo(host)
 
 
 def _sudo_password_config():
@@ -179,7 +181,7 @@ def test_app_path_outside_home_uses_sudo_and_chown():
             *[c for path, mode in [("/srv/blog", 0o755), ("/srv/blog/releases", 0o755), ("/srv/blog/shared", 0o755),
                                    ("/srv/blog/shared/.envs", 0o700), ("/srv/blog/backups", 0o700)]
               for c in (Command(files.dir_state(path)), sudo(files.make_dir(path, "deploy", mode)))]]))
-        bootstrap.create_app_layout(remote(), config.load({"app_path": "/srv/blog"}, {}), bootstrap.Report())
+        bootstrap.create_app_layout(remote(), config.load({"app_path": "/srv/blog"}, {}), Report())
 
 
 def test_dry_run_reads_the_server_but_only_prints_changes(capsys):

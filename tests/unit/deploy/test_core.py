@@ -1,4 +1,4 @@
-"""The deploy engine's core: config merging, command strings, host keys and the Remote runner."""
+"""The deploy engine's core: config merging, command strings, host keys and the Host runner."""
 
 import os
 
@@ -8,10 +8,11 @@ from fabric import Connection
 from fabric.testing.base import Command, MockRemote, Session
 from invoke.exceptions import Exit
 
-from deploy import commands, config, hostkeys
+from deploy import config, hostkeys
 from deploy.cli import guarded
+from deploy.commands import compose, lock, shell
 from deploy.errors import DeployError, RemoteCommandFailed
-from deploy.remote import Remote, connect, connection_error
+from deploy.host import Host, connect, connection_error
 
 # --- config -------------------------------------------------------------------------------------
 
@@ -59,7 +60,7 @@ def test_bad_env_value_is_reported():
 # --- commands -----------------------------------------------------------------------------------
 
 def test_sudo_never_prompts_and_quotes_the_whole_command():
-    assert commands.sudo("apt-get install -y docker.io && echo 'x'") == (
+    assert shell.sudo("apt-get install -y docker.io && echo 'x'") == (
         "sudo -n sh -c 'apt-get install -y docker.io && echo '\"'\"'x'\"'\"''")
 
 
@@ -68,15 +69,15 @@ def test_sudo_never_prompts_and_quotes_the_whole_command():
     (False, "docker-compose -p mysite -f production.yml up -d nginx"),
 ])
 def test_compose_v1_and_v2(v2, expected):
-    assert commands.compose(["production.yml"], "up", "-d", "nginx", v2=v2, project="mysite") == expected
+    assert compose.command("v2" if v2 else "v1", ["production.yml"], "up", "-d", "nginx", project="mysite") == expected
 
 
 def test_compose_quotes_paths_with_spaces():
-    assert commands.compose(["/srv/my site/production.yml"]) == "docker compose -f '/srv/my site/production.yml'"
+    assert compose.command("v2", ["/srv/my site/production.yml"]) == "docker compose -f '/srv/my site/production.yml'"
 
 
 def test_lock_is_one_atomic_mkdir():
-    assert commands.take_lock("/srv/a/.lock", "ann@laptop 2026-11-24") == (
+    assert lock.take_lock("/srv/a/.lock", "ann@laptop 2026-11-24") == (
         "mkdir /srv/a/.lock && printf '%s\\n' 'ann@laptop 2026-11-24' > /srv/a/.lock/holder")
 
 
@@ -149,10 +150,10 @@ def test_changed_key_is_always_refused(server_key):
     assert "ssh-keygen -f ~/.ssh/known_hosts -R '[10.0.0.5]:2200'" in str(error)
 
 
-# --- Remote over a mocked SSH session -----------------------------------------------------------
+# --- Host over a mocked SSH session -----------------------------------------------------------
 
 def _remote(**kwargs):
-    return Remote(Connection("deploy@srv.example:2200"), **kwargs)
+    return Host(Connection("deploy@srv.example:2200"), **kwargs)
 
 
 def test_run_sends_the_exact_command_and_returns_output():
@@ -261,8 +262,8 @@ def test_get_downloads_and_dry_run_only_prints(capsys):
     conn = Connection("deploy@srv.example:2200")
     calls = []
     conn.get = lambda remote, local: calls.append((remote, local))
-    Remote(conn).get("/srv/a.sqlite3", "b.sqlite3")
-    Remote(conn, dry_run=True).get("/srv/c", "d")
+    Host(conn).get("/srv/a.sqlite3", "b.sqlite3")
+    Host(conn, dry_run=True).get("/srv/c", "d")
     assert calls == [("/srv/a.sqlite3", "b.sqlite3")]
     assert "[dry-run] download /srv/c -> d" in capsys.readouterr().out
 
@@ -280,7 +281,7 @@ def test_sudo_with_a_password_never_forwards_local_stdin(monkeypatch):
     from fabric import Config
     from invoke.runners import Result
 
-    remote = Remote(Connection("deploy@srv.example", config=Config(overrides={"sudo": {"password": "pw"}})))
+    remote = Host(Connection("deploy@srv.example", config=Config(overrides={"sudo": {"password": "pw"}})))
     seen = {}
 
     def fake_sudo(command, **kwargs):

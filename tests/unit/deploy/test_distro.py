@@ -1,8 +1,8 @@
-"""deploy.distro: os-release parsing and the exact install plan per distribution."""
+"""deploy.commands.distro: os-release parsing and the exact install plan per distribution."""
 
 import pytest
 
-from deploy import distro
+from deploy.commands import distro
 from deploy.errors import DeployError
 
 OS_RELEASE = {

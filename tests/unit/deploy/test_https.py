@@ -8,25 +8,27 @@ from pathlib import Path
 import pytest
 from fabric.testing.base import Command, MockRemote
 
-from deploy import certbot, commands, envfile, lock
+from deploy import envfile, lock
 from deploy import https as tls
 from deploy import switch as sw
+from deploy.commands import certbot, compose, docker, health
+from deploy.commands import lock as lock_commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
-from deploy.releases import Paths
-from tests.unit.deploy.mockremote import remote, session
+from deploy.scripts import source
+from tests.unit.deploy.mockremote import names, remote, session
 
 ROOT = Path(__file__).resolve().parents[3]
 NGINX = ROOT / "compose/production/nginx"
 KEY = "k8#Jd0-vQ2!xL9pZ3@tR7^wY1&nB5*cF6(hM4)sG8_eA2+uK0qW"
 CFG = DeployConfig()
-P = Paths("/home/deploy/apps/mysite")
+N = names(CFG)
 REL = "20261124100509-bbbbbbb"
 APP_C = f"mysite-{REL}"
 ASIDE = f"{APP_C}-before-https"
 NGINX_C = "mysite_nginx_1"
 IMAGE = f"mysite-nginx:{REL}"
-BUNDLE = f"{P.shared}/acme-ca.pem"
+BUNDLE = f"{N.shared}/acme-ca.pem"
 ACME = "https://10.9.8.7:14000/dir"
 SERVED = b"serial=1a2b\nexpires=2099-01-01T00:00:00Z\nnames=blog.example\nissuer=CN=Pebble Intermediate CA\n"
 
@@ -95,7 +97,7 @@ def test_domain_defaults_to_the_first_allowed_host_and_status_needs_no_email(cap
 # --- builders -----------------------------------------------------------------------------------
 
 def test_certonly_is_webroot_in_a_one_off_nginx_image_container():
-    assert certbot.certonly("mysite", IMAGE, ["blog.example", "www.blog.example"], "a@b.example") == (
+    assert certbot.certonly(N, IMAGE, ["blog.example", "www.blog.example"], "a@b.example") == (
         "docker run --rm --name mysite-certbot-certonly -v mysite_letsencrypt:/etc/letsencrypt "
         f"-v mysite_acme:/var/www/acme --entrypoint certbot {IMAGE} certonly --webroot -w /var/www/acme "
         "--cert-name blog.example -d blog.example -d www.blog.example --email a@b.example --agree-tos "
@@ -103,15 +105,15 @@ def test_certonly_is_webroot_in_a_one_off_nginx_image_container():
 
 
 def test_certonly_with_staging_or_a_private_acme_server_and_its_ca():
-    assert " --staging " in certbot.certonly("mysite", IMAGE, ["blog.example"], "a@b.example", staging=True)
-    command = certbot.certonly("mysite", IMAGE, ["blog.example"], "a@b.example", server=ACME, ca_bundle=BUNDLE)
+    assert " --staging " in certbot.certonly(N, IMAGE, ["blog.example"], "a@b.example", staging=True)
+    command = certbot.certonly(N, IMAGE, ["blog.example"], "a@b.example", server=ACME, ca_bundle=BUNDLE)
     assert (f"-v {BUNDLE}:/etc/mysite/acme-ca.pem:ro -e REQUESTS_CA_BUNDLE=/etc/mysite/acme-ca.pem "
             f"--entrypoint certbot {IMAGE} ") in command
     assert f" --server {ACME} " in command
 
 
 def test_renew_forces_one_lineage_through_the_entrypoint_wrapper():
-    assert certbot.renew("mysite", IMAGE, "blog.example") == (
+    assert certbot.renew(N, IMAGE, "blog.example") == (
         "docker run --rm --name mysite-certbot-renew -v mysite_letsencrypt:/etc/letsencrypt "
         f"-v mysite_acme:/var/www/acme {IMAGE} certbot renew --cert-name blog.example --force-renewal "
         "--no-random-sleep-on-renew --non-interactive")
@@ -124,28 +126,28 @@ def test_nginx_and_env_builders():
     assert certbot.store_ca(NGINX_C, BUNDLE) == (
         f"docker exec -i {NGINX_C} sh -c 'mkdir -p /etc/letsencrypt/mysite && cat > "
         f"/etc/letsencrypt/mysite/acme-ca.pem' < {BUNDLE}")
-    https_env = sw.https_env_file(P.env_file)
+    https_env = N.https_env
     assert certbot.write_env(https_env) == (
         f"umask 077 && printf %s 'DJANGO_HTTPS=true\n' > {https_env}.tmp && mv -f {https_env}.tmp {https_env}")
     assert certbot.parse_served(SERVED.decode() + "noise\n") == {
         "serial": "1a2b", "expires": "2099-01-01T00:00:00Z", "names": "blog.example",
         "issuer": "CN=Pebble Intermediate CA"}
-    compile(certbot.SERVED, "served", "exec")
+    compile(source("served_cert"), "served", "exec")
 
 
 # --- the steps: exact command sequences ---------------------------------------------------------
 
-LOCK = lock.take(P.app, P.lock, "HOLDER")
-UNLOCK = commands.release_lock(P.lock)
-PREFLIGHT = [Command(commands.detect_compose(), out=b"v1\n"), "docker info --format '{{.ServerVersion}}'",
-             Command(f"readlink {P.current} 2>/dev/null || true", out=f"releases/{REL}\n".encode()),
-             Command(sw.nginx_container("mysite"), out=f"{NGINX_C}\n".encode())]
-CERTONLY = certbot.certonly("mysite", IMAGE, ["blog.example"], "a@b.example", server=ACME, ca_bundle=BUNDLE)
+LOCK = lock_commands.take(N.root, N.lock, "HOLDER")
+UNLOCK = lock_commands.release_lock(N.lock)
+PREFLIGHT = [Command(compose.detect(), out=b"v1\n"), "docker info --format '{{.ServerVersion}}'",
+             Command(f"readlink {N.current} 2>/dev/null || true", out=f"releases/{REL}\n".encode()),
+             Command(docker.nginx_container(N.project), out=f"{NGINX_C}\n".encode())]
+CERTONLY = certbot.certonly(N, IMAGE, ["blog.example"], "a@b.example", server=ACME, ca_bundle=BUNDLE)
 SHOW = Command(certbot.served(NGINX_C, "blog.example"), out=SERVED)
-LIST = sw.app_containers("mysite")
-SWITCH = [Command(LIST, out=f"{ASIDE} Up 2 hours (healthy)\n".encode()), sw.run_app("mysite", REL, P.env_file),
-          sw.direct_check(APP_C, "blog.example", 60), sw.route("mysite", APP_C), "sleep 2",
-          sw.nginx_check(NGINX_C, "blog.example", 60), sw.stop([ASIDE], 30)]
+LIST = docker.app_containers(N.project)
+SWITCH = [Command(LIST, out=f"{ASIDE} Up 2 hours (healthy)\n".encode()), docker.run_app(N, REL),
+          health.direct_check(APP_C, "blog.example", 60), docker.route(N.network, APP_C), "sleep 2",
+          health.nginx_check(NGINX_C, "blog.example", 60), docker.stop([ASIDE], 30)]
 
 
 @pytest.fixture
@@ -165,8 +167,8 @@ def test_fab_https_issues_then_switches_nginx_then_django(request_, monkeypatch,
     run(request_, *PREFLIGHT, LOCK, f"chmod 644 {BUNDLE}", CERTONLY, certbot.store_ca(NGINX_C, BUNDLE),
         Command(certbot.https_on(NGINX_C, ["blog.example"]), out=b"nginx entrypoint: serving\n"),
         certbot.reload(NGINX_C),
-        sw.stack(CFG, P, REL, "up -d --no-deps certbot", v2=False),
-        certbot.write_env(sw.https_env_file(P.env_file)),
+        compose.stack(N, REL, "up -d --no-deps certbot", kind="v1"),
+        certbot.write_env(N.https_env),
         Command(LIST, out=f"{APP_C} Up 2 hours (healthy)\n".encode()),
         Command(certbot.app_https(APP_C), out=b"\n"),
         f"docker rename {APP_C} {ASIDE}", *SWITCH, UNLOCK, SHOW,
@@ -179,8 +181,8 @@ def test_fab_https_issues_then_switches_nginx_then_django(request_, monkeypatch,
 def test_running_it_again_neither_reloads_nor_restarts(request_, monkeypatch, capsys):
     run(request_, *PREFLIGHT, LOCK, f"chmod 644 {BUNDLE}", CERTONLY, certbot.store_ca(NGINX_C, BUNDLE),
         Command(certbot.https_on(NGINX_C, ["blog.example"]), out=b"https for 'blog.example' unchanged\n"),
-        sw.stack(CFG, P, REL, "up -d --no-deps certbot", v2=False),
-        certbot.write_env(sw.https_env_file(P.env_file)),
+        compose.stack(N, REL, "up -d --no-deps certbot", kind="v1"),
+        certbot.write_env(N.https_env),
         Command(LIST, out=f"{APP_C} Up 2 hours (healthy)\n".encode()),
         Command(certbot.app_https(APP_C), out=b"true\n"), UNLOCK, SHOW, monkeypatch=monkeypatch)
     out = capsys.readouterr().out
@@ -204,17 +206,18 @@ def test_nginx_rejecting_the_config_is_one_line_and_nothing_reloads(request_, mo
 
 
 def test_a_failed_restart_puts_the_serving_container_back_under_its_name(request_, monkeypatch):
-    abort = [sw.logs_tail(APP_C), f"docker stop -t 10 {APP_C} >/dev/null 2>&1; docker rm -f {APP_C} >/dev/null 2>&1 "
-             "|| true", f"docker start {ASIDE}"]
+    abort = [docker.logs_tail(APP_C, sw.LOG_LINES),
+             f"docker stop -t 10 {APP_C} >/dev/null 2>&1; docker rm -f {APP_C} >/dev/null 2>&1 || true",
+             f"docker start {ASIDE}"]
     with pytest.raises(DeployError, match="rolled back"):
         run(request_, *PREFLIGHT, LOCK, f"chmod 644 {BUNDLE}", CERTONLY, certbot.store_ca(NGINX_C, BUNDLE),
             Command(certbot.https_on(NGINX_C, ["blog.example"]), out=b"ok\n"), certbot.reload(NGINX_C),
-            sw.stack(CFG, P, REL, "up -d --no-deps certbot", v2=False),
-            certbot.write_env(sw.https_env_file(P.env_file)),
+            compose.stack(N, REL, "up -d --no-deps certbot", kind="v1"),
+            certbot.write_env(N.https_env),
             Command(LIST, out=f"{APP_C} Up 2 hours (healthy)\n".encode()),
             Command(certbot.app_https(APP_C), out=b"\n"), f"docker rename {APP_C} {ASIDE}",
-            Command(LIST, out=f"{ASIDE} Up 2 hours\n".encode()), sw.run_app("mysite", REL, P.env_file),
-            Command(sw.direct_check(APP_C, "blog.example", 60), exit=1), *abort,
+            Command(LIST, out=f"{ASIDE} Up 2 hours\n".encode()), docker.run_app(N, REL),
+            Command(health.direct_check(APP_C, "blog.example", 60), exit=1), *abort,
             f"docker rename {ASIDE} {APP_C}", UNLOCK, monkeypatch=monkeypatch)
 
 
@@ -225,7 +228,7 @@ def test_status_only_reads(monkeypatch, capsys):
 
 def test_renew_shows_a_new_serial(monkeypatch, capsys):
     after = SERVED.replace(b"1a2b", b"3c4d")
-    run(tls.check(env(), renew=True), *PREFLIGHT, SHOW, certbot.renew("mysite", IMAGE, "blog.example"),
+    run(tls.check(env(), renew=True), *PREFLIGHT, SHOW, certbot.renew(N, IMAGE, "blog.example"),
         Command(certbot.served(NGINX_C, "blog.example"), out=after))
     out = capsys.readouterr().out
     assert "serial 1a2b" in out and "serial 3c4d" in out
@@ -233,12 +236,12 @@ def test_renew_shows_a_new_serial(monkeypatch, capsys):
 
 def test_renew_that_serves_the_old_serial_is_an_error():
     with pytest.raises(DeployError, match="still serves serial 1a2b"):
-        run(tls.check(env(), renew=True), *PREFLIGHT, SHOW, certbot.renew("mysite", IMAGE, "blog.example"), SHOW)
+        run(tls.check(env(), renew=True), *PREFLIGHT, SHOW, certbot.renew(N, IMAGE, "blog.example"), SHOW)
 
 
 def test_nothing_deployed_yet_is_one_line():
     with pytest.raises(DeployError, match="nothing is deployed on .* yet: run `fab deploy` first"):
-        run(tls.check(env(), status=True), *PREFLIGHT[:2], Command(f"readlink {P.current} 2>/dev/null || true"))
+        run(tls.check(env(), status=True), *PREFLIGHT[:2], Command(f"readlink {N.current} 2>/dev/null || true"))
 
 
 # --- nginx: the entrypoint renders http-only or https -------------------------------------------

@@ -4,9 +4,10 @@ import pytest
 from fabric import Connection
 from fabric.testing.base import Command, MockRemote, Session
 
-from deploy import commands, config, legacy
+from deploy import config, legacy
+from deploy.commands import shell
 from deploy.errors import DeployError
-from deploy.remote import Remote
+from deploy.host import Host
 
 SETTINGS = config.load({}, {})
 CTL = "supervisorctl -c /home/deploy/etc/supervisord.conf"
@@ -17,7 +18,7 @@ OURS = "grep -qF 'installed by `fab supervisor`' "
 
 
 def sudo(cmd, **kwargs):
-    return Command(commands.sudo(cmd), **kwargs)
+    return Command(shell.sudo(cmd), **kwargs)
 
 
 def ports(listening80=b"", listening443=b""):
@@ -31,12 +32,12 @@ def no_system_supervisor():
 def run_migrate(cmds):
     with MockRemote() as mock:
         mock.expect_sessions(Session(commands=cmds))
-        legacy.migrate_legacy(Remote(Connection("deploy@srv.example")), SETTINGS)
+        legacy.migrate_legacy(Host(Connection("deploy@srv.example")), SETTINGS)
 
 
 def test_the_articles_legacy_stack_is_stopped_and_disabled(capsys):
     run_migrate([
-        Command(commands.sudo("true")),
+        Command(shell.sudo("true")),
         Command("systemctl is-active --quiet nginx"), Command("systemctl is-enabled --quiet nginx"),
         sudo("systemctl disable --now nginx"),
         Command('printf %s "$HOME"', out=b"/home/deploy"),
@@ -63,7 +64,7 @@ def test_the_articles_legacy_stack_is_stopped_and_disabled(capsys):
 
 def test_second_run_finds_nothing_to_stop(capsys):
     run_migrate([
-        Command(commands.sudo("true")),
+        Command(shell.sudo("true")),
         Command("systemctl is-active --quiet nginx", exit=3), Command("systemctl is-enabled --quiet nginx", exit=1),
         Command('printf %s "$HOME"', out=b"/home/deploy"),
         Command("test -f /home/deploy/etc/supervisord.conf"),
@@ -78,7 +79,7 @@ def test_second_run_finds_nothing_to_stop(capsys):
 
 def test_our_own_supervisor_program_is_never_disabled():
     run_migrate([
-        Command(commands.sudo("true")),
+        Command(shell.sudo("true")),
         Command("systemctl is-active --quiet nginx", exit=3), Command("systemctl is-enabled --quiet nginx", exit=4),
         Command('printf %s "$HOME"', out=b"/home/deploy"),
         Command("test -f /home/deploy/etc/supervisord.conf"),
@@ -94,7 +95,7 @@ def test_our_own_supervisor_program_is_never_disabled():
 def test_a_port_still_taken_by_something_else_is_one_line():
     with pytest.raises(DeployError) as info:
         run_migrate([
-            Command(commands.sudo("true")),
+            Command(shell.sudo("true")),
             Command("systemctl is-active --quiet nginx", exit=3), Command("systemctl is-enabled --quiet nginx", exit=1),
             Command('printf %s "$HOME"', out=b"/home/deploy"),
             Command("test -f /home/deploy/etc/supervisord.conf", exit=1),
@@ -108,4 +109,4 @@ def test_a_port_still_taken_by_something_else_is_one_line():
 
 def test_no_sudo_changes_nothing():
     with pytest.raises(DeployError, match="has no passwordless sudo"):
-        run_migrate([Command(commands.sudo("true"), exit=1)])
+        run_migrate([Command(shell.sudo("true"), exit=1)])

@@ -6,8 +6,9 @@ import pytest
 from fabric.testing.base import Command, MockRemote
 
 from deploy import lock
+from deploy.commands import lock as commands
 from deploy.errors import DeployError
-from tests.unit.deploy.mockremote import remote, session
+from tests.unit.deploy.mockremote import names, remote, session
 
 APP = "/home/deploy/apps/mysite"
 LOCK = f"{APP}/.deploy.lock"
@@ -21,13 +22,13 @@ def test_holder_names_who_when_and_commit(monkeypatch):
 
 
 def test_take_creates_the_app_folder_then_one_atomic_mkdir():
-    assert lock.take(APP, LOCK, HOLDER) == TAKE
+    assert commands.take(APP, LOCK, HOLDER) == TAKE
 
 
 def test_held_releases_the_lock_after_the_block():
     with MockRemote() as mock:
         mock.expect_sessions(session(TAKE, f"rm -rf {LOCK}"))
-        with lock.held(remote(), APP, LOCK, HOLDER):
+        with lock.held(remote(), names(), HOLDER):
             pass
 
 
@@ -35,7 +36,7 @@ def test_held_releases_the_lock_after_the_block():
 def test_held_releases_the_lock_on_failure_and_ctrl_c(error):
     with MockRemote() as mock:
         mock.expect_sessions(session(TAKE, f"rm -rf {LOCK}"))
-        with pytest.raises(type(error)), lock.held(remote(), APP, LOCK, HOLDER):
+        with pytest.raises(type(error)), lock.held(remote(), names(), HOLDER):
             raise error
 
 
@@ -47,7 +48,7 @@ def test_concurrent_deploy_is_refused_showing_the_holder_and_the_lock_is_kept():
             Command(f"cat {LOCK}/holder 2>/dev/null || true",
                     out=b"deploy by bob@desk, 2026-11-24T09:59:00Z, 1111111\n"),
         ))
-        with pytest.raises(DeployError) as info, lock.held(remote(), APP, LOCK, HOLDER):
+        with pytest.raises(DeployError) as info, lock.held(remote(), names(), HOLDER):
             raise AssertionError("must not run")
     assert str(info.value) == (
         "another deploy holds the lock on deploy@srv.example:2200 (deploy by bob@desk, 2026-11-24T09:59:00Z, "
@@ -59,17 +60,17 @@ def test_lock_that_cannot_be_created_says_why():
         mock.expect_sessions(session(Command(TAKE, err=b"mkdir: Permission denied\n", exit=1),
                                      Command(f"test -d {LOCK}", exit=1)))
         with pytest.raises(DeployError, match="Permission denied; check that the deploy user owns"):
-            lock.acquire(remote(), APP, LOCK, HOLDER)
+            lock.acquire(remote(), names(), HOLDER)
 
 
 def test_unlock_removes_and_reports_the_holder():
     with MockRemote() as mock:
         mock.expect_sessions(session(Command(f"cat {LOCK}/holder 2>/dev/null || true", out=HOLDER.encode()),
                                      f"test -d {LOCK}", f"rm -rf {LOCK}"))
-        assert lock.unlock(remote(), LOCK) == HOLDER
+        assert lock.unlock(remote(), names()) == HOLDER
 
 
 def test_unlock_without_a_lock_changes_nothing():
     with MockRemote() as mock:
         mock.expect_sessions(session(f"cat {LOCK}/holder 2>/dev/null || true", Command(f"test -d {LOCK}", exit=1)))
-        assert lock.unlock(remote(), LOCK) == ""
+        assert lock.unlock(remote(), names()) == ""

@@ -5,46 +5,51 @@ from shlex import quote
 import pytest
 from fabric.testing.base import Command, MockRemote
 
-from deploy import commands, lock, operations, releases
-from deploy import switch as sw
+from deploy import lock, operations
+from deploy.backups import backup_database
+from deploy.commands import backup, docker
+from deploy.commands import lock as lock_commands
+from deploy.commands import releases as commands
+from deploy.commands.releases import listing, read_current
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
-from deploy.releases import Paths, listing, read_current
-from tests.unit.deploy.mockremote import remote, session
+from deploy.scripts import source
+from tests.unit.deploy.mockremote import names, remote, session
 
 CFG = DeployConfig(keep_backups=2)
-P = Paths("/home/deploy/apps/mysite")
+P = names(CFG)
 REL = "20261124100509-bbbbbbb"
 CURRENT = Command(read_current(P), out=f"releases/{REL}\n".encode())
 VOLUME = "docker volume inspect mysite_database >/dev/null 2>&1"
 
 
 def test_one_off_runs_the_release_image_with_the_data_volumes():
-    assert operations.one_off("mysite", REL, "/e", "python manage.py migrate --noinput", network=True) == (
+    assert docker.one_off(P, REL, "python manage.py migrate --noinput", env_file="/e", network=True) == (
         "docker run --rm --network mysite_default --env-file /e -v mysite_database:/app/database "
         f"-v mysite_media:/app/media mysite-django:{REL} python manage.py migrate --noinput")
 
 
 def test_backup_streams_the_sqlite_backup_api_and_keeps_only_whole_files():
-    assert operations.backup_command("mysite", REL, "/b/x.sqlite3") == (
+    assert backup.backup(P, REL, "/b/x.sqlite3") == (
+        f"mkdir -p {P.backups} && "
         "docker run --rm --network none -v mysite_database:/app/database -v mysite_media:/app/media "
-        f"mysite-django:{REL} python -c {quote(operations.BACKUP)} > /b/x.sqlite3.tmp; rc=$?; "
+        f"mysite-django:{REL} python -c {quote(source('sqlite_backup'))} /app/database/db.sqlite3 "
+        "> /b/x.sqlite3.tmp; rc=$?; "
         "if [ $rc -eq 0 ]; then mv /b/x.sqlite3.tmp /b/x.sqlite3; else rm -f /b/x.sqlite3.tmp; fi; exit $rc")
-    compile(operations.BACKUP, "backup", "exec")
-    compile(operations.RESTORE, "restore", "exec")
+    compile(source("sqlite_backup"), "backup", "exec")
+    compile(source("sqlite_restore"), "restore", "exec")
 
 
 def test_backup_names_sort_by_time():
-    assert operations.backup_name(REL) == f"{REL}.sqlite3"
-    assert operations.backup_name("manual").endswith("-manual.sqlite3")
+    assert backup.backup_name(REL) == f"{REL}.sqlite3"
+    assert backup.backup_name("manual").endswith("-manual.sqlite3")
 
 
 def test_backup_without_a_database_is_a_note_not_an_error(capsys):
     with MockRemote() as mock:
         mock.expect_sessions(session(
-            VOLUME, Command(f"mkdir -p {P.backups} && "
-                            + operations.backup_command("mysite", REL, f"{P.backups}/{REL}.sqlite3"), exit=3)))
-        assert operations.backup_database(remote(), CFG, P, REL, REL) == ""
+            VOLUME, Command(backup.backup(P, REL, f"{P.backups}/{REL}.sqlite3"), exit=3)))
+        assert backup_database(remote(), P, REL, REL) == ""
     assert "nothing to back up" in capsys.readouterr().out
 
 
@@ -52,7 +57,7 @@ def test_manage_runs_in_the_current_app_container_with_arguments_quoted(monkeypa
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     with MockRemote() as mock:
         mock.expect_sessions(session(
-            Command(sw.app_containers("mysite"), out=f"mysite-{REL} Up 1 hour\n".encode()), CURRENT,
+            Command(docker.app_containers("mysite"), out=f"mysite-{REL} Up 1 hour\n".encode()), CURRENT,
             f"docker exec mysite-{REL} python manage.py seed_demo --posts 5 --title 'a b'"))
         operations.manage(remote(), CFG, "seed_demo --posts 5 --title 'a b'")
 
@@ -61,7 +66,7 @@ def test_manage_failure_is_one_line(monkeypatch):
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     with MockRemote() as mock:
         mock.expect_sessions(session(
-            Command(sw.app_containers("mysite"), out=f"mysite-{REL} Up 1 hour\n".encode()), CURRENT,
+            Command(docker.app_containers("mysite"), out=f"mysite-{REL} Up 1 hour\n".encode()), CURRENT,
             Command(f"docker exec mysite-{REL} python manage.py nope", exit=1)))
         with pytest.raises(DeployError, match="manage.py nope failed \\(exit 1\\)"):
             operations.manage(remote(), CFG, "nope")
@@ -69,14 +74,14 @@ def test_manage_failure_is_one_line(monkeypatch):
 
 def test_nothing_deployed_yet_says_deploy_first():
     with MockRemote() as mock:
-        mock.expect_sessions(session(Command(sw.app_containers("mysite")), Command(read_current(P))))
+        mock.expect_sessions(session(Command(docker.app_containers("mysite")), Command(read_current(P))))
         with pytest.raises(DeployError, match="nothing is deployed on .* run `fab deploy` first"):
             operations.manage(remote(), CFG, "shell")
 
 
 def test_logs_of_nginx_and_unknown_service():
     with MockRemote() as mock:
-        mock.expect_sessions(session(Command(sw.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
+        mock.expect_sessions(session(Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
                                      "docker logs --tail 50 -f mysite_nginx_1"))
         operations.logs(remote(), CFG, follow=True, service="nginx", lines=50)
     with pytest.raises(DeployError, match="unknown service 'db': use mysite"):
@@ -87,8 +92,8 @@ def test_releases_marks_current_and_gone_images(capsys):
     old = "20261101000000-aaaaaaa"
     with MockRemote() as mock:
         mock.expect_sessions(session(Command(listing(P), out=f"{old}\n{REL}\n".encode()), CURRENT,
-                                     Command(releases.image_tags(), out=f"{REL}\n".encode())))
-        operations.releases(remote(), CFG)
+                                     Command(commands.image_tags(), out=f"{REL}\n".encode())))
+        operations.show_releases(remote(), CFG)
     assert capsys.readouterr().out == f"  {old}  (image gone)\n* {REL}\n"
 
 
@@ -111,19 +116,19 @@ def test_restore_keeps_a_backup_first_and_releases_the_lock(tmp_path, monkeypatc
     good = tmp_path / "x.sqlite3"
     good.write_bytes(b"SQLite format 3\x00" + b"\0" * 100)
     monkeypatch.setattr(lock, "holder", lambda sha, action="deploy", now=None: "HOLDER")
-    monkeypatch.setattr(operations, "backup_name", lambda label, now=None: f"T-{label}.sqlite3")
+    monkeypatch.setattr(backup, "backup_name", lambda label, now=None: f"T-{label}.sqlite3")
     monkeypatch.setattr(operations.os, "getpid", lambda: 42)
     uploads = []
     upload = f"{P.backups}/.restore-42.sqlite3"
-    restore = operations.one_off("mysite", REL, None, f"python -c {quote(operations.RESTORE)}", stdin=True)
+    restore = docker.one_off(P, REL, f"python -c {quote(source('sqlite_restore'))} /app/database/db.sqlite3",
+                             stdin=True)
     with MockRemote() as mock:
         mock.expect_sessions(session(
-            CURRENT, lock.take(P.app, P.lock, "HOLDER"), VOLUME,
-            f"mkdir -p {P.backups} && " + operations.backup_command("mysite", REL, f"{P.backups}/T-before-restore"
-                                                                   ".sqlite3"),
+            CURRENT, lock_commands.take(P.root, P.lock, "HOLDER"), VOLUME,
+            backup.backup(P, REL, f"{P.backups}/T-before-restore.sqlite3"),
             Command(f"ls -1 {P.backups}", out=b"T-before-restore.sqlite3\n"),
             Command(f"{restore} < {upload}; rc=$?; rm -f {upload}; exit $rc", exit=1),
-            commands.release_lock(P.lock)))
+            lock_commands.release_lock(P.lock)))
         with pytest.raises(DeployError, match="the restore failed; the live database is unchanged"):
             operations.restore(remote(monkeypatch, uploads), CFG, str(good), yes=True)
     assert uploads[0][0] == upload
@@ -131,8 +136,9 @@ def test_restore_keeps_a_backup_first_and_releases_the_lock(tmp_path, monkeypatc
 
 def test_unlock_and_audit(capsys):
     with MockRemote() as mock:
-        mock.expect_sessions(session(Command(commands.read_lock(P.lock), out=b"deploy by ann\n"), f"test -d {P.lock}",
-                                     commands.release_lock(P.lock), Command(f"tail -n 5 {P.audit} 2>/dev/null")))
+        mock.expect_sessions(session(Command(lock_commands.read_lock(P.lock), out=b"deploy by ann\n"),
+                                     f"test -d {P.lock}", lock_commands.release_lock(P.lock),
+                                     Command(f"tail -n 5 {P.audit} 2>/dev/null")))
         server = remote()
         operations.unlock(server, CFG)
         operations.audit(server, CFG, lines=5)

@@ -5,22 +5,22 @@ from pathlib import Path
 import pytest
 from fabric.testing.base import Command, MockRemote
 
-from deploy import commands, lock, pipeline, releases
-from deploy import operations as ops
-from deploy import switch as sw
+from deploy import lock, pipeline, releases
+from deploy.commands import backup, compose, docker, health
+from deploy.commands import lock as lock_commands
+from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
-from deploy.releases import Paths
-from tests.unit.deploy.mockremote import remote, session
+from tests.unit.deploy.mockremote import names, remote, session
 
 KEY = "k8#Jd0-vQ2!xL9pZ3@tR7^wY1&nB5*cF6(hM4)sG8_eA2+uK0qW"
 CFG = DeployConfig(keep_releases=2, keep_backups=2)
-P = Paths("/home/deploy/apps/mysite")
+P = names(CFG)
 SHA = "bbbbbbb" + "0" * 33
 NEW, OLD = "20261124100509-bbbbbbb", "20261123090000-aaaaaaa"
 NEW_C, OLD_C = f"mysite-{NEW}", f"mysite-{OLD}"
-LOCK = lock.take(P.app, P.lock, "HOLDER")
-UNLOCK = commands.release_lock(P.lock)
+LOCK = lock_commands.take(P.root, P.lock, "HOLDER")
+UNLOCK = lock_commands.release_lock(P.lock)
 
 
 @pytest.fixture
@@ -38,39 +38,39 @@ def local(tmp_path, monkeypatch):
 
 
 def audit(action, release, result):
-    return releases.append_audit(P, f"{action} {release} {result}")
+    return commands.append_audit(P, f"{action} {release} {result}")
 
 
 def preflight(v="v1"):
-    return [Command(commands.detect_compose(), out=f"{v}\n".encode()), "docker info --format '{{.ServerVersion}}'"]
+    return [Command(compose.detect(), out=f"{v}\n".encode()), "docker info --format '{{.ServerVersion}}'"]
 
 
 CURRENT_OLD = f"releases/{OLD}".encode()
 
 
 def until_build(current=CURRENT_OLD):
-    return [*preflight(), LOCK, Command(releases.read_current(P), out=current), releases.prepare_dirs(P),
-            releases.unpack(P, NEW, f"{P.releases}/.{NEW}.tar"),
-            releases.install_env(f"{P.env_file}.upload", P.env_file)]
+    return [*preflight(), LOCK, Command(commands.read_current(P), out=current), commands.prepare_dirs(P),
+            commands.unpack(P, NEW, f"{P.releases}/.{NEW}.tar"),
+            commands.install_env(f"{P.env_file}.upload", P.env_file)]
 
 
-BUILD = sw.stack(CFG, P, NEW, "build", v2=False)
+BUILD = compose.stack(P, NEW, "build", kind="v1")
 BACKUP = ["docker volume inspect mysite_database >/dev/null 2>&1",
-          f"mkdir -p {P.backups} && " + ops.backup_command("mysite", NEW, f"{P.backups}/{NEW}.sqlite3"),
+          backup.backup(P, NEW, f"{P.backups}/{NEW}.sqlite3"),
           Command(f"ls -1 {P.backups}", out=f"{OLD}.sqlite3\n20261101000000-manual.sqlite3\n{NEW}.sqlite3\n".encode()),
           f"cd {P.backups} && rm -f -- 20261101000000-manual.sqlite3"]
-MIGRATE = [sw.stack(CFG, P, NEW, "run --rm --no-deps -T mysite python manage.py migrate --noinput", v2=False)]
-NGINX = [Command(sw.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
-         Command(sw.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"), out=b"sha256:1\nsha256:1\n")]
-DIRECT = sw.direct_check(NEW_C, "blog.example", CFG.health_timeout)
-VIA_NGINX = sw.nginx_check("mysite_nginx_1", "blog.example", CFG.health_timeout)
-SWITCH = [Command(sw.app_containers("mysite"), out=f"{OLD_C} Up 1 hour (healthy)\n".encode()),
-          sw.run_app("mysite", NEW, P.env_file), DIRECT, sw.route("mysite", NEW_C), "sleep 2", VIA_NGINX,
+MIGRATE = [compose.stack(P, NEW, "run --rm --no-deps -T mysite python manage.py migrate --noinput", kind="v1")]
+NGINX = [Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
+         Command(docker.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"), out=b"sha256:1\nsha256:1\n")]
+DIRECT = health.direct_check(NEW_C, "blog.example", CFG.health_timeout)
+VIA_NGINX = health.nginx_check("mysite_nginx_1", "blog.example", CFG.health_timeout)
+SWITCH = [Command(docker.app_containers("mysite"), out=f"{OLD_C} Up 1 hour (healthy)\n".encode()),
+          docker.run_app(P, NEW), DIRECT, docker.route(P.network, NEW_C), "sleep 2", VIA_NGINX,
           f"docker stop -t 30 {OLD_C} && docker rm {OLD_C}"]
 OLDEST = "20261120000000-0000000"
-PRUNE = [Command(releases.listing(P), out=f"{OLDEST}\n{OLD}\n{NEW}\n".encode()),
-         Command(releases.image_tags(), out=f"{NEW}\n{OLD}\n{OLDEST}\n20261001000000-1111111\nlatest\n".encode()),
-         releases.remove_release(P, "20261001000000-1111111"), releases.remove_release(P, OLDEST)]
+PRUNE = [Command(commands.listing(P), out=f"{OLDEST}\n{OLD}\n{NEW}\n".encode()),
+         Command(commands.image_tags(), out=f"{NEW}\n{OLD}\n{OLDEST}\n20261001000000-1111111\nlatest\n".encode()),
+         commands.remove_release(P, "20261001000000-1111111"), commands.remove_release(P, OLDEST)]
 
 
 def run_deploy(*commands, uploads=None, monkeypatch=None):
@@ -81,7 +81,7 @@ def run_deploy(*commands, uploads=None, monkeypatch=None):
 
 def test_deploy_runs_every_step_in_order(local, monkeypatch, capsys):
     uploads = []
-    run_deploy(*until_build(), BUILD, *BACKUP, *MIGRATE, *NGINX, *SWITCH, releases.link_current(P, NEW), *PRUNE,
+    run_deploy(*until_build(), BUILD, *BACKUP, *MIGRATE, *NGINX, *SWITCH, commands.link_current(P, NEW), *PRUNE,
                audit("deploy", NEW, "ok"), UNLOCK, uploads=uploads, monkeypatch=monkeypatch)
     assert uploads == [(f"{P.releases}/.{NEW}.tar", b"TAR"), (f"{P.env_file}.upload",
                        f"DJANGO_SECRET_KEY={KEY}\nDJANGO_ALLOWED_HOSTS=blog.example\n".encode())]
@@ -91,14 +91,14 @@ def test_deploy_runs_every_step_in_order(local, monkeypatch, capsys):
 
 
 def test_first_deploy_skips_the_backup_and_starts_nginx_after_migrating(local, monkeypatch, capsys):
-    up = sw.stack(CFG, P, NEW, "up -d --no-deps nginx", v2=False)
+    up = compose.stack(P, NEW, "up -d --no-deps nginx", kind="v1")
     run_deploy(*until_build(current=b""), BUILD,
                Command("docker volume inspect mysite_database >/dev/null 2>&1", exit=1), *MIGRATE,
-               Command(sw.nginx_container("mysite")), up,
-               Command(sw.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
-               Command(sw.app_containers("mysite")), sw.run_app("mysite", NEW, P.env_file), DIRECT,
-               sw.route("mysite", NEW_C), "sleep 2", VIA_NGINX, releases.link_current(P, NEW),
-               Command(releases.listing(P), out=f"{NEW}\n".encode()), Command(releases.image_tags()),
+               Command(docker.nginx_container("mysite")), up,
+               Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
+               Command(docker.app_containers("mysite")), docker.run_app(P, NEW), DIRECT,
+               docker.route(P.network, NEW_C), "sleep 2", VIA_NGINX, commands.link_current(P, NEW),
+               Command(commands.listing(P), out=f"{NEW}\n".encode()), Command(commands.image_tags()),
                audit("deploy", NEW, "ok"), UNLOCK, monkeypatch=monkeypatch)
     out = capsys.readouterr().out
     assert "previous none (first deploy)" in out and "nothing to back up" in out
@@ -108,29 +108,29 @@ def test_failed_build_changes_nothing_and_releases_the_lock(local, monkeypatch, 
     with pytest.raises(DeployError, match="building the images failed .* previous release keeps serving"):
         run_deploy(*until_build(), Command(BUILD, out=b"Step 7/12 : RUN pip install\nERROR: no such package\n",
                                            exit=1),
-                   releases.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
+                   commands.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
     assert "| ERROR: no such package" in capsys.readouterr().out
 
 
 def test_failed_migration_switches_nothing(local, monkeypatch):
     with pytest.raises(DeployError, match="migrations failed"):
         run_deploy(*until_build(), BUILD, *BACKUP, Command(MIGRATE[0], exit=1),
-                   releases.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
+                   commands.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
 
 
 def test_unhealthy_release_is_removed_old_untouched_and_exit_is_non_zero(local, monkeypatch):
-    abort = [sw.logs_tail(NEW_C),
+    abort = [docker.logs_tail(NEW_C, 30),
              f"docker stop -t 10 {NEW_C} >/dev/null 2>&1; docker rm -f {NEW_C} >/dev/null 2>&1 || true",
              f"docker start {OLD_C}"]
     with pytest.raises(DeployError, match=f"{NEW_C} failed its health check .* still serving: {OLD_C}"):
         run_deploy(*until_build(), BUILD, *BACKUP, *MIGRATE, *NGINX, *SWITCH[:2], Command(DIRECT, exit=1), *abort,
-                   releases.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
+                   commands.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
 
 
 def test_concurrent_deploy_is_refused_with_the_holder_and_its_lock_kept(local, monkeypatch):
     with pytest.raises(DeployError, match=r"another deploy holds the lock .*\(deploy by bob@desk"):
         run_deploy(*preflight(), Command(LOCK, exit=1), f"test -d {P.lock}",
-                   Command(commands.read_lock(P.lock), out=b"deploy by bob@desk, 2026, 1111111\n"),
+                   Command(lock_commands.read_lock(P.lock), out=b"deploy by bob@desk, 2026, 1111111\n"),
                    monkeypatch=monkeypatch)
 
 
@@ -142,60 +142,60 @@ def test_bad_env_file_fails_before_anything_on_the_server(local, monkeypatch):
 
 def test_server_without_compose_says_run_bootstrap(local, monkeypatch):
     with pytest.raises(DeployError, match="run `fab bootstrap` first"):
-        run_deploy(commands.detect_compose(), monkeypatch=monkeypatch)
+        run_deploy(compose.detect(), monkeypatch=monkeypatch)
 
 
 def test_dry_run_prints_and_survives_empty_probes(local, monkeypatch, capsys):
     with MockRemote() as mock:
         mock.expect_sessions(session(*[Command(c) for c in (
-            commands.detect_compose(), releases.read_current(P),
+            compose.detect(), commands.read_current(P),
             "docker volume inspect mysite_database >/dev/null 2>&1",
             f"ls -1 {P.backups}",
-            sw.nginx_container("mysite"), sw.nginx_container("mysite"), sw.app_containers("mysite"),
-            releases.listing(P), releases.image_tags())]))
+            docker.nginx_container("mysite"), docker.nginx_container("mysite"), docker.app_containers("mysite"),
+            commands.listing(P), commands.image_tags())]))
         pipeline.deploy(remote(monkeypatch, [], dry_run=True), CFG)
     out = capsys.readouterr().out
-    assert "[dry-run] " + sw.run_app("mysite", NEW, P.env_file) in out
+    assert "[dry-run] " + docker.run_app(P, NEW) in out
     assert "[dry-run] " + LOCK in out and "[dry-run] " + UNLOCK in out
 
 
 # --- rollback ----------------------------------------------------------------------------------
 
-ROLLBACK_PRE = [*preflight(), Command(releases.listing(P), out=f"{OLD}\n{NEW}\n".encode()),
-                Command(releases.read_current(P), out=f"releases/{NEW}".encode()), releases.image_exists(OLD),
+ROLLBACK_PRE = [*preflight(), Command(commands.listing(P), out=f"{OLD}\n{NEW}\n".encode()),
+                Command(commands.read_current(P), out=f"releases/{NEW}".encode()), commands.image_exists(OLD),
                 Command(f"sed -n 's/^DJANGO_ALLOWED_HOSTS=//p' {P.env_file}", out=b"blog.example,www.blog.example\n")]
 
 
 def test_rollback_switches_back_to_the_previous_release(monkeypatch):
     monkeypatch.setattr(lock, "holder", lambda sha, action="deploy", now=None: "HOLDER")
     monkeypatch.setattr(releases, "audit_line", lambda **k: f"{k['action']} {k['release']} {k['result']}")
-    direct = sw.direct_check(OLD_C, "blog.example", CFG.health_timeout)
+    direct = health.direct_check(OLD_C, "blog.example", CFG.health_timeout)
     with MockRemote() as mock:
         mock.expect_sessions(session(
-            *ROLLBACK_PRE, LOCK, Command(sw.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
-            Command(sw.image_ids("mysite_nginx_1", f"mysite-nginx:{OLD}"), out=b"sha256:1\nsha256:1\n"),
-            Command(sw.app_containers("mysite"), out=f"{NEW_C} Up 1 hour\n".encode()),
-            sw.run_app("mysite", OLD, P.env_file), direct, sw.route("mysite", OLD_C), "sleep 2", VIA_NGINX,
-            f"docker stop -t 30 {NEW_C} && docker rm {NEW_C}", releases.link_current(P, OLD),
+            *ROLLBACK_PRE, LOCK, Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
+            Command(docker.image_ids("mysite_nginx_1", f"mysite-nginx:{OLD}"), out=b"sha256:1\nsha256:1\n"),
+            Command(docker.app_containers("mysite"), out=f"{NEW_C} Up 1 hour\n".encode()),
+            docker.run_app(P, OLD), direct, docker.route(P.network, OLD_C), "sleep 2", VIA_NGINX,
+            f"docker stop -t 30 {NEW_C} && docker rm {NEW_C}", commands.link_current(P, OLD),
             audit("rollback", OLD, "ok"), UNLOCK))
         pipeline.rollback(remote(), CFG)
 
 
 def test_rollback_is_refused_when_the_image_is_gone():
     with MockRemote() as mock:
-        mock.expect_sessions(session(*ROLLBACK_PRE[:4], Command(releases.image_exists(OLD), exit=1)))
+        mock.expect_sessions(session(*ROLLBACK_PRE[:4], Command(commands.image_exists(OLD), exit=1)))
         with pytest.raises(DeployError, match=f"the image of release {OLD} is gone"):
             pipeline.rollback(remote(), CFG)
 
 
-@pytest.mark.parametrize("names, current, to, words", [
+@pytest.mark.parametrize("found, current, to, words", [
     ([OLD, NEW], NEW, "nope", "no release 'nope'"),
     ([OLD, NEW], NEW, NEW, "already the current release"),
     ([NEW], NEW, None, "no release before the current one"),
 ])
-def test_rollback_target_errors(names, current, to, words):
+def test_rollback_target_errors(found, current, to, words):
     with pytest.raises(DeployError, match=words):
-        pipeline.pick_target(names, current, to)
+        pipeline.pick_target(found, current, to)
 
 
 def test_rollback_target_defaults_to_the_one_before_current():

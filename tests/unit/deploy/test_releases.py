@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 import pytest
 
 from deploy import releases
+from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
-from deploy.releases import Paths
+from deploy.names import Names
+from tests.unit.deploy.mockremote import names
 
-P = Paths("/home/deploy/apps/mysite")
+P = names()
 NOW = datetime(2026, 11, 24, 10, 5, 9, tzinfo=UTC)
 
 
@@ -21,8 +23,8 @@ def test_name_is_timestamp_and_short_sha():
 
 
 def test_paths_relative_to_home_or_absolute():
-    assert Paths.of("/home/deploy", DeployConfig()).app == "/home/deploy/apps/mysite"
-    assert Paths.of("/home/deploy", DeployConfig(app_path="/srv/blog/")).app == "/srv/blog"
+    assert Names.of(DeployConfig(), "/home/deploy").root == "/home/deploy/apps/mysite"
+    assert Names.of(DeployConfig(app_path="/srv/blog/"), "/home/deploy").root == "/srv/blog"
     assert (P.release("r1"), P.env_file, P.lock, P.audit, P.backups, P.current) == (
         "/home/deploy/apps/mysite/releases/r1", "/home/deploy/apps/mysite/shared/.envs/.production",
         "/home/deploy/apps/mysite/.deploy.lock", "/home/deploy/apps/mysite/audit.log",
@@ -30,24 +32,24 @@ def test_paths_relative_to_home_or_absolute():
 
 
 def test_server_side_builders_are_exact():
-    assert releases.unpack(P, "r1", "/tmp/r1.tar") == (
+    assert commands.unpack(P, "r1", "/tmp/r1.tar") == (
         "mkdir -p /home/deploy/apps/mysite/releases/r1 && tar -xf /tmp/r1.tar -C /home/deploy/apps/mysite/releases/r1"
         " && rm -f /tmp/r1.tar")
-    assert releases.prepare_dirs(P) == (
+    assert commands.prepare_dirs(P) == (
         "mkdir -p /home/deploy/apps/mysite/releases /home/deploy/apps/mysite/backups "
         "/home/deploy/apps/mysite/shared/.envs && chmod 700 /home/deploy/apps/mysite/shared/.envs")
-    assert releases.install_env("/a/.production.upload", "/a/.production") == (
+    assert commands.install_env("/a/.production.upload", "/a/.production") == (
         "chmod 600 /a/.production.upload && mv -f /a/.production.upload /a/.production")
-    assert releases.link_current(P, "r1") == (
+    assert commands.link_current(P, "r1") == (
         "ln -sfn releases/r1 /home/deploy/apps/mysite/current.tmp && "
         "mv -Tf /home/deploy/apps/mysite/current.tmp /home/deploy/apps/mysite/current")
-    assert releases.remove_release(P, "r1") == (
+    assert commands.remove_release(P, "r1") == (
         "rm -rf /home/deploy/apps/mysite/releases/r1; docker rmi mysite-django:r1 mysite-nginx:r1 >/dev/null 2>&1"
         " || true")
-    assert releases.listing(P) == "ls -1 /home/deploy/apps/mysite/releases 2>/dev/null || true"
-    assert releases.read_current(P) == "readlink /home/deploy/apps/mysite/current 2>/dev/null || true"
-    assert releases.image_tags() == "docker images mysite-django --format '{{.Tag}}'"
-    assert releases.image_exists("r1") == "docker image inspect mysite-django:r1 >/dev/null 2>&1"
+    assert commands.listing(P) == "ls -1 /home/deploy/apps/mysite/releases 2>/dev/null || true"
+    assert commands.read_current(P) == "readlink /home/deploy/apps/mysite/current 2>/dev/null || true"
+    assert commands.image_tags() == "docker images mysite-django --format '{{.Tag}}'"
+    assert commands.image_exists("r1") == "docker image inspect mysite-django:r1 >/dev/null 2>&1"
 
 
 def test_listing_keeps_release_names_only_sorted():
@@ -73,7 +75,7 @@ def test_audit_line_and_append():
     line = releases.audit_line(who="ann@laptop", action="deploy", sha="abcdef0123456789", release="r1",
                                result="ok", seconds=12.345, now=NOW)
     assert line == "2026-11-24T10:05:09Z deploy by=ann@laptop sha=abcdef012345 release=r1 result=ok seconds=12.3"
-    assert releases.append_audit(P, "a b") == "printf '%s\\n' 'a b' >> /home/deploy/apps/mysite/audit.log"
+    assert commands.append_audit(P, "a b") == "printf '%s\\n' 'a b' >> /home/deploy/apps/mysite/audit.log"
 
 
 @pytest.fixture

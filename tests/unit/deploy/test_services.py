@@ -6,11 +6,15 @@ import pytest
 from fabric import Connection
 from fabric.testing.base import Command, MockRemote, Session
 
-from deploy import commands, config, files, services
+from deploy import config, services
+from deploy.commands import compose, files, shell
+from deploy.commands.services import supervisor_program, systemd_unit
 from deploy.errors import DeployError
-from deploy.remote import Remote
+from deploy.host import Host
+from deploy.names import Names
 
 SETTINGS = config.load({}, {})
+NAMES = Names.of(SETTINGS, "/home/deploy")
 CURRENT = "/home/deploy/apps/mysite/current"
 V1 = "docker-compose -p mysite -f production.yml"
 V2 = "docker compose -p mysite -f production.yml"
@@ -18,11 +22,11 @@ HOME = Command('printf %s "$HOME"', out=b"/home/deploy")
 
 
 def sudo(cmd, **kwargs):
-    return Command(commands.sudo(cmd), **kwargs)
+    return Command(shell.sudo(cmd), **kwargs)
 
 
 def test_supervisor_program_starts_the_deployed_container_and_runs_nginx_in_the_foreground():
-    text = services.supervisor_program(SETTINGS, user="deploy", home="/home/deploy", current=CURRENT, compose=V1,
+    text = supervisor_program(NAMES, user="deploy", home="/home/deploy", compose=V1,
                                        log_dir="/home/deploy/etc/supervisor/var/log")
     assert text == (
         "; mysite: installed by `fab supervisor` -- keeps the stack up under supervisor, as the article does\n"
@@ -50,9 +54,8 @@ def test_supervisor_program_starts_the_deployed_container_and_runs_nginx_in_the_
 
 
 def test_systemd_unit_starts_the_deployed_container_and_nginx_and_stops_both():
-    text = services.systemd_unit(config.load({"app_name": "blog", "stop_timeout": 20}, {}), user="deploy",
-                                 home="/home/deploy", current="/srv/blog/current",
-                                 compose="docker compose -p blog -f production.yml")
+    blog = Names.of(config.load({"app_name": "blog", "stop_timeout": 20, "app_path": "/srv/blog"}, {}), "/home/deploy")
+    text = systemd_unit(blog, user="deploy", home="/home/deploy", compose="docker compose -p blog -f production.yml")
     parsed = configparser.ConfigParser(interpolation=None, strict=True)
     parsed.optionxform = str
     parsed.read_string(text)
@@ -74,39 +77,39 @@ def test_systemd_unit_starts_the_deployed_container_and_nginx_and_stops_both():
 
 
 def release_and_compose(kind=b"v2\n"):
-    return [Command(f"test -d {CURRENT}"), Command(commands.detect_compose(), out=kind)]
+    return [Command(f"test -d {CURRENT}"), Command(compose.detect(), out=kind)]
 
 
 def test_install_systemd_writes_reloads_and_enables():
-    unit = services.systemd_unit(SETTINGS, user="deploy", home="/home/deploy", current=CURRENT, compose=V2)
+    unit = systemd_unit(NAMES, user="deploy", home="/home/deploy", compose=V2)
     with MockRemote() as mock:
         mock.expect_sessions(Session(commands=[
-            Command(commands.sudo("true")), HOME, *release_and_compose(),
+            Command(shell.sudo("true")), HOME, *release_and_compose(),
             Command(files.read_file("/etc/systemd/system/mysite.service"), exit=1),
             sudo(files.write_file("/etc/systemd/system/mysite.service", unit, 0o644)),
             sudo("systemctl daemon-reload"),
             Command("systemctl is-enabled --quiet mysite.service", exit=1),
             sudo("systemctl enable mysite.service"),
         ]))
-        services.install_systemd(Remote(Connection("deploy@srv.example")), SETTINGS)
+        services.install_systemd(Host(Connection("deploy@srv.example")), SETTINGS)
 
 
 def test_install_systemd_again_changes_nothing(capsys):
-    unit = services.systemd_unit(SETTINGS, user="deploy", home="/home/deploy", current=CURRENT, compose=V2)
+    unit = systemd_unit(NAMES, user="deploy", home="/home/deploy", compose=V2)
     with MockRemote() as mock:
         mock.expect_sessions(Session(commands=[
-            Command(commands.sudo("true")), HOME, *release_and_compose(),
+            Command(shell.sudo("true")), HOME, *release_and_compose(),
             Command(files.read_file("/etc/systemd/system/mysite.service"), out=unit.encode()),
             Command("systemctl is-enabled --quiet mysite.service"),
         ]))
-        services.install_systemd(Remote(Connection("deploy@srv.example")), SETTINGS)
+        services.install_systemd(Host(Connection("deploy@srv.example")), SETTINGS)
     assert "nothing changed" in capsys.readouterr().out
 
 
 def test_install_supervisor_uses_the_articles_user_level_supervisord():
     path = "/home/deploy/etc/supervisor/conf.d/mysite.ini"
     ctl = "supervisorctl -c /home/deploy/etc/supervisord.conf"
-    program = services.supervisor_program(SETTINGS, user="deploy", home="/home/deploy", current=CURRENT, compose=V1,
+    program = supervisor_program(NAMES, user="deploy", home="/home/deploy", compose=V1,
                                           log_dir="/home/deploy/etc/supervisor/var/log")
     with MockRemote() as mock:
         mock.expect_sessions(Session(commands=[
@@ -115,22 +118,22 @@ def test_install_supervisor_uses_the_articles_user_level_supervisord():
             Command(files.write_file(path, program, 0o644)),
             Command(f"{ctl} reread && {ctl} update"),
         ]))
-        services.install_supervisor(Remote(Connection("deploy@srv.example")), SETTINGS)
+        services.install_supervisor(Host(Connection("deploy@srv.example")), SETTINGS)
 
 
 def test_install_supervisor_falls_back_to_the_system_supervisor_with_sudo():
     path = "/etc/supervisor/conf.d/mysite.conf"
-    program = services.supervisor_program(SETTINGS, user="deploy", home="/home/deploy", current=CURRENT, compose=V2,
+    program = supervisor_program(NAMES, user="deploy", home="/home/deploy", compose=V2,
                                           log_dir="/var/log/supervisor")
     with MockRemote() as mock:
         mock.expect_sessions(Session(commands=[
             HOME, Command("test -f /home/deploy/etc/supervisord.conf", exit=1),
-            Command("test -d /etc/supervisor/conf.d"), Command(commands.sudo("true")), *release_and_compose(),
+            Command("test -d /etc/supervisor/conf.d"), Command(shell.sudo("true")), *release_and_compose(),
             Command(files.read_file(path), exit=1),
             sudo(files.write_file(path, program, 0o644)),
             sudo("supervisorctl reread && supervisorctl update"),
         ]))
-        services.install_supervisor(Remote(Connection("deploy@srv.example")), SETTINGS)
+        services.install_supervisor(Host(Connection("deploy@srv.example")), SETTINGS)
 
 
 def test_no_supervisor_is_one_line():
@@ -139,7 +142,7 @@ def test_no_supervisor_is_one_line():
             HOME, Command("test -f /home/deploy/etc/supervisord.conf", exit=1),
             Command("test -d /etc/supervisor/conf.d", exit=1)]))
         with pytest.raises(DeployError, match="supervisor is not installed on srv.example: install it"):
-            services.install_supervisor(Remote(Connection("deploy@srv.example")), SETTINGS)
+            services.install_supervisor(Host(Connection("deploy@srv.example")), SETTINGS)
 
 
 @pytest.mark.parametrize("present, kind, words", [
@@ -147,10 +150,10 @@ def test_no_supervisor_is_one_line():
     (0, b"", "run `fab bootstrap` first"),
 ])
 def test_no_release_or_no_compose_is_refused_before_installing(present, kind, words):
-    cmds = [Command(commands.sudo("true")), HOME, Command(f"test -d {CURRENT}", exit=present)]
+    cmds = [Command(shell.sudo("true")), HOME, Command(f"test -d {CURRENT}", exit=present)]
     if not present:
-        cmds.append(Command(commands.detect_compose(), out=kind))
+        cmds.append(Command(compose.detect(), out=kind))
     with MockRemote() as mock:
         mock.expect_sessions(Session(commands=cmds))
         with pytest.raises(DeployError, match=words):
-            services.install_systemd(Remote(Connection("deploy@srv.example")), SETTINGS)
+            services.install_systemd(Host(Connection("deploy@srv.example")), SETTINGS)

@@ -6,24 +6,25 @@ import pytest
 from fabric.testing.base import Command, MockRemote
 
 from deploy import switch as sw
+from deploy.commands import compose, docker, health
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
-from deploy.releases import Paths
-from tests.unit.deploy.mockremote import remote, session
+from deploy.scripts import source
+from tests.unit.deploy.mockremote import names, remote, session
 
 CFG = DeployConfig(health_timeout=60, stop_timeout=30)
-P = Paths("/home/deploy/apps/mysite")
+N = names(CFG)
 ENV = "/home/deploy/apps/mysite/shared/.envs/.production"
 HTTPS_ENV = "/home/deploy/apps/mysite/shared/.envs/.https"
 NEW, OLD = "20261124100509-bbbbbbb", "20261123090000-aaaaaaa"
 NEW_C, OLD_C = f"mysite-{NEW}", f"mysite-{OLD}"
-LIST = sw.app_containers("mysite")
-DIRECT = sw.direct_check(NEW_C, "blog.example", 60)
-VIA_NGINX = sw.nginx_check("mysite_nginx_1", "blog.example", 60)
+LIST = docker.app_containers("mysite")
+DIRECT = health.direct_check(NEW_C, "blog.example", 60)
+VIA_NGINX = health.nginx_check("mysite_nginx_1", "blog.example", 60)
 
 
 def test_run_app_is_the_contract_from_architecture():
-    assert sw.run_app("mysite", NEW, ENV) == (
+    assert docker.run_app(N, NEW) == (
         f"docker run -d --name {NEW_C} --network mysite_default --network-alias {NEW_C} --env-file {ENV} "
         f'--env-file "$(test -f {HTTPS_ENV} && echo {HTTPS_ENV} || echo /dev/null)" '
         "-e MYSITE_MIGRATE_ON_START=0 --restart unless-stopped -v mysite_database:/app/database "
@@ -32,32 +33,31 @@ def test_run_app_is_the_contract_from_architecture():
 
 
 def test_https_env_file_sits_beside_the_env_file():
-    assert sw.https_env_file(ENV) == HTTPS_ENV
-    assert sw.https_env_file(".production") == ".https"
+    assert (N.env_file, N.https_env) == (ENV, HTTPS_ENV)
 
 
 def test_stack_runs_compose_in_the_release_with_its_tag_and_the_shared_env_file():
-    assert sw.stack(CFG, P, NEW, "build", v2=False) == (
+    assert compose.stack(N, NEW, "build", kind="v1") == (
         f"cd /home/deploy/apps/mysite/releases/{NEW} && MYSITE_TAG={NEW} MYSITE_ENV_FILE={ENV} "
         "MYSITE_HTTP_ADDR=0.0.0.0 MYSITE_HTTP_PORT=80 MYSITE_HTTPS_PORT=443 "
         "docker-compose -p mysite -f production.yml build")
-    assert " docker compose -p mysite -f production.yml up -d --no-deps nginx" in sw.stack(
-        CFG, P, NEW, "up -d --no-deps nginx", v2=True)
+    assert " docker compose -p mysite -f production.yml up -d --no-deps nginx" in compose.stack(
+        N, NEW, "up -d --no-deps nginx", kind="v2")
 
 
 def test_route_adds_the_shared_alias_and_keeps_the_private_one():
-    assert sw.route("mysite", NEW_C) == (
+    assert docker.route(N.network, NEW_C) == (
         f"docker network disconnect mysite_default {NEW_C} && "
         f"docker network connect --alias mysite --alias {NEW_C} mysite_default {NEW_C}")
 
 
 def test_old_containers_stop_gracefully_then_go():
-    assert sw.stop(["a", "b"], 30) == "docker stop -t 30 a b && docker rm a b"
+    assert docker.stop(["a", "b"], 30) == "docker stop -t 30 a b && docker rm a b"
 
 
 def test_checks_ask_healthz_and_home_with_the_site_host():
     assert DIRECT == (
-        "end=$(($(date +%s)+60)); until docker exec " + NEW_C + " python -c " + quote(sw.PROBE)
+        "end=$(($(date +%s)+60)); until docker exec " + NEW_C + " python -c " + quote(source("probe"))
         + " http://127.0.0.1:8000 blog.example; do if [ \"$(docker inspect -f '{{.State.Status}} {{.RestartCount}}' "
         + NEW_C + " 2>/dev/null)\" != 'running 0' ]; then echo '" + NEW_C + " is not running (crashed or restarting)'; "
         "exit 2; "
@@ -68,38 +68,38 @@ def test_checks_ask_healthz_and_home_with_the_site_host():
 
 
 def test_probe_script_compiles():
-    compile(sw.PROBE, "probe", "exec")
+    compile(source("probe"), "probe", "exec")
 
 
 def test_parse_containers():
-    assert sw.parse_containers(f"{OLD_C} Up 3 hours (healthy)\nmysite_mysite_1 Exited (0) 2 days ago\n") == {
+    assert docker.parse_containers(f"{OLD_C} Up 3 hours (healthy)\nmysite_mysite_1 Exited (0) 2 days ago\n") == {
         OLD_C: True, "mysite_mysite_1": False}
 
 
 def _switch(*commands):
     with MockRemote() as mock:
         mock.expect_sessions(session(*commands))
-        sw.switch(remote(), CFG, P, NEW, "blog.example", "mysite_nginx_1")
+        sw.switch(remote(), N, NEW, "blog.example", "mysite_nginx_1")
 
 
 def test_switch_starts_checks_routes_verifies_then_stops_the_old():
     _switch(
         Command(LIST, out=f"{OLD_C} Up 2 hours (healthy)\nleftover Exited (137) 1 day ago\n".encode()),
-        sw.run_app("mysite", NEW, ENV), DIRECT, sw.route("mysite", NEW_C), "sleep 2", VIA_NGINX,
+        docker.run_app(N, NEW), DIRECT, docker.route(N.network, NEW_C), "sleep 2", VIA_NGINX,
         f"docker stop -t 30 {OLD_C} leftover && docker rm {OLD_C} leftover")
 
 
 def test_first_switch_has_nothing_to_stop():
-    _switch(Command(LIST), sw.run_app("mysite", NEW, ENV), DIRECT, sw.route("mysite", NEW_C), "sleep 2", VIA_NGINX)
+    _switch(Command(LIST), docker.run_app(N, NEW), DIRECT, docker.route(N.network, NEW_C), "sleep 2", VIA_NGINX)
 
 
-ABORT = [sw.logs_tail(NEW_C),
+ABORT = [docker.logs_tail(NEW_C, sw.LOG_LINES),
          f"docker stop -t 10 {NEW_C} >/dev/null 2>&1; docker rm -f {NEW_C} >/dev/null 2>&1 || true"]
 
 
 def test_unhealthy_new_container_is_removed_and_the_old_one_keeps_serving(capsys):
     with pytest.raises(DeployError) as info:
-        _switch(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), sw.run_app("mysite", NEW, ENV),
+        _switch(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), docker.run_app(N, NEW),
                 Command(DIRECT, out=b"/healthz: 500 /: 500\n/healthz: 500 /: 500\n", exit=1),
                 Command(ABORT[0], out=b"Traceback...\nZeroDivisionError: boom\n"), ABORT[1], f"docker start {OLD_C}")
     assert str(info.value) == (
@@ -110,13 +110,13 @@ def test_unhealthy_new_container_is_removed_and_the_old_one_keeps_serving(capsys
 
 def test_failure_through_nginx_after_routing_stops_the_new_one_gracefully():
     with pytest.raises(DeployError, match="nginx could not serve the new release"):
-        _switch(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), sw.run_app("mysite", NEW, ENV), DIRECT,
-                sw.route("mysite", NEW_C), "sleep 2", Command(VIA_NGINX, exit=1), *ABORT, f"docker start {OLD_C}")
+        _switch(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), docker.run_app(N, NEW), DIRECT,
+                docker.route(N.network, NEW_C), "sleep 2", Command(VIA_NGINX, exit=1), *ABORT, f"docker start {OLD_C}")
 
 
 def test_ctrl_c_during_the_check_also_removes_the_new_container():
     with MockRemote() as mock:
-        mock.expect_sessions(session(Command(LIST), sw.run_app("mysite", NEW, ENV), *ABORT))
+        mock.expect_sessions(session(Command(LIST), docker.run_app(N, NEW), *ABORT))
         server = remote()
         real_run = server.run
 
@@ -126,12 +126,12 @@ def test_ctrl_c_during_the_check_also_removes_the_new_container():
             return real_run(command, **kwargs)
         server.run = run
         with pytest.raises(KeyboardInterrupt):
-            sw.switch(server, CFG, P, NEW, "blog.example", "mysite_nginx_1")
+            sw.switch(server, N, NEW, "blog.example", "mysite_nginx_1")
 
 
 def test_a_stopped_leftover_with_the_same_name_is_removed_first():
     _switch(Command(LIST, out=f"{NEW_C} Exited (1) 1 hour ago\n".encode()), f"docker rm {NEW_C}",
-            sw.run_app("mysite", NEW, ENV), DIRECT, sw.route("mysite", NEW_C), "sleep 2", VIA_NGINX)
+            docker.run_app(N, NEW), DIRECT, docker.route(N.network, NEW_C), "sleep 2", VIA_NGINX)
 
 
 def test_switching_to_the_release_already_serving_is_refused():
@@ -139,30 +139,30 @@ def test_switching_to_the_release_already_serving_is_refused():
         _switch(Command(LIST, out=f"{NEW_C} Up 1 hour\n".encode()))
 
 
-NGINX_PS = sw.nginx_container("mysite")
+NGINX_PS = docker.nginx_container("mysite")
 
 
 def test_nginx_with_the_same_image_is_left_alone(capsys):
     with MockRemote() as mock:
         mock.expect_sessions(session(Command(NGINX_PS, out=b"mysite_nginx_1\n"),
-                                     Command(sw.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"),
+                                     Command(docker.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"),
                                              out=b"sha256:aaa\nsha256:aaa\n")))
-        assert sw.ensure_nginx(remote(), CFG, P, NEW, v2=False) == "mysite_nginx_1"
+        assert sw.ensure_nginx(remote(), N, NEW, "v1") == "mysite_nginx_1"
     assert "left alone, no reload" in capsys.readouterr().out
 
 
 def test_nginx_is_recreated_only_when_its_image_changed():
     with MockRemote() as mock:
         mock.expect_sessions(session(Command(NGINX_PS, out=b"mysite_nginx_1\n"),
-                                     Command(sw.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"),
+                                     Command(docker.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"),
                                              out=b"sha256:aaa\nsha256:bbb\n"),
-                                     sw.stack(CFG, P, NEW, "up -d --no-deps nginx", v2=False),
+                                     compose.stack(N, NEW, "up -d --no-deps nginx", kind="v1"),
                                      Command(NGINX_PS, out=b"mysite_nginx_1\n")))
-        assert sw.ensure_nginx(remote(), CFG, P, NEW, v2=False) == "mysite_nginx_1"
+        assert sw.ensure_nginx(remote(), N, NEW, "v1") == "mysite_nginx_1"
 
 
 def test_nginx_is_started_when_missing():
     with MockRemote() as mock:
-        mock.expect_sessions(session(Command(NGINX_PS), sw.stack(CFG, P, NEW, "up -d --no-deps nginx", v2=True),
+        mock.expect_sessions(session(Command(NGINX_PS), compose.stack(N, NEW, "up -d --no-deps nginx", kind="v2"),
                                      Command(NGINX_PS, out=b"mysite-nginx-1\n")))
-        assert sw.ensure_nginx(remote(), CFG, P, NEW, v2=True) == "mysite-nginx-1"
+        assert sw.ensure_nginx(remote(), N, NEW, "v2") == "mysite-nginx-1"

@@ -8,6 +8,10 @@ for the names recorded in the volume while their certificate exists.
 
 from shlex import quote
 
+from deploy.commands.docker import python
+from deploy.names import Names
+from deploy.scripts import source
+
 ENTRYPOINT = "/mysite-entrypoint.sh"
 WEBROOT = "/var/www/acme"
 CA_IN_CONTAINER = "/etc/mysite/acme-ca.pem"  # where a one-off certbot sees --acme-ca-bundle
@@ -15,41 +19,18 @@ STORED_CA = "/etc/letsencrypt/mysite/acme-ca.pem"  # kept for renewals (the entr
 HTTPS_ENV = "DJANGO_HTTPS=true\n"
 UNCHANGED = "unchanged"  # what `https-on` prints when https was already on for these names
 
-# Run inside the nginx container (python3 and cryptography come with certbot): the certificate nginx
-# actually serves for the name, as `key=value` lines.
-SERVED = """\
-import socket, ssl, sys
-from cryptography import x509
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-with socket.create_connection(("127.0.0.1", 443), timeout=10) as raw:
-    with ctx.wrap_socket(raw, server_hostname=sys.argv[1]) as tls:
-        cert = x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
-after = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after
-try:
-    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-        x509.DNSName)
-except x509.ExtensionNotFound:
-    names = []
-print("serial=%x" % cert.serial_number)
-print("expires=" + after.strftime("%Y-%m-%dT%H:%M:%SZ"))
-print("names=" + ",".join(names))
-print("issuer=" + cert.issuer.rfc4514_string())
-"""
+def volumes(names: Names) -> str:
+    return f"-v {names.volume('letsencrypt')}:/etc/letsencrypt -v {names.volume('acme')}:{WEBROOT}"
 
 
-def volumes(project: str) -> str:
-    return f"-v {project}_letsencrypt:/etc/letsencrypt -v {project}_acme:{WEBROOT}"
-
-
-def certonly(project: str, image: str, names: list[str], email: str, *, staging: bool = False,
+def certonly(names: Names, image: str, domains: list[str], email: str, *, staging: bool = False,
              server: str | None = None, ca_bundle: str | None = None) -> str:
-    """certbot certonly --webroot in a one-off container of the nginx image; the lineage is named after names[0]."""
-    parts = ["docker run --rm", f"--name {project}-certbot-certonly", volumes(project)]
+    """certbot certonly --webroot in a one-off container of the nginx image; the lineage is named after domains[0]."""
+    parts = ["docker run --rm", f"--name {names.one_off('certbot-certonly')}", volumes(names)]
     if ca_bundle:
         parts += [f"-v {quote(ca_bundle)}:{CA_IN_CONTAINER}:ro", f"-e REQUESTS_CA_BUNDLE={CA_IN_CONTAINER}"]
-    parts += ["--entrypoint certbot", image, "certonly --webroot", f"-w {WEBROOT}", f"--cert-name {quote(names[0])}"]
-    parts += [f"-d {quote(name)}" for name in names]
+    parts += ["--entrypoint certbot", image, "certonly --webroot", f"-w {WEBROOT}", f"--cert-name {quote(domains[0])}"]
+    parts += [f"-d {quote(domain)}" for domain in domains]
     parts += [f"--email {quote(email)}", "--agree-tos --non-interactive --no-eff-email"]
     if staging:
         parts.append("--staging")
@@ -60,9 +41,9 @@ def certonly(project: str, image: str, names: list[str], email: str, *, staging:
     return " ".join(parts)
 
 
-def renew(project: str, image: str, cert_name: str) -> str:
+def renew(names: Names, image: str, cert_name: str) -> str:
     """Force a renewal now, with the settings certbot saved at issuance (server, webroot, hook)."""
-    return (f"docker run --rm --name {project}-certbot-renew {volumes(project)} {image} certbot renew "
+    return (f"docker run --rm --name {names.one_off('certbot-renew')} {volumes(names)} {image} certbot renew "
             f"--cert-name {quote(cert_name)} --force-renewal --no-random-sleep-on-renew --non-interactive")
 
 
@@ -75,8 +56,8 @@ def forget_ca(nginx: str) -> str:
     return f"docker exec {nginx} rm -f {STORED_CA}"
 
 
-def https_on(nginx: str, names: list[str]) -> str:
-    return f"docker exec {nginx} {ENTRYPOINT} https-on {' '.join(quote(n) for n in names)}"
+def https_on(nginx: str, domains: list[str]) -> str:
+    return f"docker exec {nginx} {ENTRYPOINT} https-on {' '.join(quote(d) for d in domains)}"
 
 
 def reload(nginx: str) -> str:
@@ -85,7 +66,8 @@ def reload(nginx: str) -> str:
 
 
 def served(nginx: str, domain: str) -> str:
-    return f"docker exec {nginx} python3 -c {quote(SERVED)} {quote(domain)}"
+    """The certificate nginx serves for ``domain`` (deploy/scripts/served_cert.py), as key=value lines."""
+    return f"docker exec {nginx} {python(source('served_cert'), domain, interpreter='python3')}"
 
 
 def parse_served(text: str) -> dict[str, str]:

@@ -5,7 +5,6 @@ Nothing here knows what a deploy is; it only runs the strings that ``commands`` 
 
 import os
 import socket
-from shlex import quote
 from typing import Any
 
 from fabric import Connection
@@ -17,14 +16,15 @@ from paramiko.ssh_exception import (
     SSHException,
 )
 
-from deploy import commands, hostkeys
+from deploy import hostkeys
+from deploy.commands import files, shell
 from deploy.errors import DeployError, RemoteCommandFailed
 from deploy.output import say
 
 CONNECT_TIMEOUT = 10
 
 
-class Remote:
+class Host:
     """One server. ``run``/``sudo`` raise ``DeployError`` with one line; ``dry_run`` only prints."""
 
     def __init__(self, conn: Connection, *, dry_run: bool = False, known_hosts: str = "~/.ssh/known_hosts"):
@@ -64,11 +64,11 @@ class Remote:
                 # otherwise close the remote stdin before sudo reads it
                 kwargs.setdefault("in_stream", False)
             kwargs.setdefault("hide", True)
-            result = self._call(self.conn.sudo, f"sh -c {quote(command)}", warn=True, **kwargs)
+            result = self._call(self.conn.sudo, shell.sh(command), warn=True, **kwargs)
             if result.failed and not warn:
                 raise RemoteCommandFailed(command, result.exited, result.stdout + result.stderr, what)
             return result
-        return self.run(commands.sudo(command), **kwargs)
+        return self.run(shell.sudo(command), **kwargs)
 
     def ok(self, command: str) -> bool:
         """True when ``command`` exits 0 (a probe; never raises for a non-zero exit)."""
@@ -109,7 +109,7 @@ class Remote:
             return
         self._call(self.conn.put, local, remote)
         if mode is not None:
-            self.run(f"chmod {mode:o} {quote(remote)}")
+            self.run(files.chmod(remote, mode))
 
     def get(self, remote: str, local: str) -> None:
         """Download ``remote`` to ``local`` (a dry run only prints it)."""
@@ -121,7 +121,7 @@ class Remote:
     @property
     def home(self) -> str:
         if self._home is None:
-            self._home = f"/home/{self.conn.user}" if self.dry_run else self.output(commands.home())
+            self._home = f"/home/{self.conn.user}" if self.dry_run else self.output(shell.home())
         return self._home
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
@@ -133,13 +133,13 @@ class Remote:
             raise connection_error(self, error) from error
 
 
-def connection_error(remote: Remote, error: BaseException) -> DeployError:
+def connection_error(host: Host, error: BaseException) -> DeployError:
     """Turn paramiko/socket failures into the one line a user needs."""
-    conn = remote.conn
+    conn = host.conn
     where = f"{conn.host}:{conn.port}"
     if isinstance(error, BadHostKeyException):
         return hostkeys.changed_host_key_error(
-            error.hostname, error.key, error.expected_key, remote.known_hosts)
+            error.hostname, error.key, error.expected_key, host.known_hosts)
     if isinstance(error, AuthenticationException):
         return DeployError(
             f"SSH login as {conn.user} on {where} was refused: install your key with "
@@ -162,11 +162,11 @@ def connection_error(remote: Remote, error: BaseException) -> DeployError:
 
 
 def connect(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False,
-            known_hosts: str = "~/.ssh/known_hosts") -> Remote:
-    """Wrap a Fabric task's context in a ``Remote`` whose host key is verified against known_hosts."""
+            known_hosts: str = "~/.ssh/known_hosts") -> Host:
+    """Wrap a Fabric task's context in a ``Host`` whose host key is verified against known_hosts."""
     if not isinstance(c, Connection):
         raise DeployError("no host given: name the server, e.g. `fab -H deploy@example.com TASK`")
     if c.connect_timeout is None:
         c.connect_timeout = CONNECT_TIMEOUT
     hostkeys.secure(c.client, dict(c.ssh_config), known_hosts, accept_new_host_key)
-    return Remote(c, dry_run=dry_run, known_hosts=known_hosts)
+    return Host(c, dry_run=dry_run, known_hosts=known_hosts)

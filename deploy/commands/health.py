@@ -1,0 +1,31 @@
+"""Health checks of a release: the probe run inside the containers, repeated until it passes or time runs out."""
+
+from deploy.commands.docker import python
+from deploy.scripts import source
+
+APP_URL = "http://127.0.0.1:8000"  # gunicorn, inside the app container
+NGINX_URL = "http://127.0.0.1:80"  # nginx, inside its container
+
+
+def wait_until(check: str, seconds: int, watch: str | None = None) -> str:
+    """Repeat ``check`` every second until it passes; give up after ``seconds`` or when ``watch`` stops."""
+    alive = ""
+    if watch:
+        # a crash loop under --restart shows "running" most of the time: any restart counts as a crash
+        alive = (f"if [ \"$(docker inspect -f '{{{{.State.Status}}}} {{{{.RestartCount}}}}' {watch} 2>/dev/null)\" "
+                 f"!= 'running 0' ]; then echo '{watch} is not running (crashed or restarting)'; exit 2; fi; ")
+    return (f"end=$(($(date +%s)+{seconds})); until {check}; do {alive}"
+            f"if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
+
+
+def probe(container: str, url: str, domain: str, interpreter: str = "python") -> str:
+    """GET /healthz (200) and / (2xx/3xx) as ``domain``, from inside ``container`` (deploy/scripts/probe.py)."""
+    return f"docker exec {container} {python(source('probe'), url, domain, interpreter=interpreter)}"
+
+
+def direct_check(name: str, domain: str, seconds: int) -> str:
+    return wait_until(probe(name, APP_URL, domain), seconds, watch=name)
+
+
+def nginx_check(nginx: str, domain: str, seconds: int) -> str:
+    return wait_until(probe(nginx, NGINX_URL, domain, interpreter="python3"), seconds)
