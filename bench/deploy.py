@@ -29,6 +29,8 @@ from pathlib import Path
 
 from bench import report
 from bench.stack import ROOT, BenchError, copy_tree, say
+from deploy.commands import compose
+from deploy.envfile import new_secret_key
 
 DOMAIN = "bench.mysite.test"
 APP = "/home/deploy/apps/mysite"
@@ -89,8 +91,6 @@ class Run:
     """One benchmark run: a checkout, a laptop home, a fresh server."""
 
     def __init__(self, tmp: Path):
-        from deploy.envfile import new_secret_key
-
         self.tmp = tmp
         self.repo = copy_tree(tmp / "checkout" / "mysite")
         self.git("init", "-q")
@@ -183,13 +183,9 @@ class Run:
     def article_method(self) -> dict:
         """Hand the app to plain compose (as the article runs it), then ship a change its way under load."""
         release = self.server.exec(f"readlink -f {APP}/current").stdout.strip()
-        env = f"MYSITE_TAG=article MYSITE_ENV_FILE={APP}/shared/.envs/.production"
-        compose = (
-            "docker compose"
-            if self.server.exec("docker compose version", check=False).returncode == 0
-            else ("docker-compose")
-        )
-        up = f"cd {release} && {env} DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0 {compose} -p mysite -f production.yml"
+        kind = compose.parse_kind(self.server.exec(compose.detect(), check=False).stdout)
+        env = {"MYSITE_TAG": "article", "MYSITE_ENV_FILE": f"{APP}/shared/.envs/.production", **compose.BUILD_ENV}
+        up = f"cd {release} && {compose.assignments(env)} {compose.command(kind, ['production.yml'], project='mysite')}"
         # our containers out, the article's in (same volumes, same network, same nginx published on :80)
         ours = self.server.exec("docker ps -q --filter label=mysite.project=mysite").stdout.split()
         self.server.exec(f"{up} build", timeout=1200)
@@ -200,7 +196,7 @@ class Run:
         template = f"{release}/{TEMPLATE}"
         self.server.exec(f"echo '{{# bench: the article way #}}' >> {template}")
         result = self.under_load(lambda: self.server.exec(f"{up} up -d --build", timeout=1200))
-        result["command"] = f"{compose} -f production.yml up -d --build"
+        result["command"] = compose.command(kind, ["production.yml"], "up", "-d", "--build")
         return result
 
     def seed(self) -> None:

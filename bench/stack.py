@@ -17,17 +17,17 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from testbed import worktree
+from deploy.commands import compose
+from deploy.envfile import new_secret_key
+from testbed import stack, worktree
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "mysite-bench"
 TAG = "bench"
 DOMAIN = "bench.mysite.test"
 PORT_RANGE = (18900, 18999)
-BUILD_ENV = {"DOCKER_BUILDKIT": "0", "COMPOSE_DOCKER_CLI_BUILD": "0"}
 IMAGES = (f"mysite-django:{TAG}", f"mysite-nginx:{TAG}")
 
 
@@ -65,12 +65,6 @@ def cgroup_cpu_seconds(container_id: str) -> float | None:
     return None
 
 
-def compose_base() -> list[str]:
-    """`docker compose` when the v2 plugin answers, else `docker-compose` (v1 on Debian 12)."""
-    done = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
-    return ["docker", "compose"] if done.returncode == 0 else ["docker-compose"]
-
-
 def ensure_engine_and_bases() -> None:
     """A Docker engine and the base images (stand-ins when no registry): the e2e harness's job."""
     from testbed import engine, images
@@ -89,27 +83,29 @@ def image_size_mb(tag: str) -> float:
     return round(int(done.stdout.strip()) / 1e6, 1)
 
 
-@dataclass
-class Stack:
-    port: int = 0
-    https_port: int = 0
-    extra_env: dict[str, str] = field(default_factory=dict)  # lines added to the env file (WEB_CONCURRENCY...)
-    base: list[str] = field(default_factory=compose_base)
-    tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mysite-bench-")))
-    ref: str = ""  # a git commit to build instead of the working tree (before/after comparisons)
+class Stack(stack.Stack):
+    """production.yml as project mysite-bench, on free ports, with an env file of its own."""
 
-    def __post_init__(self) -> None:
+    failure = BenchError
+    timeout = 1200.0
+
+    def __init__(self, extra_env: dict[str, str] | None = None, ref: str = ""):
+        """``extra_env``: lines added to the env file (WEB_CONCURRENCY...); ``ref``: a git commit to build
+        instead of the working tree (before/after comparisons)."""
+        self.extra_env = extra_env or {}
+        self.tmp = Path(tempfile.mkdtemp(prefix="mysite-bench-"))
         # A private copy of the working tree: other engineers' edits mid-run don't change what we build,
         # and the code-only rebuild can edit a template without touching the shared checkout.
-        self.src = export_ref(self.ref, self.tmp / "src") if self.ref else copy_tree(self.tmp / "src")
-        self.port = self.port or free_port()
-        self.https_port = self.https_port or free_port(exclude=(self.port,))
+        src = export_ref(ref, self.tmp / "src") if ref else copy_tree(self.tmp / "src")
+        port = free_port()
+        self.https_port = free_port(exclude=(port,))
         self.env_file = self.tmp / "production.env"
+        env = compose.environment(env_file=str(self.env_file), http_addr="127.0.0.1", http_port=port,
+                                  https_port=self.https_port, tag=TAG)
+        super().__init__(stack.compose_kind(), src, "production.yml", PROJECT, port=port, env=env)
         self.write_env_file()
 
     def write_env_file(self) -> None:
-        from deploy.envfile import new_secret_key
-
         lines = [f"DJANGO_SECRET_KEY={new_secret_key()}", f"DJANGO_ALLOWED_HOSTS={DOMAIN}"]
         lines += [f"{k}={v}" for k, v in self.extra_env.items()]
         self.env_file.write_text("\n".join(lines) + "\n")
@@ -119,26 +115,8 @@ class Stack:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def compose(self, *args: str, check: bool = True, timeout: float = 1200) -> subprocess.CompletedProcess:
-        argv = [*self.base, "-f", "production.yml", "-p", PROJECT, *args]
-        env = {
-            **os.environ,
-            **BUILD_ENV,
-            "MYSITE_TAG": TAG,
-            "MYSITE_HTTP_ADDR": "127.0.0.1",
-            "MYSITE_HTTP_PORT": str(self.port),
-            "MYSITE_HTTPS_PORT": str(self.https_port),
-            "MYSITE_ENV_FILE": str(self.env_file),
-        }
-        done = subprocess.run(argv, cwd=self.src, env=env, capture_output=True, text=True, timeout=timeout)
-        if check and done.returncode != 0:
-            raise BenchError(f"{' '.join(argv)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-        return done
-
     def build(self, no_cache: bool = False) -> float:
-        start = time.monotonic()
-        self.compose("build", *(["--no-cache"] if no_cache else []))
-        return time.monotonic() - start
+        return self.timed("build", *(["--no-cache"] if no_cache else []))[0]
 
     def up(self) -> None:
         self.compose("up", "--detach", "--no-build")
@@ -169,9 +147,6 @@ class Stack:
     def manage(self, *args: str) -> str:
         return self.compose("exec", "-T", "mysite", "python", "manage.py", *args).stdout
 
-    def down(self) -> None:
-        self.compose("down", "--volumes", "--remove-orphans", check=False, timeout=300)
-
     def gunicorn_settings(self) -> dict:
         """workers/threads as the running container computes them (env file + gunicorn.conf.py)."""
         code = (
@@ -181,12 +156,9 @@ class Stack:
         out = self.compose("exec", "-T", "mysite", "python", "-c", code).stdout
         return json.loads(out.strip().splitlines()[-1])
 
-    def container_id(self, service: str) -> str:
-        return self.compose("ps", "-q", service).stdout.strip().splitlines()[0]
-
     def cpu_seconds(self, service: str) -> float | None:
         """CPU time the service's container has used so far (cgroup v1 or v2), None when unreadable."""
-        return cgroup_cpu_seconds(self.container_id(service))
+        return cgroup_cpu_seconds(self.container(service))
 
     def cleanup(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -198,11 +170,9 @@ class Stack:
 def down_project() -> None:
     """Remove whatever a killed or --keep run left behind (project mysite-bench only)."""
     env = {**os.environ, "MYSITE_ENV_FILE": ".envs/.production.example", "MYSITE_TAG": TAG}
-    subprocess.run(
-        [*compose_base(), "-f", "production.yml", "-p", PROJECT, "down", "--volumes", "--remove-orphans"],
-        cwd=ROOT,
-        env=env,
-    )
+    argv = stack.compose_argv(stack.compose_kind(), "production.yml", "down", "--volumes", "--remove-orphans",
+                              project=PROJECT)
+    subprocess.run(argv, cwd=ROOT, env=env)
 
 
 if __name__ == "__main__":

@@ -13,17 +13,18 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from deploy.envfile import new_secret_key
 from testbed import engine, images
+from testbed import stack as compose_stack
 from testbed.worktree import copy_worktree, free_port  # noqa: F401 - free_port is used by the stack tests
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASUREMENTS: list[str] = []
-BUILD_ENV = {"DOCKER_BUILDKIT": "0", "COMPOSE_DOCKER_CLI_BUILD": "0"}
 
 
 def measure(line: str) -> None:
@@ -76,13 +77,9 @@ def base_images(docker_engine) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def compose_base(docker_engine) -> str:
-    from invoke import Context
-
-    from deploy.commands import compose
-    from tasks._run import compose_kind
-
-    return compose.program(compose_kind(Context()))
+def compose_kind(docker_engine) -> str:
+    """'v2' or 'v1': the compose this machine has."""
+    return compose_stack.compose_kind()
 
 
 def copy_repo(dest: Path) -> Path:
@@ -91,8 +88,6 @@ def copy_repo(dest: Path) -> Path:
 
 
 def write_env_file(path: Path, hosts: str) -> Path:
-    from deploy.envfile import new_secret_key
-
     path.write_text(f"DJANGO_SECRET_KEY={new_secret_key()}\nDJANGO_ALLOWED_HOSTS={hosts}\nWEB_CONCURRENCY=2\n")
     path.chmod(0o600)
     return path
@@ -113,40 +108,8 @@ def image_layers(tag: str) -> list[str]:
     return json.loads(docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", tag).stdout)
 
 
-@dataclass
-class Stack:
-    """One compose project in a copy of the repo, driven with docker compose v2 or docker-compose v1."""
-
-    base: str
-    src: Path
-    file: str
-    project: str
-    port: int = 0
-    env: dict[str, str] = field(default_factory=dict)
-
-    def compose(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
-        command = [*self.base.split(), "-f", self.file, "-p", self.project, *args]
-        done = subprocess.run(
-            command,
-            cwd=self.src,
-            env={**os.environ, **BUILD_ENV, **self.env},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and done.returncode != 0:
-            raise AssertionError(f"{' '.join(command)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-        return done
-
-    def timed(self, *args: str) -> tuple[float, subprocess.CompletedProcess]:
-        start = time.monotonic()
-        done = self.compose(*args)
-        return time.monotonic() - start, done
-
-    def container(self, service: str) -> str:
-        cid = self.compose("ps", "-q", service).stdout.strip()
-        assert cid, f"no container for {service} in {self.project}"
-        return cid.splitlines()[0]
+class Stack(compose_stack.Stack):
+    """A compose project in a copy of the repo (testbed.stack), plus Docker's health checks."""
 
     def health(self, service: str) -> str:
         return docker("inspect", "--format", "{{.State.Health.Status}}", self.container(service)).stdout.strip()
@@ -166,7 +129,7 @@ class Stack:
         if os.environ.get("MYSITE_E2E_KEEP") == "1":
             print(f"[e2e] MYSITE_E2E_KEEP=1: leaving compose project {self.project} in {self.src}")
             return
-        self.compose("down", "--volumes", "--remove-orphans", check=False, timeout=180)
+        self.down(timeout=180)
 
 
 @dataclass

@@ -15,13 +15,13 @@ TAG = "e2e-local"
 
 
 @pytest.fixture(scope="module")
-def local_stack(base_images, compose_base, repo_copy_factory):
+def local_stack(base_images, compose_kind, repo_copy_factory):
     from tests.e2e.conftest import free_port
 
     src = repo_copy_factory("local-src")  # a copy: the template edit below must not touch the real tree
     port = free_port()
     s = Stack(
-        base=compose_base,
+        kind=compose_kind,
         src=src,
         file="local.yml",
         project=PROJECT,

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from deploy.commands import compose
 from tests.e2e.conftest import (
     Stack,
     docker,
@@ -35,12 +36,12 @@ NGINX_IMAGE = f"mysite-nginx:{TAG}"
 
 
 @pytest.fixture(scope="module")
-def stack(base_images, compose_base, repo_copy_factory, workdir):
+def stack(base_images, compose_kind, repo_copy_factory, workdir):
     src = repo_copy_factory("stack-src")
     port = free_port()
     env_file = write_env_file(workdir / "stack.env", f"{DOMAIN},www.{DOMAIN}")
     s = Stack(
-        base=compose_base,
+        kind=compose_kind,
         src=src,
         file="production.yml",
         project=PROJECT,
@@ -56,7 +57,7 @@ def stack(base_images, compose_base, repo_copy_factory, workdir):
     s.teardown()  # a previous run that was killed may have left the project behind
     try:
         took, _ = s.timed("build", "--no-cache")
-        measure(f"cold build (--no-cache, both images, {compose_base}): {took:.1f}s")
+        measure(f"cold build (--no-cache, both images, {compose.program(compose_kind)}): {took:.1f}s")
         measure(
             f"image sizes: {DJANGO_IMAGE} {image_size_mb(DJANGO_IMAGE):.0f} MB, "
             f"{NGINX_IMAGE} {image_size_mb(NGINX_IMAGE):.0f} MB"
