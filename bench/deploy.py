@@ -6,7 +6,7 @@ step, and downtime during our deploy and during the article's method on the same
 Phases:
 - cold: `fab bootstrap`, then the first `fab deploy` (the server builds everything with no cache);
 - warm: a one-line template change, committed, `fab deploy` (no load: the step timings);
-- ours: another one-line change deployed while 8 keep-alive clients (tests/harness/load.py: no
+- ours: another one-line change deployed while 8 keep-alive clients (testbed/load.py: no
   retries, every non-2xx/3xx and connection error counted) load nginx;
 - article: the same server, the app switched to a plain compose-managed container, then a one-line
   change shipped the article's way (`docker-compose -f production.yml up -d --build`, which recreates

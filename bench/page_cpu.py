@@ -1,4 +1,4 @@
-"""In-process CPU cost per page (issue 7): ms of process CPU per GET of the index and of a post.
+"""In-process CPU cost per page: ms of process CPU per GET of the index and of a post.
 
 Production-like: DEBUG=False, file SQLite with the production options, the database cache table,
 `seed_demo --posts 100`. Prints numbers only (no thresholds). Usage:

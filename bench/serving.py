@@ -5,7 +5,7 @@
 Measures the index, a post with code blocks and a table of contents, and a hashed static CSS file at
 1, 8 and 32 connections (`--quick`: 8 only, shorter). Before loading it, it checks inside the app
 container that a post view renders no Markdown and that the index and post make constant queries.
-Prints numbers; it judges nothing (the targets are in issue 7).
+Prints numbers; it judges nothing.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """wrk (Debian's `wrk` package) as the serving benchmark's load process: the command and its parser.
 
 wrk never retries: every connection error (connect/read/write/timeout) and every answer that is not
-2xx/3xx is counted, which is what TESTBED.md asks of a load client.
+2xx/3xx is counted, as docs/TESTING.md says a load client must.
 
     argv = command("http://127.0.0.1:18900/", connections=8, duration=10, host="mysite.test")
     result = parse(subprocess.run(argv, capture_output=True, text=True).stdout)

@@ -1,4 +1,4 @@
-"""Make sure a Docker engine answers, installing and starting one when we are root (TESTBED.md).
+"""Make sure a Docker engine answers, installing and starting one when we are root (docs/TESTING.md).
 
 Machines start with no engine. As root we `apt-get install docker.io docker-compose debootstrap` and
 start `dockerd` by hand (there is no systemd on the machine). Anything else fails with the reason.
@@ -98,7 +98,7 @@ def ensure_engine() -> str:
         fcntl.flock(handle, fcntl.LOCK_EX)
         if engine_answers() is None:
             return _version()
-        say(f"no Docker engine ({reason}): installing and starting one, as TESTBED.md describes")
+        say(f"no Docker engine ({reason}): installing and starting one, as docs/TESTING.md describes")
         _install_packages()
         if shutil.which("dockerd") is None:
             raise EngineUnavailable("dockerd is still missing after installing docker.io")

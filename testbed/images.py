@@ -1,6 +1,6 @@
 """Stand-in base images for an engine that cannot pull from a registry.
 
-`docker pull` fails on these machines (TESTBED.md), so `FROM python:3.11-slim-bookworm` and
+`docker pull` fails on these machines (docs/TESTING.md), so `FROM python:3.11-slim-bookworm` and
 `FROM nginx:1.30` only build when images with those names are already in the engine. When they are
 absent, we build look-alikes from Debian packages with debootstrap and import them under the
 upstream tags. The production Dockerfiles keep naming the real images; a stand-in is a test fixture.

@@ -6,7 +6,7 @@
 
 Each thread holds one persistent HTTP/1.1 connection (http.client), like an API client. Any status
 outside 2xx/3xx and any connection error is a failure; the request is never retried. After a
-failure the thread opens a new connection. Only 127.0.0.1 is allowed (TESTBED.md network rules).
+failure the thread opens a new connection. Only 127.0.0.1 is allowed (docs/TESTING.md, network rules).
 
 HTTPS: pass ``tls=ssl_context``; the connection goes to 127.0.0.1 with ``host`` as the TLS server name
 (SNI and certificate check). ``reconnect_every=N`` closes each connection after N requests, so a test

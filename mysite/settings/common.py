@@ -77,7 +77,7 @@ else:
             "NAME": SQLITE_DIR / "db.sqlite3",
             "OPTIONS": dict(SQLITE_OPTIONS),
             # Keep each worker thread's connection: a new SQLite connection per request (open, PRAGMAs,
-            # Django's SQL functions, schema parse) cost 0.7 ms of a page's ~10 ms CPU (issue 7).
+            # Django's SQL functions, schema parse) cost 0.7 ms of a page's ~10 ms CPU (bench/page_cpu.py).
             "CONN_MAX_AGE": 600,
             "CONN_HEALTH_CHECKS": True,
         }

@@ -1,4 +1,4 @@
-"""Pebble, Let's Encrypt's ACME test server (TESTBED.md), in a container on a network the test creates.
+"""Pebble, Let's Encrypt's ACME test server (docs/TESTING.md), in a container on a network the test creates.
 
     with start_pebble(server) as acme:     # server: a testbed.servers.Server
         fab https --acme-server acme.directory --acme-ca-bundle acme.listener_ca
@@ -9,7 +9,7 @@ installed (CI apt-installs it; it only needs libc), else `apt-get install pebble
 by tag. The server container is attached to the test's network; containers nested in it reach Pebble
 through the server's NAT, by IP (names do not resolve there), so Pebble's listener certificate (made
 here with openssl) names that IP. With PEBBLE_VA_ALWAYS_VALID=1 Pebble never calls back the domain.
-Traffic goes only to these containers (TESTBED.md network rules).
+Traffic goes only to these containers (docs/TESTING.md, network rules).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from blog.models import Category, Comment, Tag
 
 pytestmark = pytest.mark.django_db
 
-# The expected budgets (documented in the closing note of issue 2), with the sidebar cached (issue 7):
+# The expected budgets, with the sidebar cached:
 #   index:  2 (page count + posts with category/author/comment count) + 1 (sidebar + cached entries) = 3
 #   detail: 1 post+category+author, 1 views UPDATE, 1 cache read (sidebar + article with its tags and
 #           previous/next), 1 comments = 4

@@ -1,4 +1,4 @@
-"""compose/production/django/gzip_static.py: the .gz files nginx's gzip_static serves (a tuning of issue 7)."""
+"""compose/production/django/gzip_static.py: the .gz files nginx's gzip_static serves (a serving tuning)."""
 
 import gzip
 import os
