@@ -1,4 +1,4 @@
-"""Parse and validate `.envs/.production` locally, and render the docker-safe copy that is uploaded.
+"""Parse and validate `.envs/.production` locally, render the docker-safe copy that is uploaded, create a new one.
 
 Docker's ``--env-file`` passes quotes through literally and has no multi-line values, so the file is
 checked here, before anything on the server changes, and uploaded in one canonical shape.
