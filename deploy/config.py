@@ -4,6 +4,7 @@ Everything is validated before any connection is made; an unknown key names the 
 """
 
 import difflib
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -33,6 +34,14 @@ class DeployConfig:
 
 KEYS = {f.name: f for f in fields(DeployConfig)}
 ENV_PREFIX = "MYSITE_"
+LIMITS = {"keep_releases": 1000, "keep_backups": 1000, "health_timeout": 3600, "stop_timeout": 3600}
+# Absolute app_path may not be, or be inside, one of these (nor be / or a folder right below it, nor /home/<user>)
+SYSTEM_FOLDERS = {"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run",
+                  "/sbin", "/sys", "/usr", "/var/lib", "/var/log", "/var/run", "/var/spool", "/var/cache", "/tmp"}  # noqa: S108 - refused, not used
+# Variables that start with MYSITE_ but are not deploy settings (compose, the app, the tests and benchmarks)
+OTHER_VARIABLES = {"MYSITE_TAG", "MYSITE_MIGRATE_ON_START", "MYSITE_DOMAIN", "MYSITE_SEED_DEMO", "MYSITE_CHROMIUM",
+                   "MYSITE_LOCAL_PORT", "MYSITE_LOCAL_TAG", "MYSITE_BENCH_KEEP", "MYSITE_ACME_WEBROOT",
+                   "MYSITE_LETSENCRYPT", "MYSITE_NGINX_USER", "MYSITE_NGINX_DIR", "MYSITE_NGINX_TEMPLATES"}
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -47,6 +56,11 @@ def _coerce(key: str, value: Any) -> Any:
 
 
 def _check(config: DeployConfig) -> DeployConfig:
+    for key in KEYS:
+        value = getattr(config, key)
+        if isinstance(value, str) and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise DeployError(f"deploy setting {key}={value!r} holds a newline or control character: "
+                              "give it on one line of plain text")
     if not APP_NAME.match(config.app_name):
         raise DeployError(
             f"deploy setting app_name={config.app_name!r} is not usable as a Docker name: "
@@ -58,12 +72,42 @@ def _check(config: DeployConfig) -> DeployConfig:
             raise DeployError(f"deploy setting {key}={port} is not a TCP port: use a number from 1 to 65535")
     if config.http_port == config.https_port:
         raise DeployError("deploy settings http_port and https_port are the same port: give them different ones")
-    for key in ("keep_releases", "keep_backups", "health_timeout", "stop_timeout"):
-        if getattr(config, key) < 1:
-            raise DeployError(f"deploy setting {key} must be at least 1")
-    if not config.app_path.strip() or ".." in config.app_path.split("/"):
-        raise DeployError(f"deploy setting app_path={config.app_path!r} must be a plain path without '..'")
+    for key, most in LIMITS.items():
+        if not 1 <= getattr(config, key) <= most:
+            raise DeployError(f"deploy setting {key} must be at least 1 and at most {most}")
+    _check_app_path(config.app_path)
+    _check_http_addr(config.http_addr)
+    _check_compose_file(config.compose_file)
     return config
+
+
+def _check_app_path(path: str) -> None:
+    """One rule for every task: a folder of the app's own, never a system folder or someone's home."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if not parts or ".." in path.split("/"):
+        raise DeployError(f"deploy setting app_path={path!r} must be a plain path without '..', "
+                          "e.g. apps/mysite (under the SSH user's home) or /srv/mysite")
+    if path.startswith("/"):
+        top = "/" + parts[0]
+        if len(parts) < 2 or top in SYSTEM_FOLDERS or (top == "/home" and len(parts) == 2) or (
+                "/" + "/".join(parts[:2])) in SYSTEM_FOLDERS:
+            raise DeployError(f"deploy setting app_path={path!r} is a system folder or a home folder, which "
+                              "bootstrap would take over (chown, chmod): use a folder of the app's own, "
+                              "e.g. /srv/mysite or apps/mysite under the SSH user's home")
+
+
+def _check_http_addr(addr: str) -> None:
+    try:
+        ipaddress.IPv4Address(addr)
+    except ValueError:
+        raise DeployError(f"deploy setting http_addr={addr!r} is not an IPv4 address: use 0.0.0.0 (every "
+                          "interface), 127.0.0.1 (this server only) or one of the server's addresses") from None
+
+
+def _check_compose_file(name: str) -> None:
+    if not name or name.startswith("/") or ".." in name.split("/") or not name.endswith((".yml", ".yaml")):
+        raise DeployError(f"deploy setting compose_file={name!r} must be a .yml file of the project, named "
+                          "relative to its root, e.g. production.yml")
 
 
 def unknown_key_error(key: str, where: str) -> DeployError:
@@ -84,6 +128,7 @@ def load(
             raise unknown_key_error(key, "fabric.yaml")
         values[key] = _coerce(key, value)
     environ = os.environ if environ is None else environ
+    _check_variable_names(environ)
     for key in KEYS:
         env_name = ENV_PREFIX + key.upper()
         if env_name in environ:
@@ -96,7 +141,21 @@ def load(
     return _check(replace(DeployConfig(), **values))
 
 
+def _check_variable_names(environ: Mapping[str, str]) -> None:
+    """A misspelled MYSITE_* setting would be ignored silently: name the one that was meant."""
+    known = {ENV_PREFIX + key.upper() for key in KEYS}
+    for name in environ:
+        if name.startswith(ENV_PREFIX) and name not in known and name not in OTHER_VARIABLES:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+            if close:
+                raise DeployError(f"environment variable {name} is not a deploy setting (did you mean {close[0]}?): "
+                                  "rename or unset it")
+
+
 def from_context(c: Any, **flags: Any) -> DeployConfig:
     """Read the ``deploy:`` section of a Fabric/Invoke context's config, then env and flags."""
     section = c.config.get("deploy") if hasattr(c, "config") else None
+    if section is not None and not isinstance(section, Mapping):
+        raise DeployError(f"fabric.yaml: `deploy:` must be a section of settings (key: value lines), not a "
+                          f"{type(section).__name__}: see the fabric.yaml in the project for its shape")
     return load({k: section[k] for k in section} if section else {}, **flags)

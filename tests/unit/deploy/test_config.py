@@ -1,0 +1,75 @@
+"""Settings that would fail late, or do harm, are refused at load: one line, before any connection."""
+
+import pytest
+
+from deploy import config
+from deploy.errors import DeployError
+
+
+class Context:
+    def __init__(self, section):
+        self.config = {"deploy": section}
+
+
+@pytest.mark.parametrize("path", ["/", "/etc", "/etc/mysite", "/home", "/home/deploy", "/usr/local/blog",
+                                  "/root/blog", "/var/lib/docker", "/srv", "/tmp/blog", ".", "./", "",
+                                  "apps/../../etc", "/srv/../etc"])
+def test_system_folders_homes_and_traversal_are_refused_as_app_path(path):
+    with pytest.raises(DeployError, match="app_path="):
+        config.load({"app_path": path}, {})
+
+
+@pytest.mark.parametrize("path", ["apps/mysite", "blog", "/srv/mysite", "/home/deploy/blog", "/var/www/blog",
+                                  "/opt/mysite", "apps/my site"])
+def test_folders_of_the_apps_own_are_accepted(path):
+    assert config.load({"app_path": path}, {}).app_path == path
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("app_path", "apps/x\nExecStartPre=/bin/evil"), ("compose_file", "prod\ruction.yml"), ("known_hosts", "a\x00b"),
+    ("env_file", ".envs/\x1b[31m.production"),
+])
+def test_newlines_and_control_characters_are_refused_in_every_setting(key, value):
+    with pytest.raises(DeployError, match=f"deploy setting {key}=.* holds a newline or control character"):
+        config.load({key: value}, {})
+
+
+@pytest.mark.parametrize("addr", ["localhost", "1.2.3", "::1", "0.0.0.0;rm -rf /", "", "256.0.0.1"])
+def test_http_addr_must_be_an_ipv4_address(addr):
+    with pytest.raises(DeployError, match="http_addr=.* is not an IPv4 address"):
+        config.load({"http_addr": addr}, {})
+
+
+def test_http_addr_accepts_addresses():
+    assert config.load({"http_addr": "127.0.0.1"}, {}).http_addr == "127.0.0.1"
+
+
+@pytest.mark.parametrize("name", ["/etc/production.yml", "../production.yml", "production", ""])
+def test_compose_file_must_be_a_yml_file_of_the_project(name):
+    with pytest.raises(DeployError, match="compose_file=.* must be a .yml file of the project"):
+        config.load({"compose_file": name}, {})
+
+
+@pytest.mark.parametrize("key", ["keep_releases", "keep_backups", "health_timeout", "stop_timeout"])
+def test_huge_numbers_are_refused(key):
+    with pytest.raises(DeployError, match=f"{key} must be at least 1 and at most"):
+        config.load({key: 10**30}, {})
+
+
+def test_a_misspelled_variable_names_the_setting_meant():
+    with pytest.raises(DeployError) as info:
+        config.load({}, {"MYSITE_KEEP_RELEASE": "3"})
+    assert str(info.value) == ("environment variable MYSITE_KEEP_RELEASE is not a deploy setting "
+                               "(did you mean MYSITE_KEEP_RELEASES?): rename or unset it")
+
+
+@pytest.mark.parametrize("name", ["MYSITE_TAG", "MYSITE_E2E", "MYSITE_E2E_KEEP", "MYSITE_MIGRATE_ON_START",
+                                  "MYSITE_LOCAL_PORT", "PATH"])
+def test_other_variables_of_the_project_are_left_alone(name):
+    assert config.load({}, {name: "x"}) == config.DeployConfig()
+
+
+@pytest.mark.parametrize("section", ["mysite", ["app_name", "blog"], 3])
+def test_a_deploy_section_that_is_not_a_mapping_is_one_line(section):
+    with pytest.raises(DeployError, match=r"fabric.yaml: `deploy:` must be a section of settings"):
+        config.from_context(Context(section))
