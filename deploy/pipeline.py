@@ -95,6 +95,9 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False) -> None:
         root = str(releases.repo_root())
         env = envfile.load(os.path.join(root, config.env_file))
         sha, is_dirty = releases.source(dirty, cwd=root)
+        if not releases.has_file(sha, config.compose_file, cwd=root):
+            raise DeployError(f"compose_file {config.compose_file} is not in commit {sha[:7]}: commit it, or set "
+                              "compose_file in fabric.yaml to the project's stack file (production.yml)")
         kind = docker_ready(host)
         say(f"    {'working tree (--dirty) as ' if is_dirty else 'commit '}{sha[:7]}, "
             f"domain {env.domain}, compose {kind}")

@@ -47,6 +47,12 @@ def source(dirty: bool, cwd: str | None = None) -> tuple[str, bool]:
     return git("stash", "create", cwd=cwd) or head, True
 
 
+def has_file(sha: str, path: str, cwd: str | None = None) -> bool:
+    """True when the commit ``sha`` holds ``path`` (what the server will unpack)."""
+    return subprocess.run(["git", "cat-file", "-e", f"{sha}:{path}"], cwd=cwd, capture_output=True,
+                          check=False).returncode == 0
+
+
 def archive(sha: str, output: str, cwd: str | None = None) -> None:
     git("archive", "--format=tar", "-o", output, sha, cwd=cwd)
 

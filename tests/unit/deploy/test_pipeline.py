@@ -31,6 +31,7 @@ def local(tmp_path, monkeypatch):
     monkeypatch.setattr(releases, "repo_root", lambda cwd=None: tmp_path)
     monkeypatch.setattr(releases, "source", lambda dirty, cwd=None: (SHA, False))
     monkeypatch.setattr(releases, "archive", lambda sha, out, cwd=None: Path(out).write_bytes(b"TAR"))
+    monkeypatch.setattr(releases, "has_file", lambda sha, path, cwd=None: path == "production.yml")
     monkeypatch.setattr(releases, "name", lambda sha, now=None: NEW)
     monkeypatch.setattr(lock, "holder", lambda sha, action="deploy", now=None: "HOLDER")
     monkeypatch.setattr(releases, "audit_line", lambda **k: f"{k['action']} {k['release']} {k['result']}")
@@ -138,6 +139,25 @@ def test_bad_env_file_fails_before_anything_on_the_server(local, monkeypatch):
     (local / ".envs/.production").write_text("DJANGO_SECRET_KEY=short\nDJANGO_ALLOWED_HOSTS=x\n")
     with pytest.raises(DeployError, match="DJANGO_SECRET_KEY is weak"):
         run_deploy(monkeypatch=monkeypatch)
+
+
+def test_a_compose_file_missing_from_the_commit_fails_before_anything_on_the_server(local, monkeypatch):
+    with pytest.raises(DeployError) as info:
+        pipeline.deploy(remote(monkeypatch), DeployConfig(compose_file="stack.yml"))
+    assert str(info.value) == ("compose_file stack.yml is not in commit bbbbbbb: commit it, or set compose_file in "
+                               "fabric.yaml to the project's stack file (production.yml)")
+
+
+def test_has_file_asks_the_commit_not_the_working_tree(tmp_path):
+    import subprocess
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "production.yml").write_text("x")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+                   check=True)
+    (tmp_path / "later.yml").write_text("y")
+    assert releases.has_file("HEAD", "production.yml", cwd=str(tmp_path))
+    assert not releases.has_file("HEAD", "later.yml", cwd=str(tmp_path))
 
 
 def test_server_without_compose_says_run_bootstrap(local, monkeypatch):
