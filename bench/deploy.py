@@ -30,7 +30,9 @@ from pathlib import Path
 from bench import report
 from bench.stack import ROOT, BenchError, copy_tree, say
 from deploy.commands import compose
+from deploy.config import DeployConfig
 from deploy.envfile import new_secret_key
+from deploy.names import Names
 
 DOMAIN = "bench.mysite.test"
 APP = "/home/deploy/apps/mysite"
@@ -184,7 +186,7 @@ class Run:
         """Hand the app to plain compose (as the article runs it), then ship a change its way under load."""
         release = self.server.exec(f"readlink -f {APP}/current").stdout.strip()
         kind = compose.parse_kind(self.server.exec(compose.detect(), check=False).stdout)
-        env = {"MYSITE_TAG": "article", "MYSITE_ENV_FILE": f"{APP}/shared/.envs/.production", **compose.BUILD_ENV}
+        env = {**Names.of(DeployConfig(), "/home/deploy").compose_env("article"), **compose.BUILD_ENV}
         up = f"cd {release} && {compose.assignments(env)} {compose.command(kind, ['production.yml'], project='mysite')}"
         # our containers out, the article's in (same volumes, same network, same nginx published on :80)
         ours = self.server.exec("docker ps -q --filter label=mysite.project=mysite").stdout.split()

@@ -16,6 +16,7 @@ from mysite.keycheck import secret_key_problem
 
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What Django's ALLOWED_HOSTS can match: a name or IPv4 (optionally with a leading dot), [IPv6], or *
+NGINX_KEYS = ("DJANGO_ALLOWED_HOSTS", "MYSITE_DOMAIN")  # compose/production/nginx/entrypoint.sh
 HOST = re.compile(r"^(\*|\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$")
 
 
@@ -31,6 +32,10 @@ class EnvFile:
 
     def render(self) -> str:
         return render(self.values)
+
+    def render_for_nginx(self) -> str:
+        """The few values nginx reads (its server names), so its container never holds the secret key."""
+        return render({key: value for key, value in self.values.items() if key in NGINX_KEYS})
 
 
 def first_host(allowed_hosts: str) -> str:

@@ -58,6 +58,11 @@ class Names:
         return f"{self.envs}/.production"
 
     @property
+    def nginx_env(self) -> str:
+        """The env file nginx reads: only the names it serves (never the secret key)."""
+        return f"{self.envs}/.nginx"
+
+    @property
     def https_env(self) -> str:
         """`fab https` writes DJANGO_HTTPS=true here, beside the env file, so the user's file stays as it is."""
         return f"{dirname(self.env_file)}/.https"
@@ -120,8 +125,9 @@ class Names:
     def compose_env(self, release: str | None = None) -> dict[str, str]:
         """What production.yml reads: the release's tag (when given), the env file and nginx's ports."""
         config = self.config
-        return compose.environment(tag=release, env_file=self.env_file, http_addr=config.http_addr,
-                                   http_port=config.http_port, https_port=config.https_port)
+        return compose.environment(tag=release, env_file=self.env_file, nginx_env_file=self.nginx_env,
+                                   http_addr=config.http_addr, http_port=config.http_port,
+                                   https_port=config.https_port)
 
     @property
     def unit(self) -> str:

@@ -32,12 +32,12 @@ def ship(host: Host, names: Names, release: str, sha: str, env: envfile.EnvFile,
             releases.archive(sha, tarball, cwd=root)
             host.put(tarball, names.upload(release))
             host.run(commands.unpack(names, release, names.upload(release)))
-            rendered = os.path.join(tmp, "production.env")
-            with open(os.open(rendered, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as handle:
-                handle.write(env.render())
-            upload = f"{names.env_file}.upload"
-            host.put(rendered, upload)
-            host.run(commands.install_env(upload, names.env_file))
+            for text, target in ((env.render(), names.env_file), (env.render_for_nginx(), names.nginx_env)):
+                rendered = os.path.join(tmp, os.path.basename(target))
+                with open(os.open(rendered, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                host.put(rendered, f"{target}.upload")
+                host.run(commands.install_env(f"{target}.upload", target))
 
 
 def build(host: Host, names: Names, release: str, kind: str) -> None:

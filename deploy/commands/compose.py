@@ -51,10 +51,16 @@ def version(kind: str) -> str:
 
 
 def environment(*, env_file: str, http_addr: str, http_port: int, https_port: int,
-                tag: str | None = None) -> dict[str, str]:
-    """The variables production.yml reads (see docs/ARCHITECTURE.md), in the order they are written."""
+                tag: str | None = None, nginx_env_file: str | None = None) -> dict[str, str]:
+    """The variables production.yml reads (see docs/ARCHITECTURE.md), in the order they are written.
+
+    ``nginx_env_file`` holds only what nginx reads; without it nginx reads ``env_file`` (fine on a laptop).
+    """
     env = {"MYSITE_TAG": tag} if tag else {}
-    env.update({"MYSITE_ENV_FILE": env_file, "MYSITE_HTTP_ADDR": http_addr, "MYSITE_HTTP_PORT": str(http_port),
+    env["MYSITE_ENV_FILE"] = env_file
+    if nginx_env_file:
+        env["MYSITE_NGINX_ENV_FILE"] = nginx_env_file
+    env.update({"MYSITE_HTTP_ADDR": http_addr, "MYSITE_HTTP_PORT": str(http_port),
                 "MYSITE_HTTPS_PORT": str(https_port)})
     return env
 

@@ -16,9 +16,9 @@ def unpack(names: Names, release: str, tarball: str) -> str:
 
 
 def prepare_dirs(names: Names) -> str:
-    # shared/.envs is 700: the env file is never readable by anyone but the deploy user
-    return (f"mkdir -p {quote(names.releases)} {quote(names.backups)} {quote(names.shared)}/.envs "
-            f"&& chmod 700 {quote(names.shared)}/.envs")
+    # shared/.envs and backups/ are 700: the secrets and the database copies are the deploy user's alone
+    return (f"mkdir -p {quote(names.releases)} {quote(names.backups)} {quote(names.envs)} "
+            f"&& chmod 700 {quote(names.envs)} {quote(names.backups)}")
 
 
 def install_env(upload: str, target: str) -> str:

@@ -10,6 +10,9 @@ import sqlite3
 
 import pytest
 
+from deploy.commands.compose import assignments
+from deploy.config import DeployConfig
+from deploy.names import Names
 from tests.harness import flows
 from tests.harness.flows import APP, commit
 from tests.reliability.checks import (
@@ -69,7 +72,9 @@ def test_server_reboot_brings_the_blog_back_by_itself(deployed, baseline):
 def test_stack_down_and_up(deployed, baseline):
     """Stop everything the way the project's systemd unit does (compose stop nginx, docker stop app), then start it."""
     release = current_release(deployed)
-    compose = (f"cd {APP}/current && MYSITE_TAG={release} MYSITE_ENV_FILE={APP}/shared/.envs/.production "
+    names = Names.of(DeployConfig(), "/home/deploy")
+    assert names.root == APP
+    compose = (f"cd {APP}/current && {assignments(names.compose_env(release))} "
                "docker-compose -p mysite -f production.yml")
     deployed.ssh(f"{compose} stop -t 30 nginx certbot && docker stop -t 30 mysite-{release}")
     assert deployed.ssh("docker ps -q --filter label=mysite.project=mysite").stdout.strip() == ""

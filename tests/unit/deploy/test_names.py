@@ -19,6 +19,7 @@ N = Names.of(DeployConfig(), "/home/deploy")
     (N.envs, "/home/deploy/apps/mysite/shared/.envs"),
     (N.env_file, "/home/deploy/apps/mysite/shared/.envs/.production"),
     (N.https_env, "/home/deploy/apps/mysite/shared/.envs/.https"),
+    (N.nginx_env, "/home/deploy/apps/mysite/shared/.envs/.nginx"),
     (N.ca_bundle, "/home/deploy/apps/mysite/shared/acme-ca.pem"),
     (N.backups, "/home/deploy/apps/mysite/backups"),
     (N.lock, "/home/deploy/apps/mysite/.deploy.lock"),
@@ -45,7 +46,8 @@ def test_app_container_mounts_match_production_yml():
 def test_compose_environment_with_and_without_a_release():
     assert N.compose_env(REL) == {
         "MYSITE_TAG": REL, "MYSITE_ENV_FILE": "/home/deploy/apps/mysite/shared/.envs/.production",
-        "MYSITE_HTTP_ADDR": "0.0.0.0", "MYSITE_HTTP_PORT": "80", "MYSITE_HTTPS_PORT": "443"}  # noqa: S104 - the default setting
+        "MYSITE_NGINX_ENV_FILE": "/home/deploy/apps/mysite/shared/.envs/.nginx",
+        "MYSITE_HTTP_ADDR": "0.0.0.0", "MYSITE_HTTP_PORT": "80", "MYSITE_HTTPS_PORT": "443"}  # noqa: S104 - the default
     assert "MYSITE_TAG" not in N.compose_env()
 
 

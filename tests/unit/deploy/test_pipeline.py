@@ -52,7 +52,8 @@ CURRENT_OLD = f"releases/{OLD}".encode()
 def until_build(current=CURRENT_OLD):
     return [*preflight(), LOCK, Command(commands.read_current(P), out=current), commands.prepare_dirs(P),
             commands.unpack(P, NEW, f"{P.releases}/.{NEW}.tar"),
-            commands.install_env(f"{P.env_file}.upload", P.env_file)]
+            commands.install_env(f"{P.env_file}.upload", P.env_file),
+            commands.install_env(f"{P.nginx_env}.upload", P.nginx_env)]
 
 
 BUILD = compose.stack(P, NEW, "build", kind="v1")
@@ -85,7 +86,8 @@ def test_deploy_runs_every_step_in_order(local, monkeypatch, capsys):
     run_deploy(*until_build(), BUILD, *BACKUP, *MIGRATE, *NGINX, *SWITCH, commands.link_current(P, NEW), *PRUNE,
                audit("deploy", NEW, "ok"), UNLOCK, uploads=uploads, monkeypatch=monkeypatch)
     assert uploads == [(f"{P.releases}/.{NEW}.tar", b"TAR"), (f"{P.env_file}.upload",
-                       f"DJANGO_SECRET_KEY={KEY}\nDJANGO_ALLOWED_HOSTS=blog.example\n".encode())]
+                       f"DJANGO_SECRET_KEY={KEY}\nDJANGO_ALLOWED_HOSTS=blog.example\n".encode()),
+                       (f"{P.nginx_env}.upload", b"DJANGO_ALLOWED_HOSTS=blog.example\n")]  # never the secret key
     out = capsys.readouterr().out
     assert f"release {NEW}, previous {OLD}" in out and f"deployed {NEW}" in out
     assert "  ok build images" in out

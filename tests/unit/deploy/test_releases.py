@@ -37,7 +37,8 @@ def test_server_side_builders_are_exact():
         " && rm -f /tmp/r1.tar")
     assert commands.prepare_dirs(P) == (
         "mkdir -p /home/deploy/apps/mysite/releases /home/deploy/apps/mysite/backups "
-        "/home/deploy/apps/mysite/shared/.envs && chmod 700 /home/deploy/apps/mysite/shared/.envs")
+        "/home/deploy/apps/mysite/shared/.envs && chmod 700 /home/deploy/apps/mysite/shared/.envs "
+        "/home/deploy/apps/mysite/backups")
     assert commands.install_env("/a/.production.upload", "/a/.production") == (
         "chmod 600 /a/.production.upload && mv -f /a/.production.upload /a/.production")
     assert commands.link_current(P, "r1") == (

@@ -41,7 +41,8 @@ def test_supervisor_program_starts_the_deployed_container_and_runs_nginx_in_the_
         "autorestart=unexpected\n"
         "user=deploy\n"
         'environment=HOME="/home/deploy",USER="deploy",'
-        'MYSITE_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.production",MYSITE_HTTP_ADDR="0.0.0.0",'
+        'MYSITE_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.production",'
+        'MYSITE_NGINX_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.nginx",MYSITE_HTTP_ADDR="0.0.0.0",'
         'MYSITE_HTTP_PORT="80",MYSITE_HTTPS_PORT="443"\n'
         "; compose stops nginx gracefully on SIGINT, like Ctrl-C in a terminal\n"
         "stopsignal=INT\n"
@@ -70,7 +71,8 @@ def test_systemd_unit_starts_the_deployed_container_and_nginx_and_stops_both():
         f"""/bin/sh -c '{tag} MYSITE_TAG="$$tag" docker compose -p blog -f production.yml stop -t 20 nginx; """
         """exec docker stop -t 20 "blog-$$tag"'""")
     assert service["Environment"] == (
-        "HOME=/home/deploy MYSITE_ENV_FILE=/srv/blog/shared/.envs/.production MYSITE_HTTP_ADDR=0.0.0.0 "
+        "HOME=/home/deploy MYSITE_ENV_FILE=/srv/blog/shared/.envs/.production "
+        "MYSITE_NGINX_ENV_FILE=/srv/blog/shared/.envs/.nginx MYSITE_HTTP_ADDR=0.0.0.0 "
         "MYSITE_HTTP_PORT=80 MYSITE_HTTPS_PORT=443")
     assert parsed["Unit"]["Requires"] == "docker.service"
     assert parsed["Install"]["WantedBy"] == "multi-user.target"
