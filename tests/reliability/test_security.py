@@ -69,6 +69,15 @@ def test_env_file_is_private(deployed):
     assert modes[0].startswith("700 deploy") and modes[1].startswith("600 deploy"), modes
 
 
+def test_nginx_holds_only_the_names_it_serves(deployed):
+    nginx = deployed.exec("docker ps -q --filter label=com.docker.compose.service=nginx").stdout.split()[0]
+    environment = deployed.exec(f"docker exec {nginx} env").stdout
+    assert f"DJANGO_ALLOWED_HOSTS={DOMAIN}" in environment  # the env file really reached it
+    assert "DJANGO_SECRET_KEY" not in environment and KEY not in environment, environment
+    modes = deployed.exec(f"stat -c '%a %U' {APP}/shared/.envs/.nginx {APP}/backups").stdout.split("\n")
+    assert modes[:2] == ["600 deploy", "700 deploy"], modes
+
+
 def test_nginx_sends_security_headers(deployed):
     for path in ("/", "/healthz", "/posts/999999/"):
         headers = http_get(deployed.http_port, path, host=DOMAIN).headers
