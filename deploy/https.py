@@ -231,7 +231,7 @@ def tell_django(host: Host, site: Site, domain: str) -> None:
     if name in running:
         host.run(docker.rename(name, aside))
     try:
-        switch(host, names, site.release, domain, site.nginx)
+        switch(host, names, site.release, domain, site.nginx, renamed={name: aside} if name in running else None)
     except BaseException:
         if name in running:
             host.run(docker.rename(aside, name), warn=True)

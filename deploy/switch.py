@@ -33,14 +33,18 @@ def ensure_nginx(host: Host, names: Names, release: str, kind: str) -> str:
     return nginx_name(host, names) or names.default_nginx
 
 
-def switch(host: Host, names: Names, release: str, domain: str, nginx: str) -> None:
+def switch(host: Host, names: Names, release: str, domain: str, nginx: str,
+           renamed: dict[str, str] | None = None) -> None:
     """Start ``release`` beside the serving containers, health-check it, route to it, stop the old ones.
 
     Any failure (or Ctrl-C) before the old containers are stopped removes the new container and
     leaves the old ones serving; the error names the release and the last lines of its log are shown.
+    ``renamed`` (old name -> new) names containers the caller has just renamed: a dry run only printed
+    the rename, so the server still shows the old names.
     """
     config, name = names.config, names.container(release)
-    existing = docker.parse_containers(host.probe(docker.app_containers(names.project)).stdout)
+    found = docker.parse_containers(host.probe(docker.app_containers(names.project)).stdout)
+    existing = {(renamed or {}).get(n, n): up for n, up in found.items()}
     if existing.get(name):
         raise DeployError(f"release {release} is already serving ({name}): nothing to switch")
     old = [n for n in existing if n != name]

@@ -178,6 +178,17 @@ def test_fab_https_issues_then_switches_nginx_then_django(request_, monkeypatch,
     assert "serial 1a2b, expires 2099-01-01T00:00:00Z" in out
 
 
+def test_dry_run_on_a_deployed_http_site_reads_for_real_and_plans_the_whole_switch(request_, capsys):
+    serving = Command(LIST, out=f"{APP_C} Up 2 hours (healthy)\n".encode())
+    with MockRemote() as mock:  # only the read-only probes reach the server
+        mock.expect_sessions(session(*PREFLIGHT, serving, Command(certbot.app_https(APP_C), out=b"\n"), serving))
+        tls.https(remote(dry_run=True), CFG, request_)
+    out = capsys.readouterr().out
+    assert f"[dry-run] docker rename {APP_C} {ASIDE}" in out
+    assert f"[dry-run] {docker.run_app(N, REL)}" in out  # the renamed container steps aside: no "already serving"
+    assert f"[dry-run] {docker.stop([ASIDE], 30)}" in out
+
+
 def test_running_it_again_neither_reloads_nor_restarts(request_, monkeypatch, capsys):
     run(request_, *PREFLIGHT, LOCK, f"chmod 644 {BUNDLE}", CERTONLY, certbot.store_ca(NGINX_C, BUNDLE),
         Command(certbot.https_on(NGINX_C, ["blog.example"]), out=b"https for 'blog.example' unchanged\n"),
