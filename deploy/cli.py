@@ -4,8 +4,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from fabric.executor import Executor as FabricExecutor
 from invoke.exceptions import Exit
 
+from deploy import checks
 from deploy.errors import DeployError
 
 
@@ -35,3 +37,20 @@ def target(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False, 
     with step(f"connect to {host.name} (host key checked against {config.known_hosts})"):
         host.open()
     return host, config
+
+
+class Executor(FabricExecutor):
+    """Fabric's executor, checking every -H host before it becomes a Connection (fabric.yaml names it).
+
+    Fabric reads ``user@host:port`` only when it creates the Connection, before a task body runs, so
+    ``guarded`` never sees a malformed one: it would be a traceback (``int('abc')``, a None host).
+    """
+
+    def normalize_hosts(self, hosts: Any) -> list[dict[str, Any]]:
+        for value in hosts or []:
+            if isinstance(value, str):
+                try:
+                    checks.host(value)
+                except DeployError as error:
+                    raise Exit(f"error: {error}", code=1) from None
+        return super().normalize_hosts(hosts)

@@ -1,0 +1,44 @@
+"""Checks of what a user types, made on this machine before anything connects or runs.
+
+Each refusal is a DeployError: one line naming the value, what is wrong with it and what to give instead.
+"""
+
+import ipaddress
+import re
+
+from deploy.errors import DeployError
+
+HOST_EXAMPLE = "give user@host[:port], e.g. -H deploy@example.com or -H deploy@203.0.113.7:2222"
+HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
+USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$")
+DIGITS = re.compile(r"^[0-9]+$")
+
+
+def host(value: str) -> None:
+    """One ``[user@]host[:port]`` given to -H, the way Fabric reads it (an IPv6 address has no port)."""
+    where = f"-H {value!r}"
+    if not value:
+        raise DeployError(f"{where} names an empty host: give the server, {HOST_EXAMPLE}")
+    user, at, address = value.rpartition("@")
+    if not address or address.startswith(":"):
+        raise DeployError(f"{where} has no host name: {HOST_EXAMPLE}")
+    if at and not user:
+        raise DeployError(f"{where} has no user before @: give one, {HOST_EXAMPLE}")
+    if user and not USER.match(user):
+        raise DeployError(f"{where}: the user {user!r} is not a login name: {HOST_EXAMPLE}")
+    if address.count(":") > 1:
+        if not _ip(address, 6):
+            raise DeployError(f"{where}: {address!r} is not an IPv6 address: {HOST_EXAMPLE}")
+        return
+    name, colon, port = address.partition(":")
+    if colon and not (DIGITS.match(port) and len(port) <= 5 and 1 <= int(port) <= 65535):
+        raise DeployError(f"{where}: the port {port!r} is not a number from 1 to 65535: {HOST_EXAMPLE}")
+    if not HOST_NAME.match(name) or (re.match(r"^[0-9.]+$", name) and not _ip(name, 4)):
+        raise DeployError(f"{where}: {name!r} is not a host name or IP address: {HOST_EXAMPLE}")
+
+
+def _ip(text: str, version: int) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == version
+    except ValueError:
+        return False

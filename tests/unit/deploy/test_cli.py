@@ -1,0 +1,66 @@
+"""The `fab` command line at its edges: a user's mistake is one `error:` line, exit 1, and nothing sent anywhere.
+
+The real fabfile.py and fabric.yaml run in this process against a faked machine (the net's `Machine`).
+"""
+
+import pytest
+
+from tests.reliability.test_hostile_input import SERVER, TRACEBACK, Machine, Run
+
+
+@pytest.fixture
+def machine(monkeypatch, tmp_path) -> Machine:
+    return Machine(monkeypatch, tmp_path)
+
+
+def refused(done: Run, *words: str) -> str:
+    """Exit 1, one line on stderr starting with `error:` and naming ``words``, nothing sent anywhere."""
+    assert TRACEBACK not in done.text, done
+    assert done.code == 1, done
+    lines = done.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done
+    for word in words:
+        assert word in lines[0], done
+    assert done.remote == [] and done.local == [], done
+    return lines[0]
+
+
+# --- -H: checked by deploy.cli.Executor (fabric.yaml: tasks.executor_class) before any Connection -------------
+
+
+@pytest.mark.parametrize(("hosts", "words"), [
+    ("host:abc", ["port 'abc'", "1 to 65535"]),
+    ("host:0", ["port '0'"]),
+    ("host:70000", ["port '70000'"]),
+    ("host:", ["port ''"]),
+    ("user@", ["no host"]),
+    ("@", ["no host"]),
+    (":22", ["no host"]),
+    ("@host", ["no user before @"]),
+    ("a b", ["'a b' is not a host name"]),
+    ("-oProxyCommand=x", ["is not a host name"]),
+    ("host;id", ["is not a host name"]),
+    ("bad user@host", ["user 'bad user'"]),
+    ("999.1.1.1", ["is not a host name"]),
+    ("good.example,host:abc", ["port 'abc'"]),
+    ("good.example,", ["empty host"]),
+])
+def test_a_malformed_host_is_one_line_before_any_connection(machine, hosts, words):
+    done = machine.fab("-H", hosts, "deploy")
+    refused(done, "-H", *words, "e.g. -H deploy@example.com")
+    assert done.connected == []
+
+
+@pytest.mark.parametrize("hosts", [SERVER, "srv.example", "deploy@10.0.0.1", "deploy@2001:db8::1", "my_alias",
+                                   "deploy@srv.example:22"])
+def test_a_good_host_reaches_the_task(machine, hosts):
+    done = machine.fab("-H", hosts, "releases")
+    assert done.code == 0, done
+    assert len(done.connected) == 1
+
+
+def test_the_menu_still_lists_every_task(machine):
+    done = machine.fab("--list")
+    assert done.code == 0, done
+    for name in ("bootstrap", "deploy", "rollback", "https", "logs", "manage", "backup", "restore", "audit"):
+        assert f"\n  {name} " in done.out, done
