@@ -8,8 +8,9 @@ from deploy.commands import files, shell, supervisor, system
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.host import Host
+from deploy.names import Names
 from deploy.output import say, step
-from deploy.preflight import check_sudo, root_probe
+from deploy.preflight import check_sudo, port_holders, root_probe
 from deploy.report import Report
 
 DISABLED = ".disabled-by-mysite"
@@ -79,18 +80,16 @@ def stop_supervisor_programs(host: Host, config: DeployConfig, report: Report, u
 
 
 def check_ports_free(host: Host, config: DeployConfig) -> list[str]:
-    """Return the problems: a port still held by anything but Docker's own proxy."""
+    """Return the problems: a port still held by anything but this site's nginx."""
     problems = []
+    names = Names.of(config, host.home)
     with step(f"check ports {config.http_port} and {config.https_port}"):
         for port in (config.http_port, config.https_port):
-            listeners = root_probe(host, system.listeners(port)).stdout.strip()
-            if not listeners:
-                say(f"    port {port} is free")
-            elif "docker-proxy" in listeners:
-                say(f"    port {port} is already published by Docker (the containers)")
+            holders = port_holders(host, names, port)
+            if holders:
+                problems.append(f"port {port} is still in use by {' and '.join(holders)}")
             else:
-                holder = listeners.split("users:", 1)[-1].strip() if "users:" in listeners else listeners
-                problems.append(f"port {port} is still in use by {holder}")
+                say(f"    port {port} is free for this site's nginx")
     return problems
 
 

@@ -17,7 +17,7 @@ from deploy.errors import DeployError, RemoteCommandFailed
 from deploy.host import Host
 from deploy.names import Names
 from deploy.output import say, step, tail
-from deploy.preflight import docker_ready
+from deploy.preflight import docker_ready, require_free_ports
 from deploy.switch import ensure_nginx, switch
 
 BUILD_LOG_LINES = 20
@@ -99,9 +99,10 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False) -> None:
             raise DeployError(f"compose_file {config.compose_file} is not in commit {sha[:7]}: commit it, or set "
                               "compose_file in fabric.yaml to the project's stack file (production.yml)")
         kind = docker_ready(host)
+        names = Names.of(config, host.home)
+        require_free_ports(host, names)
         say(f"    {'working tree (--dirty) as ' if is_dirty else 'commit '}{sha[:7]}, "
             f"domain {env.domain}, compose {kind}")
-    names = Names.of(config, host.home)
     release = releases.name(sha)
     with lock.held(host, names, lock.holder(sha)):
         result, switched = "failed", False

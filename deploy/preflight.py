@@ -5,6 +5,7 @@ from invoke.exceptions import AuthFailure
 from deploy.commands import compose, docker, shell, system
 from deploy.errors import DeployError
 from deploy.host import Host
+from deploy.names import Names
 from deploy.output import say, step
 
 
@@ -40,6 +41,26 @@ def root_probe(host: Host, command: str):
     if host.has_sudo_password:
         return host.sudo(command, warn=True)
     return host.probe(shell.sudo(command))
+
+
+def port_holders(host: Host, names: Names, port: int) -> list[str]:
+    """Who holds ``port`` on the server, other than this site's nginx: containers and processes, in words."""
+    command = system.port_holders(port)
+    found = root_probe(host, command)  # as root, ss names every process
+    if found.failed and not found.stdout.strip():
+        found = host.probe(command)  # no root: containers, and listeners without their process
+    return system.parse_port_holders(found.stdout, ours=f"{names.project}/nginx")
+
+
+def require_free_ports(host: Host, names: Names) -> None:
+    """nginx needs http_port and https_port: refuse before anything changes when something else has them."""
+    config = names.config
+    for port, key in ((config.http_port, "http_port"), (config.https_port, "https_port")):
+        holders = port_holders(host, names, port)
+        if holders:
+            raise DeployError(f"port {port} on {host.name} is taken by {' and '.join(holders)}: stop it there, "
+                              "run `fab migrate-legacy` if it is the article's old nginx, or set "
+                              f"{key} in fabric.yaml to a free port")
 
 
 def compose_kind(host: Host) -> str:

@@ -5,7 +5,7 @@ from fabric import Connection
 from fabric.testing.base import Command, MockRemote, Session
 
 from deploy import config, legacy
-from deploy.commands import shell
+from deploy.commands import shell, system
 from deploy.errors import DeployError
 from deploy.host import Host
 
@@ -22,7 +22,7 @@ def sudo(cmd, **kwargs):
 
 
 def ports(listening80=b"", listening443=b""):
-    return [sudo("ss -ltnpH 'sport = :80'", out=listening80), sudo("ss -ltnpH 'sport = :443'", out=listening443)]
+    return [sudo(system.port_holders(80), out=listening80), sudo(system.port_holders(443), out=listening443)]
 
 
 def no_system_supervisor():
@@ -103,10 +103,20 @@ def test_a_port_still_taken_by_something_else_is_one_line():
             *ports(b'LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("apache2",pid=812,fd=4))\n'),
         ])
     assert str(info.value) == (
-        'port 80 is still in use by (("apache2",pid=812,fd=4)): stop that service on the server '
+        "port 80 is still in use by apache2 (pid 812): stop that service on the server "
         "(`sudo ss -ltnp` shows it), then run `fab migrate-legacy` again")
 
 
 def test_no_sudo_changes_nothing():
     with pytest.raises(DeployError, match="has no passwordless sudo"):
         run_migrate([Command(shell.sudo("true"), exit=1)])
+
+
+def test_a_port_published_by_this_sites_nginx_is_free_for_it_and_another_container_is_named():
+    ours = ('container mysite_nginx_1 mysite/nginx\n'
+            'LISTEN 0 4096 0.0.0.0:80 0.0.0.0:* users:(("docker-proxy",pid=9,fd=4))\n')
+    assert system.parse_port_holders(ours, ours="mysite/nginx") == []
+    other = "container web-1 web/proxy\nLISTEN 0 4096 0.0.0.0:80 0.0.0.0:*\n"  # read without root
+    assert system.parse_port_holders(other, ours="mysite/nginx") == ["the container web-1"]
+    assert system.parse_port_holders("LISTEN 0 4096 0.0.0.0:80 0.0.0.0:*\n", ours="mysite/nginx") == [
+        "a process (`sudo ss -ltnp` on the server names it)"]

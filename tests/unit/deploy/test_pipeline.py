@@ -6,7 +6,7 @@ import pytest
 from fabric.testing.base import Command, MockRemote
 
 from deploy import lock, pipeline, releases
-from deploy.commands import backup, compose, docker, health
+from deploy.commands import backup, compose, docker, health, shell, system
 from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
@@ -46,11 +46,18 @@ def preflight(v="v1"):
     return [Command(compose.detect(), out=f"{v}\n".encode()), "docker info --format '{{.ServerVersion}}'"]
 
 
+def port(number, out=b"", exit=0):
+    return Command(shell.sudo(system.port_holders(number)), out=out, exit=exit)
+
+
+PORTS = [port(80), port(443)]  # free, or published by this site's own nginx
+
+
 CURRENT_OLD = f"releases/{OLD}".encode()
 
 
 def until_build(current=CURRENT_OLD):
-    return [*preflight(), LOCK, Command(commands.read_current(P), out=current), commands.prepare_dirs(P),
+    return [*preflight(), *PORTS, LOCK, Command(commands.read_current(P), out=current), commands.prepare_dirs(P),
             commands.unpack(P, NEW, f"{P.releases}/.{NEW}.tar"),
             commands.install_env(f"{P.env_file}.upload", P.env_file),
             commands.install_env(f"{P.nginx_env}.upload", P.nginx_env)]
@@ -132,7 +139,7 @@ def test_unhealthy_release_is_removed_old_untouched_and_exit_is_non_zero(local, 
 
 def test_concurrent_deploy_is_refused_with_the_holder_and_its_lock_kept(local, monkeypatch):
     with pytest.raises(DeployError, match=r"another deploy holds the lock .*\(deploy by bob@desk"):
-        run_deploy(*preflight(), Command(LOCK, exit=1), f"test -d {P.lock}",
+        run_deploy(*preflight(), *PORTS, Command(LOCK, exit=1), f"test -d {P.lock}",
                    Command(lock_commands.read_lock(P.lock), out=b"deploy by bob@desk, 2026, 1111111\n"),
                    monkeypatch=monkeypatch)
 
@@ -162,6 +169,32 @@ def test_has_file_asks_the_commit_not_the_working_tree(tmp_path):
     assert not releases.has_file("HEAD", "later.yml", cwd=str(tmp_path))
 
 
+NGINX_80 = (b'LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("nginx",pid=812,fd=6),("nginx",pid=811,fd=6))\n'
+            b'LISTEN 0 511 [::]:80 [::]:* users:(("nginx",pid=812,fd=7),("nginx",pid=811,fd=7))\n')
+
+
+def test_a_port_held_by_a_host_process_is_refused_before_anything_changes(local, monkeypatch):
+    with pytest.raises(DeployError) as info:
+        run_deploy(*preflight(), port(80, NGINX_80), monkeypatch=monkeypatch)
+    assert str(info.value) == (
+        "port 80 on deploy@srv.example:2200 is taken by nginx (pid 812, 811): stop it there, run "
+        "`fab migrate-legacy` if it is the article's old nginx, or set http_port in fabric.yaml to a free port")
+
+
+def test_a_port_published_by_another_container_is_refused(local, monkeypatch):
+    other = (b"container shop-nginx-1 shop/nginx\n"
+             b'LISTEN 0 4096 0.0.0.0:443 0.0.0.0:* users:(("docker-proxy",pid=9,fd=4))\n')
+    with pytest.raises(DeployError, match=r"port 443 on .* is taken by the container shop-nginx-1: .* https_port"):
+        run_deploy(*preflight(), port(80, b"container mysite_nginx_1 mysite/nginx\n"), port(443, other),
+                   monkeypatch=monkeypatch)
+
+
+def test_without_root_the_ports_are_read_as_the_user(local, monkeypatch):
+    with pytest.raises(DeployError, match=r"taken by a process \(`sudo ss -ltnp` on the server names it\)"):
+        run_deploy(*preflight(), port(80, exit=1), Command(system.port_holders(80), out=b"LISTEN 0 511 *:80 *:*\n"),
+                   monkeypatch=monkeypatch)
+
+
 def test_server_without_compose_says_run_bootstrap(local, monkeypatch):
     with pytest.raises(DeployError, match="run `fab bootstrap` first"):
         run_deploy(compose.detect(), monkeypatch=monkeypatch)
@@ -170,7 +203,8 @@ def test_server_without_compose_says_run_bootstrap(local, monkeypatch):
 def test_dry_run_prints_and_survives_empty_probes(local, monkeypatch, capsys):
     with MockRemote() as mock:
         mock.expect_sessions(session(*[Command(c) for c in (
-            compose.detect(), commands.read_current(P),
+            compose.detect(), shell.sudo(system.port_holders(80)), shell.sudo(system.port_holders(443)),
+            commands.read_current(P),
             "docker volume inspect mysite_database >/dev/null 2>&1",
             f"ls -1 {P.backups}",
             docker.nginx_container("mysite"), docker.nginx_container("mysite"), docker.app_containers("mysite"),
