@@ -1,11 +1,10 @@
 """Fabric tasks: run from your laptop as `fab -H user@host TASK`. Wiring only; the engine is deploy/."""
 
-from fabric import task
-
 from deploy import bootstrap as bootstrapping
 from deploy import https as tls
 from deploy import legacy, operations, pipeline, services
-from deploy.cli import guarded, target
+from deploy.arguments import POSITIVE
+from deploy.cli import guarded, target, task
 
 HOST_KEY = {"accept_new_host_key": "trust this server's host key on first contact and record it in known_hosts"}
 DRY_RUN = {"dry_run": "print every remote command and run none"}
@@ -97,12 +96,12 @@ def status(c):
 
 
 @task(help={"follow": "keep streaming new lines", "service": "mysite (the app) or nginx",
-            "lines": "how many past lines to show"})
+            "lines": "how many past lines to show (default 100)"})
 @guarded
 def logs(c, follow=False, service="mysite", lines=100):
     """Show the app's (or nginx's) logs."""
     host, config = target(c)
-    operations.logs(host, config, follow=follow, service=service, lines=int(lines))
+    operations.logs(host, config, follow=follow, service=service, lines=lines)
 
 
 @task(help={"command": 'the manage.py command line, quoted, e.g. "createsuperuser"'})
@@ -137,9 +136,9 @@ def unlock(c):
     operations.unlock(host, config)
 
 
-@task(help={"lines": "how many entries to show"})
+@task(help={"lines": "how many entries to show (default 20)"}, limits={"lines": POSITIVE})
 @guarded
 def audit(c, lines=20):
     """Show who deployed what and when, with the result and the time it took."""
     host, config = target(c)
-    operations.audit(host, config, lines=int(lines))
+    operations.audit(host, config, lines=lines)

@@ -42,3 +42,15 @@ def _ip(text: str, version: int) -> bool:
         return ipaddress.ip_address(text).version == version
     except ValueError:
         return False
+
+
+def number(value: str, option: str, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high`` given as ``option`` (digits only: no sign, no spaces)."""
+    if not DIGITS.match(value):
+        raise DeployError(f"{option} {value!r} is not a whole number: give one from {low} to {high}")
+    if len(value) > len(str(high)) or int(value) > high:
+        shown = value if len(value) <= 20 else f"{value[:20]}..."
+        raise DeployError(f"{option} {shown} is too large: give at most {high}")
+    if int(value) < low:
+        raise DeployError(f"{option} {int(value)} is too small: give at least {low}")
+    return int(value)

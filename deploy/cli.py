@@ -5,10 +5,23 @@ from collections.abc import Callable
 from typing import Any
 
 from fabric.executor import Executor as FabricExecutor
+from fabric.tasks import Task as FabricTask
+from fabric.tasks import task as fabric_task
 from invoke.exceptions import Exit
 
 from deploy import checks
+from deploy.arguments import CheckedOptions
 from deploy.errors import DeployError
+
+
+class Task(CheckedOptions, FabricTask):
+    """A Fabric Task whose whole-number options are checked while the command line is parsed."""
+
+
+def task(*args: Any, **kwargs: Any) -> Any:
+    """Fabric's ``@task``, making a checked ``Task`` (accepts ``limits={"lines": (1, 10_000)}``)."""
+    kwargs.setdefault("klass", Task)
+    return fabric_task(*args, **kwargs)
 
 
 def guarded(task_body: Callable[..., Any]) -> Callable[..., Any]:

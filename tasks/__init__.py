@@ -10,7 +10,9 @@ from pathlib import Path
 # repository root on the path already; for `inv` it goes first here, once, before the task modules load.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from invoke import Collection, task
+from invoke import Collection
+
+from deploy.arguments import task
 
 from . import benchmarks, local, production
 from . import commands as cmd

@@ -6,7 +6,7 @@ the bench/ package it runs.
 
 from __future__ import annotations
 
-from invoke import task
+from deploy.arguments import task
 
 from ._run import in_root, say
 

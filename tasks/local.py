@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from invoke import task
-
+from deploy.arguments import task
 from deploy.commands.compose import BUILD_ENV
 
 from . import commands as cmd

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from invoke import task
-
 from deploy import envfile
+from deploy.arguments import PORT, task
 from deploy.commands.compose import BUILD_ENV, environment
 
 from . import commands as cmd
@@ -38,7 +37,8 @@ def build(c, no_cache=False, tag="latest"):
         "port": "host port for HTTP (default 8080)",
         "https_port": "host port for HTTPS (default 8443)",
         "addr": "host address to publish on (default 127.0.0.1: this machine only)",
-    }
+    },
+    limits={"port": PORT, "https_port": PORT},
 )
 def up(c, port=8080, https_port=8443, addr="127.0.0.1"):
     """Start the production stack (nginx + gunicorn) here, on --port."""

@@ -64,3 +64,25 @@ def test_the_menu_still_lists_every_task(machine):
     assert done.code == 0, done
     for name in ("bootstrap", "deploy", "rollback", "https", "logs", "manage", "backup", "restore", "audit"):
         assert f"\n  {name} " in done.out, done
+    assert machine.fab("--help", "logs").out.count("--lines=INT") == 1
+
+
+# --- whole-number options: checked while the command line is parsed -------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["logs", "--lines", "abc"], ["--lines 'abc' is not a whole number", "from 0 to"]),
+    (["logs", "--lines=-5"], ["--lines '-5' is not a whole number"]),
+    (["logs", "--lines", str(10**30)], ["--lines", "is too large", "at most 1000000"]),
+    (["logs", "--lines", ""], ["--lines '' is not a whole number"]),
+    (["audit", "--lines", "abc"], ["--lines 'abc' is not a whole number"]),
+    (["audit", "--lines", "0"], ["--lines 0 is too small", "at least 1"]),
+])
+def test_a_bad_number_is_one_line(machine, argv, words):
+    refused(machine.fab("-H", SERVER, *argv), *words)
+
+
+def test_a_good_number_reaches_the_server(machine):
+    done = machine.fab("-H", SERVER, "audit", "--lines", "7")
+    assert done.code == 0, done
+    assert any("tail -n 7 " in command for command in done.remote), done

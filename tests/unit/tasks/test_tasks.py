@@ -245,3 +245,43 @@ def test_the_menu_has_every_task_with_a_docstring_and_argument_help():
         assert task.__doc__ and len(task.__doc__.strip().splitlines()) == 1, name
         params = [p for p in task.body.__code__.co_varnames[1 : task.body.__code__.co_argcount]]
         assert set(params) <= set(task.help), f"{name}: no help for {set(params) - set(task.help)}"
+
+
+# --- the `inv` command line: a user's mistake is one line, exit 1, and nothing run ------------------
+
+
+@pytest.fixture
+def machine(monkeypatch, tmp_path):
+    from tests.reliability.test_hostile_input import Machine
+
+    return Machine(monkeypatch, tmp_path)
+
+
+def refused(done, *words):
+    """Exit 1, one line on stderr naming ``words``, no traceback, and no command run (docker, pytest)."""
+    assert "Traceback" not in done.text, done
+    assert done.code == 1, done
+    assert len(done.err.splitlines()) == 1, done
+    for word in words:
+        assert word in done.err, done
+    assert done.local == [], done
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["production.up", "--port", "abc"], ["--port 'abc' is not a whole number", "from 1 to 65535"]),
+        (["production.up", "--port", "0"], ["--port 0 is too small", "at least 1"]),
+        (["production.up", "--https-port", "70000"], ["--https-port 70000 is too large", "at most 65535"]),
+        (["local.logs", "--tail", "abc"], ["--tail 'abc' is not a whole number"]),
+        (["production.logs", "--tail=-1"], ["--tail '-1' is not a whole number"]),
+        (["local.up", "--posts", str(10**30)], ["--posts", "is too large"]),
+        (["local.seed", "--posts", "many"], ["--posts 'many' is not a whole number"]),
+    ],
+)
+def test_a_bad_number_is_one_line(machine, argv, words):
+    refused(machine.inv(*argv), *words)
+
+
+def test_the_menu_shows_whole_number_options_as_such(machine):
+    assert "--port=INT" in machine.inv("--help", "production.up").out
