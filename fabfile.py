@@ -1,8 +1,8 @@
 """Fabric tasks: run from your laptop as `fab -H user@host TASK`. Wiring only; the engine is deploy/."""
 
 from deploy import bootstrap as bootstrapping
+from deploy import checks, legacy, operations, pipeline, services
 from deploy import https as tls
-from deploy import legacy, operations, pipeline, services
 from deploy.arguments import POSITIVE
 from deploy.cli import guarded, target, task
 
@@ -108,8 +108,9 @@ def logs(c, follow=False, service="mysite", lines=100):
 @guarded
 def manage(c, command):
     """Run a manage.py command in the app container (interactive on a terminal)."""
+    words = checks.manage_command(command)
     host, config = target(c)
-    operations.manage(host, config, command)
+    operations.manage(host, config, words)
 
 
 @task(help={"output": "where to save it (default: backups/<host>-<time>.sqlite3)"})

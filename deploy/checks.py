@@ -5,6 +5,7 @@ Each refusal is a DeployError: one line naming the value, what is wrong with it 
 
 import ipaddress
 import re
+import shlex
 
 from deploy.errors import DeployError
 
@@ -12,6 +13,38 @@ HOST_EXAMPLE = "give user@host[:port], e.g. -H deploy@example.com or -H deploy@2
 HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$")
 DIGITS = re.compile(r"^[0-9]+$")
+SHOWN = 60  # characters of a value an error line repeats
+
+
+def shown(value: str) -> str:
+    """``value`` as an error line repeats it: quoted, escaped, and cut short when it is long."""
+    return repr(value) if len(value) <= SHOWN else f"{value[:SHOWN]!r}... ({len(value)} characters)"
+
+
+def text(value: str, what: str) -> str:
+    """Text that can travel: valid UTF-8 (a non-UTF-8 byte arrives from the shell as a lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DeployError(f"{what} {shown(value)} is not valid UTF-8 text: type it again in plain text") from None
+    return value
+
+
+def words(value: str, what: str) -> list[str]:
+    """``value`` split into words as a shell would: quotes group words, a backslash escapes."""
+    try:
+        return shlex.split(text(value, what))
+    except ValueError as error:
+        problem = "ends with a lone backslash" if "escaped" in str(error) else "has a quote that is never closed"
+        raise DeployError(f"{what} {shown(value)} {problem}: close it, or escape the character with \\") from None
+
+
+def manage_command(value: str) -> list[str]:
+    """A manage.py command line (``fab manage``, ``inv local.manage``) as its words."""
+    found = words(value, "the manage.py command")
+    if not found:
+        raise DeployError("the manage.py command is empty: name one, e.g. fab manage createsuperuser")
+    return found
 
 
 def host(value: str) -> None:
@@ -47,10 +80,10 @@ def _ip(text: str, version: int) -> bool:
 def number(value: str, option: str, low: int, high: int) -> int:
     """A whole number from ``low`` to ``high`` given as ``option`` (digits only: no sign, no spaces)."""
     if not DIGITS.match(value):
-        raise DeployError(f"{option} {value!r} is not a whole number: give one from {low} to {high}")
+        raise DeployError(f"{option} {shown(value)} is not a whole number: give one from {low} to {high}")
     if len(value) > len(str(high)) or int(value) > high:
-        shown = value if len(value) <= 20 else f"{value[:20]}..."
-        raise DeployError(f"{option} {shown} is too large: give at most {high}")
+        raise DeployError(f"{option} {value if len(value) <= 20 else value[:20] + '...'} is too large: "
+                          f"give at most {high}")
     if int(value) < low:
         raise DeployError(f"{option} {int(value)} is too small: give at least {low}")
     return int(value)

@@ -1,7 +1,6 @@
 """Day-two tasks: releases, status, logs, manage, backup, restore, unlock, audit."""
 
 import os
-import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,13 +71,15 @@ def logs(host: Host, config: DeployConfig, follow: bool = False, service: str = 
     host.run(docker.logs(name or "NGINX", lines, follow), hide=False, pty=follow and sys.stdin.isatty())
 
 
-def manage(host: Host, config: DeployConfig, command: str) -> None:
+def manage(host: Host, config: DeployConfig, words: list[str]) -> None:
+    """``words``: the manage.py command line, split by ``checks.manage_command`` before connecting."""
     names = Names.of(config, host.home)
     name = _app_container(host, names)
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    result = host.run(docker.manage(name, shlex.split(command), tty), hide=False, pty=tty, warn=True)
+    result = host.run(docker.manage(name, words, tty), hide=False, pty=tty, warn=True)
     if result.failed:
-        raise DeployError(f"manage.py {command} failed (exit {result.exited}) in {name}: see its output above")
+        raise DeployError(f"manage.py {' '.join(words)} failed (exit {result.exited}) in {name}: "
+                          "see its output above")
 
 
 def download_backup(host: Host, config: DeployConfig, output: str | None = None) -> str:

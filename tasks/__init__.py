@@ -12,11 +12,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from invoke import Collection
 
+from deploy import checks
 from deploy.arguments import task
 
 from . import benchmarks, local, production
 from . import commands as cmd
-from ._run import in_root
+from ._run import in_root, user_errors
 
 
 @task(
@@ -27,9 +28,8 @@ from ._run import in_root
 )
 def test(c, fast=False, args=""):
     """Run the whole test suite (pytest); `--fast` skips e2e, words after `--` go to pytest."""
-    import shlex
-
-    extra = [*shlex.split(args), *cmd.remainder(sys.argv)]
+    with user_errors():
+        extra = [*checks.words(args, "--args"), *cmd.remainder(sys.argv)]
     with in_root(c):
         c.run(cmd.pytest_command(sys.executable, fast=fast, extra=extra), pty=sys.stdin.isatty())
 

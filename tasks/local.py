@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
+from deploy import checks
 from deploy.arguments import task
 from deploy.commands.compose import BUILD_ENV
 
 from . import commands as cmd
-from ._run import compose, engine_available, in_root, say
+from ._run import compose, engine_available, in_root, say, user_errors
 
 
 @task(help={"no_cache": "rebuild every layer instead of reusing the cache"})
@@ -73,11 +74,11 @@ def ps(c):
 @task(help={"command": 'the manage.py command and its arguments, e.g. "createsuperuser" or "showmigrations blog"'})
 def manage(c, command):
     """Run any manage.py command in a development container."""
-    import shlex
-
+    with user_errors():
+        words = checks.manage_command(command)
     with in_root(c):
         c.run(
-            compose(c, cmd.LOCAL_FILE, "run", "--rm", cmd.APP_SERVICE, cmd.manage(*shlex.split(command))),
+            compose(c, cmd.LOCAL_FILE, "run", "--rm", cmd.APP_SERVICE, cmd.manage(*words)),
             pty=sys.stdin.isatty(),
         )
 

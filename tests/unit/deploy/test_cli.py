@@ -86,3 +86,19 @@ def test_a_good_number_reaches_the_server(machine):
     done = machine.fab("-H", SERVER, "audit", "--lines", "7")
     assert done.code == 0, done
     assert any("tail -n 7 " in command for command in done.remote), done
+
+
+# --- fab manage: the command line is split here, before anything connects ----------------------------------
+
+
+@pytest.mark.parametrize(("command", "words"), [
+    ("shell -c 'x", ["the manage.py command", "a quote that is never closed", "close it"]),
+    ('shell -c "x', ["a quote that is never closed"]),
+    ("shell \\", ["ends with a lone backslash"]),
+    ("", ["the manage.py command is empty", "fab manage createsuperuser"]),
+    ("   ", ["is empty"]),
+])
+def test_a_manage_command_that_cannot_be_split_is_one_line(machine, command, words):
+    done = machine.fab("-H", SERVER, "manage", command)
+    refused(done, *words)
+    assert done.connected == []

@@ -59,7 +59,7 @@ def test_manage_runs_in_the_current_app_container_with_arguments_quoted(monkeypa
         mock.expect_sessions(session(
             Command(docker.app_containers("mysite"), out=f"mysite-{REL} Up 1 hour\n".encode()), CURRENT,
             f"docker exec mysite-{REL} python manage.py seed_demo --posts 5 --title 'a b'"))
-        operations.manage(remote(), CFG, "seed_demo --posts 5 --title 'a b'")
+        operations.manage(remote(), CFG, ["seed_demo", "--posts", "5", "--title", "a b"])
 
 
 def test_manage_failure_is_one_line(monkeypatch):
@@ -69,14 +69,14 @@ def test_manage_failure_is_one_line(monkeypatch):
             Command(docker.app_containers("mysite"), out=f"mysite-{REL} Up 1 hour\n".encode()), CURRENT,
             Command(f"docker exec mysite-{REL} python manage.py nope", exit=1)))
         with pytest.raises(DeployError, match="manage.py nope failed \\(exit 1\\)"):
-            operations.manage(remote(), CFG, "nope")
+            operations.manage(remote(), CFG, ["nope"])
 
 
 def test_nothing_deployed_yet_says_deploy_first():
     with MockRemote() as mock:
         mock.expect_sessions(session(Command(docker.app_containers("mysite")), Command(read_current(P))))
         with pytest.raises(DeployError, match="nothing is deployed on .* run `fab deploy` first"):
-            operations.manage(remote(), CFG, "shell")
+            operations.manage(remote(), CFG, ["shell"])
 
 
 def test_logs_of_nginx_and_unknown_service():

@@ -285,3 +285,15 @@ def test_a_bad_number_is_one_line(machine, argv, words):
 
 def test_the_menu_shows_whole_number_options_as_such(machine):
     assert "--port=INT" in machine.inv("--help", "production.up").out
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["local.manage", "shell -c 'x"], ["the manage.py command", "a quote that is never closed"]),
+        (["local.manage", ""], ["the manage.py command is empty"]),
+        (["test", "--args", "-k 'x"], ["--args", "a quote that is never closed"]),
+    ],
+)
+def test_words_that_cannot_be_split_are_one_line(machine, argv, words):
+    refused(machine.inv(*argv), *words)
