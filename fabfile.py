@@ -125,8 +125,9 @@ def backup(c, output=None):
 @guarded
 def restore(c, file, yes=False):
     """Replace the server's database with a backup, keeping a copy of what it replaces."""
+    data = operations.backup_file(file, yes=yes)
     host, config = target(c)
-    operations.restore(host, config, file, yes=yes)
+    operations.restore(host, config, data, yes=yes)
 
 
 @task

@@ -3,9 +3,12 @@
 Each refusal is a DeployError: one line naming the value, what is wrong with it and what to give instead.
 """
 
+import errno
 import ipaddress
 import re
 import shlex
+import stat
+from pathlib import Path
 
 from deploy.errors import DeployError
 
@@ -87,3 +90,27 @@ def number(value: str, option: str, low: int, high: int) -> int:
     if int(value) < low:
         raise DeployError(f"{option} {int(value)} is too small: give at least {low}")
     return int(value)
+
+
+def existing_file(value: str, what: str, hint: str) -> Path:
+    """A regular file here that can be read; ``hint`` says which file to give instead."""
+    if not text(value, what):
+        raise DeployError(f"{what} is empty: {hint}")
+    try:
+        mode = Path(value).stat().st_mode
+    except OSError as error:
+        raise DeployError(f"{what} {shown(value)}: {_problem(error)}: {hint}") from None
+    if stat.S_ISDIR(mode):
+        raise DeployError(f"{what} {shown(value)} is a folder: {hint}")
+    if not stat.S_ISREG(mode):
+        raise DeployError(f"{what} {shown(value)} is not a regular file: {hint}")
+    return Path(value)
+
+
+def _problem(error: OSError) -> str:
+    """An OSError about a path said in words (the path itself is already in the line)."""
+    if error.errno == errno.ENOENT:
+        return "no such file"
+    if error.errno == errno.ENAMETOOLONG:
+        return "the name is too long"
+    return (error.strerror or str(error)).lower()

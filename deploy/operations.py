@@ -5,7 +5,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deploy import lock, releases
+from deploy import checks, lock, releases
 from deploy.backups import backup_database
 from deploy.commands import backup, docker, shell
 from deploy.commands import lock as lock_commands
@@ -15,6 +15,8 @@ from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.names import Names
 from deploy.output import say, step
+
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _current(host: Host, names: Names) -> str:
@@ -95,11 +97,34 @@ def download_backup(host: Host, config: DeployConfig, output: str | None = None)
     return local
 
 
-def restore(host: Host, config: DeployConfig, file: str, yes: bool = False) -> None:
-    data = Path(file)
-    if not data.is_file() or data.read_bytes()[:16] != b"SQLite format 3\x00":
-        raise DeployError(f"{file} is not a SQLite database file: pass a backup made by `fab backup`")
-    if not yes and input(f"Replace the database on {host.name} with {file}? [y/N] ").strip().lower() != "y":
+def backup_file(file: str, yes: bool = False) -> Path:
+    """The backup ``fab restore`` uploads, and whether it may ask first: settled before anything connects."""
+    hint = "give the file a `fab backup` saved (backups/<host>-<time>.sqlite3)"
+    data = checks.existing_file(file, "the backup file", hint)
+    try:
+        with data.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as error:
+        raise DeployError(f"cannot read {checks.shown(file)} ({error.strerror}): {hint}") from None
+    if header != SQLITE_HEADER:
+        raise DeployError(f"{checks.shown(file)} is not a SQLite database file: pass a backup made by `fab backup`")
+    if not yes and not sys.stdin.isatty():
+        raise DeployError("restore asks before it replaces the database, and there is no terminal to ask on: "
+                          "pass --yes to restore without asking")
+    return data
+
+
+def _confirmed(question: str) -> bool:
+    try:
+        return input(question).strip().lower() == "y"
+    except EOFError:  # Ctrl-D, or stdin closed: no answer is a no
+        return False
+
+
+def restore(host: Host, config: DeployConfig, data: Path, yes: bool = False) -> None:
+    """Restore ``data`` (checked by ``backup_file``), asking first unless ``yes``."""
+    file = str(data)
+    if not yes and not _confirmed(f"Replace the database on {host.name} with {file}? [y/N] "):
         raise DeployError("restore cancelled: nothing was changed")
     names = Names.of(config, host.home)
     current = _current(host, names)

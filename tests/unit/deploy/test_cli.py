@@ -102,3 +102,26 @@ def test_a_manage_command_that_cannot_be_split_is_one_line(machine, command, wor
     done = machine.fab("-H", SERVER, "manage", command)
     refused(done, *words)
     assert done.connected == []
+
+
+# --- fab restore: the backup file and the question are settled before anything connects ----------------------
+
+
+def test_restore_without_a_terminal_says_to_pass_yes(machine):
+    done = machine.fab("-H", SERVER, "restore", str(machine.backup))
+    refused(done, "no terminal to ask on", "pass --yes")
+    assert done.connected == []
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("missing.sqlite3", ["'missing.sqlite3': no such file", "fab backup"]),
+    (".", ["'.' is a folder", "give the file a `fab backup` saved"]),
+    ("x" * 10_000, ["characters)", "the name is too long"]),
+    ("", ["the backup file is empty", "give the file"]),
+    ("fabric-notes.txt", ["is not a SQLite database file", "fab backup"]),
+])
+def test_restore_refuses_what_is_not_a_backup_before_connecting(machine, name, words):
+    (machine.project / "fabric-notes.txt").write_text("not a database")
+    done = machine.fab("-H", SERVER, "restore", "--yes", name)
+    refused(done, *words)
+    assert done.connected == []

@@ -101,7 +101,30 @@ def test_restore_refuses_a_file_that_is_not_sqlite(tmp_path):
     bad = tmp_path / "x.sqlite3"
     bad.write_text("not a database")
     with pytest.raises(DeployError, match="is not a SQLite database file"):
-        operations.restore(remote(), CFG, str(bad), yes=True)
+        operations.backup_file(str(bad), yes=True)
+
+
+def test_restore_asks_only_where_it_can(tmp_path, monkeypatch):
+    good = tmp_path / "x.sqlite3"
+    good.write_bytes(b"SQLite format 3\x00" + b"\0" * 100)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(DeployError, match="no terminal to ask on: pass --yes"):
+        operations.backup_file(str(good), yes=False)
+    assert operations.backup_file(str(good), yes=True) == good
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    assert operations.backup_file(str(good), yes=False) == good
+
+
+def test_restore_takes_end_of_input_for_a_no(tmp_path, monkeypatch):
+    good = tmp_path / "x.sqlite3"
+    good.write_bytes(b"SQLite format 3\x00" + b"\0" * 100)
+
+    def end_of_input(prompt):
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", end_of_input)
+    with pytest.raises(DeployError, match="restore cancelled: nothing was changed"):
+        operations.restore(remote(), CFG, good)
 
 
 def test_restore_asks_and_a_no_changes_nothing(tmp_path, monkeypatch):
