@@ -5,6 +5,7 @@ nginx on :80, gunicorn under a user-level supervisord) until `fab migrate-legacy
 """
 
 import os
+import re
 import subprocess
 import time
 import urllib.error
@@ -14,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from testbed.servers import PWSUDO_PASSWORD, record_timing
+from tests.harness import flows
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
 from tests.harness.flows import FAB
+from tests.reliability.checks import assert_unchanged, snapshot
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -110,6 +113,22 @@ def test_deploy_runs_docker_without_sudo_and_has_the_app_layout(module_legacy_se
         "shared/.envs deploy 700",
         "backups deploy 700",
     ]
+
+
+def test_deploy_while_another_nginx_holds_port_80_changes_nothing(module_legacy_server, laptop, tmp_path):
+    """The legacy host nginx still serves :80: the deploy's preflight names it before the server changes."""
+    server = module_legacy_server
+    checkout = flows.make_checkout(tmp_path / "mysite", head_only=True)
+    before = snapshot(server)
+    done = flows.fab(server, checkout, laptop, "deploy")
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in done.stderr + done.stdout, done.stderr
+    assert re.search(r"port 80 on deploy@127\.0\.0\.1:\d+ is taken by nginx \(pid [\d, ]+\): stop it there, "
+                     r"run `fab migrate-legacy`", errors[0]), errors[0]
+    assert "ship" not in done.stdout and "build images" not in done.stdout
+    assert_unchanged(before, snapshot(server))
+    assert "legacy mysite" in page(server)
 
 
 def test_migrate_legacy_stops_the_old_stack_and_frees_port_80(module_legacy_server, laptop):
