@@ -117,8 +117,9 @@ def manage(c, command):
 @guarded
 def backup(c, output=None):
     """Take a fresh database backup on the server and download it."""
+    local = operations.backup_output(output)
     host, config = target(c)
-    operations.download_backup(host, config, output=output)
+    operations.download_backup(host, config, output=local)
 
 
 @task(help={"file": "the .sqlite3 backup to restore", "yes": "do not ask for confirmation"})

@@ -5,6 +5,7 @@ Each refusal is a DeployError: one line naming the value, what is wrong with it 
 
 import errno
 import ipaddress
+import os
 import re
 import shlex
 import stat
@@ -105,6 +106,30 @@ def existing_file(value: str, what: str, hint: str) -> Path:
     if not stat.S_ISREG(mode):
         raise DeployError(f"{what} {shown(value)} is not a regular file: {hint}")
     return Path(value)
+
+
+def new_file(value: str, what: str) -> Path:
+    """Where a file will be written here: a file name (not a folder's) in a folder that exists and is writable."""
+    if not text(value, what):
+        raise DeployError(f"{what} is empty: give a file name, e.g. {what} db.sqlite3")
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise DeployError(f"{what} {shown(value)} has a control character (a line break?): give a plain file name")
+    path = Path(value)
+    folder = path if value.endswith("/") else path.parent
+    try:
+        if path.is_dir():
+            raise DeployError(f"{what} {shown(value)} is a directory: give a file name, e.g. {what} "
+                              f"{value.rstrip('/')}/db.sqlite3")
+        if not folder.exists():
+            raise DeployError(f"the folder {shown(str(folder))} does not exist: create it first, or give another "
+                              f"{what}")
+        if not folder.is_dir():
+            raise DeployError(f"{what} {shown(value)}: {shown(str(folder))} is not a folder: give a file name in one")
+    except OSError as error:
+        raise DeployError(f"{what} {shown(value)}: {_problem(error)}: give a shorter file name") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DeployError(f"cannot write in the folder {shown(str(folder))}: give {what} in a folder you can write to")
+    return path
 
 
 def _problem(error: OSError) -> str:

@@ -17,6 +17,7 @@ from deploy.names import Names
 from deploy.output import say, step
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+BACKUPS = Path("backups")  # here, where `fab backup` saves by default
 
 
 def _current(host: Host, names: Names) -> str:
@@ -84,16 +85,28 @@ def manage(host: Host, config: DeployConfig, words: list[str]) -> None:
                           "see its output above")
 
 
-def download_backup(host: Host, config: DeployConfig, output: str | None = None) -> str:
+def backup_output(output: str | None) -> Path | None:
+    """Where ``fab backup`` saves the file, checked before anything connects (None: the default in backups/)."""
+    if output is not None:
+        return checks.new_file(output, "--output")
+    if BACKUPS.exists() and not BACKUPS.is_dir():
+        raise DeployError(f"{str(BACKUPS)!r} is a file, and backups are saved in a folder of that name: move the "
+                          "file, or pass --output FILE")
+    return None
+
+
+def download_backup(host: Host, config: DeployConfig, output: Path | None = None) -> Path:
+    """Take a backup on the server and download it to ``output`` (checked by ``backup_output``)."""
     names = Names.of(config, host.home)
     with step("take a fresh database backup on the server"):
         target = backup_database(host, names, _current(host, names), label="manual")
     if not target:
         raise DeployError("there is no SQLite database to back up on this server")
-    local = output or f"backups/{host.conn.host}-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}.sqlite3"
+    local = output or BACKUPS / f"{host.conn.host}-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}.sqlite3"
     with step(f"download it to {local}"):
-        Path(local).parent.mkdir(parents=True, exist_ok=True)
-        host.get(target, local)
+        if output is None:
+            BACKUPS.mkdir(exist_ok=True)
+        host.get(target, str(local))
     return local
 
 

@@ -27,13 +27,17 @@ from fabric.main import make_program
 from invoke import Context, Program, Result
 from invoke import __version__ as invoke_version
 
-from deploy.commands import compose, shell
+from deploy.commands import compose, docker, shell
+from deploy.commands.releases import read_current
+from deploy.config import DeployConfig
+from deploy.names import Names
 
 pytestmark = pytest.mark.reliability
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACEBACK = "Traceback (most recent call last)"
 SERVER = "deploy@srv.example:2200"
+RELEASE = "20261124100509-bbbbbbb"
 STRONG_KEY = "k" + "Zq8#vL2!pX9@tR4^wY7&nB3*cF6(hM1)sG5_eA0+uKx7Yw" + "Q2w"
 
 
@@ -73,6 +77,13 @@ class Machine:
         self.remote: list[str] = []
         self.local: list[str] = []
         self.connected: list[str] = []
+        # the server's answers (the rest: empty output, exit 0): RELEASE deployed, its app container up
+        names = Names.of(DeployConfig(), "/home/deploy")
+        self.answers = {
+            shell.home(): "/home/deploy",
+            read_current(names): f"releases/{RELEASE}\n",
+            docker.app_containers(names.project): f"{names.container(RELEASE)} Up 1 hour\n",
+        }
         self._install(monkeypatch)
 
     def _install(self, mp: pytest.MonkeyPatch) -> None:
@@ -109,8 +120,7 @@ class Machine:
         def call(conn, command, **kwargs):
             self.remote.append(f"{kind}: {command}")
             command.encode("utf-8")  # paramiko sends UTF-8: text that is not fails there too
-            answer = "/home/deploy" if command == shell.home() else ""
-            return Result(stdout=answer, stderr="", exited=0, command=command)
+            return Result(stdout=self.answers.get(command, ""), stderr="", exited=0, command=command)
         return call
 
     def _transfer(self, kind: str):

@@ -125,3 +125,44 @@ def test_restore_refuses_what_is_not_a_backup_before_connecting(machine, name, w
     done = machine.fab("-H", SERVER, "restore", "--yes", name)
     refused(done, *words)
     assert done.connected == []
+
+
+# --- fab backup: where the file goes is checked here, before the server takes a backup -------------------------
+
+
+@pytest.mark.parametrize(("output", "words"), [
+    ("missing/dir/x.sqlite3", ["the folder 'missing/dir' does not exist", "create it first"]),
+    (".", ["--output '.' is a directory", "give a file name"]),
+    ("home", ["--output 'home' is a directory", "give a file name, e.g. --output home/db.sqlite3"]),
+    ("notes.txt/x.sqlite3", ["'notes.txt' is not a folder"]),
+    ("", ["--output is empty", "give a file name"]),
+    ("x" * 10_000, ["characters)", "the name is too long"]),
+    ("a\nb.sqlite3", ["a control character", "give a plain file name"]),
+    ("new/", ["the folder 'new' does not exist", "create it first"]),
+])
+def test_backup_checks_the_local_path_before_connecting(machine, output, words):
+    (machine.project / "notes.txt").write_text("notes")
+    done = machine.fab("-H", SERVER, "backup", "--output", output)
+    refused(done, *words)
+    assert done.connected == []
+
+
+def test_backup_into_a_backups_file_is_refused_before_connecting(machine):
+    (machine.project / "backups").write_text("not a folder")
+    done = machine.fab("-H", SERVER, "backup")
+    refused(done, "'backups' is a file", "--output")
+    assert done.connected == []
+
+
+def test_backup_saves_in_a_new_backups_folder_by_default(machine):
+    done = machine.fab("-H", SERVER, "backup")
+    assert done.code == 0, done
+    assert (machine.project / "backups").is_dir()
+    assert done.remote[-1].startswith("get: /home/deploy/apps/mysite/backups/") and " -> backups/srv.example-" in \
+        done.remote[-1], done
+
+
+def test_backup_to_a_file_in_an_existing_folder(machine):
+    done = machine.fab("-H", SERVER, "backup", "--output", "home/db.sqlite3")
+    assert done.code == 0, done
+    assert done.remote[-1].endswith(" -> home/db.sqlite3"), done
