@@ -9,7 +9,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from paramiko import MissingHostKeyPolicy, PKey, SSHClient
+from paramiko import HostKeys, MissingHostKeyPolicy, PKey, SSHClient
+from paramiko.hostkeys import HostKeyEntry
 
 from deploy.errors import DeployError
 from deploy.output import say
@@ -72,10 +73,16 @@ class AcceptNew(MissingHostKeyPolicy):
 
     def missing_host_key(self, client: SSHClient, hostname: str, key: PKey) -> None:
         path = Path(os.path.expanduser(self.known_hosts))
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with path.open("a") as handle:
-            handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
-        path.chmod(0o600)
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with path.open("a") as handle:
+                handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+            path.chmod(0o600)
+        except OSError as error:
+            host, port = _host_and_port(hostname)
+            raise DeployError(
+                f"cannot record the host key of {host}:{port} in {path}: {error.strerror or error}; "
+                "fix that file (or point known_hosts elsewhere) and run the command again") from error
         # pin it for this client too, so a reconnect must meet the same key
         client.get_host_keys().add(hostname, key.get_name(), key)
         say(f"    accepted new host key for {hostname}: {key.get_name()} {fingerprint(key)} (saved to {path})")
@@ -90,12 +97,46 @@ def known_hosts_files(primary: str, ssh_config: dict) -> list[str]:
     return list(dict.fromkeys(files))
 
 
+def check_known_hosts(name: str) -> str | None:
+    """The path of a readable known_hosts file, None when there is none; one line when paramiko would choke on it.
+
+    paramiko skips lines it does not understand, but raises (as a traceback) on a key or a hashed
+    name that is not valid base64, and on a file that is not text or not a file.
+    """
+    path = os.path.expanduser(name)
+    if os.path.isdir(path):
+        raise DeployError(f"known_hosts {path} is a directory, not a file: move it aside (or point known_hosts "
+                          "at a file) and run the command again")
+    if not os.path.isfile(path):
+        return None
+    try:
+        text = Path(path).read_bytes().decode()
+    except UnicodeDecodeError as error:
+        raise DeployError(f"known_hosts {path} is not a text file (byte {error.start} is not UTF-8): "
+                          "move it aside and run the command again") from error
+    except OSError as error:
+        raise DeployError(f"cannot read known_hosts {path}: {error.strerror or error}") from error
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.strip().startswith("#"):
+            continue  # as paramiko's HostKeys.load
+        try:
+            entry = HostKeyEntry.from_line(line, number)
+            for hashed in (entry.hostnames if entry else []):
+                if hashed.startswith("|1|"):
+                    HostKeys.hash_host("check", hashed)
+        except Exception as error:  # noqa: BLE001 - binascii.Error, AssertionError, InvalidHostKey, ...
+            raise DeployError(
+                f"known_hosts {path} line {number} is not a valid host key entry ({type(error).__name__}): "
+                "fix or delete that line and run the command again") from error
+    return path
+
+
 def secure(client: SSHClient, ssh_config: dict, known_hosts: str, accept_new: bool) -> None:
     """Load every known_hosts file into ``client`` and replace Fabric's auto-add policy with ours."""
     files = known_hosts_files(known_hosts, ssh_config)
     for name in files:
-        path = os.path.expanduser(name)
-        if os.path.isfile(path):
+        path = check_known_hosts(name)
+        if path:
             client.load_system_host_keys(path)
     accept_new = accept_new or str(ssh_config.get("stricthostkeychecking", "")).lower() == "accept-new"
     policy = AcceptNew(files[0]) if accept_new else RefuseUnknown(files[0])

@@ -1,0 +1,64 @@
+"""deploy/hostkeys.py: known_hosts files, the two policies, and every hop of a ProxyJump route."""
+
+import paramiko
+import pytest
+
+from deploy import hostkeys
+from deploy.errors import DeployError
+from tests.unit.deploy.sshserver import new_key
+
+ED25519 = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+
+
+@pytest.fixture(scope="module")
+def key():
+    return new_key()
+
+
+# --- known_hosts files --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, words", [
+    ("ok.example ssh-ed25519 " + ED25519 + "\nbroken.example ssh-ed25519 AAAA!!!notbase64\n",
+     "line 2 is not a valid host key entry"),
+    ("|1|abc|def ssh-ed25519 " + ED25519 + "\n", "line 1 is not a valid host key entry"),
+    ("|1|!!!|def ssh-ed25519 " + ED25519 + "\n", "line 1 is not a valid host key entry"),
+])
+def test_a_malformed_known_hosts_is_one_line_naming_the_line(tmp_path, text, words):
+    known = tmp_path / "known_hosts"
+    known.write_text(text)
+    with pytest.raises(DeployError) as info:
+        hostkeys.secure(paramiko.SSHClient(), {}, str(known), accept_new=False)
+    message = str(info.value)
+    assert f"{known} {words}" in message and "fix or delete that line" in message and "\n" not in message
+
+
+def test_a_binary_known_hosts_is_one_line(tmp_path):
+    known = tmp_path / "known_hosts"
+    known.write_bytes(b"\x00\xff\xfe binary \x89PNG\r\n")
+    with pytest.raises(DeployError, match=f"{known} is not a text file"):
+        hostkeys.secure(paramiko.SSHClient(), {}, str(known), accept_new=False)
+
+
+def test_a_known_hosts_that_is_a_directory_is_one_line(tmp_path):
+    known = tmp_path / "known_hosts"
+    known.mkdir()
+    with pytest.raises(DeployError, match=f"{known} is a directory, not a file: move it aside"):
+        hostkeys.secure(paramiko.SSHClient(), {}, str(known), accept_new=True)
+
+
+def test_lines_paramiko_skips_do_not_stop_a_connection(tmp_path):
+    known = tmp_path / "known_hosts"
+    known.write_text("# a comment\n\nhello\nhost ssh-foo AAAAB3NzaC1yc2E=\nok.example ssh-ed25519 " + ED25519 + "\n")
+    client = paramiko.SSHClient()
+    hostkeys.secure(client, {}, str(known), accept_new=False)
+    assert client.get_host_keys().lookup("ok.example") is None  # system keys, not the client's own
+    assert client._system_host_keys.lookup("ok.example") is not None
+
+
+def test_accept_new_that_cannot_write_known_hosts_is_one_line(key, tmp_path):
+    (tmp_path / "file").write_text("")
+    known = tmp_path / "file" / "known_hosts"  # its folder is a file
+    client = paramiko.SSHClient()
+    hostkeys.secure(client, {}, str(known), accept_new=True)
+    with pytest.raises(DeployError, match=f"cannot record the host key of 127.0.0.1:18022 in {known}"):
+        client._policy.missing_host_key(client, "[127.0.0.1]:18022", key)
