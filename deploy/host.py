@@ -168,5 +168,5 @@ def connect(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False,
         raise DeployError("no host given: name the server, e.g. `fab -H deploy@example.com TASK`")
     if c.connect_timeout is None:
         c.connect_timeout = CONNECT_TIMEOUT
-    hostkeys.secure(c.client, dict(c.ssh_config), known_hosts, accept_new_host_key)
+    hostkeys.secure(c.client, dict(c.ssh_config), known_hosts, accept_new_host_key, dry_run=dry_run)
     return Host(c, dry_run=dry_run, known_hosts=known_hosts)

@@ -1,7 +1,8 @@
 """Host-key verification. Fabric accepts any key by default; we check known_hosts like ssh does.
 
 An unknown key is refused unless the user explicitly accepts new keys (first contact); a changed key
-is always refused, because that is what a man in the middle looks like.
+is always refused, because that is what a man in the middle looks like. A dry run that accepts a
+new key pins it for that run only and writes nothing.
 """
 
 import base64
@@ -66,13 +67,24 @@ class RefuseUnknown(MissingHostKeyPolicy):
 
 
 class AcceptNew(MissingHostKeyPolicy):
-    """Like ssh's StrictHostKeyChecking=accept-new: record a first-seen key, never a changed one."""
+    """Like ssh's StrictHostKeyChecking=accept-new: record a first-seen key, never a changed one.
 
-    def __init__(self, known_hosts: str):
+    In a dry run the key is only pinned for this run: nothing is written.
+    """
+
+    def __init__(self, known_hosts: str, dry_run: bool = False):
         self.known_hosts = known_hosts
+        self.dry_run = dry_run
 
     def missing_host_key(self, client: SSHClient, hostname: str, key: PKey) -> None:
+        # pin it for this client, so a reconnect must meet the same key
+        client.get_host_keys().add(hostname, key.get_name(), key)
         path = Path(os.path.expanduser(self.known_hosts))
+        if self.dry_run:
+            host, port = _host_and_port(hostname)
+            say(f"    would record the new host key of {host}:{port} ({key.get_name()} "
+                f"{fingerprint(key)}) in {path} (dry run: not written; accepted for this run only)")
+            return
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             with path.open("a") as handle:
@@ -83,8 +95,6 @@ class AcceptNew(MissingHostKeyPolicy):
             raise DeployError(
                 f"cannot record the host key of {host}:{port} in {path}: {error.strerror or error}; "
                 "fix that file (or point known_hosts elsewhere) and run the command again") from error
-        # pin it for this client too, so a reconnect must meet the same key
-        client.get_host_keys().add(hostname, key.get_name(), key)
         say(f"    accepted new host key for {hostname}: {key.get_name()} {fingerprint(key)} (saved to {path})")
 
 
@@ -131,7 +141,8 @@ def check_known_hosts(name: str) -> str | None:
     return path
 
 
-def secure(client: SSHClient, ssh_config: dict, known_hosts: str, accept_new: bool) -> None:
+def secure(client: SSHClient, ssh_config: dict, known_hosts: str, accept_new: bool, *,
+           dry_run: bool = False) -> None:
     """Load every known_hosts file into ``client`` and replace Fabric's auto-add policy with ours."""
     files = known_hosts_files(known_hosts, ssh_config)
     for name in files:
@@ -139,5 +150,5 @@ def secure(client: SSHClient, ssh_config: dict, known_hosts: str, accept_new: bo
         if path:
             client.load_system_host_keys(path)
     accept_new = accept_new or str(ssh_config.get("stricthostkeychecking", "")).lower() == "accept-new"
-    policy = AcceptNew(files[0]) if accept_new else RefuseUnknown(files[0])
+    policy = AcceptNew(files[0], dry_run=dry_run) if accept_new else RefuseUnknown(files[0])
     client.set_missing_host_key_policy(policy)

@@ -62,3 +62,37 @@ def test_accept_new_that_cannot_write_known_hosts_is_one_line(key, tmp_path):
     hostkeys.secure(client, {}, str(known), accept_new=True)
     with pytest.raises(DeployError, match=f"cannot record the host key of 127.0.0.1:18022 in {known}"):
         client._policy.missing_host_key(client, "[127.0.0.1]:18022", key)
+
+
+# --- the two policies ---------------------------------------------------------------------------
+
+def test_dry_run_accept_new_pins_the_key_for_the_run_and_writes_nothing(key, tmp_path, capsys):
+    known = tmp_path / "ssh" / "known_hosts"
+    client = paramiko.SSHClient()
+    hostkeys.secure(client, {}, str(known), accept_new=True, dry_run=True)
+    client._policy.missing_host_key(client, "[127.0.0.1]:18022", key)
+    assert not known.exists() and not known.parent.exists()
+    assert client.get_host_keys().lookup("[127.0.0.1]:18022")["ssh-ed25519"] == key  # pinned in memory
+    out = capsys.readouterr().out
+    assert f"would record the new host key of 127.0.0.1:18022 (ssh-ed25519 {hostkeys.fingerprint(key)}) " \
+           f"in {known}" in out
+    assert "dry run: not written" in out
+
+
+def test_ssh_config_accept_new_in_a_dry_run_writes_nothing_either(key, tmp_path):
+    known = tmp_path / "known_hosts"
+    client = paramiko.SSHClient()
+    hostkeys.secure(client, {"stricthostkeychecking": "accept-new"}, str(known), accept_new=False, dry_run=True)
+    client._policy.missing_host_key(client, "[127.0.0.1]:18022", key)
+    assert not known.exists()
+
+
+def test_connect_in_a_dry_run_accepts_new_keys_for_the_run_only(key, tmp_path):
+    from fabric import Connection
+
+    from deploy.host import connect
+
+    conn = Connection("deploy@127.0.0.1:18022")
+    connect(conn, accept_new_host_key=True, dry_run=True, known_hosts=str(tmp_path / "known_hosts"))
+    conn.client._policy.missing_host_key(conn.client, "[127.0.0.1]:18022", key)
+    assert not (tmp_path / "known_hosts").exists()
