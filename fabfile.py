@@ -1,10 +1,14 @@
 """Fabric tasks: run from your laptop as `fab -H user@host TASK`. Wiring only; the engine is deploy/."""
 
+from pathlib import Path
+
 from deploy import bootstrap as bootstrapping
 from deploy import checks, legacy, operations, pipeline, services
 from deploy import https as tls
 from deploy.arguments import POSITIVE
-from deploy.cli import guarded, target, task
+from deploy.cli import check_settings, guarded, target, task
+
+check_settings(Path(__file__).with_name("fabric.yaml"))  # Fabric reads it next; a broken one is a traceback there
 
 HOST_KEY = {"accept_new_host_key": "trust this server's host key on first contact and record it in known_hosts"}
 DRY_RUN = {"dry_run": "print every remote command and run none"}

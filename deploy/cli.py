@@ -2,12 +2,15 @@
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from fabric import Config
 from fabric.executor import Executor as FabricExecutor
 from fabric.tasks import Task as FabricTask
 from fabric.tasks import task as fabric_task
 from invoke.exceptions import Exit
+from invoke.util import yaml  # the YAML that Fabric's config loader uses
 
 from deploy import checks
 from deploy.arguments import CheckedOptions
@@ -67,3 +70,34 @@ class Executor(FabricExecutor):
                 except DeployError as error:
                     raise Exit(f"error: {error}", code=1) from None
         return super().normalize_hosts(hosts)
+
+
+def check_settings(path: Path) -> None:
+    """Refuse, in one line, a ``fabric.yaml`` that Fabric could not load (it would stop with a traceback).
+
+    Fabric reads the project's fabric.yaml after importing fabfile.py, so fabfile.py calls this first;
+    invoke's Program turns the ``Exit`` raised here (while it loads the tasks) into the line and exit 1.
+    """
+    try:
+        settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (UnicodeDecodeError, yaml.reader.ReaderError):
+        raise Exit(f"error: {path.name} is not UTF-8 text (a binary file?): put the project's back with "
+                   f"`git checkout -- {path.name}`, then redo your changes", code=1) from None
+    except OSError as error:
+        raise Exit(f"error: cannot read {path}: {error.strerror}", code=1) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "unreadable"
+        raise Exit(f"error: {path.name} is not valid YAML ({problem}{where}): fix it there", code=1) from None
+    if settings is None:
+        return
+    if not isinstance(settings, dict):
+        raise Exit(f"error: {path.name} holds a {type(settings).__name__}, not settings: write key: value lines "
+                   "(see the project's fabric.yaml)", code=1)
+    defaults = Config.global_defaults()
+    for key, value in settings.items():
+        if isinstance(defaults.get(key), dict) and not isinstance(value, dict):
+            raise Exit(f"error: {path.name}: {key} must be a section of key: value lines, not {value!r}", code=1)

@@ -141,8 +141,9 @@ class Machine:
         out = next((text for flag, text in answers.items() if flag in argv), "")
         return subprocess.CompletedProcess(argv, 0, out if kwargs.get("text") else out.encode(), "")
 
-    def fab(self, *argv: str) -> Run:
-        return self._run(make_program(), ["fab", "--search-root", str(ROOT), *argv])
+    def fab(self, *argv: str, root: Path = ROOT) -> Run:
+        """`fab ARGV` with the fabfile.py and fabric.yaml in ``root`` (the project's own by default)."""
+        return self._run(make_program(), ["fab", "--search-root", str(root), *argv])
 
     def inv(self, *argv: str) -> Run:
         program = Program(name="Invoke", binary="inv[oke]", binary_names=["invoke", "inv"], version=invoke_version)

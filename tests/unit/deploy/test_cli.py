@@ -3,9 +3,11 @@
 The real fabfile.py and fabric.yaml run in this process against a faked machine (the net's `Machine`).
 """
 
+import shutil
+
 import pytest
 
-from tests.reliability.test_hostile_input import SERVER, TRACEBACK, Machine, Run
+from tests.reliability.test_hostile_input import ROOT, SERVER, TRACEBACK, Machine, Run
 
 
 @pytest.fixture
@@ -166,3 +168,36 @@ def test_backup_to_a_file_in_an_existing_folder(machine):
     done = machine.fab("-H", SERVER, "backup", "--output", "home/db.sqlite3")
     assert done.code == 0, done
     assert done.remote[-1].endswith(" -> home/db.sqlite3"), done
+
+
+# --- fabric.yaml that Fabric could not load: one line from fabfile.py's import, before Fabric reads it ----------
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    (b"deploy: [1\n", ["fabric.yaml is not valid YAML", "line 2, column 1", "fix it there"]),
+    (b"deploy:\n\tkeep_releases: 3\n", ["fabric.yaml is not valid YAML", "line 2, column 1"]),
+    (b"\xff\xfe\x00\x80garbage", ["fabric.yaml is not UTF-8 text", "git checkout -- fabric.yaml"]),
+    (b"\x7fELF\x02\x01\x01\x00\x00\xd0\x80", ["fabric.yaml is not UTF-8 text"]),
+    (b"just some text\n", ["fabric.yaml holds a str, not settings", "key: value"]),
+    (b"- a\n- b\n", ["fabric.yaml holds a list, not settings"]),
+    (b"tasks: 5\n", ["fabric.yaml: tasks must be a section", "not 5"]),
+    (b"run: [1, 2]\n", ["fabric.yaml: run must be a section"]),
+])
+@pytest.mark.parametrize("argv", [["--list"], ["-H", SERVER, "status"]])
+def test_a_fabric_yaml_fabric_cannot_load_is_one_line(machine, tmp_path, text, words, argv):
+    folder = tmp_path / "checkout"
+    folder.mkdir()
+    shutil.copy(ROOT / "fabfile.py", folder)
+    (folder / "fabric.yaml").write_bytes(text)
+    done = machine.fab(*argv, root=folder)
+    refused(done, *words)
+    assert done.connected == []
+
+
+@pytest.mark.parametrize("text", [b"", b"# only a comment\n", b"deploy:\n  keep_releases: 3\n"])
+def test_a_fabric_yaml_with_nothing_wrong_loads(machine, tmp_path, text):
+    folder = tmp_path / "checkout"
+    folder.mkdir()
+    shutil.copy(ROOT / "fabfile.py", folder)
+    (folder / "fabric.yaml").write_bytes(text)
+    assert machine.fab("--list", root=folder).code == 0
