@@ -138,8 +138,9 @@ def connection_error(host: Host, error: BaseException) -> DeployError:
     conn = host.conn
     where = f"{conn.host}:{conn.port}"
     if isinstance(error, BadHostKeyException):
+        # paramiko's error.hostname lacks the port: name the entry that really is in known_hosts
         return hostkeys.changed_host_key_error(
-            error.hostname, error.key, error.expected_key, host.known_hosts)
+            hostkeys.known_hosts_name(conn.host, conn.port), error.key, error.expected_key, host.known_hosts)
     if isinstance(error, AuthenticationException):
         return DeployError(
             f"SSH login as {conn.user} on {where} was refused: install your key with "

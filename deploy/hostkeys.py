@@ -23,6 +23,11 @@ def fingerprint(key: PKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
+def known_hosts_name(host: str, port: int | str) -> str:
+    """The name ssh and paramiko look up and write: ``host`` on port 22, else ``[host]:port``."""
+    return host if str(port) == "22" else f"[{host}]:{port}"
+
+
 def _host_and_port(hostname: str) -> tuple[str, str]:
     # paramiko names non-22 ports as "[host]:port"
     if hostname.startswith("[") and "]:" in hostname:
@@ -48,13 +53,13 @@ class UnknownHostKey(DeployError):
 
 
 def changed_host_key_error(hostname: str, got: PKey, expected: PKey, known_hosts: str) -> DeployError:
+    """``hostname`` is the known_hosts name (``known_hosts_name``), so the ssh-keygen line removes the real entry."""
     host, port = _host_and_port(hostname)
-    target = hostname if port != "22" else host
     return DeployError(
         f"host key of {host}:{port} has CHANGED (known {expected.get_name()} {fingerprint(expected)}, "
         f"offered {got.get_name()} {fingerprint(got)}): this may be a man-in-the-middle attack; refusing. "
         f"If the server was really reinstalled, remove the old key with `ssh-keygen -f {known_hosts} "
-        f"-R '{target}'` and connect again"
+        f"-R '{hostname}'` and connect again"
     )
 
 

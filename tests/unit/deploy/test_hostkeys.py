@@ -96,3 +96,10 @@ def test_connect_in_a_dry_run_accepts_new_keys_for_the_run_only(key, tmp_path):
     connect(conn, accept_new_host_key=True, dry_run=True, known_hosts=str(tmp_path / "known_hosts"))
     conn.client._policy.missing_host_key(conn.client, "[127.0.0.1]:18022", key)
     assert not (tmp_path / "known_hosts").exists()
+
+
+@pytest.mark.parametrize("host, port, name", [
+    ("127.0.0.1", 18022, "[127.0.0.1]:18022"), ("app.internal", 22, "app.internal"), ("::1", 2200, "[::1]:2200"),
+])
+def test_known_hosts_name_is_what_ssh_and_paramiko_write(host, port, name):
+    assert hostkeys.known_hosts_name(host, port) == name
