@@ -44,7 +44,11 @@ class CheckedOptions:
         self.limits = dict(limits or {})
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
-        arguments = super().get_arguments(ignore_unknown_help)  # type: ignore[misc]
+        helps = dict(self.help)  # type: ignore[attr-defined]
+        try:
+            arguments = super().get_arguments(ignore_unknown_help)  # type: ignore[misc]
+        finally:
+            self.help = helps  # invoke pops each help text it uses: a second parse would show none
         return [self._checked(argument) if argument.kind is int else argument for argument in arguments]
 
     def _checked(self, argument: Argument) -> NumberArgument:

@@ -297,3 +297,8 @@ def test_the_menu_shows_whole_number_options_as_such(machine):
 )
 def test_words_that_cannot_be_split_are_one_line(machine, argv, words):
     refused(machine.inv(*argv), *words)
+
+
+def test_help_texts_survive_a_second_parse():
+    arguments = [tasks.ns["production.up"].get_arguments() for _ in range(2)][-1]
+    assert {a.name: a.help for a in arguments}["port"] == "host port for HTTP (default 8080)"
