@@ -12,6 +12,7 @@ from invoke.runners import Result
 from paramiko.ssh_exception import (
     AuthenticationException,
     BadHostKeyException,
+    ChannelException,
     NoValidConnectionsError,
     SSHException,
 )
@@ -135,39 +136,69 @@ class Host:
 
 def connection_error(host: Host, error: BaseException) -> DeployError:
     """Turn paramiko/socket failures into the one line a user needs."""
-    conn = host.conn
-    where = f"{conn.host}:{conn.port}"
+    return failure(host.conn, error, host.known_hosts)
+
+
+def failure(conn: Connection, error: BaseException, known_hosts: str, role: str = "") -> DeployError:
+    """The one line for ``error`` on ``conn``; ``role`` names a jump host (``hostkeys.JUMP_HOST``)."""
+    where = hostkeys.describe(conn, role)
+    timeout = conn.connect_timeout or CONNECT_TIMEOUT
     if isinstance(error, BadHostKeyException):
         # paramiko's error.hostname lacks the port: name the entry that really is in known_hosts
         return hostkeys.changed_host_key_error(
-            hostkeys.known_hosts_name(conn.host, conn.port), error.key, error.expected_key, host.known_hosts)
+            hostkeys.known_hosts_name(conn.host, conn.port), error.key, error.expected_key, known_hosts, role)
     if isinstance(error, AuthenticationException):
         return DeployError(
             f"SSH login as {conn.user} on {where} was refused: install your key with "
             f"`ssh-copy-id -p {conn.port} {conn.user}@{conn.host}` or pass -i KEYFILE")
     if isinstance(error, socket.gaierror):
-        return DeployError(f"cannot resolve host {conn.host!r}: check the name given to -H")
+        return DeployError(f"cannot resolve host {conn.host!r}{f' ({role.strip()})' if role else ''}: "
+                           "check the name given to -H and in your ssh config")
     if isinstance(error, NoValidConnectionsError | ConnectionRefusedError):
         return DeployError(
             f"cannot connect to {where}: connection refused; is sshd running there and is the port right?")
     if isinstance(error, TimeoutError | socket.timeout):
         return DeployError(
-            f"{where} did not answer within {conn.connect_timeout or CONNECT_TIMEOUT}s: "
-            "check the address, the port and the firewall")
+            f"{where} did not answer within {timeout}s: check the address, the port and the firewall")
     if isinstance(error, OSError):
         return DeployError(f"cannot reach {where}: {error.strerror or error}; check the address and network")
+    if isinstance(error, ChannelException) and isinstance(conn.gateway, Connection) and not conn.is_connected:
+        return DeployError(
+            f"{hostkeys.describe(conn.gateway, hostkeys.JUMP_HOST)} could not connect to {where} ({error.text}): "
+            "check the address and port as that jump host sees them, and that sshd runs there")
     if isinstance(error, EOFError | SSHException):
         return DeployError(f"the SSH connection to {where} failed or was lost ({error or type(error).__name__}): "
                            "check the server and run the command again")
     return DeployError(f"talking to {where} failed: {type(error).__name__}: {error}")
 
 
+def _name_failures(gateway: Connection, known_hosts: str) -> None:
+    """Failures while opening a jump host name that jump host, not the target behind it."""
+    opener = gateway.open
+
+    def open_gateway() -> Any:
+        try:
+            return opener()
+        except DeployError:
+            raise
+        except Exception as error:  # noqa: BLE001 - every low-level failure becomes one line
+            raise failure(gateway, error, known_hosts, hostkeys.JUMP_HOST) from error
+
+    gateway.open = open_gateway
+
+
 def connect(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False,
             known_hosts: str = "~/.ssh/known_hosts") -> Host:
-    """Wrap a Fabric task's context in a ``Host`` whose host key is verified against known_hosts."""
+    """Wrap a Fabric task's context in a ``Host`` whose host key, and every jump host's, is checked.
+
+    See ``deploy.hostkeys`` for what is checked with ProxyJump and with ProxyCommand.
+    """
     if not isinstance(c, Connection):
         raise DeployError("no host given: name the server, e.g. `fab -H deploy@example.com TASK`")
-    if c.connect_timeout is None:
-        c.connect_timeout = CONNECT_TIMEOUT
-    hostkeys.secure(c.client, dict(c.ssh_config), known_hosts, accept_new_host_key, dry_run=dry_run)
+    hostkeys.secure_route(c, known_hosts, accept_new_host_key, dry_run=dry_run)
+    for hop in hostkeys.route(c):
+        if hop.connect_timeout is None:
+            hop.connect_timeout = CONNECT_TIMEOUT
+        if hop is not c:
+            _name_failures(hop, known_hosts)
     return Host(c, dry_run=dry_run, known_hosts=known_hosts)

@@ -3,6 +3,13 @@
 An unknown key is refused unless the user explicitly accepts new keys (first contact); a changed key
 is always refused, because that is what a man in the middle looks like. A dry run that accepts a
 new key pins it for that run only and writes nothing.
+
+Every connection we open is checked, not only the target's: with ``ProxyJump`` (in ~/.ssh/config,
+a ``-S`` file, or Fabric's ``gateway``) Fabric opens a separate ``Connection`` to each jump host, with
+its own client that would auto-add any key; ``secure_route`` gives every hop of the route, a jump
+host's own jump host included, the same known_hosts files and the same policy as the target. With
+``ProxyCommand`` the gateway is a program we only talk through: we still check the target's key,
+but the gateway's key is checked by that command (its own ssh and its own known_hosts), not by us.
 """
 
 import base64
@@ -10,11 +17,14 @@ import hashlib
 import os
 from pathlib import Path
 
+from fabric import Connection
 from paramiko import HostKeys, MissingHostKeyPolicy, PKey, SSHClient
 from paramiko.hostkeys import HostKeyEntry
 
 from deploy.errors import DeployError
 from deploy.output import say
+
+JUMP_HOST = "the jump host "
 
 
 def fingerprint(key: PKey) -> str:
@@ -43,20 +53,24 @@ def keyscan_hint(hostname: str, known_hosts: str) -> str:
 
 
 class UnknownHostKey(DeployError):
-    def __init__(self, hostname: str, key: PKey, known_hosts: str):
+    def __init__(self, hostname: str, key: PKey, known_hosts: str, role: str = "", behind: str | None = None):
         host, port = _host_and_port(hostname)
+        if behind:  # ssh-keyscan would ask from here, where the host is not reachable
+            how = (f"check that fingerprint, then pass --accept-new-host-key to record it (it is reached "
+                   f"through {behind}, so it cannot be asked directly)")
+        else:
+            how = (f"check that fingerprint, then add it with `{keyscan_hint(hostname, known_hosts)}`, "
+                   "or pass --accept-new-host-key on first contact")
         super().__init__(
-            f"host key of {host}:{port} ({key.get_name()} {fingerprint(key)}) is not in {known_hosts}: "
-            f"check that fingerprint, then add it with `{keyscan_hint(hostname, known_hosts)}`, "
-            "or pass --accept-new-host-key on first contact"
-        )
+            f"host key of {role}{host}:{port} ({key.get_name()} {fingerprint(key)}) is not in {known_hosts}: {how}")
 
 
-def changed_host_key_error(hostname: str, got: PKey, expected: PKey, known_hosts: str) -> DeployError:
+def changed_host_key_error(hostname: str, got: PKey, expected: PKey, known_hosts: str,
+                           role: str = "") -> DeployError:
     """``hostname`` is the known_hosts name (``known_hosts_name``), so the ssh-keygen line removes the real entry."""
     host, port = _host_and_port(hostname)
     return DeployError(
-        f"host key of {host}:{port} has CHANGED (known {expected.get_name()} {fingerprint(expected)}, "
+        f"host key of {role}{host}:{port} has CHANGED (known {expected.get_name()} {fingerprint(expected)}, "
         f"offered {got.get_name()} {fingerprint(got)}): this may be a man-in-the-middle attack; refusing. "
         f"If the server was really reinstalled, remove the old key with `ssh-keygen -f {known_hosts} "
         f"-R '{hostname}'` and connect again"
@@ -64,21 +78,23 @@ def changed_host_key_error(hostname: str, got: PKey, expected: PKey, known_hosts
 
 
 class RefuseUnknown(MissingHostKeyPolicy):
-    def __init__(self, known_hosts: str):
+    def __init__(self, known_hosts: str, role: str = "", behind: str | None = None):
         self.known_hosts = known_hosts
+        self.role = role
+        self.behind = behind
 
     def missing_host_key(self, client: SSHClient, hostname: str, key: PKey) -> None:
-        raise UnknownHostKey(hostname, key, self.known_hosts)
+        raise UnknownHostKey(hostname, key, self.known_hosts, self.role, self.behind)
 
 
-class AcceptNew(MissingHostKeyPolicy):
+class AcceptNew(RefuseUnknown):
     """Like ssh's StrictHostKeyChecking=accept-new: record a first-seen key, never a changed one.
 
     In a dry run the key is only pinned for this run: nothing is written.
     """
 
-    def __init__(self, known_hosts: str, dry_run: bool = False):
-        self.known_hosts = known_hosts
+    def __init__(self, known_hosts: str, role: str = "", behind: str | None = None, dry_run: bool = False):
+        super().__init__(known_hosts, role, behind)
         self.dry_run = dry_run
 
     def missing_host_key(self, client: SSHClient, hostname: str, key: PKey) -> None:
@@ -87,7 +103,7 @@ class AcceptNew(MissingHostKeyPolicy):
         path = Path(os.path.expanduser(self.known_hosts))
         if self.dry_run:
             host, port = _host_and_port(hostname)
-            say(f"    would record the new host key of {host}:{port} ({key.get_name()} "
+            say(f"    would record the new host key of {self.role}{host}:{port} ({key.get_name()} "
                 f"{fingerprint(key)}) in {path} (dry run: not written; accepted for this run only)")
             return
         try:
@@ -98,9 +114,10 @@ class AcceptNew(MissingHostKeyPolicy):
         except OSError as error:
             host, port = _host_and_port(hostname)
             raise DeployError(
-                f"cannot record the host key of {host}:{port} in {path}: {error.strerror or error}; "
+                f"cannot record the host key of {self.role}{host}:{port} in {path}: {error.strerror or error}; "
                 "fix that file (or point known_hosts elsewhere) and run the command again") from error
-        say(f"    accepted new host key for {hostname}: {key.get_name()} {fingerprint(key)} (saved to {path})")
+        say(f"    accepted new host key for {self.role}{hostname}: {key.get_name()} {fingerprint(key)} "
+            f"(saved to {path})")
 
 
 def known_hosts_files(primary: str, ssh_config: dict) -> list[str]:
@@ -146,14 +163,44 @@ def check_known_hosts(name: str) -> str | None:
     return path
 
 
-def secure(client: SSHClient, ssh_config: dict, known_hosts: str, accept_new: bool, *,
-           dry_run: bool = False) -> None:
-    """Load every known_hosts file into ``client`` and replace Fabric's auto-add policy with ours."""
+def secure(client: SSHClient, ssh_config: dict, known_hosts: str, accept_new: bool, *, dry_run: bool = False,
+           role: str = "", behind: str | None = None) -> None:
+    """Load every known_hosts file into ``client`` and replace Fabric's auto-add policy with ours.
+
+    ``role`` names what the client connects to in messages (``JUMP_HOST``); ``behind`` is what it
+    is reached through, when that is not this machine (then ssh-keyscan cannot reach it either).
+    """
     files = known_hosts_files(known_hosts, ssh_config)
     for name in files:
         path = check_known_hosts(name)
         if path:
             client.load_system_host_keys(path)
     accept_new = accept_new or str(ssh_config.get("stricthostkeychecking", "")).lower() == "accept-new"
-    policy = AcceptNew(files[0], dry_run=dry_run) if accept_new else RefuseUnknown(files[0])
+    policy = (AcceptNew(files[0], role, behind, dry_run=dry_run) if accept_new
+              else RefuseUnknown(files[0], role, behind))
     client.set_missing_host_key_policy(policy)
+
+
+def route(conn: Connection) -> list[Connection]:
+    """``conn``, then the ProxyJump ``Connection`` it is reached through, and that one's, nearest first.
+
+    A ``ProxyCommand`` gateway (a string) ends the route: it is a program, not a connection of ours.
+    """
+    hops = [conn]
+    while isinstance(hops[-1].gateway, Connection):
+        hops.append(hops[-1].gateway)
+    return hops
+
+
+def describe(conn: Connection, role: str = "") -> str:
+    return f"{role}{conn.host}:{conn.port}"
+
+
+def secure_route(conn: Connection, known_hosts: str, accept_new: bool, *, dry_run: bool = False) -> None:
+    """Check the host key of ``conn`` and of every jump host on its route with the same files and policy."""
+    for hop in route(conn):
+        gateway = hop.gateway
+        behind = (describe(gateway, JUMP_HOST) if isinstance(gateway, Connection)
+                  else "a ProxyCommand" if gateway else None)
+        secure(hop.client, dict(hop.ssh_config), known_hosts, accept_new, dry_run=dry_run,
+               role="" if hop is conn else JUMP_HOST, behind=behind)

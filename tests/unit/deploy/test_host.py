@@ -1,8 +1,15 @@
-"""deploy/host.py against real SSH servers on 127.0.0.1 (paramiko in threads, tests/unit/deploy/sshserver.py)."""
+"""deploy/host.py against real SSH servers on 127.0.0.1 (paramiko in threads, tests/unit/deploy/sshserver.py).
+
+Jump hosts (ProxyJump) are checked like the target; low-level failures of either become one line.
+"""
+
+import socket
+import sys
 
 import pytest
-from fabric import Connection
+from fabric import Config, Connection
 
+from deploy import hostkeys
 from deploy.errors import DeployError
 from deploy.host import connect
 from tests.unit.deploy.sshserver import SSHServer, new_key, new_key_file
@@ -11,6 +18,12 @@ from tests.unit.deploy.sshserver import SSHServer, new_key, new_key_file
 @pytest.fixture
 def identity(tmp_path):
     return {"key_filename": [new_key_file(tmp_path / "id_ed25519")], "look_for_keys": False, "allow_agent": False}
+
+
+@pytest.fixture
+def gateway():
+    with SSHServer() as server:
+        yield server
 
 
 @pytest.fixture
@@ -24,12 +37,147 @@ def known(tmp_path):
     return tmp_path / "known_hosts"
 
 
+def through(gateway, target, identity, name="app.internal"):
+    """A Connection to ``name``:22, which only ``gateway`` can reach (it forwards to ``target``)."""
+    gateway.routes[(name, 22)] = target.address
+    jump = Connection(f"deploy@127.0.0.1:{gateway.port}", connect_kwargs=dict(identity))
+    return Connection(f"deploy@{name}", gateway=jump, connect_kwargs=dict(identity))
+
+
 def refused(conn, known, **kwargs) -> str:
     with pytest.raises(DeployError) as info:
         connect(conn, known_hosts=str(known), **kwargs).open()
     message = str(info.value)
     assert "\n" not in message
     return message
+
+
+def _closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]
+
+
+# --- ProxyJump: the jump host's key is checked like the target's ---------------------------------
+
+def test_both_keys_known_a_command_runs_through_the_jump_host_of_ssh_config(gateway, target, identity, known,
+                                                                            tmp_path):
+    gateway.routes[("app.internal", 22)] = target.address
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.write_text(f"Host app\n  HostName app.internal\n  User deploy\n"
+                          f"  ProxyJump deploy@127.0.0.1:{gateway.port}\n")
+    known.write_text(gateway.known_hosts_line() + target.known_hosts_line("app.internal"))
+    config = Config(runtime_ssh_path=str(ssh_config), overrides={"connect_kwargs": dict(identity)})
+    host = connect(Connection("app", config=config), known_hosts=str(known))
+    host.open()
+    assert host.output("uname -s") == "from the target"
+    assert target.commands == ["uname -s"] and gateway.commands == []
+    assert gateway.logins == ["deploy"] and target.logins == ["deploy"]
+
+
+def test_an_unknown_jump_host_key_is_refused_before_the_target_is_contacted(gateway, target, identity, known):
+    known.write_text(target.known_hosts_line("app.internal"))
+    message = refused(through(gateway, target, identity), known)
+    assert message.startswith(f"host key of the jump host 127.0.0.1:{gateway.port} (ssh-ed25519 SHA256:")
+    assert f"ssh-keyscan -p {gateway.port} 127.0.0.1 >> {known}" in message
+    assert "--accept-new-host-key" in message
+    assert target.logins == [] and gateway.logins == []
+    assert known.read_text() == target.known_hosts_line("app.internal")
+
+
+def test_a_changed_jump_host_key_is_refused_naming_its_known_hosts_entry(gateway, target, identity, known):
+    old = new_key()
+    known.write_text(f"[127.0.0.1]:{gateway.port} ssh-ed25519 {old.get_base64()}\n"
+                     + target.known_hosts_line("app.internal"))
+    message = refused(through(gateway, target, identity), known, accept_new_host_key=True)
+    assert message.startswith(f"host key of the jump host 127.0.0.1:{gateway.port} has CHANGED "
+                              f"(known ssh-ed25519 {hostkeys.fingerprint(old)}, "
+                              f"offered ssh-ed25519 {hostkeys.fingerprint(gateway.key)})")
+    assert f"ssh-keygen -f {known} -R '[127.0.0.1]:{gateway.port}'" in message
+    assert target.logins == []
+
+
+def test_a_jump_host_behind_a_jump_host_is_checked_too(gateway, target, identity, known):
+    with SSHServer() as outer:
+        outer.routes[("gw.internal", 22)] = gateway.address
+        conn = through(gateway, target, identity)
+        conn.gateway = Connection("deploy@gw.internal", gateway=Connection(
+            f"deploy@127.0.0.1:{outer.port}", connect_kwargs=dict(identity)), connect_kwargs=dict(identity))
+        known.write_text(outer.known_hosts_line() + target.known_hosts_line("app.internal"))
+        message = refused(conn, known)
+    assert message.startswith("host key of the jump host gw.internal:22 (ssh-ed25519 SHA256:")
+    assert f"reached through the jump host 127.0.0.1:{outer.port}" in message and "ssh-keyscan" not in message
+    assert outer.logins == ["deploy"] and gateway.logins == [] and target.logins == []
+
+
+def test_accept_new_records_the_jump_host_and_the_target(gateway, target, identity, known, capsys):
+    host = connect(through(gateway, target, identity), accept_new_host_key=True, known_hosts=str(known))
+    host.open()
+    assert known.read_text() == gateway.known_hosts_line() + target.known_hosts_line("app.internal")
+    out = capsys.readouterr().out
+    assert f"accepted new host key for the jump host [127.0.0.1]:{gateway.port}: ssh-ed25519" in out
+    assert "accepted new host key for app.internal: ssh-ed25519" in out
+    assert host.output("true") == "from the target"
+
+
+def test_a_dry_run_accepts_new_keys_for_the_run_only(gateway, target, identity, known, capsys):
+    known.write_text("")
+    host = connect(through(gateway, target, identity), accept_new_host_key=True, dry_run=True, known_hosts=str(known))
+    host.open()
+    assert host.probe("cat /etc/os-release").stdout == "from the target\n"  # read-only probes are real
+    assert known.read_text() == ""
+    out = capsys.readouterr().out
+    assert out.count("would record the new host key of") == 2 and "accepted new host key" not in out
+
+
+def test_a_jump_host_that_cannot_reach_the_target_is_one_line(gateway, target, identity, known):
+    conn = through(gateway, target, identity)
+    gateway.routes.clear()
+    known.write_text(gateway.known_hosts_line() + target.known_hosts_line("app.internal"))
+    message = refused(conn, known)
+    assert message.startswith(f"the jump host 127.0.0.1:{gateway.port} could not connect to app.internal:22")
+
+
+def test_a_jump_host_that_is_down_is_named(gateway, target, identity, known, monkeypatch):
+    known.write_text(gateway.known_hosts_line() + target.known_hosts_line("app.internal"))
+    conn = through(gateway, target, identity)
+    monkeypatch.setattr(conn.gateway, "port", _closed_port())
+    message = refused(conn, known)
+    assert message.startswith(f"cannot connect to the jump host 127.0.0.1:{conn.gateway.port}: connection refused")
+
+
+def test_connect_sets_the_timeouts_on_every_hop(gateway, target, identity, known):
+    conn = through(gateway, target, identity)
+    connect(conn, known_hosts=str(known))
+    for hop in (conn, conn.gateway):
+        assert hop.connect_timeout == 10
+
+
+# --- ProxyCommand: its own ssh checks the gateway; we still check the target --------------------
+
+RELAY = """\
+import socket, sys, threading
+upstream = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+def forward():
+    while data := sys.stdin.buffer.read1(65536):
+        upstream.sendall(data)
+threading.Thread(target=forward, daemon=True).start()
+while data := upstream.recv(65536):
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+"""
+
+
+def test_behind_a_proxycommand_the_target_key_is_still_checked(target, identity, known, tmp_path):
+    relay = tmp_path / "relay.py"
+    relay.write_text(RELAY)
+    command = f"{sys.executable} {relay} 127.0.0.1 {target.port}"
+    known.write_text("")
+    message = refused(Connection("deploy@app.internal", gateway=command, connect_kwargs=dict(identity)), known)
+    assert message.startswith("host key of app.internal:22 (ssh-ed25519") and "a ProxyCommand" in message
+    known.write_text(target.known_hosts_line("app.internal"))
+    host = connect(Connection("deploy@app.internal", gateway=command, connect_kwargs=dict(identity)),
+                   known_hosts=str(known))
+    assert host.output("true") == "from the target"
 
 
 # --- a changed key names the entry that really is in known_hosts ---------------------------------

@@ -2,6 +2,7 @@
 
 import paramiko
 import pytest
+from fabric import Connection
 
 from deploy import hostkeys
 from deploy.errors import DeployError
@@ -87,15 +88,31 @@ def test_ssh_config_accept_new_in_a_dry_run_writes_nothing_either(key, tmp_path)
     assert not known.exists()
 
 
-def test_connect_in_a_dry_run_accepts_new_keys_for_the_run_only(key, tmp_path):
-    from fabric import Connection
+def test_an_unknown_jump_host_is_named_as_one(key, tmp_path):
+    client = paramiko.SSHClient()
+    hostkeys.secure(client, {}, str(tmp_path / "kh"), accept_new=False, role="the jump host ")
+    with pytest.raises(DeployError) as info:
+        client._policy.missing_host_key(client, "[127.0.0.1]:18022", key)
+    assert str(info.value).startswith("host key of the jump host 127.0.0.1:18022 (ssh-ed25519 SHA256:")
+    assert f"ssh-keyscan -p 18022 127.0.0.1 >> {tmp_path / 'kh'}" in str(info.value)
 
-    from deploy.host import connect
 
-    conn = Connection("deploy@127.0.0.1:18022")
-    connect(conn, accept_new_host_key=True, dry_run=True, known_hosts=str(tmp_path / "known_hosts"))
-    conn.client._policy.missing_host_key(conn.client, "[127.0.0.1]:18022", key)
-    assert not (tmp_path / "known_hosts").exists()
+def test_a_host_behind_a_jump_host_gets_no_keyscan_it_cannot_run(key, tmp_path):
+    client = paramiko.SSHClient()
+    hostkeys.secure(client, {}, str(tmp_path / "kh"), accept_new=False, behind="the jump host 127.0.0.1:18023")
+    with pytest.raises(DeployError) as info:
+        client._policy.missing_host_key(client, "app.internal", key)
+    message = str(info.value)
+    assert message.startswith("host key of app.internal:22 (ssh-ed25519 SHA256:")
+    assert "ssh-keyscan" not in message
+    assert "reached through the jump host 127.0.0.1:18023" in message and "--accept-new-host-key" in message
+
+
+def test_changed_key_names_the_known_hosts_entry_of_a_port_22_host(key):
+    other = new_key()
+    error = hostkeys.changed_host_key_error("app.internal", other, key, "~/.ssh/known_hosts", role="the jump host ")
+    assert str(error).startswith("host key of the jump host app.internal:22 has CHANGED")
+    assert "ssh-keygen -f ~/.ssh/known_hosts -R 'app.internal'" in str(error)
 
 
 @pytest.mark.parametrize("host, port, name", [
@@ -103,3 +120,53 @@ def test_connect_in_a_dry_run_accepts_new_keys_for_the_run_only(key, tmp_path):
 ])
 def test_known_hosts_name_is_what_ssh_and_paramiko_write(host, port, name):
     assert hostkeys.known_hosts_name(host, port) == name
+
+
+# --- every hop of a route -----------------------------------------------------------------------
+
+def test_route_is_the_target_then_each_jump_host_nearest_first():
+    outer = Connection("deploy@127.0.0.1:18001")
+    inner = Connection("deploy@gw.internal", gateway=outer)
+    target = Connection("deploy@app.internal", gateway=inner)
+    assert hostkeys.route(target) == [target, inner, outer]
+    proxied = Connection("deploy@app.internal", gateway="ssh -W %h:%p bastion")
+    assert hostkeys.route(proxied) == [proxied]  # a ProxyCommand is not a connection of ours
+
+
+def test_secure_route_replaces_fabrics_auto_add_policy_on_every_hop(tmp_path):
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:18001 ssh-ed25519 {ED25519}\n")
+    outer = Connection("deploy@127.0.0.1:18001")
+    inner = Connection("deploy@gw.internal", gateway=outer)
+    target = Connection("deploy@app.internal", gateway=inner)
+    assert isinstance(outer.client._policy, paramiko.AutoAddPolicy)  # Fabric's default: what we replace
+    hostkeys.secure_route(target, str(known), accept_new=False)
+    for hop in (target, inner, outer):
+        assert isinstance(hop.client._policy, hostkeys.RefuseUnknown), hop
+        assert hop.client._system_host_keys.lookup("[127.0.0.1]:18001") is not None, hop
+    assert target.client._policy.behind == "the jump host gw.internal:22"
+    assert inner.client._policy.role == "the jump host " and inner.client._policy.behind == (
+        "the jump host 127.0.0.1:18001")
+    assert outer.client._policy.behind is None
+
+
+def test_a_proxycommand_route_still_checks_the_target(tmp_path):
+    target = Connection("deploy@app.internal", gateway="ssh -W %h:%p bastion")
+    hostkeys.secure_route(target, str(tmp_path / "kh"), accept_new=True, dry_run=True)
+    assert isinstance(target.client._policy, hostkeys.AcceptNew) and target.client._policy.dry_run
+    assert target.client._policy.behind == "a ProxyCommand"
+    assert "ProxyCommand" in hostkeys.__doc__ and "its own ssh" in hostkeys.__doc__
+
+
+def test_secure_route_uses_each_hops_own_ssh_config(tmp_path):
+    from fabric import Config
+
+    gateways = tmp_path / "gateways"
+    gateways.write_text(f"[127.0.0.1]:18001 ssh-ed25519 {ED25519}\n")
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host 127.0.0.1\n  UserKnownHostsFile {gateways}\n")
+    outer = Connection("deploy@127.0.0.1:18001", config=Config(runtime_ssh_path=str(config)))
+    target = Connection("deploy@app.internal", gateway=outer)
+    hostkeys.secure_route(target, str(tmp_path / "kh"), accept_new=False)
+    assert outer.client._system_host_keys.lookup("[127.0.0.1]:18001") is not None
+    assert target.client._system_host_keys.lookup("[127.0.0.1]:18001") is None
