@@ -3,6 +3,7 @@
 Nothing here knows what a deploy is; it only runs the strings that ``commands`` builds.
 """
 
+import logging
 import os
 import socket
 from typing import Any
@@ -14,6 +15,7 @@ from paramiko.ssh_exception import (
     BadHostKeyException,
     ChannelException,
     NoValidConnectionsError,
+    ProxyCommandFailure,
     SSHException,
 )
 
@@ -151,6 +153,13 @@ def failure(conn: Connection, error: BaseException, known_hosts: str, role: str 
         return DeployError(
             f"SSH login as {conn.user} on {where} was refused: install your key with "
             f"`ssh-copy-id -p {conn.port} {conn.user}@{conn.host}` or pass -i KEYFILE")
+    if isinstance(conn.gateway, str) and not conn.is_connected:
+        why = _not_ssh(error)
+        reason = (PROXY_FAILED[why].format(timeout=timeout) if why
+                  else f"it failed: {error.error}" if isinstance(error, ProxyCommandFailure)
+                  else error.strerror if isinstance(error, OSError) and error.strerror else error)
+        return DeployError(f"the ProxyCommand for {where} gave no SSH connection ({reason}): "
+                           f"run `{conn.gateway}` by hand to see why")
     if isinstance(error, socket.gaierror):
         return DeployError(f"cannot resolve host {conn.host!r}{f' ({role.strip()})' if role else ''}: "
                            "check the name given to -H and in your ssh config")
@@ -166,10 +175,46 @@ def failure(conn: Connection, error: BaseException, known_hosts: str, role: str 
         return DeployError(
             f"{hostkeys.describe(conn.gateway, hostkeys.JUMP_HOST)} could not connect to {where} ({error.text}): "
             "check the address and port as that jump host sees them, and that sshd runs there")
+    why = _not_ssh(error)
+    if why:
+        return DeployError(f"{where} {NOT_SSH[why].format(timeout=timeout)}: is {conn.port} the SSH port "
+                           f"of {conn.host}?")
     if isinstance(error, EOFError | SSHException):
         return DeployError(f"the SSH connection to {where} failed or was lost ({error or type(error).__name__}): "
                            "check the server and run the command again")
     return DeployError(f"talking to {where} failed: {type(error).__name__}: {error}")
+
+
+NOT_SSH = {"silent": "did not answer as an SSH server within {timeout}s",
+           "closed": "closed the connection without speaking SSH",
+           "other": "answered, but not as an SSH server"}
+PROXY_FAILED = {"silent": "no answer within {timeout}s", "closed": "it closed the connection",
+                "other": "it answered with something else"}
+
+
+def _not_ssh(error: BaseException) -> str | None:
+    """How a connection failed to become SSH (a key of ``NOT_SSH``), or None."""
+    if not isinstance(error, SSHException) or isinstance(error, ProxyCommandFailure):
+        return None
+    text = str(error)
+    if text == "No existing session":  # the handshake did not finish within the connect timeout
+        return "silent"
+    if text.startswith("Error reading SSH protocol banner"):
+        return "silent" if isinstance(error.__context__, TimeoutError | socket.timeout) else "closed"
+    if text.startswith(("Indecipherable protocol version", "Invalid SSH banner")):
+        return "other"
+    return None
+
+
+def _quiet_paramiko() -> None:
+    """paramiko's transport thread logs its failures with tracebacks; without a handler they reach stderr.
+
+    The failure itself reaches us as an exception and becomes one line (``failure``). A handler
+    configured by the user (e.g. `fab --debug`) still gets paramiko's records.
+    """
+    logger = logging.getLogger("paramiko")
+    if not any(isinstance(handler, logging.NullHandler) for handler in logger.handlers):
+        logger.addHandler(logging.NullHandler())
 
 
 def _name_failures(gateway: Connection, known_hosts: str) -> None:
@@ -195,10 +240,13 @@ def connect(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False,
     """
     if not isinstance(c, Connection):
         raise DeployError("no host given: name the server, e.g. `fab -H deploy@example.com TASK`")
+    _quiet_paramiko()
     hostkeys.secure_route(c, known_hosts, accept_new_host_key, dry_run=dry_run)
     for hop in hostkeys.route(c):
         if hop.connect_timeout is None:
             hop.connect_timeout = CONNECT_TIMEOUT
+        # a port that accepts and never speaks SSH fails after the connect timeout, not paramiko's 15 s
+        hop.connect_kwargs.setdefault("banner_timeout", hop.connect_timeout)
         if hop is not c:
             _name_failures(hop, known_hosts)
     return Host(c, dry_run=dry_run, known_hosts=known_hosts)

@@ -4,7 +4,11 @@ Jump hosts (ProxyJump) are checked like the target; low-level failures of either
 """
 
 import socket
+import subprocess
 import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from fabric import Config, Connection
@@ -13,6 +17,8 @@ from deploy import hostkeys
 from deploy.errors import DeployError
 from deploy.host import connect
 from tests.unit.deploy.sshserver import SSHServer, new_key, new_key_file
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -149,7 +155,7 @@ def test_connect_sets_the_timeouts_on_every_hop(gateway, target, identity, known
     conn = through(gateway, target, identity)
     connect(conn, known_hosts=str(known))
     for hop in (conn, conn.gateway):
-        assert hop.connect_timeout == 10
+        assert hop.connect_timeout == 10 and hop.connect_kwargs["banner_timeout"] == 10
 
 
 # --- ProxyCommand: its own ssh checks the gateway; we still check the target --------------------
@@ -180,6 +186,16 @@ def test_behind_a_proxycommand_the_target_key_is_still_checked(target, identity,
     assert host.output("true") == "from the target"
 
 
+@pytest.mark.parametrize("command, reason", [
+    ("false", ""),  # no answer, a closed pipe or a broken one: it depends on when `false` ends
+    ("/nonexistent/proxy", "No such file or directory"),
+])
+def test_a_proxycommand_that_fails_is_one_line_naming_it(known, command, reason):
+    message = refused(Connection("deploy@app.internal", gateway=command, connect_timeout=1), known)
+    assert message.startswith(f"the ProxyCommand for app.internal:22 gave no SSH connection ({reason}"), message
+    assert message.endswith(f"): run `{command}` by hand to see why")
+
+
 # --- a changed key names the entry that really is in known_hosts ---------------------------------
 
 def test_a_changed_key_on_another_port_names_that_port(target, identity, known):
@@ -189,3 +205,79 @@ def test_a_changed_key_on_another_port_names_that_port(target, identity, known):
     assert message.startswith(f"host key of 127.0.0.1:{target.port} has CHANGED")
     assert f"ssh-keygen -f {known} -R '[127.0.0.1]:{target.port}'" in message
     assert target.logins == []
+
+
+# --- ports that are not SSH: one line, and nothing from paramiko's thread ------------------------
+
+@pytest.fixture
+def not_ssh():
+    """``not_ssh(mode)``: a port on 127.0.0.1 that speaks HTTP, closes at once, or never says anything."""
+    listeners, held = [], []
+
+    def start(mode: str) -> int:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listeners.append(listener)
+
+        def serve():
+            while True:
+                try:
+                    sock, _ = listener.accept()
+                except OSError:
+                    return
+                if mode == "http":
+                    sock.recv(1024)
+                    sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    sock.close()
+                elif mode == "close":
+                    sock.close()
+                else:
+                    held.append(sock)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return listener.getsockname()[1]
+
+    yield start
+    for sock in listeners + held:
+        sock.close()
+
+
+@pytest.mark.parametrize("mode, words", [
+    ("http", "closed the connection without speaking SSH: is {port} the SSH port"),
+    ("close", "closed the connection without speaking SSH: is {port} the SSH port"),
+    ("silent", "did not answer as an SSH server within 1s: is {port} the SSH port"),
+])
+def test_a_port_that_does_not_speak_ssh_is_one_line(not_ssh, known, mode, words):
+    port = not_ssh(mode)
+    started = time.monotonic()
+    message = refused(Connection(f"deploy@127.0.0.1:{port}", connect_timeout=1), known)
+    assert message.startswith(f"127.0.0.1:{port} {words.format(port=port)} of 127.0.0.1?"), message
+    assert time.monotonic() - started < 5
+
+
+USER = """\
+import socket, sys, threading
+from fabric import Connection
+from deploy.errors import DeployError
+from deploy.host import connect
+
+listener = socket.create_server(("127.0.0.1", 0))
+def serve():
+    while True:
+        sock, _ = listener.accept()
+        sock.recv(1024)
+        sock.sendall(b"HTTP/1.1 400 Bad Request\\r\\nConnection: close\\r\\n\\r\\n")
+        sock.close()
+threading.Thread(target=serve, daemon=True).start()
+try:
+    connect(Connection(f"deploy@127.0.0.1:{listener.getsockname()[1]}"), known_hosts=sys.argv[1]).open()
+except DeployError as error:
+    print(f"error: {error}")
+"""
+
+
+def test_paramikos_thread_prints_no_traceback(known):
+    # a process of its own: pytest's log capture would hide what a user's terminal shows
+    done = subprocess.run([sys.executable, "-c", USER, str(known)], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+    assert done.stderr == ""
+    assert done.stdout.startswith("error: 127.0.0.1:") and "without speaking SSH" in done.stdout
