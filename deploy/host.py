@@ -123,8 +123,14 @@ class Host:
 
     @property
     def home(self) -> str:
+        """The user's real $HOME, read once (a read-only probe, so a dry run reads it too)."""
         if self._home is None:
-            self._home = f"/home/{self.conn.user}" if self.dry_run else self.output(shell.home())
+            command = shell.home()
+            home = (self.probe(command) if self.dry_run else self.run(command)).stdout.strip()
+            if not home:
+                raise DeployError(f"could not read the home folder of {self.name} (`{command}` printed "
+                                  "nothing): give that user a home folder, then run the command again")
+            self._home = home
         return self._home
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:

@@ -191,6 +191,7 @@ def test_dry_run_reads_the_server_but_only_prints_changes(capsys):
             Command("systemctl is-active --quiet docker", exit=3),
             Command("systemctl is-enabled --quiet docker", exit=1),
             Command("id -nG deploy", out=b"deploy\n"),
+            Command('printf %s "$HOME"', out=b"/home/deploy"),  # a read-only probe, real in a dry run too
             *[Command(files.dir_state(path)) for path, _ in LAYOUT]]))
         bootstrap.bootstrap(remote(dry_run=True), SETTINGS)
     out = capsys.readouterr().out

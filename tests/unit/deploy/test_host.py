@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 from fabric import Config, Connection
+from fabric.testing.base import Command, MockRemote, Session
 
 from deploy import hostkeys
 from deploy.errors import DeployError
-from deploy.host import connect
+from deploy.host import Host, connect
 from tests.unit.deploy.sshserver import SSHServer, new_key, new_key_file
 
 REPO = Path(__file__).resolve().parents[3]
@@ -281,3 +282,21 @@ def test_paramikos_thread_prints_no_traceback(known):
                           timeout=60)
     assert done.stderr == ""
     assert done.stdout.startswith("error: 127.0.0.1:") and "without speaking SSH" in done.stdout
+
+
+# --- the home folder is read, also in a dry run --------------------------------------------------
+
+def test_a_dry_run_reads_the_real_home_with_a_probe(capsys):
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(user="root", commands=[Command('printf %s "$HOME"', out=b"/root")]))
+        host = Host(Connection("root@srv.example"), dry_run=True)
+        assert host.home == "/root"
+        assert host.home == "/root"  # read once
+    assert '[dry-run, read-only probe] printf %s "$HOME"' in capsys.readouterr().out
+
+
+def test_an_empty_home_is_one_line():
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[Command('printf %s "$HOME"', out=b"")]))
+        with pytest.raises(DeployError, match="could not read the home folder of deploy@srv.example:22"):
+            _ = Host(Connection("deploy@srv.example"), dry_run=True).home
