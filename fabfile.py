@@ -20,6 +20,8 @@ DRY_RUN = {"dry_run": "print every remote command and run none"}
 @guarded
 def bootstrap(c, docker_ce=False, registry_mirror=None, accept_new_host_key=False, dry_run=False):
     """Turn a fresh server into one ready for deploys: Docker, compose, docker group, app folders."""
+    if registry_mirror is not None:
+        registry_mirror = bootstrapping.check_mirror_url(registry_mirror)
     host, config = target(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run)
     bootstrapping.bootstrap(host, config, docker_ce=docker_ce, registry_mirror=registry_mirror)
 
@@ -60,6 +62,8 @@ def deploy(c, dirty=False, accept_new_host_key=False, dry_run=False):
 @guarded
 def rollback(c, to=None, dry_run=False):
     """Switch back to an earlier release with zero downtime."""
+    if to is not None:
+        checks.release(to)
     host, config = target(c, dry_run=dry_run)
     pipeline.rollback(host, config, to=to)
 
@@ -104,6 +108,7 @@ def status(c):
 @guarded
 def logs(c, follow=False, service="mysite", lines=100):
     """Show the app's (or nginx's) logs."""
+    operations.service(service)
     host, config = target(c)
     operations.logs(host, config, follow=follow, service=service, lines=lines)
 

@@ -12,11 +12,13 @@ import stat
 from pathlib import Path
 
 from deploy.errors import DeployError
+from deploy.releases import NAME as RELEASE_NAME
 
 HOST_EXAMPLE = "give user@host[:port], e.g. -H deploy@example.com or -H deploy@203.0.113.7:2222"
 HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$")
 DIGITS = re.compile(r"^[0-9]+$")
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # Docker's grammar for a tag
 SHOWN = 60  # characters of a value an error line repeats
 
 
@@ -139,3 +141,34 @@ def _problem(error: OSError) -> str:
     if error.errno == errno.ENAMETOOLONG:
         return "the name is too long"
     return (error.strerror or str(error)).lower()
+
+
+def release(value: str, option: str = "--to") -> str:
+    """A release name as `fab releases` lists them."""
+    if not RELEASE_NAME.match(value):
+        raise DeployError(f"{option} {shown(value)} is not a release name (YYYYmmddHHMMSS-sha7, e.g. "
+                          "20261124100509-bbbbbbb): pick one from `fab releases`")
+    return value
+
+
+def image_tag(value: str, option: str = "--tag") -> str:
+    if not IMAGE_TAG.match(value):
+        raise DeployError(f"{option} {shown(value)} is not a Docker image tag: use letters, digits, '_', '.' and "
+                          f"'-' (at most 128, not starting with '.' or '-'), e.g. {option} latest")
+    return value
+
+
+def ipv4(value: str, option: str) -> str:
+    """An IPv4 address of this machine to publish a port on (compose's HOST:PORT:PORT form)."""
+    if not _ip(value, 4):
+        raise DeployError(f"{option} {shown(value)} is not an IPv4 address: give 127.0.0.1 (this machine only) "
+                          "or 0.0.0.0 (every interface)")
+    return value
+
+
+def distinct_ports(**ports: int) -> None:
+    """Ports given as ``--option=port`` that must differ."""
+    (first, port), (second, other) = ports.items()
+    if port == other:
+        raise DeployError(f"--{first.replace('_', '-')} and --{second.replace('_', '-')} are both {port}: "
+                          "give two different ports")

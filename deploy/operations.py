@@ -60,16 +60,25 @@ def status(host: Host, config: DeployConfig) -> None:
         say(f"deploy lock held: {held}")
 
 
+APP_SERVICES = ("mysite", "app", "django")
+
+
+def service(name: str) -> str:
+    """The service `fab logs --service` names, checked before anything connects."""
+    if name not in (*APP_SERVICES, "nginx"):
+        raise DeployError(f"unknown service {checks.shown(name)}: use mysite (the app) or nginx")
+    return name
+
+
 def logs(host: Host, config: DeployConfig, follow: bool = False, service: str = "mysite", lines: int = 100) -> None:
+    """``service``: checked by ``service()``."""
     names = Names.of(config, host.home)
-    if service in ("mysite", "app", "django"):
+    if service in APP_SERVICES:
         name = _app_container(host, names)
-    elif service == "nginx":
+    else:
         name = host.probe(docker.nginx_container(names.project)).stdout.strip().split("\n")[0]
         if not name and not host.dry_run:
             raise DeployError("nginx is not running: run `fab status`, then `fab deploy`")
-    else:
-        raise DeployError(f"unknown service {service!r}: use mysite (the app) or nginx")
     # a pty on a terminal: Ctrl-C then also ends `docker logs -f` on the server
     host.run(docker.logs(name or "NGINX", lines, follow), hide=False, pty=follow and sys.stdin.isatty())
 

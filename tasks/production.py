@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from deploy import envfile
+from deploy import checks, envfile
 from deploy.arguments import PORT, task
 from deploy.commands.compose import BUILD_ENV, environment
 
@@ -27,6 +27,8 @@ def _prod(c, *args: str) -> str:
 @task(help={"no_cache": "rebuild every layer instead of reusing the cache", "tag": "image tag (default latest)"})
 def build(c, no_cache=False, tag="latest"):
     """Build the production images (mysite-django, mysite-nginx) here."""
+    with user_errors():
+        checks.image_tag(tag)
     with in_root(c):
         env = {**BUILD_ENV, "MYSITE_TAG": tag, "MYSITE_ENV_FILE": cmd.PRODUCTION_EXAMPLE}
         c.run(_prod(c, "build", *(["--no-cache"] if no_cache else [])), env=env)
@@ -42,8 +44,12 @@ def build(c, no_cache=False, tag="latest"):
 )
 def up(c, port=8080, https_port=8443, addr="127.0.0.1"):
     """Start the production stack (nginx + gunicorn) here, on --port."""
+    with user_errors():
+        checks.ipv4(addr, "--addr")
+        checks.distinct_ports(port=port, https_port=https_port)
+    env = _stack_env(port, https_port, addr)
     with in_root(c):
-        c.run(_prod(c, "up", "--detach", "--build"), env=_stack_env(port, https_port, addr))
+        c.run(_prod(c, "up", "--detach", "--build"), env=env)
     say(
         f"production stack up: http://{addr}:{port}/ answers for the hosts in {cmd.PRODUCTION_ENV} "
         "(e.g. curl -H 'Host: example.com' ...); inv production.down stops it"
@@ -53,19 +59,18 @@ def up(c, port=8080, https_port=8443, addr="127.0.0.1"):
 @task(help={"volumes": "also delete the production volumes here (database, static, media, certificates)"})
 def down(c, volumes=False):
     """Stop and remove the production stack here."""
+    env = _stack_env()
     with in_root(c):
-        c.run(_prod(c, "down", *(["--volumes"] if volumes else [])), env=_stack_env())
+        c.run(_prod(c, "down", *(["--volumes"] if volumes else [])), env=env)
 
 
 @task(help={"follow": "keep following new log lines", "tail": "how many recent lines to show (default 200)"})
 def logs(c, follow=False, tail=200):
     """Show the production stack's logs (nginx and gunicorn)."""
+    env = _stack_env()
     with in_root(c):
-        c.run(
-            _prod(c, "logs", f"--tail={int(tail)}", *(["--follow"] if follow else [])),
-            env=_stack_env(),
-            pty=sys.stdin.isatty(),
-        )
+        c.run(_prod(c, "logs", f"--tail={int(tail)}", *(["--follow"] if follow else [])), env=env,
+              pty=sys.stdin.isatty())
 
 
 @task(help={"domain": "the site's domain; a comma list adds more host names (e.g. example.com,www.example.com)"})
@@ -80,6 +85,8 @@ def env(c, domain):
 @task(help={"tag": "image tag to check (default latest)"})
 def check(c, tag="latest"):
     """Run Django's `check --deploy` inside the production image."""
+    with user_errors():
+        checks.image_tag(tag)
+    env_ = {**_stack_env(), "MYSITE_TAG": tag}
     with in_root(c):
-        env_ = {**_stack_env(), "MYSITE_TAG": tag}
         c.run(_prod(c, "run", "--rm", "--no-deps", cmd.APP_SERVICE, cmd.manage("check", "--deploy")), env=env_)

@@ -201,3 +201,19 @@ def test_a_fabric_yaml_with_nothing_wrong_loads(machine, tmp_path, text):
     shutil.copy(ROOT / "fabfile.py", folder)
     (folder / "fabric.yaml").write_bytes(text)
     assert machine.fab("--list", root=folder).code == 0
+
+
+# --- other values checked before anything connects -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["logs", "--service", "db"], ["unknown service 'db'", "use mysite (the app) or nginx"]),
+    (["rollback", "--to", "yesterday"], ["--to 'yesterday' is not a release name", "fab releases"]),
+    (["rollback", "--to", ""], ["--to '' is not a release name"]),
+    (["bootstrap", "--registry-mirror", "ftp://x"], ["--registry-mirror 'ftp://x' is not a usable mirror URL"]),
+    (["bootstrap", "--registry-mirror", ""], ["--registry-mirror '' is not a usable mirror URL"]),
+])
+def test_a_bad_value_is_refused_before_connecting(machine, argv, words):
+    done = machine.fab("-H", SERVER, *argv)
+    refused(done, *words)
+    assert done.connected == []

@@ -85,7 +85,7 @@ def test_logs_of_nginx_and_unknown_service():
                                      "docker logs --tail 50 -f mysite_nginx_1"))
         operations.logs(remote(), CFG, follow=True, service="nginx", lines=50)
     with pytest.raises(DeployError, match="unknown service 'db': use mysite"):
-        operations.logs(remote(), CFG, service="db")
+        operations.service("db")
 
 
 def test_releases_marks_current_and_gone_images(capsys):

@@ -302,3 +302,18 @@ def test_words_that_cannot_be_split_are_one_line(machine, argv, words):
 def test_help_texts_survive_a_second_parse():
     arguments = [tasks.ns["production.up"].get_arguments() for _ in range(2)][-1]
     assert {a.name: a.help for a in arguments}["port"] == "host port for HTTP (default 8080)"
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["production.build", "--tag", "v1 beta"], ["--tag 'v1 beta' is not a Docker image tag", "e.g. --tag latest"]),
+        (["production.check", "--tag", "-x"], ["--tag '-x' is not a Docker image tag"]),
+        (["production.build", "--tag", "t" * 129], ["is not a Docker image tag"]),
+        (["production.up", "--addr", "localhost"], ["--addr 'localhost' is not an IPv4 address", "127.0.0.1"]),
+        (["production.up", "--addr", "::1"], ["--addr '::1' is not an IPv4 address"]),
+        (["production.up", "--port", "8443"], ["--port and --https-port are both 8443", "give two different ports"]),
+    ],
+)
+def test_a_bad_tag_address_or_port_pair_is_one_line(machine, argv, words):
+    refused(machine.inv(*argv), *words)
