@@ -781,9 +781,20 @@ class Server:
 
 
 def docker_run_argv(
-    name: str, image: str, volume: str, ssh_port: int, http_port: int, https_port: int, hostname: str
+    name: str,
+    image: str,
+    volume: str,
+    ssh_port: int,
+    http_port: int,
+    https_port: int,
+    hostname: str,
+    network: str | None = None,
 ) -> list[str]:
-    """The `docker run` of a server: the flags docs/TESTING.md explains, with a named volume for /var/lib/docker."""
+    """The `docker run` of a server: the flags docs/TESTING.md explains, with a named volume for /var/lib/docker.
+
+    `network`: a user-defined network (`create_network()`) instead of the default bridge; servers on
+    one reach each other by container name, and the ports are still published on 127.0.0.1.
+    """
     argv = [
         "docker",
         "run",
@@ -823,6 +834,8 @@ def docker_run_argv(
     ]
     if HOST_CA_BUNDLE.exists():
         argv += ["-v", f"{HOST_CA_BUNDLE}:/etc/ssl/certs/ca-certificates.crt:ro"]
+    if network:
+        argv += ["--network", network]
     argv += [
         "-p",
         f"127.0.0.1:{ssh_port}:22",
@@ -844,8 +857,12 @@ def start_server(
     https_port: int | None = None,
     legacy: bool = False,
     image: str | None = None,
+    network: str | None = None,
 ) -> Server:
     """Start a fresh server and return it once SSH works. The caller must `remove()` it.
+
+    network: run it on that user-defined network (`create_network()`), where other servers reach it
+    by its container name (`Server.name`), port 22.
 
     legacy=True: the article's stack is running before this returns: host nginx on :80 in front of
     gunicorn on 127.0.0.1:8000 under deploy's user-level `supervisord -c ~/etc/supervisord.conf`.
@@ -864,7 +881,8 @@ def start_server(
         ports = free_ports(3, exclude=fixed)
         sp, hp, tp = ssh_port or ports[0], http_port or ports[1], https_port or ports[2]
         run(["docker", "volume", "create", "--label", f"{LABEL}=1", volume])
-        done = run(docker_run_argv(cname, image, volume, sp, hp, tp, hostname=short[:63]), check=False, timeout=120)
+        argv = docker_run_argv(cname, image, volume, sp, hp, tp, hostname=short[:63], network=network)
+        done = run(argv, check=False, timeout=120)
         if done.returncode == 0:
             break
         run(["docker", "rm", "-f", cname], check=False)
@@ -922,6 +940,18 @@ def start_server(
     return server
 
 
+def create_network(short: str | None = None) -> str:
+    """Create a user-defined network for servers that must reach each other (e.g. a jump host); returns its name."""
+    name = f"{CONTAINER_PREFIX}net-{short or uuid.uuid4().hex[:8]}"
+    run(["docker", "network", "create", "--label", f"{LABEL}=1", name], timeout=60)
+    return name
+
+
+def remove_network(name: str) -> None:
+    """Remove a network made by `create_network()` once its servers are gone (idempotent)."""
+    run(["docker", "network", "rm", name], check=False, timeout=60)
+
+
 def remove_stale_servers(max_age_hours: float = 6) -> list[str]:
     """Remove harness servers older than `max_age_hours` (left behind by a killed run); safe when shared."""
     out = run(
@@ -941,6 +971,9 @@ def remove_stale_servers(max_age_hours: float = 6) -> list[str]:
             removed.append(cname)
     if removed:
         say(f"removed stale servers older than {max_age_hours}h: {', '.join(removed)}")
+    # networks from create_network() that a killed run left behind (docker only prunes unused ones)
+    run(["docker", "network", "prune", "-f", "--filter", f"label={LABEL}=1", "--filter", f"until={max_age_hours}h"],
+        check=False, timeout=60)
     return removed
 
 

@@ -13,6 +13,8 @@ Fixtures:
 - `fresh_server` (bookworm), `fresh_trixie_server`, `legacy_server` (bookworm + the article's
   legacy stack running): one server each, function-scoped.
 - `module_fresh_server`, `module_trixie_server`, `module_legacy_server`: the same, shared by one module.
+- `module_server_network` (module): a user-defined network; pass `network=` to a factory to put servers
+  on it, where they reach each other by container name. Removed after the module's servers.
 
 No Docker engine (or no way to build images): the fixture skips with a loud reason, or fails when
 MYSITE_E2E=require (CI). MYSITE_E2E_KEEP=1 keeps servers after the run for debugging.
@@ -40,6 +42,7 @@ __all__ = [
     "module_trixie_server",
     "module_legacy_server",
     "module_server_factory",
+    "module_server_network",
     "pytest_runtest_makereport",
 ]
 
@@ -187,3 +190,14 @@ def module_trixie_server(module_server_factory, trixie_server_image) -> _servers
 @pytest.fixture(scope="module")
 def module_legacy_server(module_server_factory, legacy_server_image) -> _servers.Server:
     return module_server_factory("bookworm", legacy=True, image=legacy_server_image)
+
+
+@pytest.fixture(scope="module")
+def module_server_network(e2e_ready):
+    """A user-defined network for one module's servers; ask for it before `module_server_factory`."""
+    name = _servers.create_network()
+    try:
+        yield name
+    finally:
+        if os.environ.get("MYSITE_E2E_KEEP") != "1":
+            _servers.remove_network(name)
