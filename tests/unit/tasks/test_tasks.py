@@ -10,6 +10,7 @@ import tasks
 from deploy.commands import compose
 from tasks import local, production
 from tasks._run import TaskError
+from tests.reliability.test_hostile_input import Machine, refused
 
 DETECT = compose.detect()
 
@@ -251,20 +252,8 @@ def test_the_menu_has_every_task_with_a_docstring_and_argument_help():
 
 
 @pytest.fixture
-def machine(monkeypatch, tmp_path):
-    from tests.reliability.test_hostile_input import Machine
-
+def machine(monkeypatch, tmp_path) -> Machine:
     return Machine(monkeypatch, tmp_path)
-
-
-def refused(done, *words):
-    """Exit 1, one line on stderr naming ``words``, no traceback, and no command run (docker, pytest)."""
-    assert "Traceback" not in done.text, done
-    assert done.code == 1, done
-    assert len(done.err.splitlines()) == 1, done
-    for word in words:
-        assert word in done.err, done
-    assert done.local == [], done
 
 
 @pytest.mark.parametrize(
