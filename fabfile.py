@@ -50,11 +50,13 @@ def systemd(c, dry_run=False):
     services.install_systemd(host, config)
 
 
-@task(help={**HOST_KEY, **DRY_RUN, "dirty": "deploy even with uncommitted changes (ships the working tree)"})
+@task(help={**HOST_KEY, **DRY_RUN, "dirty": "deploy even with uncommitted changes (ships the working tree)",
+            "build": "where the images are built: server (default; the server builds the shipped commit) or local "
+                     "(this machine builds once and ships only the layers the server lacks)"})
 @guarded
-def deploy(c, dirty=False, accept_new_host_key=False, dry_run=False):
+def deploy(c, dirty=False, build=None, accept_new_host_key=False, dry_run=False):
     """Ship HEAD with zero downtime; roll back by itself if the new release is unhealthy."""
-    host, config = target(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run)
+    host, config = target(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run, build=build)
     pipeline.deploy(host, config, dirty=dirty)
 
 

@@ -30,10 +30,12 @@ class DeployConfig:
     http_port: int = 80
     https_port: int = 443
     known_hosts: str = "~/.ssh/known_hosts"
+    build: str = "server"  # where images are built: "server" (from the shipped commit) or "local" (here, then shipped)
 
 
 KEYS = {f.name: f for f in fields(DeployConfig)}
 ENV_PREFIX = "MYSITE_"
+BUILDS = ("server", "local")
 LIMITS = {"keep_releases": 1000, "keep_backups": 1000, "health_timeout": 3600, "stop_timeout": 3600}
 # Absolute app_path may not be, or be inside, one of these (nor be / or a folder right below it, nor /home/<user>)
 SYSTEM_FOLDERS = {"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run",
@@ -75,6 +77,9 @@ def _check(config: DeployConfig) -> DeployConfig:
     for key, most in LIMITS.items():
         if not 1 <= getattr(config, key) <= most:
             raise DeployError(f"deploy setting {key} must be at least 1 and at most {most}")
+    if config.build not in BUILDS:
+        raise DeployError(f"deploy setting build={config.build!r} is not one of {', '.join(BUILDS)}: "
+                          "server builds on each server, local builds here and ships only the missing layers")
     _check_app_path(config.app_path)
     _check_http_addr(config.http_addr)
     _check_compose_file(config.compose_file)

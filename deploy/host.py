@@ -6,6 +6,8 @@ Nothing here knows what a deploy is; it only runs the strings that ``commands`` 
 import logging
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from fabric import Connection
@@ -120,6 +122,18 @@ class Host:
             say(f"    [dry-run] download {remote} -> {local}")
             return
         self._call(self.conn.get, remote, local)
+
+    @contextmanager
+    def forward_remote(self, remote_port: int, local_port: int) -> Iterator[None]:
+        """For the block: the server's 127.0.0.1:``remote_port`` leads to this machine's 127.0.0.1:``local_port``."""
+        if self.dry_run:
+            say(f"    [dry-run] tunnel: {self.conn.host}'s 127.0.0.1:{remote_port} -> 127.0.0.1:{local_port} here")
+            yield
+            return
+        with ExitStack() as opened:
+            self._call(opened.enter_context, self.conn.forward_remote(
+                remote_port, remote_host="127.0.0.1", local_port=local_port, local_host="127.0.0.1"))
+            yield
 
     @property
     def home(self) -> str:

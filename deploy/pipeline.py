@@ -8,13 +8,14 @@ import os
 import tempfile
 import time
 
-from deploy import envfile, lock, releases
+from deploy import envfile, images, lock, releases
 from deploy.backups import backup_database
 from deploy.commands import compose
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError, RemoteCommandFailed
 from deploy.host import Host
+from deploy.local import Local
 from deploy.names import Names
 from deploy.output import say, step, tail
 from deploy.preflight import docker_ready, require_free_ports
@@ -101,9 +102,16 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False) -> None:
         kind = docker_ready(host)
         names = Names.of(config, host.home)
         require_free_ports(host, names)
+        here = Local(dry_run=host.dry_run) if config.build == "local" else None
+        if here:
+            images.check_architecture(host, images.local_architecture(here))
         say(f"    {'working tree (--dirty) as ' if is_dirty else 'commit '}{sha[:7]}, "
-            f"domain {env.domain}, compose {kind}")
+            f"domain {env.domain}, compose {kind}, images built {'here' if here else 'on the server'}")
     release = releases.name(sha)
+    built = images.build_here(here, root, sha, release) if here else None
+    if built:
+        with step(f"check that {host.name} has room for the new layers"):
+            images.check_disk(host, built)
     with lock.held(host, names, lock.holder(sha)):
         result, switched = "failed", False
         try:
@@ -111,7 +119,10 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False) -> None:
             say(f"    release {release}, previous {previous or 'none (first deploy)'}")
             try:
                 ship(host, names, release, sha, env, root)
-                build(host, names, release, kind)
+                if built:
+                    images.ship([host], here, built)
+                else:
+                    build(host, names, release, kind)
                 with step("back up the database"):
                     backup_database(host, names, release, label=release)
                 migrate(host, names, release, kind)

@@ -1,0 +1,230 @@
+"""`fab deploy --build local`: build the release's images here once, ship only the layers a server lacks.
+
+Shared by the single-server deploy and anything that deploys to several servers: ``build_here`` once,
+then ``ship(hosts, ...)`` to every host in parallel, each through its own SSH tunnel to the registry on
+this machine's loopback (``deploy.commands.images`` says how). A host is checked (architecture, disk)
+before anything on it changes, and every image ID is compared with this machine's before the deploy
+goes on.
+"""
+
+import os
+import random
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+
+from deploy import releases
+from deploy.commands import compose
+from deploy.commands import images as commands
+from deploy.errors import DeployError, RemoteCommandFailed
+from deploy.host import Host
+from deploy.local import Local
+from deploy.names import Names
+from deploy.output import say, step, tail
+
+EMPTY_LAYER = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+EXAMPLE_ENV = ".envs/.production.example"  # what `inv production.build` builds with: images hold no secrets
+TUNNEL_PORTS = (20000, 60000)
+TUNNEL_TRIES = 3
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Built:
+    """The release's images on this machine: name -> image ID, and what each layer weighs."""
+
+    release: str
+    ids: dict[str, str]
+    layers: dict[str, list[tuple[str, int]]]  # image -> [(diff ID, bytes)], oldest first
+
+    def missing_bytes(self, present: set[str]) -> int:
+        """Bytes (unpacked) of the layers a host with the layers ``present`` still needs."""
+        seen, total = set(present), 0
+        for pairs in self.layers.values():
+            for layer, size in pairs:
+                if layer not in seen:
+                    seen.add(layer)
+                    total += size
+        return total
+
+
+def images(release: str) -> list[str]:
+    return [Names.app_image(release), Names.nginx_image(release)]
+
+
+def local_architecture(local: Local) -> str:
+    """This machine's engine architecture; one clear line when there is no engine."""
+    found = local.probe(commands.architecture())
+    if found.returncode != 0 or not found.stdout.strip():
+        raise DeployError("no Docker engine answers on this machine (`docker info` failed), so it cannot build the "
+                          "images: start Docker here, or deploy with --build server (the server builds)")
+    return found.stdout.strip()
+
+
+def check_architecture(host: Host, here: str) -> None:
+    there = host.probe(commands.architecture()).stdout.strip()
+    if there and there != here and not host.dry_run:
+        raise DeployError(f"{host.name} runs {there} but this machine's Docker builds {here} images: deploy with "
+                          "--build server (the server builds for itself)")
+
+
+def check_disk(host: Host, built: Built) -> None:
+    """The layers the host lacks, unpacked, plus room for their download must fit in Docker's folder."""
+    present = set(host.probe(commands.layers()).stdout.split())
+    needed = built.missing_bytes(present)
+    free = host.probe(commands.free_bytes()).stdout.strip()
+    if free.isdigit() and needed * 3 // 2 > int(free) and not host.dry_run:
+        raise DeployError(f"{host.name} has {int(free) // MB} MB free for Docker images and the new layers need "
+                          f"about {needed * 3 // 2 // MB} MB (with their download): free some space there "
+                          "(`docker system prune`), then deploy again")
+    say(f"    {host.name}: {len(present)} layers there, about {needed // MB} MB of new layers to fetch")
+
+
+def local_compose(local: Local) -> str:
+    kind = compose.parse_kind(local.probe(compose.detect()).stdout)
+    if not kind and not local.dry_run:
+        raise DeployError("neither `docker compose` nor `docker-compose` answers on this machine, so it cannot build "
+                          "the images: install Compose here, or deploy with --build server")
+    return kind or "v2"
+
+
+def build_here(local: Local, root: str, sha: str, release: str) -> Built:
+    """Build both images from exactly ``sha`` (an export of the commit, not the working tree), tagged ``release``."""
+    kind = local_compose(local)
+    with step(f"build {' and '.join(images(release))} here, from commit {sha[:7]}"), \
+            tempfile.TemporaryDirectory(prefix="mysite-build-") as tree:
+        if not local.dry_run:
+            export(root, sha, tree)
+        env = {**compose.BUILD_ENV, **compose.environment(tag=release, env_file=EXAMPLE_ENV,
+                                                           nginx_env_file=EXAMPLE_ENV, http_addr="127.0.0.1",
+                                                           http_port=80, https_port=443)}
+        command = compose.command(kind, ["production.yml"], compose.BUILD, project="mysite")
+        try:
+            local.run(command, env=env, cwd=tree, timeout=3600)
+        except RemoteCommandFailed as error:
+            tail("build output", error.output, 20)
+            raise DeployError("building the images here failed (output above); nothing on the server changed: "
+                              "fix the build and deploy again") from None
+    return inspect(local, release)
+
+
+def export(root: str, sha: str, tree: str) -> None:
+    """The files of commit ``sha`` into ``tree``: what the server would unpack, so what it would build."""
+    with tempfile.TemporaryDirectory(prefix="mysite-archive-") as folder:
+        tarball = os.path.join(folder, "release.tar")
+        releases.archive(sha, tarball, cwd=root)
+        with tarfile.open(tarball) as archive:
+            archive.extractall(tree, filter="data")
+
+
+def inspect(local: Local, release: str) -> Built:
+    ids, layers = {}, {}
+    for image in images(release):
+        ids[image] = local.probe(commands.image_id(image)).stdout.strip() or f"sha256:DRY-RUN-{image}"
+        diff_ids = local.probe(commands.image_layers(image)).stdout.split()
+        sizes = [int(s) for s in local.probe(commands.layer_sizes(image)).stdout.split() if s.isdigit()]
+        layers[image] = pair_sizes(diff_ids, sizes)
+    return Built(release, ids, layers)
+
+
+def pair_sizes(diff_ids: list[str], sizes: list[int]) -> list[tuple[str, int]]:
+    """Match layers to `docker history` sizes: history's non-zero rows are the non-empty layers, in order."""
+    filled = [layer for layer in diff_ids if layer != EMPTY_LAYER]
+    nonzero = [size for size in sizes if size > 0]
+    if len(filled) != len(nonzero):  # an unusual history: count every layer at the image's average
+        average = sum(sizes) // max(len(diff_ids), 1)
+        return [(layer, average) for layer in diff_ids]
+    weights = dict(zip(filled, nonzero, strict=True))
+    return [(layer, weights.get(layer, 0)) for layer in diff_ids]
+
+
+def registry(local: Local) -> int:
+    """The port of this machine's registry on 127.0.0.1, started (or restarted) when needed."""
+    with step(f"registry on this machine's loopback ({commands.REGISTRY_IMAGE}, volume {commands.REGISTRY_VOLUME})"):
+        state = local.probe(commands.registry_state()).stdout.strip()
+        if state != "running":
+            local.run(commands.restart_registry() if state else commands.start_registry(),
+                      what=f"the registry container {commands.REGISTRY_CONTAINER} did not start here")
+        port = commands.parse_port(local.probe(commands.registry_port()).stdout)
+        if not port and not local.dry_run:
+            raise DeployError(f"the registry container {commands.REGISTRY_CONTAINER} publishes no 127.0.0.1 port: "
+                              f"remove it (`docker rm -f {commands.REGISTRY_CONTAINER}`) and deploy again")
+        say(f"    127.0.0.1:{port}")
+        return port or 5000
+
+
+def push(local: Local, port: int, built: Built) -> None:
+    """Into the registry: only layers it does not hold yet are written."""
+    with step(f"push {' and '.join(images(built.release))} to 127.0.0.1:{port}"):
+        for image in images(built.release):
+            remote = commands.at(port, image)
+            local.run(commands.tag(image, remote))
+            try:
+                local.run(commands.push(remote), timeout=1800)
+            finally:
+                local.run(commands.untag(remote))
+
+
+@contextmanager
+def tunnel(host: Host, port: int) -> Iterator[int]:
+    """The host's 127.0.0.1:<returned port> forwarded to this machine's registry, for the block only.
+
+    sshd answers "denied" both for a port in use and for `AllowTcpForwarding no`: a few random ports tell
+    them apart.
+    """
+    for attempt in range(TUNNEL_TRIES):
+        remote_port = random.randint(*TUNNEL_PORTS)  # noqa: S311 - a free port, not a secret
+        opened = ExitStack()
+        try:
+            opened.enter_context(host.forward_remote(remote_port, port))
+        except DeployError as error:
+            if "denied" not in str(error).lower():
+                raise
+            if attempt == TUNNEL_TRIES - 1:
+                raise DeployError(f"sshd on {host.name} refuses to open the SSH tunnel to this machine's registry "
+                                  "(`AllowTcpForwarding no` in its sshd_config?): allow TCP forwarding for the "
+                                  "deploy user, or deploy with --build server") from None
+            continue
+        with opened:
+            yield remote_port
+        return
+
+
+def pull(host: Host, port: int, built: Built) -> None:
+    """Pull through the tunnel, rename to the normal names, and check each image ID equals this machine's."""
+    with step(f"ship the images to {host.name} (only the layers it lacks, through an SSH tunnel)"), \
+            tunnel(host, port) as remote_port:
+        for image, expected in built.ids.items():
+            try:
+                found = host.run(commands.pull_as(commands.at(remote_port, image), image), timeout=1800).stdout
+            except RemoteCommandFailed as error:
+                raise DeployError(f"{host.name} could not pull {image} through the tunnel "
+                                  f"({error.output.strip().splitlines()[-1:] or '?'}): check `fab status` and its "
+                                  "disk space, then deploy again") from None
+            got = found.strip().splitlines()[-1:] or [""]
+            if got[0] != expected and not host.dry_run:
+                raise DeployError(f"{image} on {host.name} is {got[0] or 'missing'}, not {expected} as built here: "
+                                  "deploy again")
+        say(f"    {host.name} has {' and '.join(built.ids)} with the image IDs built here")
+
+
+def ship(hosts: list[Host], local: Local, built: Built) -> None:
+    """Push once, then every host in parallel, each through its own tunnel; any failure names its host."""
+    port = registry(local)
+    push(local, port, built)
+    with ThreadPoolExecutor(max_workers=max(len(hosts), 1)) as pool:
+        results = list(pool.map(lambda host: _ship_one(host, port, built), hosts))
+    failed = [message for message in results if message]
+    if failed:
+        raise DeployError("; ".join(failed))
+
+
+def _ship_one(host: Host, port: int, built: Built) -> str:
+    try:
+        pull(host, port, built)
+    except DeployError as error:
+        return str(error)
+    return ""
