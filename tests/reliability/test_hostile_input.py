@@ -10,6 +10,7 @@ to a server nor to a local program (docker, pytest). The programs run in this pr
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import io
 import os
 import shutil
@@ -96,6 +97,7 @@ class Machine:
         for name in [n for n in os.environ if n.startswith("MYSITE_")]:
             mp.delenv(name)
         mp.setattr(sys, "stdin", io.StringIO(""))  # no terminal, as in CI
+        mp.setattr(sys, "path", list(sys.path))  # each load of the tasks puts the repository root first again
         for name in ("run", "sudo"):
             mp.setattr(Connection, name, self._remote_command(name))
         for name in ("put", "get"):
@@ -252,8 +254,11 @@ class Case:
 
 
 def collections() -> dict[str, Collection]:
-    return {"fab": Collection.from_module(importlib.import_module("fabfile")),
-            "inv": importlib.import_module("tasks").ns}
+    """The project's tasks, read afresh (sys.modules may hold a fabfile another test loaded from elsewhere)."""
+    spec = importlib.util.spec_from_file_location("fabfile", ROOT / "fabfile.py")
+    fabfile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fabfile)
+    return {"fab": Collection.from_module(fabfile), "inv": importlib.import_module("tasks").ns}
 
 
 def options() -> list[tuple[str, str, Argument]]:
