@@ -193,6 +193,12 @@ def tunnel(host: Host, port: int) -> Iterator[int]:
         return
 
 
+def check_tunnel(host: Host) -> None:
+    """Open and close a tunnel now, so an sshd that refuses one stops the deploy before the server changes."""
+    with tunnel(host, commands.REGISTRY_PORT):
+        pass
+
+
 def pull(host: Host, port: int, built: Built) -> None:
     """Pull through the tunnel, rename to the normal names, and check each image ID equals this machine's."""
     with step(f"ship the images to {host.name} (only the layers it lacks, through an SSH tunnel)"), \

@@ -105,6 +105,7 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False) -> None:
         here = Local(dry_run=host.dry_run) if config.build == "local" else None
         if here:
             images.check_architecture(host, images.local_architecture(here))
+            images.check_tunnel(host)
         say(f"    {'working tree (--dirty) as ' if is_dirty else 'commit '}{sha[:7]}, "
             f"domain {env.domain}, compose {kind}, images built {'here' if here else 'on the server'}")
     release = releases.name(sha)
