@@ -4,6 +4,7 @@ Docker's ``--env-file`` passes quotes through literally and has no multi-line va
 checked here, before anything on the server changes, and uploaded in one canonical shape.
 """
 
+import ipaddress
 import os
 import re
 import secrets
@@ -130,9 +131,21 @@ _KEY_CHARS = string.ascii_letters + string.digits + "!@%^&*(-_=+)"
 def check_domain(domain: str) -> str:
     """Return the domain list unchanged when every comma-separated entry is a host name."""
     hosts = [h.strip() for h in domain.split(",")]
-    if not domain.strip() or not all(DOMAIN.match(h) for h in hosts):
+    if not domain.strip() or not all(DOMAIN.match(h) and _name_or_address(h) for h in hosts):
         raise DeployError(f"--domain {domain!r} is not a host name (e.g. example.com or example.com,www.example.com)")
     return ",".join(hosts)
+
+
+def _name_or_address(host: str) -> bool:
+    """A name's last label is never all digits (no such top-level domain); all digits must be an IPv4 address."""
+    labels = host.lstrip(".").split(".")
+    if not labels[-1].isdigit():
+        return True
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def new_secret_key(length: int = 64) -> str:
@@ -171,5 +184,10 @@ def write_secret_file(path: Path, text: str) -> None:
 def create(path: Path, example: Path, domain: str) -> str:
     """Write a new env file at ``path``: ``example`` with ``domain`` and a fresh key. Returns the hosts."""
     hosts = check_domain(domain)
-    write_secret_file(path, render_production_env(example.read_text(), hosts, new_secret_key()))
+    try:
+        template = example.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DeployError(f"{example} cannot be read ({error.strerror if isinstance(error, OSError) else error}): "
+                          "restore it from git (`git checkout -- .envs/.production.example`)") from None
+    write_secret_file(path, render_production_env(template, hosts, new_secret_key()))
     return hosts

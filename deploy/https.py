@@ -111,7 +111,12 @@ def check(env: envfile.EnvFile, *, domain: str | None = None, email: str | None 
             raise DeployError("--staging and --acme-server both choose the ACME server: pass only one")
     if request.ca_bundle:
         path = Path(request.ca_bundle)
-        if not path.is_file():
+        try:
+            readable = path.is_file()
+        except OSError as error:  # a name too long for the file system, say
+            raise DeployError(f"--acme-ca-bundle {request.ca_bundle[:80]!r}: {error.strerror}: pass the PEM file of "
+                              "the CA that signed the ACME server's certificate") from None
+        if not readable:
             raise DeployError(f"--acme-ca-bundle {request.ca_bundle}: no such file: pass the PEM file of the "
                               "CA that signed the ACME server's certificate")
         if b"-----BEGIN CERTIFICATE-----" not in path.read_bytes():
