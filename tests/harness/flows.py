@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -81,13 +82,19 @@ def fab(server, project: Path, laptop: Path, *args: str, wait: bool = True, time
     argv = [FAB, "-H", host, "-i", identity or server.key_filename, *args]
     if not wait:
         return subprocess.Popen(argv, cwd=project, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)
+                                text=True, start_new_session=True, preexec_fn=_ctrl_c_reaches_python)
     started = time.monotonic()
     done = subprocess.run(argv, cwd=project, env=environ, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)
     done.seconds = time.monotonic() - started
     print(f"$ fab {' '.join(args)} -> exit {done.returncode} in {done.seconds:.1f}s\n{done.stdout}{done.stderr}")
     return done
+
+
+def _ctrl_c_reaches_python() -> None:
+    """A run started in the background inherits SIGINT ignored, and Python then never raises KeyboardInterrupt:
+    give `fab` the default, so the tests' Ctrl-C is what a user's is."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def bootstrap(server, project: Path, laptop: Path):
