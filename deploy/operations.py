@@ -113,8 +113,12 @@ def download_backup(host: Host, config: DeployConfig, output: Path | None = None
         raise DeployError("there is no SQLite database to back up on this server")
     local = output or BACKUPS / f"{host.conn.host}-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}.sqlite3"
     with step(f"download it to {local}"):
-        if output is None:
-            BACKUPS.mkdir(exist_ok=True)
+        if output is None:  # the whole database: for this user's eyes only
+            BACKUPS.mkdir(mode=0o700, exist_ok=True)
+            BACKUPS.chmod(0o700)
+        if not host.dry_run:  # created 600 first: the download writes into it and keeps the mode
+            os.close(os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+            os.chmod(local, 0o600)
         host.get(target, str(local))
     return local
 

@@ -1,5 +1,7 @@
 """Day-two tasks: exact commands for backup, restore, manage, logs, releases, unlock and audit."""
 
+import os
+import stat
 from shlex import quote
 
 import pytest
@@ -166,3 +168,24 @@ def test_unlock_and_audit(capsys):
         operations.unlock(server, CFG)
         operations.audit(server, CFG, lines=5)
     assert capsys.readouterr().out == "removed the deploy lock held by: deploy by ann\nno deploys yet\n"
+
+
+def test_a_downloaded_backup_is_readable_by_its_owner_only(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(operations, "backup_database", lambda host, names, release, label: "/srv/b.sqlite3")
+    monkeypatch.setattr(operations, "_current", lambda host, names: REL)
+    host = remote()
+
+    def get(remote_path, local):  # as Fabric's sftp get does: open for writing, keep the file's mode
+        with open(local, "wb") as handle:
+            handle.write(b"SQLite format 3\x00")
+
+    monkeypatch.setattr(host, "get", get)
+    umask = os.umask(0o022)
+    try:
+        saved = operations.download_backup(host, CFG)
+        chosen = operations.download_backup(host, CFG, tmp_path / "mine.sqlite3")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600 and stat.S_IMODE(chosen.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "backups").stat().st_mode) == 0o700
