@@ -119,7 +119,7 @@ class Stack(stack.Stack):
         return self.timed("build", *(["--no-cache"] if no_cache else []))[0]
 
     def up(self) -> None:
-        self.compose("up", "--detach", "--no-build")
+        self.compose("up", "--detach", "--no-build", *compose.APP_SERVICES)
         self.wait_ready()
 
     def get(self, path: str, timeout: float = 10) -> tuple[int, str]:

@@ -11,6 +11,7 @@ import secrets
 import string
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from deploy.errors import DeployError
 from mysite.keycheck import secret_key_problem
@@ -18,6 +19,9 @@ from mysite.keycheck import secret_key_problem
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What Django's ALLOWED_HOSTS can match: a name or IPv4 (optionally with a leading dot), [IPv6], or *
 NGINX_KEYS = ("DJANGO_ALLOWED_HOSTS", "MYSITE_DOMAIN")  # compose/production/nginx/entrypoint.sh
+POSTGRES_KEYS = ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")  # the postgres image's contract
+BUNDLED_POSTGRES = "postgres"  # production.yml's service: a DATABASE_URL with this host uses it
+SQLITE, BUNDLED, EXTERNAL = "sqlite", "bundled", "external"
 HOST = re.compile(r"^(\*|\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$")
 
 
@@ -37,6 +41,21 @@ class EnvFile:
     def render_for_nginx(self) -> str:
         """The few values nginx reads (its server names), so its container never holds the secret key."""
         return render({key: value for key, value in self.values.items() if key in NGINX_KEYS})
+
+    def render_for_postgres(self) -> str:
+        """What the bundled PostgreSQL reads: its POSTGRES_* values only."""
+        return render({key: value for key, value in self.values.items() if key in POSTGRES_KEYS})
+
+    @property
+    def database(self) -> str:
+        """SQLITE (no DATABASE_URL), BUNDLED (production.yml's postgres service) or EXTERNAL (elsewhere)."""
+        return database_kind(self.values.get("DATABASE_URL", ""))
+
+
+def database_kind(url: str) -> str:
+    if not url.strip():
+        return SQLITE
+    return BUNDLED if urlsplit(url.strip()).hostname == BUNDLED_POSTGRES else EXTERNAL
 
 
 def first_host(allowed_hosts: str) -> str:
@@ -101,6 +120,27 @@ def validate(values: dict[str, str], path: str) -> None:
     if not first_host(hosts):
         raise DeployError(f"{path}: DJANGO_ALLOWED_HOSTS is not set: add your domain, "
                           "e.g. DJANGO_ALLOWED_HOSTS=example.com (its first entry is the site's domain)")
+    validate_database(values, path)
+
+
+def validate_database(values: dict[str, str], path: str) -> None:
+    """A DATABASE_URL is PostgreSQL's; the bundled one's password and names match its POSTGRES_* values."""
+    url = values.get("DATABASE_URL", "").strip()
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql") or not parts.hostname or not parts.path.strip("/"):
+        raise DeployError(f"{path}: DATABASE_URL must be postgres://USER:PASSWORD@HOST:5432/NAME (PostgreSQL); "
+                          "leave it out for SQLite")
+    if parts.hostname != BUNDLED_POSTGRES:
+        return
+    expected = {"POSTGRES_USER": unquote(parts.username or ""), "POSTGRES_PASSWORD": unquote(parts.password or ""),
+                "POSTGRES_DB": parts.path.strip("/")}
+    for key, value in expected.items():
+        if values.get(key, "") != value:
+            raise DeployError(f"{path}: DATABASE_URL points at the bundled PostgreSQL but {key} "
+                              f"{'is missing' if key not in values else 'does not match it'}: set {key} to "
+                              "what DATABASE_URL says (`inv production.env --postgres` writes both)")
 
 
 def load(path: str | Path) -> EnvFile:
@@ -181,13 +221,29 @@ def write_secret_file(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def create(path: Path, example: Path, domain: str) -> str:
-    """Write a new env file at ``path``: ``example`` with ``domain`` and a fresh key. Returns the hosts."""
+def postgres_settings(password: str, name: str = "mysite") -> dict[str, str]:
+    """The lines that put a site on the bundled PostgreSQL (user and database named ``name``)."""
+    return {"POSTGRES_USER": name, "POSTGRES_PASSWORD": password, "POSTGRES_DB": name,
+            "DATABASE_URL": f"postgres://{name}:{password}@{BUNDLED_POSTGRES}:5432/{name}"}
+
+
+def new_password(length: int = 32) -> str:
+    """Letters and digits only: safe in a URL and in docker's env files without any quoting."""
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
+
+
+def create(path: Path, example: Path, domain: str, postgres: bool = False) -> str:
+    """Write a new env file at ``path``: ``example`` with ``domain`` and a fresh key (and PostgreSQL's
+    settings with a fresh password when ``postgres``). Returns the hosts."""
     hosts = check_domain(domain)
     try:
         template = example.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise DeployError(f"{example} cannot be read ({error.strerror if isinstance(error, OSError) else error}): "
                           "restore it from git (`git checkout -- .envs/.production.example`)") from None
-    write_secret_file(path, render_production_env(template, hosts, new_secret_key()))
+    text = render_production_env(template, hosts, new_secret_key())
+    if postgres:
+        text += "\n# The bundled PostgreSQL (production.yml's postgres service), with a fresh password\n"
+        text += render(postgres_settings(new_password()))
+    write_secret_file(path, text)
     return hosts

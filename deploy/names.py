@@ -63,6 +63,11 @@ class Names:
         return f"{self.envs}/.nginx"
 
     @property
+    def postgres_env(self) -> str:
+        """The env file the bundled PostgreSQL reads: only its POSTGRES_* values."""
+        return f"{self.envs}/.postgres"
+
+    @property
     def https_env(self) -> str:
         """`fab https` writes DJANGO_HTTPS=true here, beside the env file, so the user's file stays as it is."""
         return f"{dirname(self.env_file)}/.https"
@@ -126,6 +131,7 @@ class Names:
         """What production.yml reads: the release's tag (when given), the env file and nginx's ports."""
         config = self.config
         return compose.environment(tag=release, env_file=self.env_file, nginx_env_file=self.nginx_env,
+                                   postgres_env_file=self.postgres_env,
                                    http_addr=config.http_addr, http_port=config.http_port,
                                    https_port=config.https_port)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from deploy import checks, lock, releases
-from deploy.backups import backup_database
+from deploy.backups import HEADERS, SUFFIXES, backup_database, file_kind, restore_command, server_database
 from deploy.commands import backup, docker, shell
 from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
@@ -16,7 +16,6 @@ from deploy.host import Host
 from deploy.names import Names
 from deploy.output import say, step
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 BACKUPS = Path("backups")  # here, where `fab backup` saves by default
 
 
@@ -110,8 +109,9 @@ def download_backup(host: Host, config: DeployConfig, output: Path | None = None
     with step("take a fresh database backup on the server"):
         target = backup_database(host, names, _current(host, names), label="manual")
     if not target:
-        raise DeployError("there is no SQLite database to back up on this server")
-    local = output or BACKUPS / f"{host.conn.host}-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}.sqlite3"
+        raise DeployError("there is no database to back up on this server yet (the first deploy makes it)")
+    suffix = Path(target).suffix
+    local = output or BACKUPS / f"{host.conn.host}-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}{suffix}"
     with step(f"download it to {local}"):
         if output is None:  # the whole database: for this user's eyes only
             BACKUPS.mkdir(mode=0o700, exist_ok=True)
@@ -125,15 +125,16 @@ def download_backup(host: Host, config: DeployConfig, output: Path | None = None
 
 def backup_file(file: str, yes: bool = False) -> Path:
     """The backup ``fab restore`` uploads, and whether it may ask first: settled before anything connects."""
-    hint = "give the file a `fab backup` saved (backups/<host>-<time>.sqlite3)"
+    hint = "give the file a `fab backup` saved (backups/<host>-<time>.sqlite3 or .pgdump)"
     data = checks.existing_file(file, "the backup file", hint)
     try:
         with data.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
+            header = handle.read(max(len(magic) for magic in HEADERS.values()))
     except OSError as error:
         raise DeployError(f"cannot read {checks.shown(file)} ({error.strerror}): {hint}") from None
-    if header != SQLITE_HEADER:
-        raise DeployError(f"{checks.shown(file)} is not a SQLite database file: pass a backup made by `fab backup`")
+    if not file_kind(header):
+        raise DeployError(f"{checks.shown(file)} is not a SQLite database file nor a PostgreSQL dump: pass a "
+                          "backup made by `fab backup`")
     if not yes and not sys.stdin.isatty():
         raise DeployError("restore asks before it replaces the database, and there is no terminal to ask on: "
                           "pass --yes to restore without asking")
@@ -154,13 +155,19 @@ def restore(host: Host, config: DeployConfig, data: Path, yes: bool = False) -> 
         raise DeployError("restore cancelled: nothing was changed")
     names = Names.of(config, host.home)
     current = _current(host, names)
+    database = server_database(host, names)
+    with Path(data).open("rb") as handle:
+        kind = file_kind(handle.read(16))
+    if kind != database:
+        raise DeployError(f"{file} is a {kind} backup but {host.name} runs on {database}: restore a backup that "
+                          f"`fab backup` took of this server's {database} database")
     with lock.held(host, names, lock.holder("restore", action="restore")):
         with step("keep a backup of the database being replaced"):
-            kept = backup_database(host, names, current, label="before-restore")
-        upload = f"{names.backups}/.restore-{os.getpid()}.sqlite3"
+            kept = backup_database(host, names, current, label="before-restore", database=database)
+        upload = f"{names.backups}/.restore-{os.getpid()}{SUFFIXES[database]}"
         with step(f"restore {file}" + (f" (the replaced one is kept as {kept})" if kept else "")):
             host.put(str(data), upload)
-            host.run(backup.restore(names, current, upload), timeout=1800,
+            host.run(restore_command(names, current, upload, database), timeout=1800,
                      what="the restore failed; the live database is unchanged")
         with step("migrate the restored database to the current release"):
             host.run(backup.migrate(names, current), timeout=1800)

@@ -9,8 +9,8 @@ import tempfile
 import time
 
 from deploy import envfile, images, lock, releases
-from deploy.backups import backup_database
-from deploy.commands import compose
+from deploy.backups import POSTGRES, SQLITE, backup_database
+from deploy.commands import compose, docker, health
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError, RemoteCommandFailed
@@ -33,7 +33,8 @@ def ship(host: Host, names: Names, release: str, sha: str, env: envfile.EnvFile,
             releases.archive(sha, tarball, cwd=root)
             host.put(tarball, names.upload(release))
             host.run(commands.unpack(names, release, names.upload(release)))
-            for text, target in ((env.render(), names.env_file), (env.render_for_nginx(), names.nginx_env)):
+            for text, target in ((env.render(), names.env_file), (env.render_for_nginx(), names.nginx_env),
+                                 (env.render_for_postgres(), names.postgres_env)):
                 rendered = os.path.join(tmp, os.path.basename(target))
                 with open(os.open(rendered, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as handle:
                     handle.write(text)
@@ -62,6 +63,24 @@ def migrate(host: Host, names: Names, release: str, kind: str) -> None:
             tail("migrate output", error.output, BUILD_LOG_LINES)
             raise DeployError("migrations failed (output above); nothing was switched and the previous release "
                               "keeps serving: fix the migration and deploy again") from None
+
+
+def ensure_postgres(host: Host, names: Names, release: str, kind: str) -> None:
+    """The bundled PostgreSQL up and healthy; one that already runs healthy is left alone (never recreated)."""
+    with step("the bundled PostgreSQL up and healthy"):
+        name = host.probe(docker.service_container(names.project, "postgres")).stdout.strip().split("\n")[0]
+        if name and host.probe(docker.is_healthy(name)).ok:
+            say(f"    {name} already runs and is healthy: left alone")
+            return
+        if not name:
+            host.run(compose.stack(names, release, compose.START_POSTGRES, kind=kind), timeout=600)
+            name = (host.probe(docker.service_container(names.project, "postgres")).stdout.strip().split("\n")[0]
+                    or names.one_off("postgres"))
+        seconds = max(names.config.health_timeout, 120)
+        if host.run(health.wait_until(docker.is_healthy(name), seconds), warn=True).failed:
+            tail(f"{name} log", host.run(docker.logs_tail(name, 20), warn=True).stdout, 20)
+            raise DeployError(f"PostgreSQL ({name}) did not become healthy within {seconds}s (its log is above); "
+                              "nothing was switched: check POSTGRES_* in the env file and the disk space")
 
 
 def record(host: Host, names: Names, *, action: str, sha: str, release: str, result: str, started: float) -> None:
@@ -124,8 +143,11 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False) -> None:
                     images.ship([host], here, built)
                 else:
                     build(host, names, release, kind)
+                if env.database == envfile.BUNDLED:
+                    ensure_postgres(host, names, release, kind)
                 with step("back up the database"):
-                    backup_database(host, names, release, label=release)
+                    backup_database(host, names, release, label=release,
+                                    database=SQLITE if env.database == envfile.SQLITE else POSTGRES)
                 migrate(host, names, release, kind)
                 with step("ensure nginx is up"):
                     nginx = ensure_nginx(host, names, release, kind)

@@ -6,7 +6,7 @@ import sys
 
 from deploy import checks, envfile
 from deploy.arguments import PORT, task
-from deploy.commands.compose import BUILD_ENV, environment
+from deploy.commands.compose import APP_SERVICES, BUILD_ENV, environment
 
 from . import commands as cmd
 from ._run import ROOT, TaskError, compose, in_root, say, user_errors
@@ -49,7 +49,7 @@ def up(c, port=8080, https_port=8443, addr="127.0.0.1"):
         checks.distinct_ports(port=port, https_port=https_port)
     env = _stack_env(port, https_port, addr)
     with in_root(c):
-        c.run(_prod(c, "up", "--detach", "--build"), env=env)
+        c.run(_prod(c, "up", "--detach", "--build", *APP_SERVICES), env=env)
     say(
         f"production stack up: http://{addr}:{port}/ answers for the hosts in {cmd.PRODUCTION_ENV} "
         "(e.g. curl -H 'Host: example.com' ...); inv production.down stops it"
@@ -73,13 +73,15 @@ def logs(c, follow=False, tail=200):
               pty=sys.stdin.isatty())
 
 
-@task(help={"domain": "the site's domain; a comma list adds more host names (e.g. example.com,www.example.com)"})
-def env(c, domain):
+@task(help={"domain": "the site's domain; a comma list adds more host names (e.g. example.com,www.example.com)",
+            "postgres": "use the bundled PostgreSQL (a fresh password and DATABASE_URL) instead of SQLite"})
+def env(c, domain, postgres=False):
     """Create .envs/.production with a fresh secret key (never overwrites)."""
     target = ROOT / cmd.PRODUCTION_ENV
     with user_errors():
-        hosts = envfile.create(target, ROOT / cmd.PRODUCTION_EXAMPLE, domain)
-    say(f"wrote {target.relative_to(ROOT)} (mode 600) for {hosts} with a fresh secret key")
+        hosts = envfile.create(target, ROOT / cmd.PRODUCTION_EXAMPLE, domain, postgres=postgres)
+    database = "the bundled PostgreSQL (fresh password)" if postgres else "SQLite"
+    say(f"wrote {target.relative_to(ROOT)} (mode 600) for {hosts} with a fresh secret key, on {database}")
 
 
 @task(help={"tag": "image tag to check (default latest)"})

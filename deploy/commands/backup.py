@@ -1,7 +1,9 @@
-"""SQLite backups and restores, in one-off containers of the app image (deploy/scripts/sqlite_*.py).
+"""Database backups and restores, in one-off containers, streamed to and from files in backups/.
 
-The backup streams the copy to the host: consistent while the app writes, and no file-ownership
-problems between the host and the app's uid 10001.
+SQLite: the app image runs deploy/scripts/sqlite_*.py (SQLite's backup API: consistent while the app
+writes; no file-ownership problems between the host and the app's uid 10001). PostgreSQL: the
+``postgres:17`` image runs ``pg_dump -Fc`` (one consistent snapshot while the site serves) and
+``pg_restore --single-transaction`` (all or nothing) against DATABASE_URL, bundled or managed alike.
 """
 
 from datetime import UTC, datetime
@@ -15,20 +17,44 @@ from deploy.scripts import source
 DATABASE = "/app/database/db.sqlite3"
 NO_DATABASE = 3  # deploy/scripts/sqlite_backup.py's exit code when there is no SQLite file
 SUFFIX = ".sqlite3"
+PG_SUFFIX = ".pgdump"
+POSTGRES_IMAGE = "postgres:17"  # production.yml's; its pg_dump reads PostgreSQL 17 and older
 
 
-def backup_name(label: str, now: datetime | None = None) -> str:
+def backup_name(label: str, now: datetime | None = None, suffix: str = SUFFIX) -> str:
     if NAME.match(label):
-        return f"{label}{SUFFIX}"
-    return f"{(now or datetime.now(UTC)).strftime('%Y%m%d%H%M%S')}-{label}{SUFFIX}"
+        return f"{label}{suffix}"
+    return f"{(now or datetime.now(UTC)).strftime('%Y%m%d%H%M%S')}-{label}{suffix}"
+
+
+def _into(names: Names, run: str, target: str) -> str:
+    """``run``'s output into ``target`` via ``target.tmp``: a failed copy leaves nothing behind."""
+    tmp = quote(target + ".tmp")
+    return (f"mkdir -p {quote(names.backups)} && {run} > {tmp}; rc=$?; "
+            f"if [ $rc -eq 0 ]; then mv {tmp} {quote(target)}; else rm -f {tmp}; fi; exit $rc")
+
+
+def postgres_client(names: Names, program: str, *, stdin: bool = False) -> str:
+    """``program`` (a pg_* command line) in a one-off postgres container, against the site's DATABASE_URL."""
+    script = quote(f'exec {program} --dbname="$DATABASE_URL"')
+    return (f"docker run --rm{' -i' if stdin else ''} --network {names.network} --env-file {quote(names.env_file)} "
+            f"{POSTGRES_IMAGE} sh -c {script}")
+
+
+def pg_dump(names: Names, target: str) -> str:
+    return _into(names, postgres_client(names, "pg_dump --format=custom --no-owner"), target)
+
+
+def pg_restore(names: Names, upload: str) -> str:
+    """Replace every object of the dump in one transaction: a failure half way leaves the database as it was."""
+    run = postgres_client(names, "pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction "
+                                 "--exit-on-error", stdin=True)
+    return f"{run} < {quote(upload)}; rc=$?; rm -f {quote(upload)}; exit $rc"
 
 
 def backup(names: Names, release: str, target: str) -> str:
-    """Copy the live database into ``target`` (via ``target.tmp``: a failed copy leaves nothing behind)."""
-    tmp = quote(target + ".tmp")
-    run = one_off(names, release, python(source("sqlite_backup"), DATABASE))
-    return (f"mkdir -p {quote(names.backups)} && {run} > {tmp}; rc=$?; "
-            f"if [ $rc -eq 0 ]; then mv {tmp} {quote(target)}; else rm -f {tmp}; fi; exit $rc")
+    """Copy the live SQLite database into ``target``."""
+    return _into(names, one_off(names, release, python(source("sqlite_backup"), DATABASE)), target)
 
 
 def listing(names: Names) -> str:
@@ -36,7 +62,7 @@ def listing(names: Names) -> str:
 
 
 def parse_listing(text: str) -> list[str]:
-    return sorted(n for n in text.split() if n.endswith(SUFFIX))
+    return sorted(n for n in text.split() if n.endswith((SUFFIX, PG_SUFFIX)))
 
 
 def remove(names: Names, files: list[str]) -> str:

@@ -51,15 +51,19 @@ def version(kind: str) -> str:
 
 
 def environment(*, env_file: str, http_addr: str, http_port: int, https_port: int,
-                tag: str | None = None, nginx_env_file: str | None = None) -> dict[str, str]:
+                tag: str | None = None, nginx_env_file: str | None = None,
+                postgres_env_file: str | None = None) -> dict[str, str]:
     """The variables production.yml reads (see docs/ARCHITECTURE.md), in the order they are written.
 
-    ``nginx_env_file`` holds only what nginx reads; without it nginx reads ``env_file`` (fine on a laptop).
+    ``nginx_env_file`` and ``postgres_env_file`` hold only what nginx and PostgreSQL read; without them
+    they read ``env_file`` (fine on a laptop).
     """
     env = {"MYSITE_TAG": tag} if tag else {}
     env["MYSITE_ENV_FILE"] = env_file
     if nginx_env_file:
         env["MYSITE_NGINX_ENV_FILE"] = nginx_env_file
+    if postgres_env_file:
+        env["MYSITE_POSTGRES_ENV_FILE"] = postgres_env_file
     env.update({"MYSITE_HTTP_ADDR": http_addr, "MYSITE_HTTP_PORT": str(http_port),
                 "MYSITE_HTTPS_PORT": str(https_port)})
     return env
@@ -82,3 +86,5 @@ BUILD = "build"
 MIGRATE = "run --rm --no-deps -T mysite python manage.py migrate --noinput"
 START_NGINX = "up -d --no-deps nginx"
 START_CERTBOT = "up -d --no-deps certbot"
+START_POSTGRES = "up -d --no-deps postgres"
+APP_SERVICES = ("mysite", "nginx")  # what `up` starts on a laptop: PostgreSQL only when named

@@ -45,9 +45,19 @@ def containers_table(project: str) -> str:
             f"docker ps -a --filter label=com.docker.compose.project={project} {TABLE} | tail -n +2")
 
 
-def nginx_container(project: str) -> str:
+def service_container(project: str, service: str) -> str:
+    """The running container of one of compose's services (nginx, postgres), by name."""
     return (f"docker ps --filter label=com.docker.compose.project={project} "
-            f"--filter label=com.docker.compose.service=nginx --filter status=running --format '{{{{.Names}}}}'")
+            f"--filter label=com.docker.compose.service={service} --filter status=running --format '{{{{.Names}}}}'")
+
+
+def nginx_container(project: str) -> str:
+    return service_container(project, "nginx")
+
+
+def is_healthy(name: str) -> str:
+    """Exits 0 when the container's own health check says healthy."""
+    return f"[ \"$(docker inspect -f '{{{{.State.Health.Status}}}}' {name} 2>/dev/null)\" = healthy ]"
 
 
 def image_ids(name: str, image: str) -> str:

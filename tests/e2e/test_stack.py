@@ -62,7 +62,7 @@ def stack(base_images, compose_kind, repo_copy_factory, workdir):
             f"image sizes: {DJANGO_IMAGE} {image_size_mb(DJANGO_IMAGE):.0f} MB, "
             f"{NGINX_IMAGE} {image_size_mb(NGINX_IMAGE):.0f} MB"
         )
-        s.compose("up", "--detach")
+        s.compose("up", "--detach", *compose.APP_SERVICES)
         s.wait_healthy("mysite", "nginx")
         seeded = s.compose("run", "--rm", "mysite", "python", "manage.py", "seed_demo", "--posts", "5")
         assert "seed_demo" in seeded.stdout
@@ -193,7 +193,7 @@ def test_posts_survive_down_and_up(stack):
     before = post_links(http_get(stack.port, "/", host=DOMAIN).body)
     assert before
     stack.compose("down")  # no --volumes: what a redeploy or a reboot does
-    stack.compose("up", "--detach")
+    stack.compose("up", "--detach", *compose.APP_SERVICES)
     stack.wait_healthy("mysite", "nginx")
     after = wait_http(stack.port, "/", host=DOMAIN)
     assert post_links(after.body) == before

@@ -20,6 +20,7 @@ N = Names.of(DeployConfig(), "/home/deploy")
     (N.env_file, "/home/deploy/apps/mysite/shared/.envs/.production"),
     (N.https_env, "/home/deploy/apps/mysite/shared/.envs/.https"),
     (N.nginx_env, "/home/deploy/apps/mysite/shared/.envs/.nginx"),
+    (N.postgres_env, "/home/deploy/apps/mysite/shared/.envs/.postgres"),
     (N.ca_bundle, "/home/deploy/apps/mysite/shared/acme-ca.pem"),
     (N.backups, "/home/deploy/apps/mysite/backups"),
     (N.lock, "/home/deploy/apps/mysite/.deploy.lock"),
@@ -47,6 +48,7 @@ def test_compose_environment_with_and_without_a_release():
     assert N.compose_env(REL) == {
         "MYSITE_TAG": REL, "MYSITE_ENV_FILE": "/home/deploy/apps/mysite/shared/.envs/.production",
         "MYSITE_NGINX_ENV_FILE": "/home/deploy/apps/mysite/shared/.envs/.nginx",
+        "MYSITE_POSTGRES_ENV_FILE": "/home/deploy/apps/mysite/shared/.envs/.postgres",
         "MYSITE_HTTP_ADDR": "0.0.0.0", "MYSITE_HTTP_PORT": "80", "MYSITE_HTTPS_PORT": "443"}  # noqa: S104 - the default
     assert "MYSITE_TAG" not in N.compose_env()
 

@@ -51,7 +51,7 @@ def test_backup_without_a_database_is_a_note_not_an_error(capsys):
     with MockRemote() as mock:
         mock.expect_sessions(session(
             VOLUME, Command(backup.backup(P, REL, f"{P.backups}/{REL}.sqlite3"), exit=3)))
-        assert backup_database(remote(), P, REL, REL) == ""
+        assert backup_database(remote(), P, REL, REL, database="sqlite") == ""
     assert "nothing to back up" in capsys.readouterr().out
 
 
@@ -141,7 +141,7 @@ def test_restore_keeps_a_backup_first_and_releases_the_lock(tmp_path, monkeypatc
     good = tmp_path / "x.sqlite3"
     good.write_bytes(b"SQLite format 3\x00" + b"\0" * 100)
     monkeypatch.setattr(lock, "holder", lambda sha, action="deploy", now=None: "HOLDER")
-    monkeypatch.setattr(backup, "backup_name", lambda label, now=None: f"T-{label}.sqlite3")
+    monkeypatch.setattr(backup, "backup_name", lambda label, now=None, suffix=".sqlite3": f"T-{label}{suffix}")
     monkeypatch.setattr(operations.os, "getpid", lambda: 42)
     uploads = []
     upload = f"{P.backups}/.restore-42.sqlite3"
@@ -149,7 +149,8 @@ def test_restore_keeps_a_backup_first_and_releases_the_lock(tmp_path, monkeypatc
                              stdin=True)
     with MockRemote() as mock:
         mock.expect_sessions(session(
-            CURRENT, lock_commands.take(P.root, P.lock, "HOLDER"), VOLUME,
+            CURRENT, Command(commands.env_value(P.env_file, "DATABASE_URL")),  # no DATABASE_URL: SQLite
+            lock_commands.take(P.root, P.lock, "HOLDER"), VOLUME,
             backup.backup(P, REL, f"{P.backups}/T-before-restore.sqlite3"),
             Command(f"ls -1 {P.backups}", out=b"T-before-restore.sqlite3\n"),
             Command(f"{restore} < {upload}; rc=$?; rm -f {upload}; exit $rc", exit=1),

@@ -25,6 +25,10 @@ UNLOCK = lock_commands.release_lock(P.lock)
 
 @pytest.fixture
 def local(tmp_path, monkeypatch):
+    return pinned_project(tmp_path, monkeypatch)
+
+
+def pinned_project(tmp_path, monkeypatch):
     """A project folder with a good env file; git and the clock pinned."""
     (tmp_path / ".envs").mkdir()
     (tmp_path / ".envs/.production").write_text(f"DJANGO_SECRET_KEY='{KEY}'\nDJANGO_ALLOWED_HOSTS=blog.example\n")
@@ -60,7 +64,8 @@ def until_build(current=CURRENT_OLD):
     return [*preflight(), *PORTS, LOCK, Command(commands.read_current(P), out=current), commands.prepare_dirs(P),
             commands.unpack(P, NEW, f"{P.releases}/.{NEW}.tar"),
             commands.install_env(f"{P.env_file}.upload", P.env_file),
-            commands.install_env(f"{P.nginx_env}.upload", P.nginx_env)]
+            commands.install_env(f"{P.nginx_env}.upload", P.nginx_env),
+            commands.install_env(f"{P.postgres_env}.upload", P.postgres_env)]
 
 
 BUILD = compose.stack(P, NEW, "build", kind="v1")
@@ -94,7 +99,8 @@ def test_deploy_runs_every_step_in_order(local, monkeypatch, capsys):
                audit("deploy", NEW, "ok"), UNLOCK, uploads=uploads, monkeypatch=monkeypatch)
     assert uploads == [(f"{P.releases}/.{NEW}.tar", b"TAR"), (f"{P.env_file}.upload",
                        f"DJANGO_SECRET_KEY={KEY}\nDJANGO_ALLOWED_HOSTS=blog.example\n".encode()),
-                       (f"{P.nginx_env}.upload", b"DJANGO_ALLOWED_HOSTS=blog.example\n")]  # never the secret key
+                       (f"{P.nginx_env}.upload", b"DJANGO_ALLOWED_HOSTS=blog.example\n"),  # never the secret key
+                       (f"{P.postgres_env}.upload", b"")]  # on SQLite: nothing for PostgreSQL
     out = capsys.readouterr().out
     assert f"release {NEW}, previous {OLD}" in out and f"deployed {NEW}" in out
     assert "  ok build images" in out

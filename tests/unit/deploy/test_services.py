@@ -42,7 +42,8 @@ def test_supervisor_program_starts_the_deployed_container_and_runs_nginx_in_the_
         "user=deploy\n"
         'environment=HOME="/home/deploy",USER="deploy",'
         'MYSITE_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.production",'
-        'MYSITE_NGINX_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.nginx",MYSITE_HTTP_ADDR="0.0.0.0",'
+        'MYSITE_NGINX_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.nginx",'
+        'MYSITE_POSTGRES_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.postgres",MYSITE_HTTP_ADDR="0.0.0.0",'
         'MYSITE_HTTP_PORT="80",MYSITE_HTTPS_PORT="443"\n'
         "; compose stops nginx gracefully on SIGINT, like Ctrl-C in a terminal\n"
         "stopsignal=INT\n"
@@ -72,7 +73,8 @@ def test_systemd_unit_starts_the_deployed_container_and_nginx_and_stops_both():
         """exec docker stop -t 20 "blog-$$tag"'""")
     assert service["Environment"] == (
         "HOME=/home/deploy MYSITE_ENV_FILE=/srv/blog/shared/.envs/.production "
-        "MYSITE_NGINX_ENV_FILE=/srv/blog/shared/.envs/.nginx MYSITE_HTTP_ADDR=0.0.0.0 "
+        "MYSITE_NGINX_ENV_FILE=/srv/blog/shared/.envs/.nginx MYSITE_POSTGRES_ENV_FILE=/srv/blog/shared/.envs/.postgres "
+        "MYSITE_HTTP_ADDR=0.0.0.0 "
         "MYSITE_HTTP_PORT=80 MYSITE_HTTPS_PORT=443")
     assert parsed["Unit"]["Requires"] == "docker.service"
     assert parsed["Install"]["WantedBy"] == "multi-user.target"
