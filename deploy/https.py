@@ -24,7 +24,7 @@ from deploy.host import Host
 from deploy.names import Names
 from deploy.output import say, step, tail
 from deploy.preflight import docker_ready
-from deploy.switch import nginx_name, switch
+from deploy.switch import nginx_name, restart
 
 LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -230,17 +230,7 @@ def tell_django(host: Host, site: Site, domain: str) -> None:
     if running and all(host.probe(certbot.app_https(n)).stdout.strip() == "true" for n in running):
         say("    the app already runs with DJANGO_HTTPS=true: no restart")
         return
-    # the switch starts a container named after the release: the serving one steps aside under another name
-    name = names.container(site.release)
-    aside = f"{name}-before-https"
-    if name in running:
-        host.run(docker.rename(name, aside))
-    try:
-        switch(host, names, site.release, domain, site.nginx, renamed={name: aside} if name in running else None)
-    except BaseException:
-        if name in running:
-            host.run(docker.rename(aside, name), warn=True)
-        raise
+    restart(host, names, site.release, domain, site.nginx, running, aside="before-https")
 
 
 def https(host: Host, config: DeployConfig, request: Request) -> None:

@@ -74,6 +74,25 @@ def switch(host: Host, names: Names, release: str, domain: str, nginx: str,
             host.run(docker.stop(old, config.stop_timeout), timeout=config.stop_timeout + 60)
 
 
+def restart(host: Host, names: Names, release: str, domain: str, nginx: str, running: list[str], *,
+            aside: str) -> None:
+    """Start ``release`` again (to read new settings) with the same zero-downtime switch.
+
+    The new container takes the release's name, so the serving one (among ``running``) steps aside as
+    ``<name>-<aside>`` first, and gets its name back if the switch fails.
+    """
+    name = names.container(release)
+    stepped_aside = f"{name}-{aside}"
+    if name in running:
+        host.run(docker.rename(name, stepped_aside))
+    try:
+        switch(host, names, release, domain, nginx, renamed={name: stepped_aside} if name in running else None)
+    except BaseException:
+        if name in running:
+            host.run(docker.rename(stepped_aside, name), warn=True)
+        raise
+
+
 def _check(host: Host, command: str, what: str) -> None:
     result = host.run(command, warn=True)
     if result.failed:
