@@ -9,8 +9,8 @@ import tempfile
 import time
 
 from deploy import envfile, images, lock, releases
-from deploy.backups import POSTGRES, SQLITE, backup_database
-from deploy.commands import compose, docker, health
+from deploy.backups import POSTGRES, SQLITE, backup_database, server_database
+from deploy.commands import compose
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError, RemoteCommandFailed
@@ -18,6 +18,7 @@ from deploy.host import Host
 from deploy.local import Local
 from deploy.names import Names
 from deploy.output import say, step, tail
+from deploy.postgres import ensure_postgres
 from deploy.preflight import docker_ready, require_free_ports
 from deploy.switch import ensure_nginx, switch
 
@@ -65,24 +66,6 @@ def migrate(host: Host, names: Names, release: str, kind: str) -> None:
                               "keeps serving: fix the migration and deploy again") from None
 
 
-def ensure_postgres(host: Host, names: Names, release: str, kind: str) -> None:
-    """The bundled PostgreSQL up and healthy; one that already runs healthy is left alone (never recreated)."""
-    with step("the bundled PostgreSQL up and healthy"):
-        name = host.probe(docker.service_container(names.project, "postgres")).stdout.strip().split("\n")[0]
-        if name and host.probe(docker.is_healthy(name)).ok:
-            say(f"    {name} already runs and is healthy: left alone")
-            return
-        if not name:
-            host.run(compose.stack(names, release, compose.START_POSTGRES, kind=kind), timeout=600)
-            name = (host.probe(docker.service_container(names.project, "postgres")).stdout.strip().split("\n")[0]
-                    or names.one_off("postgres"))
-        seconds = max(names.config.health_timeout, 120)
-        if host.run(health.wait_until(docker.is_healthy(name), seconds), warn=True).failed:
-            tail(f"{name} log", host.run(docker.logs_tail(name, 20), warn=True).stdout, 20)
-            raise DeployError(f"PostgreSQL ({name}) did not become healthy within {seconds}s (its log is above); "
-                              "nothing was switched: check POSTGRES_* in the env file and the disk space")
-
-
 def record(host: Host, names: Names, *, action: str, sha: str, release: str, result: str, started: float) -> None:
     line = releases.audit_line(who=lock.who(), action=action, sha=sha, release=release, result=result,
                                seconds=time.monotonic() - started)
@@ -104,6 +87,19 @@ def prune(host: Host, names: Names, protect: set[str]) -> None:
         say(f"    removed {len(set(old))} old release(s)")
 
 
+def require_same_database(env: envfile.EnvFile, serving: str) -> None:
+    """A deploy never moves a site between databases: an empty one would start serving (see fab db.to-postgres)."""
+    wanted = SQLITE if env.database == envfile.SQLITE else POSTGRES
+    if wanted == serving:
+        return
+    if serving == SQLITE:
+        raise DeployError(f"the server's site runs on SQLite but {env.path} names PostgreSQL (DATABASE_URL): a "
+                          "deploy would start it on an empty database; move the data with `fab db.to-postgres`")
+    raise DeployError(f"the server's site runs on PostgreSQL but {env.path} has no DATABASE_URL: a deploy would "
+                      "start it on the old SQLite file; put the server's DATABASE_URL and POSTGRES_* lines back "
+                      "into it (`fab db.to-postgres` on this server writes them again)")
+
+
 def current_release(host: Host, names: Names) -> str:
     return releases.parse_current(host.probe(commands.read_current(names)).stdout)
 
@@ -121,6 +117,9 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False) -> None:
         kind = docker_ready(host)
         names = Names.of(config, host.home)
         require_free_ports(host, names)
+        previous = current_release(host, names)
+        if previous:
+            require_same_database(env, server_database(host, names))
         here = Local(dry_run=host.dry_run) if config.build == "local" else None
         if here:
             images.check_architecture(host, images.local_architecture(here))
@@ -135,7 +134,6 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False) -> None:
     with lock.held(host, names, lock.holder(sha)):
         result, switched = "failed", False
         try:
-            previous = current_release(host, names)
             say(f"    release {release}, previous {previous or 'none (first deploy)'}")
             try:
                 ship(host, names, release, sha, env, root)

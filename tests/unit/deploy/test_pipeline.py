@@ -60,8 +60,10 @@ PORTS = [port(80), port(443)]  # free, or published by this site's own nginx
 CURRENT_OLD = f"releases/{OLD}".encode()
 
 
-def until_build(current=CURRENT_OLD):
-    return [*preflight(), *PORTS, LOCK, Command(commands.read_current(P), out=current), commands.prepare_dirs(P),
+def until_build(current=CURRENT_OLD, url=b""):
+    same_database = [Command(commands.env_value(P.env_file, "DATABASE_URL"), out=url)] if current else []
+    return [*preflight(), *PORTS, Command(commands.read_current(P), out=current), *same_database, LOCK,
+            commands.prepare_dirs(P),
             commands.unpack(P, NEW, f"{P.releases}/.{NEW}.tar"),
             commands.install_env(f"{P.env_file}.upload", P.env_file),
             commands.install_env(f"{P.nginx_env}.upload", P.nginx_env),
@@ -145,7 +147,8 @@ def test_unhealthy_release_is_removed_old_untouched_and_exit_is_non_zero(local, 
 
 def test_concurrent_deploy_is_refused_with_the_holder_and_its_lock_kept(local, monkeypatch):
     with pytest.raises(DeployError, match=r"another deploy holds the lock .*\(deploy by bob@desk"):
-        run_deploy(*preflight(), *PORTS, Command(LOCK, exit=1), f"test -d {P.lock}",
+        run_deploy(*preflight(), *PORTS, Command(commands.read_current(P), out=CURRENT_OLD),
+                   Command(commands.env_value(P.env_file, "DATABASE_URL")), Command(LOCK, exit=1), f"test -d {P.lock}",
                    Command(lock_commands.read_lock(P.lock), out=b"deploy by bob@desk, 2026, 1111111\n"),
                    monkeypatch=monkeypatch)
 

@@ -87,6 +87,7 @@ def test_backup_files_are_told_apart_by_their_first_bytes():
     assert backup.parse_listing("a.sqlite3\nb.pgdump\n.restore-1.pgdump.tmp\nnotes\n") == ["a.sqlite3", "b.pgdump"]
 
 
+ON_POSTGRES = deploy_case.until_build(url=PG["DATABASE_URL"].encode())  # deployed before, on PostgreSQL
 POSTGRES_RUNNING = [Command(docker.service_container("mysite", "postgres"), out=b"mysite_postgres_1\n"),
                     Command(docker.is_healthy("mysite_postgres_1"))]
 DUMP = [Command(backup.pg_dump(P, f"{P.backups}/{deploy_case.NEW}.pgdump")),
@@ -105,7 +106,7 @@ def bundled(local):
 
 def test_a_code_only_deploy_leaves_a_healthy_postgres_alone_and_dumps_it(local, monkeypatch, capsys):
     bundled(local)
-    deploy_case.run_deploy(*deploy_case.until_build(), deploy_case.BUILD, *POSTGRES_RUNNING, *DUMP,
+    deploy_case.run_deploy(*ON_POSTGRES, deploy_case.BUILD, *POSTGRES_RUNNING, *DUMP,
                            *deploy_case.MIGRATE, *deploy_case.NGINX, *deploy_case.SWITCH,
                            deploy_case.commands.link_current(P, deploy_case.NEW), *deploy_case.PRUNE,
                            deploy_case.audit("deploy", deploy_case.NEW, "ok"), deploy_case.UNLOCK,
@@ -117,7 +118,7 @@ def test_a_first_postgres_start_waits_until_it_is_healthy(local, monkeypatch):
     bundled(local)
     wait = health.wait_until(docker.is_healthy("mysite_postgres_1"), 120)
     deploy_case.run_deploy(
-        *deploy_case.until_build(), deploy_case.BUILD, Command(docker.service_container("mysite", "postgres")),
+        *ON_POSTGRES, deploy_case.BUILD, Command(docker.service_container("mysite", "postgres")),
         compose.stack(P, deploy_case.NEW, "up -d --no-deps postgres", kind="v1"),
         Command(docker.service_container("mysite", "postgres"), out=b"mysite_postgres_1\n"), wait, *DUMP,
         *deploy_case.MIGRATE, *deploy_case.NGINX, *deploy_case.SWITCH,
@@ -130,9 +131,27 @@ def test_a_postgres_that_never_gets_healthy_stops_the_deploy_before_the_switch(l
     wait = health.wait_until(docker.is_healthy("mysite_postgres_1"), 120)
     with pytest.raises(DeployError, match=r"PostgreSQL \(mysite_postgres_1\) did not become healthy within 120s"):
         deploy_case.run_deploy(
-            *deploy_case.until_build(), deploy_case.BUILD, Command(docker.service_container("mysite", "postgres")),
+            *ON_POSTGRES, deploy_case.BUILD, Command(docker.service_container("mysite", "postgres")),
             compose.stack(P, deploy_case.NEW, "up -d --no-deps postgres", kind="v1"),
             Command(docker.service_container("mysite", "postgres"), out=b"mysite_postgres_1\n"),
             Command(wait, exit=1), Command(docker.logs_tail("mysite_postgres_1", 20), out=b"FATAL: bad\n"),
             deploy_case.commands.remove_release(P, deploy_case.NEW),
             deploy_case.audit("deploy", deploy_case.NEW, "failed"), deploy_case.UNLOCK, monkeypatch=monkeypatch)
+
+
+def test_a_deploy_never_moves_a_serving_sqlite_site_onto_an_empty_postgres(local, monkeypatch):
+    bundled(local)
+    with pytest.raises(DeployError) as info:
+        deploy_case.run_deploy(*deploy_case.preflight(), *deploy_case.PORTS,
+                               Command(deploy_case.commands.read_current(P), out=deploy_case.CURRENT_OLD),
+                               Command(deploy_case.commands.env_value(P.env_file, "DATABASE_URL")),
+                               monkeypatch=monkeypatch)
+    assert "runs on SQLite but" in str(info.value) and "fab db.to-postgres" in str(info.value)
+
+
+def test_nor_back_onto_the_old_sqlite_file(local, monkeypatch):
+    with pytest.raises(DeployError, match="runs on PostgreSQL but .* has no DATABASE_URL"):
+        deploy_case.run_deploy(*deploy_case.preflight(), *deploy_case.PORTS,
+                               Command(deploy_case.commands.read_current(P), out=deploy_case.CURRENT_OLD),
+                               Command(deploy_case.commands.env_value(P.env_file, "DATABASE_URL"),
+                                       out=PG["DATABASE_URL"].encode()), monkeypatch=monkeypatch)
