@@ -39,6 +39,20 @@ def pytest_command(python: str, fast: bool = False, extra: list[str] | tuple[str
     return " ".join(words)
 
 
+def postgres_url_command(python: str) -> str:
+    """Prints the DATABASE_URL of the tests' PostgreSQL (testbed/postgres.py: as root it installs and starts it)."""
+    return f"{shlex.quote(python)} -m testbed.postgres"
+
+
+def redact_url(url: str) -> str:
+    """A DATABASE_URL fit to print: its password replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, location = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{location}"
+
+
 def remainder(argv: list[str]) -> list[str]:
     """What follows `--` on the command line (invoke parses it but does not hand it to tasks)."""
     return argv[argv.index("--") + 1 :] if "--" in argv else []

@@ -1,12 +1,54 @@
-"""Shared fixtures for the Django tests (integration and browser).
+"""Shared fixtures for the Django tests (integration and browser), and the database pass's selection.
 
 Pure unit tests (tests/unit) don't need any of these; the fixtures only touch the database when used.
+
+`inv test` runs the Django integration tests twice: on SQLite (in memory, with everything else), then
+with DATABASE_URL pointing at PostgreSQL (testbed/postgres.py) and MYSITE_DATABASE_PASS=1, under
+which only DATABASE_TESTS run (the others are deselected), whatever paths or options the run was given.
 """
 
+import os
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
+
+ROOT = Path(__file__).resolve().parent.parent
+# the tests that run once per database: the Django integration tests
+DATABASE_TESTS = ("tests/integration", "tests/reliability/test_error_pages.py")
+
+
+def database_pass() -> bool:
+    return os.environ.get("MYSITE_DATABASE_PASS") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    """In the database pass, the tests outside DATABASE_TESTS are deselected."""
+    if not database_pass():
+        return
+    keep, drop = [], []
+    for item in items:
+        relative = item.path.resolve().relative_to(ROOT).as_posix()
+        inside = any(relative == d or relative.startswith(d + "/") for d in DATABASE_TESTS)
+        (keep if inside else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_report_header(config):
+    """Which database the Django tests of this run use: `inv test` prints it for each pass."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if "sqlite" in db["ENGINE"]:
+        where = "SQLite, in memory" if db["NAME"] == ":memory:" else f"SQLite {db['NAME']}"
+    else:
+        test_name = db.get("TEST", {}).get("NAME") or f"test_{db['NAME']}"
+        where = f"{db['ENGINE'].rsplit('.', 1)[-1]} at {db['HOST']}:{db['PORT']} (test database {test_name})"
+    selection = "; MYSITE_DATABASE_PASS=1: only " + ", ".join(DATABASE_TESTS) if database_pass() else ""
+    return f"database: {where}{selection}"
 
 
 @pytest.fixture

@@ -208,13 +208,6 @@ def test_production_env_refuses_a_bad_domain_in_one_line(tmp_path, monkeypatch):
 # --- top level --------------------------------------------------------------------------------------
 
 
-def test_test_task_passes_arguments_on(monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["inv", "test", "--fast", "--", "-k", "stack"])
-    c = anything()
-    tasks.test(c, fast=True, args="-x")
-    assert commands(c) == [f"{sys.executable} -m pytest -m 'not e2e' -x -k stack"]
-
-
 def test_lint_runs_ruff():
     c = anything()
     tasks.lint(c, fix=True)
