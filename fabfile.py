@@ -2,8 +2,10 @@
 
 from pathlib import Path
 
+from invoke import Collection
+
 from deploy import bootstrap as bootstrapping
-from deploy import checks, legacy, operations, pipeline, services
+from deploy import checks, database_move, legacy, operations, pipeline, services
 from deploy import https as tls
 from deploy.arguments import POSITIVE
 from deploy.cli import check_settings, guarded, target, task
@@ -124,7 +126,7 @@ def manage(c, command):
     operations.manage(host, config, words)
 
 
-@task(help={"output": "where to save it (default: backups/<host>-<time>.sqlite3)"})
+@task(help={"output": "where to save it (default: backups/<host>-<time>.sqlite3, or .pgdump on PostgreSQL)"})
 @guarded
 def backup(c, output=None):
     """Take a fresh database backup on the server and download it."""
@@ -133,7 +135,7 @@ def backup(c, output=None):
     operations.download_backup(host, config, output=local)
 
 
-@task(help={"file": "the .sqlite3 backup to restore", "yes": "do not ask for confirmation"})
+@task(help={"file": "the backup to restore (.sqlite3, or .pgdump on PostgreSQL)", "yes": "do not ask for confirmation"})
 @guarded
 def restore(c, file, yes=False):
     """Replace the server's database with a backup, keeping a copy of what it replaces."""
@@ -156,3 +158,16 @@ def audit(c, lines=20):
     """Show who deployed what and when, with the result and the time it took."""
     host, config = target(c)
     operations.audit(host, config, lines=lines)
+
+
+@task(help=DRY_RUN)
+@guarded
+def to_postgres(c, dry_run=False):
+    """Move the serving SQLite blog onto the bundled PostgreSQL: reads never fail, writes wait a moment."""
+    host, config = target(c, dry_run=dry_run)
+    database_move.to_postgres(host, config)
+
+
+# `fab --list`: the tasks above at the top level, the database's under `db.`
+ns = Collection(bootstrap, migrate_legacy, supervisor, systemd, deploy, rollback, https, releases, status, logs,
+                manage, backup, restore, unlock, audit, Collection("db", to_postgres))

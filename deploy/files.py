@@ -4,7 +4,11 @@ Our own replacement for patchwork (which does not work with Fabric 3); the comma
 ``deploy.commands.files``.
 """
 
+import os
+import tempfile
+
 from deploy.commands import files
+from deploy.commands.releases import install_env
 from deploy.host import Host
 
 
@@ -23,3 +27,13 @@ def ensure_file(host: Host, path: str, content: str, *, mode: int = 0o644, sudo:
         return False
     (host.sudo if sudo else host.run)(files.write_file(path, content, mode))
     return True
+
+
+def upload_private(host: Host, text: str, target: str) -> None:
+    """``text`` into ``target`` (mode 600), whole: written here as 600, uploaded beside it, then moved over it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, os.path.basename(target))
+        with open(os.open(local, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as handle:
+            handle.write(text)
+        host.put(local, f"{target}.upload")
+        host.run(install_env(f"{target}.upload", target))

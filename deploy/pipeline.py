@@ -14,6 +14,7 @@ from deploy.commands import compose
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError, RemoteCommandFailed
+from deploy.files import upload_private
 from deploy.host import Host
 from deploy.local import Local
 from deploy.names import Names
@@ -34,13 +35,9 @@ def ship(host: Host, names: Names, release: str, sha: str, env: envfile.EnvFile,
             releases.archive(sha, tarball, cwd=root)
             host.put(tarball, names.upload(release))
             host.run(commands.unpack(names, release, names.upload(release)))
-            for text, target in ((env.render(), names.env_file), (env.render_for_nginx(), names.nginx_env),
-                                 (env.render_for_postgres(), names.postgres_env)):
-                rendered = os.path.join(tmp, os.path.basename(target))
-                with open(os.open(rendered, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as handle:
-                    handle.write(text)
-                host.put(rendered, f"{target}.upload")
-                host.run(commands.install_env(f"{target}.upload", target))
+        for text, target in ((env.render(), names.env_file), (env.render_for_nginx(), names.nginx_env),
+                             (env.render_for_postgres(), names.postgres_env)):
+            upload_private(host, text, target)
 
 
 def build(host: Host, names: Names, release: str, kind: str) -> None:
