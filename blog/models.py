@@ -4,6 +4,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from . import readonly
 from .markdown_render import make_excerpt, render_markdown
 
 
@@ -79,7 +80,12 @@ class Post(models.Model):
             self.excerpt = make_excerpt(rendered.text)
 
     def increase_views(self):
-        """Atomic: concurrent readers never lose a count (UPDATE ... SET views = views + 1)."""
+        """Atomic: concurrent readers never lose a count (UPDATE ... SET views = views + 1).
+
+        Not while the blog is read-only (a database move, blog/readonly.py): that view goes uncounted.
+        """
+        if readonly.active():
+            return
         type(self).objects.filter(pk=self.pk).update(views=F("views") + 1)
         self.views += 1
 

@@ -19,6 +19,8 @@ from django.core.cache import cache
 from django.db.models import Count
 from django.template.loader import render_to_string
 
+from . import readonly
+
 GENERATION_KEY = "blog:sidebar:generation"
 HTML_KEY = "blog:sidebar:html:{num_recent}"
 TEMPLATE = "blog/inclusions/_sidebar.html"
@@ -66,7 +68,12 @@ class Lookup:
         return None
 
     def store(self, plain=None, current=None) -> None:
-        """Store content-keyed fragments as they are, the others with the generation read by lookup()."""
+        """Store content-keyed fragments as they are, the others with the generation read by lookup().
+
+        Nothing while the blog is read-only (blog/readonly.py): the page is rendered, not kept.
+        """
+        if readonly.active():
+            return
         items = dict(plain or {})
         if current:
             generation = self.generation or _start_generation()
@@ -102,6 +109,8 @@ def render(num_recent: int = 5, prefetched: Lookup | None = None) -> str:
     if generation and cached and cached[0] == generation:
         return cached[1]
     html = render_to_string(TEMPLATE, context(num_recent))
+    if readonly.active():
+        return html  # rendered, not kept: a read-only request writes nothing
     if generation is None:
         # first use, or the entry was lost: start a generation; if another process just did, don't cache
         generation = uuid.uuid4().hex

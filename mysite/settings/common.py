@@ -26,6 +26,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # a database move (docs/DATABASES.md): outside the others, so that it spans their response side too
+    "blog.readonly.ReadOnlyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -82,6 +84,12 @@ else:
             "CONN_HEALTH_CHECKS": True,
         }
     }
+
+# Read-only mode (blog/readonly.py): while this file exists and names this process's database engine
+# ("sqlite", "postgresql"; empty: any), writes answer 503 and GETs write nothing. It lives in the
+# database volume, which every app container shares: `fab db.to-postgres` sets it during the copy.
+READ_ONLY_FILE = SQLITE_DIR / ".read-only"
+SESSION_ENGINE = "blog.sessions"  # Django's database sessions, which write nothing while read-only
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
