@@ -54,12 +54,14 @@ def systemd(c, dry_run=False):
 
 @task(help={**HOST_KEY, **DRY_RUN, "dirty": "deploy even with uncommitted changes (ships the working tree)",
             "build": "where the images are built: server (default; the server builds the shipped commit) or local "
-                     "(this machine builds once and ships only the layers the server lacks)"})
+                     "(this machine builds once and ships only the layers the server lacks)",
+            "allow_unsafe_migrations": "migrate even when a migration breaks the release still serving during the "
+                                       "switch (dropped or renamed columns, NOT NULL without a default)"})
 @guarded
-def deploy(c, dirty=False, build=None, accept_new_host_key=False, dry_run=False):
+def deploy(c, dirty=False, build=None, allow_unsafe_migrations=False, accept_new_host_key=False, dry_run=False):
     """Ship HEAD with zero downtime; roll back by itself if the new release is unhealthy."""
     host, config = target(c, accept_new_host_key=accept_new_host_key, dry_run=dry_run, build=build)
-    pipeline.deploy(host, config, dirty=dirty)
+    pipeline.deploy(host, config, dirty=dirty, allow_unsafe_migrations=allow_unsafe_migrations)
 
 
 @task(help={**DRY_RUN, "to": "the release to go back to (default: the one before the current)"})

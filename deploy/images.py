@@ -7,9 +7,7 @@ before anything on it changes, and every image ID is compared with this machine'
 goes on.
 """
 
-import os
 import random
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -97,7 +95,7 @@ def build_here(local: Local, root: str, sha: str, release: str) -> Built:
     with step(f"build {' and '.join(images(release))} here, from commit {sha[:7]}"), \
             tempfile.TemporaryDirectory(prefix="mysite-build-") as tree:
         if not local.dry_run:
-            export(root, sha, tree)
+            releases.export(sha, tree, cwd=root)
         env = {**compose.BUILD_ENV, **compose.environment(tag=release, env_file=EXAMPLE_ENV,
                                                            nginx_env_file=EXAMPLE_ENV, http_addr="127.0.0.1",
                                                            http_port=80, https_port=443)}
@@ -109,15 +107,6 @@ def build_here(local: Local, root: str, sha: str, release: str) -> Built:
             raise DeployError("building the images here failed (output above); nothing on the server changed: "
                               "fix the build and deploy again") from None
     return inspect(local, release)
-
-
-def export(root: str, sha: str, tree: str) -> None:
-    """The files of commit ``sha`` into ``tree``: what the server would unpack, so what it would build."""
-    with tempfile.TemporaryDirectory(prefix="mysite-archive-") as folder:
-        tarball = os.path.join(folder, "release.tar")
-        releases.archive(sha, tarball, cwd=root)
-        with tarfile.open(tarball) as archive:
-            archive.extractall(tree, filter="data")
 
 
 def inspect(local: Local, release: str) -> Built:

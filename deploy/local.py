@@ -31,9 +31,9 @@ class Local:
                                       what or f"command failed here (exit {done.returncode}): {command}")
         return done.stdout
 
-    def probe(self, command: str) -> subprocess.CompletedProcess:
+    def probe(self, command: str, cwd: str | None = None) -> subprocess.CompletedProcess:
         """A read-only command, run even in a dry run; never raises for a non-zero exit."""
-        return self._sh(command)
+        return self._sh(command, cwd=cwd)
 
     def _sh(self, command: str, *, timeout: float | None = None, env: dict[str, str] | None = None,
             cwd: str | None = None) -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ import os
 import tempfile
 import time
 
-from deploy import envfile, images, lock, releases
+from deploy import envfile, images, lock, migrations, releases
 from deploy.backups import POSTGRES, SQLITE, backup_database, server_database
 from deploy.commands import compose
 from deploy.commands import releases as commands
@@ -101,7 +101,7 @@ def current_release(host: Host, names: Names) -> str:
     return releases.parse_current(host.probe(commands.read_current(names)).stdout)
 
 
-def deploy(host: Host, config: DeployConfig, dirty: bool = False) -> None:
+def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_migrations: bool = False) -> None:
     """The whole pipeline; raises DeployError (one line) on any failure, after rolling back."""
     started = time.monotonic()
     with step("preflight: env file, git commit, docker on the server"):
@@ -117,6 +117,10 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False) -> None:
         previous = current_release(host, names)
         if previous:
             require_same_database(env, server_database(host, names))
+            if allow_unsafe_migrations:
+                say("    migrations: not checked (--allow-unsafe-migrations)")
+            else:
+                migrations.check(host, names, previous, root, sha)
         here = Local(dry_run=host.dry_run) if config.build == "local" else None
         if here:
             images.check_architecture(host, images.local_architecture(here))

@@ -3,8 +3,11 @@
 The server side of releases is built in ``deploy.commands.releases``; names and paths are in ``deploy.names``.
 """
 
+import os
 import re
 import subprocess
+import tarfile
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,6 +58,15 @@ def has_file(sha: str, path: str, cwd: str | None = None) -> bool:
 
 def archive(sha: str, output: str, cwd: str | None = None) -> None:
     git("archive", "--format=tar", "-o", output, sha, cwd=cwd)
+
+
+def export(sha: str, tree: str, cwd: str | None = None) -> None:
+    """The files of commit ``sha`` into the folder ``tree``: what a server unpacks, and what it builds."""
+    with tempfile.TemporaryDirectory(prefix="mysite-archive-") as folder:
+        tarball = os.path.join(folder, "release.tar")
+        archive(sha, tarball, cwd=cwd)
+        with tarfile.open(tarball) as files:
+            files.extractall(tree, filter="data")
 
 
 def repo_root(cwd: str | None = None) -> Path:

@@ -24,6 +24,16 @@ def copy(names: Names, release: str, url: str) -> str:
                    network=True, volumes=DATABASE_VOLUMES)
 
 
+def applied_migrations(container: str) -> str:
+    """The migration plan of the serving release, `[X]` before each applied one (read in its app container)."""
+    return f"docker exec {container} python manage.py showmigrations --plan"
+
+
+def unsafe_migrations(python: str, applied: str) -> str:
+    """Here, in the release's files: which of its migrations, not yet applied there, break the code still serving."""
+    return f"{quote(python)} manage.py unsafe_migrations --applied {quote(applied)}"
+
+
 def remove_postgres(names: Names, release: str, kind: str) -> str:
     """The bundled PostgreSQL and its data gone: what a move that did not finish leaves behind."""
     return (f"{compose.stack(names, release, 'rm -sf postgres', kind=kind)}; "

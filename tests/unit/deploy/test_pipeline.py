@@ -6,7 +6,7 @@ import pytest
 from fabric.testing.base import Command, MockRemote
 
 from deploy import lock, pipeline, releases
-from deploy.commands import backup, compose, docker, health, shell, system
+from deploy.commands import backup, compose, database, docker, health, shell, system
 from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
@@ -61,7 +61,8 @@ CURRENT_OLD = f"releases/{OLD}".encode()
 
 
 def until_build(current=CURRENT_OLD, url=b""):
-    same_database = [Command(commands.env_value(P.env_file, "DATABASE_URL"), out=url)] if current else []
+    same_database = [Command(commands.env_value(P.env_file, "DATABASE_URL"), out=url),
+                     Command(database.applied_migrations(OLD_C))] if current else []
     return [*preflight(), *PORTS, Command(commands.read_current(P), out=current), *same_database, LOCK,
             commands.prepare_dirs(P),
             commands.unpack(P, NEW, f"{P.releases}/.{NEW}.tar"),
@@ -148,7 +149,8 @@ def test_unhealthy_release_is_removed_old_untouched_and_exit_is_non_zero(local, 
 def test_concurrent_deploy_is_refused_with_the_holder_and_its_lock_kept(local, monkeypatch):
     with pytest.raises(DeployError, match=r"another deploy holds the lock .*\(deploy by bob@desk"):
         run_deploy(*preflight(), *PORTS, Command(commands.read_current(P), out=CURRENT_OLD),
-                   Command(commands.env_value(P.env_file, "DATABASE_URL")), Command(LOCK, exit=1), f"test -d {P.lock}",
+                   Command(commands.env_value(P.env_file, "DATABASE_URL")),
+                   Command(database.applied_migrations(OLD_C)), Command(LOCK, exit=1), f"test -d {P.lock}",
                    Command(lock_commands.read_lock(P.lock), out=b"deploy by bob@desk, 2026, 1111111\n"),
                    monkeypatch=monkeypatch)
 

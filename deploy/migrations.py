@@ -1,0 +1,46 @@
+"""The migration gate: during a switch the old release serves on the new schema, so a migration that
+breaks it (dropping or renaming a column or table, a NOT NULL column without a default, ...) is refused
+before the server changes. The release's own `manage.py unsafe_migrations` judges, here on this machine,
+in an export of the commit, against the list of migrations the server has already applied.
+"""
+
+import os
+import sys
+import tempfile
+
+from deploy import releases
+from deploy.commands import database
+from deploy.errors import DeployError
+from deploy.host import Host
+from deploy.local import Local
+from deploy.names import Names
+from deploy.output import say
+
+SETTINGS = "mysite.settings.test"  # no database server and no secret needed to read migration files
+
+
+def check(host: Host, names: Names, serving: str, root: str, sha: str) -> None:
+    """Refuse (one line naming the migration and the operation) when the release would break ``serving``."""
+    plan = host.probe(database.applied_migrations(names.container(serving)))
+    if plan.failed or "[X]" not in plan.stdout:
+        say(f"    migrations: {serving} does not answer, so nothing serves old code: not checked")
+        return
+    here = Local(env={"DJANGO_SETTINGS_MODULE": SETTINGS})
+    with tempfile.TemporaryDirectory(prefix="mysite-gate-") as tree:
+        releases.export(sha, tree, cwd=root)
+        applied = os.path.join(tree, ".applied-migrations")
+        with open(applied, "w", encoding="utf-8") as handle:
+            handle.write(plan.stdout)
+        found = here.probe(database.unsafe_migrations(sys.executable, applied), cwd=tree)
+    problems = [line.strip() for line in found.stdout.splitlines() if line.strip()]
+    if found.returncode == 0:
+        say("    migrations: none that breaks the release still serving")
+        return
+    if not problems:
+        last = (found.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DeployError(f"the migration check could not run here ({last}): fix it, or deploy with "
+                          "--allow-unsafe-migrations")
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    raise DeployError(f"unsafe migration {problems[0]}{more}: the release still serving breaks on the new schema "
+                      "during the switch; make the change in two deploys (expand, then contract: "
+                      "docs/DATABASES.md), or pass --allow-unsafe-migrations")
