@@ -1,11 +1,17 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
 from . import readonly
 from .markdown_render import make_excerpt, render_markdown
+
+# Names in the same order on SQLite and PostgreSQL: ignoring case ("apple", "Banana", "cherry"), then
+# by id. Ordered by the name alone, SQLite compares bytes ("Banana" before "apple") while PostgreSQL
+# follows its database's collation (en_US: "apple" first). docs/DATABASES.md.
+NAME_ORDER = [Lower("name"), "pk"]
 
 
 class Category(models.Model):
@@ -14,7 +20,7 @@ class Category(models.Model):
     class Meta:
         verbose_name = "category"
         verbose_name_plural = "categories"
-        ordering = ["name"]
+        ordering = NAME_ORDER
 
     def __str__(self):
         return self.name
@@ -29,7 +35,7 @@ class Tag(models.Model):
     class Meta:
         verbose_name = "tag"
         verbose_name_plural = "tags"
-        ordering = ["name"]
+        ordering = NAME_ORDER
 
     def __str__(self):
         return self.name

@@ -32,15 +32,15 @@ def invalidate() -> None:
 
 def context(num_recent: int = 5) -> dict:
     """Four queries whatever the size of the blog: recent posts, months, categories, tags."""
-    from .models import Category, Post, Tag
+    from .models import NAME_ORDER, Category, Post, Tag
 
     return {
         "recent_post_list": list(Post.objects.only("pk", "title", "created_time")[:num_recent]),
         "date_list": list(Post.objects.dates("created_time", "month", order="DESC")),
         "category_list": list(
-            Category.objects.annotate(num_posts=Count("posts")).filter(num_posts__gt=0).order_by("name")
+            Category.objects.annotate(num_posts=Count("posts")).filter(num_posts__gt=0).order_by(*NAME_ORDER)
         ),
-        "tag_list": list(Tag.objects.annotate(num_posts=Count("posts")).filter(num_posts__gt=0).order_by("name")),
+        "tag_list": list(Tag.objects.annotate(num_posts=Count("posts")).filter(num_posts__gt=0).order_by(*NAME_ORDER)),
     }
 
 
