@@ -1,0 +1,120 @@
+"""python manage.py db_copy --to URL: every row of this site's database into the empty database at URL.
+
+    python manage.py db_copy --to postgres://blog:PASSWORD@postgres:5432/blog
+
+1. URL (a DATABASE_URL) becomes a second connection, and `migrate` builds the schema there (content
+   types, permissions and the cache table come with it).
+2. Refused when the target already holds rows in the tables the fingerprint counts (blog, users,
+   groups, admin log): `the target database already holds N posts: ...`. Nothing is copied.
+3. dumpdata of this database (natural foreign keys: content types and permissions are matched by
+   name, not id; ids of everything else are kept) into a private temporary file, in JSON that keeps
+   microseconds (blog/exact_json.py: Django's json format cuts them), then loaddata into the target
+   in one transaction; loaddata also moves PostgreSQL's sequences past the copied ids.
+   Sessions are copied too (admins stay logged in); the cache table starts empty.
+4. The fingerprints of both (blog/fingerprint.py) are printed, source then copy, one JSON line each;
+   when they differ, exit 1 naming the first table that does.
+
+Run it while the site is read-only (blog/readonly.py; `fab db.to-postgres` does): rows written during
+the copy would be missed, which step 4 would then report. Every failure is one line on stderr, exit 1.
+With -v 2 the steps are said on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+
+import environ
+from django.core import serializers
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from blog import exact_json
+from blog.fingerprint import fingerprint, first_difference, render
+from blog.management.commands.db_fingerprint import one_line
+
+TARGET = "db_copy_target"
+EXCLUDED = ["contenttypes", "auth.permission"]  # `migrate` makes them in the target; matched by natural keys
+
+
+class Command(BaseCommand):
+    help = "Copy every row into the empty database at --to URL (a DATABASE_URL), then compare fingerprints."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--to", required=True, metavar="URL", help="DATABASE_URL of the empty target database")
+
+    def handle(self, *args, to="", **options):
+        self.verbose = options.get("verbosity", 1) >= 2
+        try:
+            with target_connection(to) as alias:
+                self.copy(alias)
+        except CommandError as error:
+            raise CommandError(one_line(error)) from None
+        except Exception as error:  # noqa: BLE001 - every failure is one line, never a traceback
+            raise CommandError(f"{type(error).__name__}: {one_line(error)}") from None
+
+    def say(self, message: str) -> None:
+        if self.verbose:
+            self.stderr.write(f"db_copy: {message}")
+
+    def copy(self, alias: str) -> None:
+        target = connections[alias]
+        self.say(f"connecting to the target ({target.vendor} {target.settings_dict['NAME']})")
+        try:
+            target.ensure_connection()
+        except Exception as error:  # noqa: BLE001
+            raise CommandError(f"cannot connect to the target database: {one_line(error)}") from None
+        self.say("migrate: the schema in the target")
+        call_command("migrate", database=alias, interactive=False, verbosity=0)
+        held = fingerprint(alias)["counts"]
+        if any(held.values()):
+            rows = ", ".join(f"{table} {n}" for table, n in held.items() if n)
+            posts = held.get("blog_post", 0)
+            raise CommandError(f"the target database already holds {posts} posts: it is not empty ({rows}); "
+                               "db_copy fills an empty database only, and copied nothing")
+        with tempfile.TemporaryDirectory(prefix="db_copy-") as folder:  # mode 700: the dump holds password hashes
+            serializers.register_serializer(exact_json.FORMAT, exact_json.__name__)
+            dump = os.path.join(folder, f"rows.{exact_json.FORMAT}")
+            self.say("dumpdata: every row of this database")
+            call_command("dumpdata", natural_foreign=True, use_base_manager=True, exclude=EXCLUDED,
+                         format=exact_json.FORMAT, output=dump, database=DEFAULT_DB_ALIAS, verbosity=0)
+            self.say("loaddata: into the target, in one transaction; sequences reset")
+            call_command("loaddata", dump, database=alias, verbosity=0)
+        source, copied = fingerprint(DEFAULT_DB_ALIAS), fingerprint(alias)
+        self.stdout.write(render(source))
+        self.stdout.write(render(copied))
+        difference = first_difference(source, copied)
+        if difference:
+            raise CommandError(f"the copy differs from the source: {difference}")
+        self.say(f"done: {source['counts'].get('blog_post', 0)} posts, fingerprints equal")
+
+
+@contextmanager
+def target_connection(url: str):
+    """A connection alias for the database at ``url``, for this command only."""
+    if not url.strip():
+        raise CommandError("--to is empty: give the target's DATABASE_URL, e.g. postgres://USER:PASSWORD@HOST:5432/NAME")
+    scheme = url.strip().partition("://")[0]
+    if "://" not in url or scheme not in environ.Env.DB_SCHEMES:
+        raise CommandError(f"--to is not a database URL ({scheme!r} is no database scheme): e.g. "
+                           "postgres://USER:PASSWORD@HOST:5432/NAME or sqlite:////absolute/path.sqlite3")
+    try:
+        config = environ.Env.db_url_config(url.strip())
+    except Exception as error:  # noqa: BLE001 - django-environ raises several kinds
+        raise CommandError(f"--to is not a database URL ({one_line(error)}): e.g. "
+                           "postgres://USER:PASSWORD@HOST:5432/NAME") from None
+    if not config.get("ENGINE") or not config.get("NAME"):
+        raise CommandError("--to names no database: e.g. postgres://USER:PASSWORD@HOST:5432/NAME")
+    source = connections[DEFAULT_DB_ALIAS].settings_dict
+    if all(str(config.get(key) or "") == str(source.get(key) or "") for key in ("ENGINE", "NAME", "HOST", "PORT")):
+        raise CommandError("--to names this site's own database: the target must be another, empty one")
+    settings = connections.settings
+    settings[TARGET] = connections.configure_settings({DEFAULT_DB_ALIAS: dict(source), TARGET: config})[TARGET]
+    try:
+        yield TARGET
+    finally:
+        connections[TARGET].close()
+        del connections[TARGET]
+        del settings[TARGET]

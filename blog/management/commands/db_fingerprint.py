@@ -1,0 +1,32 @@
+"""python manage.py db_fingerprint [--database ALIAS]: one line of JSON (blog/fingerprint.py).
+
+    {"comments_sha256": "...", "counts": {"auth_group": 0, ..., "blog_post": 12, ...}, "posts_sha256": "..."}
+
+The same rows give the same line on SQLite and on PostgreSQL: compare a copy with its source.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+
+from blog.fingerprint import fingerprint, render
+
+
+class Command(BaseCommand):
+    help = "Print row counts per table and checksums of the posts and comments, as one line of JSON."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="the database alias (default: default)")
+
+    def handle(self, *args, database=DEFAULT_DB_ALIAS, **options):
+        if database not in connections:
+            raise CommandError(f"no database {database!r} in the settings")
+        try:
+            self.stdout.write(render(fingerprint(database)))
+        except DatabaseError as error:
+            raise CommandError(f"cannot read the {database} database: {one_line(error)}") from None
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line: its words on one line, its type when it has none."""
+    text = " ".join(str(error).split())
+    return text[:500] if text else type(error).__name__
