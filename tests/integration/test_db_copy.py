@@ -22,9 +22,17 @@ def one_line_failure(done, *words):
     return lines[0]
 
 
+CACHE_ROWS = ("from django.db import connection; c = connection.cursor(); "
+              "c.execute('SELECT cache_key, value, expires FROM mysite_cache ORDER BY cache_key'); "
+              "import json; print(json.dumps([list(map(str, row)) for row in c.fetchall()]))")
+
+
 def test_every_row_is_copied_with_its_id_and_the_copy_is_checked(source_sqlite, empty_database):
     target = empty_database()
+    cache_before = run_in(source_sqlite, CACHE_ROWS)
+    assert cache_before  # the sidebar's generation, replaced by every save of a post
     done = manage(source_sqlite, "db_copy", "--to", target)
+    assert run_in(source_sqlite, CACHE_ROWS) == cache_before  # loading the copy wrote nothing into the source
     assert done.stderr == ""
     source_line, copy_line = done.stdout.strip().splitlines()  # exactly two lines: both fingerprints
     assert source_line == copy_line == manage(source_sqlite, "db_fingerprint").stdout.strip()
