@@ -1,0 +1,290 @@
+"""manage.py unsafe_migrations (blog/migration_gate.py) against real migration files of a throwaway app.
+
+The app `shop` lives in a temporary folder: 0001 is what the serving release has; each later
+migration holds one kind of change. The gate runs in subprocesses (as on a laptop, with no database
+server: DATABASE_URL points at a port where nothing listens).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from blog.migration_gate import AppliedListError, parse_applied
+
+REPO = Path(__file__).resolve().parents[3]
+NOWHERE = "postgres://nobody:nothing@127.0.0.1:1/none"  # opening it would fail: the gate must not try
+
+HEADER = "from django.db import migrations, models\n\n\n"
+INITIAL = '''
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [
+        migrations.CreateModel("Item", [
+            ("id", models.BigAutoField(primary_key=True, serialize=False)),
+            ("name", models.CharField(max_length=100)),
+            ("price", models.IntegerField()),
+            ("note", models.CharField(max_length=20, null=True)),
+            ("old_code", models.CharField(max_length=10)),
+            ("legacy", models.TextField()),
+            ("qty", models.SmallIntegerField()),
+            ("label", models.CharField(max_length=50)),
+            ("picked", models.BooleanField(default=False)),
+            ("kept", models.CharField(max_length=10, db_column="kept_col")),
+            ("shelf", models.IntegerField(db_default=1)),
+        ]),
+        migrations.CreateModel("Box", [
+            ("id", models.BigAutoField(primary_key=True, serialize=False)),
+            ("items", models.ManyToManyField(to="shop.item")),
+        ]),
+        migrations.CreateModel("Crate", [("id", models.BigAutoField(primary_key=True, serialize=False))]),
+        migrations.CreateModel("Shadow", [("id", models.BigAutoField(primary_key=True, serialize=False))],
+                               options={"managed": False}),
+    ]
+'''
+# name: (operations, what the gate says when this migration is the only one pending)
+CASES = {
+    "0002_add_nullable": ('migrations.AddField("item", "comment", models.CharField(max_length=10, null=True))', []),
+    "0003_add_not_null_with_default": (
+        'migrations.AddField("item", "sku", models.CharField(max_length=10, default="x"))',
+        ["AddField item.sku (NOT NULL without a database default: the release still serving inserts rows without it"],
+    ),
+    "0004_add_db_default": ('migrations.AddField("item", "stock", models.IntegerField(db_default=0))', []),
+    "0005_add_many_to_many": ('migrations.AddField("crate", "items", models.ManyToManyField(to="shop.item"))', []),
+    "0006_remove_field": ('migrations.RemoveField("item", "legacy")',
+                          ["RemoveField item.legacy (the release still serving reads that column)"]),
+    "0007_rename_field": ('migrations.RenameField("item", "old_code", "code")',
+                          ["RenameField item.old_code -> code (renames its column: the release still serving reads "
+                           "old_code)"]),
+    "0008_rename_kept_column_stays": ('migrations.RenameField("item", "kept", "retained")', []),
+    "0009_not_null": ('migrations.AlterField("item", "note", models.CharField(max_length=20, default=""))',
+                      ["AlterField item.note (makes the column NOT NULL: the release still serving writes NULL where "
+                       "it has no value)"]),
+    "0010_widen": ('migrations.AlterField("item", "qty", models.IntegerField()), '
+                   'migrations.AlterField("item", "label", models.CharField(max_length=80)), '
+                   'migrations.AlterField("item", "retained", models.TextField(db_column="kept_col"))', []),
+    "0011_narrow": ('migrations.AlterField("item", "name", models.CharField(max_length=20))',
+                    ["AlterField item.name (narrows max_length from 100 to 20: the release still serving may write "
+                     "values that no longer fit)"]),
+    "0012_change_type": ('migrations.AlterField("item", "price", models.CharField(max_length=10))',
+                         ["AlterField item.price (changes the column's type from IntegerField to CharField: the "
+                          "release still serving writes the old one)"]),
+    "0013_alter_column_name": ('migrations.AlterField("item", "label", models.CharField(max_length=80, '
+                               'db_column="title"))',
+                               ["AlterField item.label (renames its column: the release still serving reads label)"]),
+    "0014_drop_db_default": ('migrations.AlterField("item", "shelf", models.IntegerField())',
+                             ["AlterField item.shelf (drops the database default of a NOT NULL column: the release "
+                              "still serving inserts rows without it)"]),
+    "0015_run_python": ("migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)", []),
+    "0016_run_sql": ('migrations.RunSQL("SELECT 1")', ["RunSQL (raw SQL cannot be checked"]),
+    "0017_delete_model": ('migrations.DeleteModel("Crate")',
+                          ["DeleteModel crate (the release still serving reads that table)"]),
+    "0018_rename_model": ('migrations.RenameModel("Box", "Carton")',
+                          ["RenameModel box -> carton (renames its table: the release still serving reads the old "
+                           "one)"]),
+    "0019_alter_table": ('migrations.AlterModelTable("item", "shop_things")',
+                         ["AlterModelTable item (renames its table: the release still serving reads the old one)"]),
+    "0020_new_in_this_release": (
+        'migrations.CreateModel("Temp", [("id", models.BigAutoField(primary_key=True, serialize=False)), '
+        '("x", models.IntegerField())]), migrations.RemoveField("temp", "x"), '
+        'migrations.AddField("item", "tmp", models.IntegerField(null=True)), '
+        'migrations.RenameField("item", "tmp", "tmp2"), migrations.RemoveField("item", "tmp2"), '
+        'migrations.DeleteModel("Temp")', []),
+    "0021_state_only": ('migrations.SeparateDatabaseAndState(state_operations=[migrations.RemoveField("item", '
+                        '"picked")])', []),
+    "0022_database_half": ('migrations.SeparateDatabaseAndState(database_operations=[migrations.RemoveField('
+                           '"item", "qty")], state_operations=[migrations.RemoveField("item", "qty")])',
+                           ["RemoveField item.qty (the release still serving reads that column)"]),
+    "0023_unmanaged": ('migrations.DeleteModel("Shadow")', []),
+    "0024_indexes_and_options": ('migrations.AddIndex("item", models.Index(fields=["name"], name="item_name_idx")), '
+                                 'migrations.AlterModelOptions("item", {"ordering": ["name"]})', []),
+    "0025_unknown_operation": ("UnknownOperation()", ["UnknownOperation (UnknownOperation is not an operation this "
+                                                      "gate knows, so it cannot be checked"]),
+}
+REVIEWED = '''
+class Migration(migrations.Migration):
+    zero_downtime_safe = "reviewed: nothing reads Item.label any more"
+    dependencies = [("shop", "{previous}")]
+    operations = [migrations.RemoveField("item", "label")]
+'''
+UNKNOWN = '''
+class UnknownOperation(migrations.operations.base.Operation):
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        pass
+
+'''
+NAMES = ["0001_initial", *CASES, "0026_reviewed"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A folder with the app `shop` and a settings module that adds it to the test settings."""
+    root = tmp_path_factory.mktemp("gate")
+    folder = root / "shop" / "migrations"
+    folder.mkdir(parents=True)
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "models.py").write_text("")
+    (folder / "__init__.py").write_text("")
+    (folder / "0001_initial.py").write_text(HEADER + INITIAL)
+    previous = "0001_initial"
+    for name, (operations, _) in CASES.items():
+        extra = UNKNOWN if "UnknownOperation" in operations else ""
+        body = f"class Migration(migrations.Migration):\n    dependencies = [(\"shop\", \"{previous}\")]\n" \
+               f"    operations = [{operations}]\n"
+        (folder / f"{name}.py").write_text(HEADER + extra + body)
+        previous = name
+    (folder / "0026_reviewed.py").write_text(HEADER + REVIEWED.format(previous=previous))
+    (root / "gate_settings.py").write_text(
+        "from mysite.settings.test import *  # noqa\nINSTALLED_APPS = [*INSTALLED_APPS, 'shop']\n")
+    return root
+
+
+def run(project, *args, stdin=None, settings="gate_settings"):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "MYSITE_"))}
+    env.update(DJANGO_SETTINGS_MODULE=settings, DATABASE_URL=NOWHERE,
+               PYTHONPATH=os.pathsep.join([str(project), str(REPO)]))
+    return subprocess.run([sys.executable, str(REPO / "manage.py"), *args], cwd=project, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def gate(project, applied, **kwargs):
+    return run(project, "unsafe_migrations", "--applied", "-", stdin="\n".join(applied) + "\n", **kwargs)
+
+
+def applied_but(name):
+    blog = ("0001_initial", "0002_cache_table", "0003_names_in_one_order_on_every_database")
+    return [f"blog.{m}" for m in blog] + [f"shop.{m}" for m in NAMES if m != name]
+
+
+@pytest.fixture(scope="module")
+def verdicts(project):
+    """What the gate says of each shop migration when it alone is pending: one subprocess for all of them."""
+    code = textwrap.dedent(f"""
+        import json, django
+        django.setup()
+        from blog.migration_gate import unsafe_migrations
+        names = {NAMES!r}
+        everything = {{("shop", n) for n in names}}
+        print(json.dumps({{n: [str(p) for p in unsafe_migrations(everything - {{("shop", n)}}, {{"shop"}})]
+                          for n in names}}))
+    """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "MYSITE_"))}
+    env.update(DJANGO_SETTINGS_MODULE="gate_settings", DATABASE_URL=NOWHERE,
+               PYTHONPATH=os.pathsep.join([str(project), str(REPO)]))
+    done = subprocess.run([sys.executable, "-c", code], cwd=project, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_kind_of_operation(verdicts, name):
+    expected = CASES[name][1]
+    found = verdicts[name]
+    assert len(found) == len(expected), found
+    for line, start in zip(found, expected, strict=True):
+        assert line.startswith(f"shop.{name}: {start}"), line
+
+
+def test_a_reviewed_migration_is_skipped(verdicts):
+    assert verdicts["0026_reviewed"] == []
+
+
+def test_the_cli_lists_problems_one_a_line_and_exits_1(project):
+    done = gate(project, applied_but("0006_remove_field"))
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == (
+        "shop.0006_remove_field: RemoveField item.legacy (the release still serving reads that column)\n"
+    )
+    assert done.stderr == ""
+
+
+def test_the_cli_is_quiet_and_exits_0_when_all_is_safe(project):
+    done = gate(project, applied_but("0002_add_nullable"))
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_a_first_deploy_has_nothing_unsafe(project):
+    """Nothing applied yet: every table is created by this release, so nothing can break an older one."""
+    done = gate(project, [])
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["shop.0016_run_sql", "shop.0025_unknown_operation"]
+    assert done.returncode == 1
+
+
+def test_every_pending_migration_is_checked_in_order(project):
+    done = gate(project, ["shop.0001_initial", "shop.0002_add_nullable"])
+    names = [line.split(":")[0] for line in done.stdout.splitlines()]
+    assert names == sorted(names)
+    assert "shop.0003_add_not_null_with_default" in names and "shop.0026_reviewed" not in names
+    assert "shop.0007_rename_field" in names and "shop.0020_new_in_this_release" not in names
+
+
+def test_raw_showmigrations_plan_output(project):
+    plan = "\n".join(f"[X]  {m}" for m in applied_but("0012_change_type") if "0012" not in m)
+    plan += "\n[ ]  shop.0012_change_type\n"
+    done = gate(project, plan.splitlines())
+    assert done.stdout.startswith("shop.0012_change_type: AlterField item.price"), done.stdout + done.stderr
+
+
+def test_the_real_projects_plan(tmp_path):
+    """showmigrations --plan of a real database, fed back: this release's own migrations are all safe."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "MYSITE_"))}
+    env.update(DJANGO_SETTINGS_MODULE="mysite.settings.test", DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3")
+
+    def manage(*args, stdin=None):
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, input=stdin,
+                              capture_output=True, text=True, timeout=120)
+
+    assert manage("migrate", "blog", "0002", "-v0").returncode == 0
+    plan = manage("showmigrations", "--plan").stdout
+    assert "[X]  blog.0002_cache_table" in plan and "[ ]  blog.0003" in plan
+    done = manage("unsafe_migrations", "--applied", "-", stdin=plan)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    verbose = manage("showmigrations", "--plan", "-v", "2").stdout  # with each migration's dependencies
+    assert manage("unsafe_migrations", "--applied", "-", stdin=verbose).returncode == 0
+    first_deploy = manage("unsafe_migrations", "--applied", "-", stdin="")  # a fresh database: all of them pending
+    assert (first_deploy.returncode, first_deploy.stdout) == (0, "")
+
+
+def test_a_file_that_cannot_be_read_is_one_line_and_exit_2(project, tmp_path):
+    missing = run(project, "unsafe_migrations", "--applied", str(tmp_path / "nope.txt"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == (
+        f"CommandError: cannot read --applied {tmp_path / 'nope.txt'}: No such file or directory"
+    )
+    bad = gate(project, ["shop.0001_initial", "DROP TABLE x;"])
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "CommandError: --applied -, line 2: 'DROP TABLE x;' is not app.migration_name "
+        "(nor `showmigrations --plan` output)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "applied"),
+    [
+        ("blog.0001_initial\nblog.0002_cache_table\n", {("blog", "0001_initial"), ("blog", "0002_cache_table")}),
+        ("[X]  blog.0001_initial\n[ ]  blog.0002_cache_table\n", {("blog", "0001_initial")}),
+        ("[X]  blog.0002_cache_table ... (blog.0001_initial)\n", {("blog", "0002_cache_table")}),
+        ("admin\n [X] 0001_initial\n [ ] 0002_x\nblog\n (no migrations)\n", {("admin", "0001_initial")}),
+        ("# a comment\n\n  blog.0001_initial  \n", {("blog", "0001_initial")}),
+        ("", set()),
+    ],
+)
+def test_parse_applied(text, applied):
+    assert parse_applied(text) == applied
+
+
+@pytest.mark.parametrize("text", [" [X] 0001_initial\n", "blog.0001 initial\n", "[X] ../../etc\n"])
+def test_parse_applied_refuses_the_rest(text):
+    with pytest.raises(AppliedListError, match="line 1: "):
+        parse_applied(text)
