@@ -123,6 +123,56 @@ class UnknownOperation(migrations.operations.base.Operation):
 '''
 NAMES = ["0001_initial", *CASES, "0026_reviewed"]
 
+# docs/DATABASES.md's example, renaming Post.views to Post.view_count: expand, contract, cleanup (app `counter`);
+# and the plain way that breaks the serving release (app `naive`)
+COUNTER_INITIAL = """
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [migrations.CreateModel("Post", [
+        ("id", models.BigAutoField(primary_key=True, serialize=False)),
+        ("views", models.PositiveIntegerField(default=0, editable=False)),
+    ])]
+"""
+RECIPE = {
+    "0002_expand": """
+def copy_views(apps, schema_editor):
+    apps.get_model("counter", "Post").objects.update(view_count=models.F("views"))
+
+
+class Migration(migrations.Migration):
+    dependencies = [("counter", "0001_initial")]
+    operations = [
+        migrations.AddField("post", "view_count", models.PositiveIntegerField(null=True, default=0, editable=False)),
+        migrations.RunPython(copy_views, migrations.RunPython.noop),
+    ]
+""",
+    "0003_contract": """
+class Migration(migrations.Migration):
+    dependencies = [("counter", "0002_expand")]
+    operations = [
+        migrations.AlterField("post", "views", models.PositiveIntegerField(default=0, db_default=0, editable=False)),
+        migrations.SeparateDatabaseAndState(state_operations=[migrations.RemoveField("post", "views")]),
+        migrations.AlterField("post", "view_count", models.PositiveIntegerField(default=0, db_default=0,
+                                                                               editable=False)),
+    ]
+""",
+    "0004_cleanup": """
+class Migration(migrations.Migration):
+    zero_downtime_safe = "no release since 0003 reads Post.views"
+    dependencies = [("counter", "0003_contract")]
+    operations = [migrations.RunSQL("ALTER TABLE counter_post DROP COLUMN views")]
+""",
+}
+NAIVE = """
+class Migration(migrations.Migration):
+    dependencies = [("naive", "0001_initial")]
+    operations = [
+        migrations.AddField("post", "view_count", models.PositiveIntegerField(null=True, default=0, editable=False)),
+        migrations.RemoveField("post", "views"),
+    ]
+"""
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
@@ -142,8 +192,16 @@ def project(tmp_path_factory):
         (folder / f"{name}.py").write_text(HEADER + extra + body)
         previous = name
     (folder / "0026_reviewed.py").write_text(HEADER + REVIEWED.format(previous=previous))
+    for app, files in (("counter", {"0001_initial": COUNTER_INITIAL, **RECIPE}),
+                       ("naive", {"0001_initial": COUNTER_INITIAL, "0002_remove_views": NAIVE})):
+        folder = root / app / "migrations"
+        folder.mkdir(parents=True)
+        for name in ("__init__.py", "../__init__.py", "../models.py"):
+            (folder / name).write_text("")
+        for name, text in files.items():
+            (folder / f"{name}.py").write_text(HEADER + text)
     (root / "gate_settings.py").write_text(
-        "from mysite.settings.test import *  # noqa\nINSTALLED_APPS = [*INSTALLED_APPS, 'shop']\n")
+        "from mysite.settings.test import *  # noqa\nINSTALLED_APPS = [*INSTALLED_APPS, 'shop', 'counter', 'naive']\n")
     return root
 
 
@@ -171,10 +229,11 @@ def verdicts(project):
         import json, django
         django.setup()
         from blog.migration_gate import unsafe_migrations
-        names = {NAMES!r}
-        everything = {{("shop", n) for n in names}}
-        print(json.dumps({{n: [str(p) for p in unsafe_migrations(everything - {{("shop", n)}}, {{"shop"}})]
-                          for n in names}}))
+        chains = {{"shop": {NAMES!r}, "counter": {["0001_initial", *RECIPE]!r},
+                   "naive": ["0001_initial", "0002_remove_views"]}}
+        everything = {{(app, n) for app, names in chains.items() for n in names}}
+        print(json.dumps({{f"{{app}}.{{n}}": [str(p) for p in unsafe_migrations(everything - {{(app, n)}}, {{app}})]
+                          for app, names in chains.items() for n in names}}))
     """)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "MYSITE_"))}
     env.update(DJANGO_SETTINGS_MODULE="gate_settings", DATABASE_URL=NOWHERE,
@@ -188,14 +247,21 @@ def verdicts(project):
 @pytest.mark.parametrize("name", list(CASES))
 def test_each_kind_of_operation(verdicts, name):
     expected = CASES[name][1]
-    found = verdicts[name]
+    found = verdicts[f"shop.{name}"]
     assert len(found) == len(expected), found
     for line, start in zip(found, expected, strict=True):
         assert line.startswith(f"shop.{name}: {start}"), line
 
 
 def test_a_reviewed_migration_is_skipped(verdicts):
-    assert verdicts["0026_reviewed"] == []
+    assert verdicts["shop.0026_reviewed"] == []
+
+
+def test_the_documented_rename_passes_each_deploy_and_the_plain_one_does_not(verdicts):
+    assert [verdicts[f"counter.{name}"] for name in RECIPE] == [[], [], []]
+    assert verdicts["naive.0002_remove_views"] == [
+        "naive.0002_remove_views: RemoveField post.views (the release still serving reads that column)"
+    ]
 
 
 def test_the_cli_lists_problems_one_a_line_and_exits_1(project):
