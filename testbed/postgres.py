@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 ROLE = "mysite_test"
@@ -59,7 +58,9 @@ def ensure_postgres() -> str:
     """The DATABASE_URL of a running local PostgreSQL set up for the tests; raise PostgresUnavailable if none."""
     if os.geteuid() != 0:
         return _as_user()
-    with _lock():
+    # two test runs at once: one installs, starts and sets up; the other waits, then logs in
+    with open(LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         url = _saved_url()
         if not url or login_problem(url) is not None:
             url = _set_up()
@@ -112,17 +113,6 @@ def _saved_url() -> str:
         return STATE_FILE.read_text().strip()
     except FileNotFoundError:
         return ""
-
-
-@contextmanager
-def _lock():
-    """Two test runs at once: one installs, starts and sets up; the other waits and then logs in."""
-    with open(LOCK_FILE, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _run(argv: list[str], what: str, stdin: str | None = None) -> str:
