@@ -169,7 +169,8 @@ class Stack(stack.Stack):
 
 def down_project() -> None:
     """Remove whatever a killed or --keep run left behind (project mysite-bench only)."""
-    env = {**os.environ, "MYSITE_ENV_FILE": ".envs/.production.example", "MYSITE_TAG": TAG}
+    env = {**os.environ, **compose.environment(env_file=".envs/.production.example", http_addr="127.0.0.1",
+                                               http_port=80, https_port=443, tag=TAG)}
     argv = stack.compose_argv(stack.compose_kind(), "production.yml", "down", "--volumes", "--remove-orphans",
                               project=PROJECT)
     subprocess.run(argv, cwd=ROOT, env=env)

@@ -55,15 +55,13 @@ def environment(*, env_file: str, http_addr: str, http_port: int, https_port: in
                 postgres_env_file: str | None = None) -> dict[str, str]:
     """The variables production.yml reads (see docs/ARCHITECTURE.md), in the order they are written.
 
-    ``nginx_env_file`` and ``postgres_env_file`` hold only what nginx and PostgreSQL read; without them
-    they read ``env_file`` (fine on a laptop).
+    ``nginx_env_file`` and ``postgres_env_file`` hold only what nginx and PostgreSQL read (a server's);
+    without them both read ``env_file`` (fine on a laptop).
     """
     env = {"MYSITE_TAG": tag} if tag else {}
     env["MYSITE_ENV_FILE"] = env_file
-    if nginx_env_file:
-        env["MYSITE_NGINX_ENV_FILE"] = nginx_env_file
-    if postgres_env_file:
-        env["MYSITE_POSTGRES_ENV_FILE"] = postgres_env_file
+    env["MYSITE_NGINX_ENV_FILE"] = nginx_env_file or env_file
+    env["MYSITE_POSTGRES_ENV_FILE"] = postgres_env_file or env_file
     env.update({"MYSITE_HTTP_ADDR": http_addr, "MYSITE_HTTP_PORT": str(http_port),
                 "MYSITE_HTTPS_PORT": str(https_port)})
     return env

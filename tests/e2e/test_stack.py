@@ -46,13 +46,8 @@ def stack(base_images, compose_kind, repo_copy_factory, workdir):
         file="production.yml",
         project=PROJECT,
         port=port,
-        env={
-            "MYSITE_TAG": TAG,
-            "MYSITE_HTTP_ADDR": "127.0.0.1",
-            "MYSITE_HTTP_PORT": str(port),
-            "MYSITE_HTTPS_PORT": str(free_port(exclude=(port,))),
-            "MYSITE_ENV_FILE": str(env_file),
-        },
+        env=compose.environment(tag=TAG, env_file=str(env_file), http_addr="127.0.0.1", http_port=port,
+                                https_port=free_port(exclude=(port,))),
     )
     s.teardown()  # a previous run that was killed may have left the project behind
     try:

@@ -62,6 +62,8 @@ def test_production_env_variables():
         "MYSITE_HTTP_PORT": "8080",
         "MYSITE_HTTPS_PORT": "8443",
         "MYSITE_ENV_FILE": ".envs/.production",
+        "MYSITE_NGINX_ENV_FILE": ".envs/.production",
+        "MYSITE_POSTGRES_ENV_FILE": ".envs/.production",
     }
 
 

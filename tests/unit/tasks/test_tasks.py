@@ -132,6 +132,8 @@ def test_production_build_tags_and_uses_the_example_env_file():
         "COMPOSE_DOCKER_CLI_BUILD": "0",
         "MYSITE_TAG": "r42",
         "MYSITE_ENV_FILE": ".envs/.production.example",
+        "MYSITE_NGINX_ENV_FILE": ".envs/.production.example",  # a clone without .envs/.production builds too
+        "MYSITE_POSTGRES_ENV_FILE": ".envs/.production.example",
     }
 
 
@@ -145,6 +147,8 @@ def test_production_up_on_a_port(prod_env):
         "MYSITE_HTTP_PORT": "9000",
         "MYSITE_HTTPS_PORT": "8443",
         "MYSITE_ENV_FILE": ".envs/.production",
+        "MYSITE_NGINX_ENV_FILE": ".envs/.production",
+        "MYSITE_POSTGRES_ENV_FILE": ".envs/.production",
         "DOCKER_BUILDKIT": "0",
         "COMPOSE_DOCKER_CLI_BUILD": "0",
     }
