@@ -129,7 +129,8 @@ def _install() -> None:
     if shutil.which("apt-get") is None:
         raise PostgresUnavailable("PostgreSQL is not installed and this is not Debian (no apt-get): install it")
     say("PostgreSQL is not installed: apt-get install postgresql (about a minute)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # the package makes the cluster `main` with the environment's locale: a UTF-8 one, not SQL_ASCII
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
     for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"]):
         done = subprocess.run(argv, capture_output=True, text=True, env=env)
         if done.returncode != 0:
@@ -155,7 +156,7 @@ def _cluster() -> tuple[str, str, str]:
     rows = [row for row in _clusters() if row[0] == version]
     if not rows:
         say(f"PostgreSQL {version} has no cluster: pg_createcluster {version} main")
-        _run(["pg_createcluster", version, "main"], "creating the cluster")
+        _run(["pg_createcluster", "--locale", "C.UTF-8", version, "main"], "creating the cluster")
         rows = [row for row in _clusters() if row[0] == version]
     version, cluster, port = rows[0][:3]
     return version, cluster, port
@@ -201,7 +202,7 @@ def _setup_sql(password: str) -> str:
     return f"""\
 SELECT 'CREATE ROLE {ROLE}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') \\gexec
 ALTER ROLE {ROLE} WITH LOGIN CREATEDB NOSUPERUSER PASSWORD '{password}';
-SELECT 'CREATE DATABASE {DATABASE} OWNER {ROLE}'
+SELECT 'CREATE DATABASE {DATABASE} OWNER {ROLE} ENCODING ''UTF8'' TEMPLATE template0'
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DATABASE}') \\gexec
 ALTER DATABASE {DATABASE} OWNER TO {ROLE};
 """  # noqa: S608

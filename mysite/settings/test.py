@@ -18,7 +18,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     if "sqlite" not in DATABASES["default"]["ENGINE"]:
-        DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+        DATABASES["default"]["TEST"] = {
+            "NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}",
+            # UTF-8 whatever the cluster's default (a cluster made without a UTF-8 locale is SQL_ASCII)
+            "CHARSET": "UTF8",
+            "TEMPLATE": "template0",
+        }
 else:
     DATABASES = {
         "default": {

@@ -53,7 +53,7 @@ def create_postgres_database() -> str:
     config = environ.Env.db_url_config(admin)
     name = f"test_{config['NAME']}_{os.getpid()}_copy_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")  # as the test database
     return admin.rsplit("/", 1)[0] + "/" + name
 
 
