@@ -19,7 +19,9 @@ from mysite.keycheck import secret_key_problem
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What Django's ALLOWED_HOSTS can match: a name or IPv4 (optionally with a leading dot), [IPv6], or *
 NGINX_KEYS = ("DJANGO_ALLOWED_HOSTS", "MYSITE_DOMAIN")  # compose/production/nginx/entrypoint.sh
-POSTGRES_KEYS = ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")  # the postgres image's contract
+POSTGRES_KEYS = ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS")  # the image's contract
+# C.UTF-8 sorts names as SQLite does (by code point), whatever the server's own locale
+INITDB_ARGS = "--encoding=UTF8 --locale=C.UTF-8"
 BUNDLED_POSTGRES = "postgres"  # production.yml's service: a DATABASE_URL with this host uses it
 SQLITE, BUNDLED, EXTERNAL = "sqlite", "bundled", "external"
 HOST = re.compile(r"^(\*|\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$")
@@ -224,6 +226,7 @@ def write_secret_file(path: Path, text: str) -> None:
 def postgres_settings(password: str, name: str = "mysite") -> dict[str, str]:
     """The lines that put a site on the bundled PostgreSQL (user and database named ``name``)."""
     return {"POSTGRES_USER": name, "POSTGRES_PASSWORD": password, "POSTGRES_DB": name,
+            "POSTGRES_INITDB_ARGS": INITDB_ARGS,
             "DATABASE_URL": f"postgres://{name}:{password}@{BUNDLED_POSTGRES}:5432/{name}"}
 
 

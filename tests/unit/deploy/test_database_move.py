@@ -66,7 +66,8 @@ def test_a_move_copies_under_read_only_compares_then_switches_and_keeps_the_sett
          *SWITCH, database.writable(P, REL), commands.append_audit(P, f"to-postgres {REL} ok"),
          lock_commands.release_lock(P.lock), uploads=uploads, monkeypatch=monkeypatch)
     assert [path for path, _ in uploads] == [f"{P.postgres_env}.upload", f"{P.env_file}.upload"]
-    assert uploads[0][1] == b"POSTGRES_USER=mysite\nPOSTGRES_PASSWORD=S3cretPassw0rd\nPOSTGRES_DB=mysite\n"
+    assert uploads[0][1] == (b"POSTGRES_USER=mysite\nPOSTGRES_PASSWORD=S3cretPassw0rd\nPOSTGRES_DB=mysite\n"
+                             b"POSTGRES_INITDB_ARGS=--encoding=UTF8 --locale=C.UTF-8\n")
     assert b"DATABASE_URL=postgres://mysite:S3cretPassw0rd@postgres:5432/mysite\n" in uploads[1][1]
     kept = envfile.load(local / ".envs/.production")
     assert kept.database == envfile.BUNDLED and kept.values["DJANGO_SECRET_KEY"] == KEY

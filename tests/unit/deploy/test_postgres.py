@@ -22,7 +22,7 @@ def values(**extra):
 
 def test_postgres_settings_for_the_bundled_service():
     assert PG == {"POSTGRES_USER": "mysite", "POSTGRES_PASSWORD": "S3cretPassw0rd", "POSTGRES_DB": "mysite",
-                  "DATABASE_URL": "postgres://mysite:S3cretPassw0rd@postgres:5432/mysite"}
+                  "POSTGRES_INITDB_ARGS": "--encoding=UTF8 --locale=C.UTF-8", "DATABASE_URL": "postgres://mysite:S3cretPassw0rd@postgres:5432/mysite"}
     assert envfile.EnvFile("x", values(**PG)).database == envfile.BUNDLED
     assert envfile.EnvFile("x", values(DATABASE_URL="postgres://u:p@db.example.com:5432/blog")).database == (
         envfile.EXTERNAL)
@@ -37,7 +37,8 @@ def test_a_new_password_needs_no_quoting_anywhere():
 
 def test_nothing_but_postgres_values_reach_the_postgres_container():
     assert envfile.EnvFile("x", values(**PG)).render_for_postgres() == (
-        "POSTGRES_USER=mysite\nPOSTGRES_PASSWORD=S3cretPassw0rd\nPOSTGRES_DB=mysite\n")
+        "POSTGRES_USER=mysite\nPOSTGRES_PASSWORD=S3cretPassw0rd\nPOSTGRES_DB=mysite\n"
+        "POSTGRES_INITDB_ARGS=--encoding=UTF8 --locale=C.UTF-8\n")
 
 
 @pytest.mark.parametrize(("extra", "words"), [
