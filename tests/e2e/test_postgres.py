@@ -1,0 +1,197 @@
+"""PostgreSQL over real SSH on two fresh servers, as a user runs it.
+
+A new site on PostgreSQL (`inv production.env --postgres`, then `fab deploy`): a comment, a code-only
+redeploy under load (0 failed, the database never restarted, the comment kept), a backup then restore
+round trip (the same fingerprint), and an unsafe migration refused with the server unchanged. Beside it,
+a blog seeded on SQLite moved with `fab db.to-postgres` under reads and comment writes: no read fails,
+every write either lands in PostgreSQL or gets the 503 "try again in a moment", and a second run is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from testbed import images as standins
+from testbed.load import CommentLoad, Load
+from tests.harness import flows
+from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
+from tests.harness.flows import APP, DOMAIN
+from tests.reliability.checks import COMMENT, assert_unchanged, current_release, post_comment, snapshot
+
+pytestmark = pytest.mark.e2e
+INV = str(Path(sys.executable).parent / "inv")
+NUMBERS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def laptop(tmp_path_factory):
+    return flows.make_laptop(tmp_path_factory.mktemp("pg-laptop"))
+
+
+@pytest.fixture(scope="module")
+def new_site(tmp_path_factory):
+    """A checkout whose .envs/.production was written by `inv production.env --postgres`."""
+    checkout = flows.make_checkout(tmp_path_factory.mktemp("pg-new") / "mysite", head_only=True)
+    (checkout / ".envs/.production").unlink()
+    done = subprocess.run([INV, "production.env", "--domain", DOMAIN, "--postgres"], cwd=checkout,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "on the bundled PostgreSQL" in done.stderr, done.stdout + done.stderr
+    return checkout
+
+
+@pytest.fixture(scope="module")
+def old_site(tmp_path_factory):
+    return flows.make_checkout(tmp_path_factory.mktemp("pg-old") / "mysite", head_only=True)
+
+
+@pytest.fixture(scope="module")
+def servers(module_server_factory, server_image, new_site, old_site, laptop):
+    """Two bootstrapped servers (in parallel) with the base images and postgres:17 in their engines."""
+    standins.ensure_image(standins.POSTGRES_IMAGE)
+    pair = [module_server_factory("bookworm", image=server_image) for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda args: flows.bootstrap(*args, laptop), zip(pair, (new_site, old_site), strict=True)))
+    for server in pair:
+        server.load_images(standins.POSTGRES_IMAGE)
+    return pair
+
+
+def manage(server, *args: str) -> str:
+    app = server.exec("docker ps --filter label=mysite.project=mysite --format '{{.Names}}'").stdout.split()[0]
+    return server.exec(f"docker exec {app} python manage.py {' '.join(args)}").stdout
+
+
+def fingerprint(server) -> dict:
+    return json.loads(manage(server, "db_fingerprint").strip().splitlines()[-1])
+
+
+def postgres(server) -> str:
+    """The bundled PostgreSQL's container ID and start time (a recreate or restart changes them)."""
+    return server.exec("docker inspect -f '{{.Id}} {{.State.StartedAt}} {{.State.Health.Status}}' "
+                       "$(docker ps -q --filter label=com.docker.compose.service=postgres)").stdout.strip()
+
+
+def comment_texts(server, marker: str) -> int:
+    code = f"from blog.models import Comment; print(Comment.objects.filter(text__startswith={marker!r}).count())"
+    return int(manage(server, "shell", "-c", shlex.quote(code)).strip().splitlines()[-1])
+
+
+# --- a new site on PostgreSQL -------------------------------------------------------------------------------
+
+def test_a_new_site_on_postgres_starts_its_database_and_serves(servers, new_site, laptop):
+    server = servers[0]
+    done = flows.fab(server, new_site, laptop, "deploy")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the bundled PostgreSQL up and healthy" in done.stdout
+    assert postgres(server).endswith(" healthy")
+    assert server.exec("docker port $(docker ps -q --filter label=com.docker.compose.service=postgres)"
+                       ).stdout.strip() == ""  # never published
+    code = "from django.conf import settings; d = settings.DATABASES['default']; print('@' + d['HOST'] + ':5432/')"
+    assert "@postgres:5432/" in manage(server, "shell", "-c", shlex.quote(code))
+    seeded = flows.fab(server, new_site, laptop, "manage", "seed_demo --posts 5")
+    assert seeded.returncode == 0, seeded.stderr
+    status, page = post_comment(server, flows.first_post(server), text=COMMENT)
+    assert status == 200 and COMMENT in page
+
+
+def test_a_code_only_redeploy_under_load_never_touches_the_database(servers, new_site, laptop):
+    server = servers[0]
+    before = postgres(server)
+    base = new_site / "blog/templates/base.html"
+    base.write_text(base.read_text().replace("</body>", "<!-- on postgres, release two --></body>"))
+    flows.commit(new_site, "a code-only change")
+    done, load = flows.under_load(server, lambda: flows.fab(server, new_site, laptop, "deploy"))
+    NUMBERS["code-only redeploy on PostgreSQL"] = f"{load} in {done.seconds:.1f}s"
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert load.failed == 0 and load.total > 50, load
+    assert "already runs and is healthy: left alone" in done.stdout
+    assert postgres(server) == before  # the same container, never restarted
+    assert COMMENT in flows.get(server, flows.first_post(server))[1]
+
+
+def test_backup_then_restore_round_trips_the_rows(servers, new_site, laptop, tmp_path):
+    server = servers[0]
+    saved = fingerprint(server)
+    dump = tmp_path / "site.pgdump"
+    done = flows.fab(server, new_site, laptop, "backup", "--output", str(dump))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert dump.read_bytes()[:5] == b"PGDMP"
+    status, _ = post_comment(server, flows.first_post(server), text="written after the backup")
+    assert status == 200 and fingerprint(server) != saved
+    done = flows.fab(server, new_site, laptop, "restore", str(dump), "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert fingerprint(server) == saved
+    kept = server.exec(f"ls {APP}/backups").stdout
+    assert "before-restore.pgdump" in kept, kept  # what the restore replaced
+
+
+def test_an_unsafe_migration_is_refused_with_the_server_unchanged(servers, new_site, laptop):
+    server = servers[0]
+    good = flows.git(new_site, "rev-parse", "HEAD")
+    migration = new_site / "blog/migrations/0099_remove_post_views.py"
+    latest = sorted(p.stem for p in (new_site / "blog/migrations").glob("0*.py"))[-1]
+    migration.write_text(
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+        f"    dependencies = [('blog', '{latest}')]\n    operations = [migrations.RemoveField('post', 'views')]\n")
+    flows.git(new_site, "add", "-A")
+    flows.commit(new_site, "drop the views column at once")
+    try:
+        before = snapshot(server)
+        done = flows.fab(server, new_site, laptop, "deploy")
+        assert done.returncode != 0
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "Traceback" not in done.stderr + done.stdout, done.stderr
+        assert "blog.0099_remove_post_views" in errors[0] and "--allow-unsafe-migrations" in errors[0], errors[0]
+        assert_unchanged(before, snapshot(server))
+    finally:
+        flows.git(new_site, "reset", "-q", "--hard", good)
+
+
+# --- an SQLite blog moved while it serves --------------------------------------------------------------------
+
+def test_a_sqlite_blog_moves_to_postgres_under_reads_and_writes(servers, old_site, laptop):
+    server = servers[1]
+    done = flows.fab(server, old_site, laptop, "deploy")
+    assert done.returncode == 0, done.stdout + done.stderr
+    seeded = flows.fab(server, old_site, laptop, "manage", "seed_demo --posts 5")
+    assert seeded.returncode == 0, seeded.stderr
+    post = flows.first_post(server)
+    status, page = post_comment(server, post, text=COMMENT)
+    assert status == 200
+    on_sqlite = fingerprint(server)
+    pk = post.strip("/").split("/")[-1]
+    with Load("127.0.0.1", server.http_port, host=DOMAIN, paths=["/", post, "/healthz"]) as reads, \
+            CommentLoad("127.0.0.1", server.http_port, host=DOMAIN, post_path=post, comment_path=f"/comment/{pk}",
+                        marker="moved", threads=2) as writes:
+        moved = flows.fab(server, old_site, laptop, "db.to-postgres")
+    NUMBERS["move"] = f"reads {reads.result}; writes {dict(writes.result.statuses)} in {moved.seconds:.1f}s"
+    print(NUMBERS["move"])
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert reads.result.failed == 0 and reads.result.total > 50, reads.result
+    answered = writes.result.statuses
+    assert set(answered) <= {"GET 200", "POST 302", "POST 503"}, answered  # stored, or "try again in a moment"
+    assert writes.result.failed == answered["POST 503"], writes.result  # no other failure, no connection error
+    assert answered["POST 302"] > 0
+    assert comment_texts(server, "moved ") == answered["POST 302"]  # every accepted write is in PostgreSQL
+    on_postgres = fingerprint(server)
+    assert on_postgres["counts"]["blog_post"] == on_sqlite["counts"]["blog_post"]
+    assert on_postgres["posts"] == on_sqlite["posts"]
+    assert "DATABASE_URL=postgres://" in (old_site / ".envs/.production").read_text()
+    assert server.exec("docker volume inspect mysite_database").returncode == 0  # the SQLite file stays
+
+
+def test_moving_again_is_a_no_op_and_the_next_deploy_stays_on_postgres(servers, old_site, laptop):
+    server = servers[1]
+    again = flows.fab(server, old_site, laptop, "db.to-postgres")
+    assert again.returncode == 0 and "nothing to move" in again.stdout, again.stdout + again.stderr
+    done = flows.fab(server, old_site, laptop, "deploy")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert current_release(server)
+    assert comment_texts(server, COMMENT[:10]) >= 1
