@@ -1,13 +1,49 @@
 """Settings shared by every environment (local, test, production)."""
 
+import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 # The repository root: the directory that holds manage.py.
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-env = environ.Env()
+
+class _EnvOrFiles(environ.FileAwareMapping):
+    """django-environ's FileAwareMapping: NAME_FILE, when set and not empty, names a file whose text is
+    NAME's value, and then wins over NAME itself (Docker secrets: /run/secrets/<name>). Two additions:
+    a file that cannot be read stops the start with a line naming the variable and the path (not a bare
+    FileNotFoundError), and the line end that `echo ... | docker secret create` leaves is not part of
+    the value (a DATABASE_URL ending in a newline names a database that does not exist)."""
+
+    def __getitem__(self, key):
+        path = self.env.get(key + "_FILE")
+        if not path:
+            return self.env[key]
+        try:
+            value = super().__getitem__(key)
+        except (OSError, UnicodeDecodeError) as error:
+            reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error.strerror or str(error)
+            raise ImproperlyConfigured(
+                f"{key}_FILE={path} cannot be read ({reason}): mount the secret there, or unset {key}_FILE "
+                f"to read {key} itself"
+            ) from error
+        return value.rstrip("\r\n")
+
+
+class _FileAwareEnv(environ.FileAwareEnv):
+    ENVIRON = _EnvOrFiles()
+
+
+def env_source(name: str) -> str:
+    """Where NAME's value comes from, for a message: NAME, or NAME read from the file NAME_FILE names."""
+    path = os.environ.get(name + "_FILE")
+    return f"{name} (read from {name}_FILE={path})" if path else name
+
+
+# Every value can come from a file: DJANGO_SECRET_KEY_FILE, DATABASE_URL_FILE, ... (see _EnvOrFiles).
+env = _FileAwareEnv()
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")  # each environment decides what it accepts
 DEBUG = False

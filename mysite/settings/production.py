@@ -2,6 +2,8 @@
 
 Required: DJANGO_SECRET_KEY (strong, see mysite/keycheck.py) and DJANGO_ALLOWED_HOSTS (comma list,
 the first entry is the site's domain). DJANGO_HTTPS=true turns on the HTTPS-only settings together.
+Any of them (and DATABASE_URL) may instead come from a file: DJANGO_SECRET_KEY_FILE=/run/secrets/... (a
+Docker secret); the file wins when both are set (mysite/settings/common.py).
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -9,12 +11,12 @@ from django.core.exceptions import ImproperlyConfigured
 from mysite.keycheck import secret_key_problem
 
 from .common import *  # noqa: F403
-from .common import env
+from .common import env, env_source
 
 DEBUG = False
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
-_problem = secret_key_problem(SECRET_KEY)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")  # or from the file DJANGO_SECRET_KEY_FILE names
+_problem = secret_key_problem(SECRET_KEY, env_source("DJANGO_SECRET_KEY"))
 if _problem:
     raise ImproperlyConfigured(_problem)
 

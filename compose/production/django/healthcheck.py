@@ -1,6 +1,8 @@
 """Container health check: GET http://127.0.0.1:8000/healthz with a Host that ALLOWED_HOSTS accepts.
 
 Stdlib only (the slim image has no curl). Exit 0 when the app answers 200, 1 otherwise.
+It reads DJANGO_ALLOWED_HOSTS only (host names, nothing secret), from the file DJANGO_ALLOWED_HOSTS_FILE
+names when that is set, as the settings do (mysite/settings/common.py): the file wins.
 """
 
 import os
@@ -17,13 +19,26 @@ def health_host(allowed_hosts: str) -> str:
     return "localhost"
 
 
+def setting(name: str, environ=os.environ) -> str:
+    """NAME's value as the settings read it: the text of the file NAME_FILE names, when set, else NAME."""
+    path = environ.get(name + "_FILE")
+    if path:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().rstrip("\r\n")
+    return environ.get(name, "")
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # a redirect (e.g. to https) is not "healthy"
         return None
 
 
 def main() -> int:
-    host = health_host(os.environ.get("DJANGO_ALLOWED_HOSTS", ""))
+    try:
+        host = health_host(setting("DJANGO_ALLOWED_HOSTS"))
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"healthcheck: DJANGO_ALLOWED_HOSTS_FILE: {error}", file=sys.stderr)
+        return 1
     request = urllib.request.Request("http://127.0.0.1:8000/healthz", headers={"Host": host})
     opener = urllib.request.build_opener(_NoRedirect)
     try:
