@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from mysite.keycheck import secret_key_problem
 
 from .common import *  # noqa: F403
-from .common import env, env_source
+from .common import MIDDLEWARE, env, env_source
 
 DEBUG = False
 
@@ -54,6 +54,17 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
 }
+
+# The app serves /static/ itself from STATIC_ROOT (WhiteNoise): on a cluster nginx has no volume with the
+# collected files and proxies /static/ here (MYSITE_STATIC_FROM_APP=1, compose/production/nginx/); on one
+# server nginx serves them from the shared volume and never asks. WhiteNoise lists STATIC_ROOT when a
+# process starts, so start.sh collects (and gzips: WhiteNoise serves the .gz beside a file) before gunicorn.
+# Hashed names get "max-age=315360000, public, immutable"; others 1 h, as nginx gives them.
+MIDDLEWARE = list(MIDDLEWARE)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
+)
+WHITENOISE_MAX_AGE = 3600
 
 LOGGING = {
     "version": 1,
