@@ -5,10 +5,10 @@ from pathlib import Path
 from invoke import Collection
 
 from deploy import bootstrap as bootstrapping
-from deploy import checks, database_move, legacy, operations, pipeline, services
+from deploy import checks, database_move, legacy, operations, pipeline, services, swarm
 from deploy import https as tls
 from deploy.arguments import POSITIVE
-from deploy.cli import check_settings, guarded, target, task
+from deploy.cli import check_settings, guarded, target, targets, task
 
 check_settings(Path(__file__).with_name("fabric.yaml"))  # Fabric reads it next; a broken one is a traceback there
 
@@ -170,6 +170,94 @@ def to_postgres(c, dry_run=False):
     database_move.to_postgres(host, config)
 
 
+NODES = {"nodes": "the cluster's nodes, the manager first: deploy@a,deploy@b:2222,... (default: swarm: nodes: in "
+                  "fabric.yaml)"}
+
+
+@task(name="bootstrap", help={**NODES, **HOST_KEY, **DRY_RUN,
+                              "db_node": "the node that holds PostgreSQL's data (default: the manager)"})
+@guarded
+def swarm_bootstrap(c, nodes=None, db_node=None, accept_new_host_key=False, dry_run=False):
+    """Make the nodes one Docker Swarm (the first manages it); run again to add a node."""
+    hosts, config = targets(c, nodes, accept_new_host_key=accept_new_host_key, dry_run=dry_run)
+    for host in hosts:
+        bootstrapping.bootstrap(host, config)
+    swarm.bootstrap(hosts, config, db_node=db_node)
+
+
+@task(name="deploy", help={**NODES, **DRY_RUN, "dirty": "deploy even with uncommitted changes (ships the working tree)",
+                           "allow_unsafe_migrations": "migrate even when a migration breaks the release still "
+                                                      "serving during the rolling update"})
+@guarded
+def swarm_deploy(c, nodes=None, dirty=False, allow_unsafe_migrations=False, dry_run=False):
+    """Build here once, ship to every node, migrate once, and let Swarm roll the release out."""
+    hosts, config = targets(c, nodes, dry_run=dry_run)
+    swarm.deploy(hosts, config, dirty=dirty, allow_unsafe_migrations=allow_unsafe_migrations)
+
+
+@task(name="status", help=NODES)
+@guarded
+def swarm_status(c, nodes=None):
+    """Show the cluster: nodes, the release, and each service's tasks per node."""
+    hosts, config = targets(c, nodes)
+    swarm.status(hosts, config)
+
+
+@task(name="rollback", help={**NODES, **DRY_RUN})
+@guarded
+def swarm_rollback(c, nodes=None, dry_run=False):
+    """Roll the app back to the release before, with Swarm's rolling update."""
+    hosts, config = targets(c, nodes, dry_run=dry_run)
+    swarm.rollback(hosts, config)
+
+
+@task(name="backup", help={**NODES, "output": "where to save it (default: backups/cluster-<time>.pgdump)"})
+@guarded
+def swarm_backup(c, nodes=None, output=None):
+    """Take a fresh pg_dump of the cluster's database and download it."""
+    if output is not None:
+        output = str(checks.new_file(output, "--output"))
+    hosts, config = targets(c, nodes)
+    swarm.backup_to(hosts, config, output=output)
+
+
+@task(name="restore", help={**NODES, "file": "the .pgdump to restore", "yes": "do not ask for confirmation"})
+@guarded
+def swarm_restore(c, file, nodes=None, yes=False):
+    """Replace the cluster's database with a dump, keeping a copy of what it replaces."""
+    data = operations.backup_file(file, yes=yes)
+    hosts, config = targets(c, nodes)
+    swarm.restore(hosts, config, str(data), yes=yes)
+
+
+@task(name="manage", help={**NODES, "command": 'the manage.py command line, quoted, e.g. "createsuperuser"'})
+@guarded
+def swarm_manage(c, command, nodes=None):
+    """Run a manage.py command in an app task (interactive on a terminal)."""
+    words = checks.manage_command(command)
+    hosts, config = targets(c, nodes)
+    swarm.manage(hosts, config, words)
+
+
+@task(name="logs", help={**NODES, "service": "mysite (the app), nginx or postgres", "follow": "keep streaming",
+                         "lines": "how many past lines to show"}, limits={"lines": POSITIVE})
+@guarded
+def swarm_logs(c, nodes=None, service="mysite", lines=100, follow=False):
+    """Show a service's logs from every node."""
+    hosts, config = targets(c, nodes)
+    swarm.logs(hosts, config, service=service, lines=lines, follow=follow)
+
+
+@task(name="remove-node", help={**NODES, "host": "the node to take out, as given in --nodes"})
+@guarded
+def swarm_remove_node(c, host, nodes=None):
+    """Drain a node (its tasks move first), then take it out of the swarm."""
+    hosts, config = targets(c, nodes)
+    swarm.remove_node(hosts, config, host)
+
+
 # `fab --list`: the tasks above at the top level, the database's under `db.`
 ns = Collection(bootstrap, migrate_legacy, supervisor, systemd, deploy, rollback, https, releases, status, logs,
-                manage, backup, restore, unlock, audit, Collection("db", to_postgres))
+                manage, backup, restore, unlock, audit, Collection("db", to_postgres),
+                Collection("swarm", swarm_bootstrap, swarm_deploy, swarm_status, swarm_rollback, swarm_backup,
+                           swarm_restore, swarm_manage, swarm_logs, swarm_remove_node))

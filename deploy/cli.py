@@ -55,6 +55,31 @@ def target(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False, 
     return host, config
 
 
+def targets(c: Any, nodes: str | None = None, *, accept_new_host_key: bool = False, dry_run: bool = False,
+            **config_flags: Any):
+    """The cluster's nodes (``--nodes``, else ``swarm: nodes:`` in fabric.yaml), each connected with its host
+    key checked; returns ``(hosts, config)``, the manager first."""
+    from fabric import Connection
+
+    from deploy import config as configuration
+    from deploy import host as hosts
+    from deploy.errors import DeployError
+    from deploy.output import step
+
+    config = configuration.from_context(c, swarm={"nodes": nodes} if nodes is not None else None, **config_flags)
+    if not config.swarm.nodes:
+        raise DeployError("no nodes given: pass --nodes deploy@a,deploy@b,... or list them under `swarm: nodes:` in "
+                          "fabric.yaml's deploy section")
+    settings = c.config if hasattr(c, "config") else None
+    found = [hosts.connect(Connection(node, config=settings) if settings is not None else Connection(node),
+                           accept_new_host_key=accept_new_host_key, dry_run=dry_run, known_hosts=config.known_hosts)
+             for node in config.swarm.nodes]
+    with step(f"connect to {len(found)} node(s) (host keys checked against {config.known_hosts})"):
+        for host in found:
+            host.open()
+    return found, config
+
+
 class Executor(FabricExecutor):
     """Fabric's executor, checking every -H host before it becomes a Connection (fabric.yaml names it).
 

@@ -8,12 +8,22 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from deploy.errors import DeployError
 
 APP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
+
+
+@dataclass(frozen=True)
+class SwarmConfig:
+    """``swarm:`` under ``deploy:``: the cluster's nodes (the first is the manager) and how the stack runs."""
+
+    nodes: tuple[str, ...] = ()  # user@host[:port], as for -H
+    advertise_addr: str = ""  # the manager's address for the other nodes (default: its private address)
+    replicas: int = 2  # app tasks
+    db_node: str = ""  # the node that holds PostgreSQL's data (default: the manager)
 
 
 @dataclass(frozen=True)
@@ -31,9 +41,11 @@ class DeployConfig:
     https_port: int = 443
     known_hosts: str = "~/.ssh/known_hosts"
     build: str = "server"  # where images are built: "server" (from the shipped commit) or "local" (here, then shipped)
+    swarm: SwarmConfig = field(default_factory=SwarmConfig)
 
 
 KEYS = {f.name: f for f in fields(DeployConfig)}
+SWARM_KEYS = {f.name: f for f in fields(SwarmConfig)}
 ENV_PREFIX = "MYSITE_"
 BUILDS = ("server", "local")
 LIMITS = {"keep_releases": 1000, "keep_backups": 1000, "health_timeout": 3600, "stop_timeout": 3600}
@@ -46,7 +58,39 @@ OTHER_VARIABLES = {"MYSITE_TAG", "MYSITE_MIGRATE_ON_START", "MYSITE_DOMAIN", "MY
                    "MYSITE_LETSENCRYPT", "MYSITE_NGINX_USER", "MYSITE_NGINX_DIR", "MYSITE_NGINX_TEMPLATES"}
 
 
+def _swarm(value: Any, where: str, base: SwarmConfig | None = None) -> SwarmConfig:
+    """The ``swarm:`` section (a mapping) merged over ``base``; nodes as a list or a comma-separated string."""
+    if not isinstance(value, Mapping):
+        raise DeployError(f"{where}: `swarm:` must be a section of settings (nodes, advertise_addr, replicas, "
+                          f"db_node), not a {type(value).__name__}")
+    values: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in SWARM_KEYS:
+            close = difflib.get_close_matches(str(key), SWARM_KEYS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else f" (known keys: {', '.join(SWARM_KEYS)})"
+            raise DeployError(f"{where}: unknown swarm key {key!r}{hint}")
+        if item is None:
+            continue
+        if key == "nodes":
+            words = item.split(",") if isinstance(item, str) else [str(node) for node in item]
+            values[key] = tuple(node.strip() for node in words if node.strip())
+        elif key == "replicas":
+            values[key] = _coerce_int(f"swarm {key}", item)
+        else:
+            values[key] = str(item).strip()
+    return replace(base or SwarmConfig(), **values)
+
+
+def _coerce_int(key: str, value: Any) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise DeployError(f"deploy setting {key} must be a whole number, not {value!r}") from None
+
+
 def _coerce(key: str, value: Any) -> Any:
+    if key == "swarm":
+        return _swarm(value, "fabric.yaml")
     kind = KEYS[key].type
     if kind is int or kind == "int":
         try:
@@ -80,10 +124,27 @@ def _check(config: DeployConfig) -> DeployConfig:
     if config.build not in BUILDS:
         raise DeployError(f"deploy setting build={config.build!r} is not one of {', '.join(BUILDS)}: "
                           "server builds on each server, local builds here and ships only the missing layers")
+    _check_swarm(config.swarm)
     _check_app_path(config.app_path)
     _check_http_addr(config.http_addr)
     _check_compose_file(config.compose_file)
     return config
+
+
+def _check_swarm(swarm: SwarmConfig) -> None:
+    from deploy import checks  # the -H rules, for the nodes (imported here: checks needs no config)
+
+    for node in swarm.nodes:
+        checks.host(node)
+    if len(set(swarm.nodes)) != len(swarm.nodes):
+        raise DeployError("deploy setting swarm nodes lists a node twice: give each node once")
+    if not 1 <= swarm.replicas <= 100:
+        raise DeployError("deploy setting swarm replicas must be at least 1 and at most 100")
+    if swarm.advertise_addr:
+        _check_http_addr(swarm.advertise_addr, "swarm advertise_addr")
+    if swarm.db_node and swarm.nodes and swarm.db_node not in swarm.nodes:
+        raise DeployError(f"deploy setting swarm db_node={swarm.db_node!r} is not one of the nodes "
+                          f"({', '.join(swarm.nodes)}): name one of them")
 
 
 def _check_app_path(path: str) -> None:
@@ -101,11 +162,11 @@ def _check_app_path(path: str) -> None:
                               "e.g. /srv/mysite or apps/mysite under the SSH user's home")
 
 
-def _check_http_addr(addr: str) -> None:
+def _check_http_addr(addr: str, key: str = "http_addr") -> None:
     try:
         ipaddress.IPv4Address(addr)
     except ValueError:
-        raise DeployError(f"deploy setting http_addr={addr!r} is not an IPv4 address: use 0.0.0.0 (every "
+        raise DeployError(f"deploy setting {key}={addr!r} is not an IPv4 address: use 0.0.0.0 (every "
                           "interface), 127.0.0.1 (this server only) or one of the server's addresses") from None
 
 
@@ -136,19 +197,25 @@ def load(
     _check_variable_names(environ)
     for key in KEYS:
         env_name = ENV_PREFIX + key.upper()
-        if env_name in environ:
+        if env_name in environ and key != "swarm":
             values[key] = _coerce(key, environ[env_name])
+    swarm_env = {key: environ[f"{ENV_PREFIX}SWARM_{key.upper()}"] for key in SWARM_KEYS
+                 if f"{ENV_PREFIX}SWARM_{key.upper()}" in environ}
+    if swarm_env:
+        values["swarm"] = _swarm(swarm_env, "environment", values.get("swarm"))
     for key, value in flags.items():
         if key not in KEYS:
             raise unknown_key_error(key, "command line")
-        if value is not None:
+        if key == "swarm" and value is not None:
+            values["swarm"] = _swarm(value, "command line", values.get("swarm"))
+        elif value is not None:
             values[key] = _coerce(key, value)
     return _check(replace(DeployConfig(), **values))
 
 
 def _check_variable_names(environ: Mapping[str, str]) -> None:
     """A misspelled MYSITE_* setting would be ignored silently: name the one that was meant."""
-    known = {ENV_PREFIX + key.upper() for key in KEYS}
+    known = {ENV_PREFIX + key.upper() for key in KEYS} | {f"{ENV_PREFIX}SWARM_{key.upper()}" for key in SWARM_KEYS}
     for name in environ:
         if name.startswith(ENV_PREFIX) and name not in known and name not in OTHER_VARIABLES:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)

@@ -3,6 +3,7 @@
 Nothing here knows what a deploy is; it only runs the strings that ``commands`` builds.
 """
 
+import io
 import logging
 import os
 import socket
@@ -47,12 +48,15 @@ class Host:
         return bool(self.conn.config.get("sudo", {}).get("password"))
 
     def run(self, command: str, *, hide: bool = True, warn: bool = False, pty: bool = False,
-            what: str | None = None, timeout: int | None = None) -> Result:
+            what: str | None = None, timeout: int | None = None, stdin: str | None = None) -> Result:
+        """``stdin``: text for the command's standard input (a secret never put in the command line)."""
         if self.dry_run:
-            say(f"    [dry-run] {command}")
+            say(f"    [dry-run] {command}" + (" (with a value on its stdin)" if stdin is not None else ""))
             return Result(stdout="", stderr="", exited=0, command=command)
         kwargs: dict[str, Any] = {"hide": hide, "warn": True, "pty": pty, "timeout": timeout}
-        if not pty:
+        if stdin is not None:
+            kwargs["in_stream"] = io.StringIO(stdin)  # sent, then the remote stdin is closed
+        elif not pty:
             kwargs["in_stream"] = False  # never wait on our own stdin (CI has none)
         result = self._call(self.conn.run, command, **kwargs)
         if result.failed and not warn:

@@ -25,12 +25,17 @@ def check(host: Host, names: Names, serving: str, root: str, sha: str) -> None:
     if plan.failed or "[X]" not in plan.stdout:
         say(f"    migrations: {serving} does not answer, so nothing serves old code: not checked")
         return
+    judge(plan.stdout, root, sha)
+
+
+def judge(plan: str, root: str, sha: str) -> None:
+    """Refuse when a migration of commit ``sha`` not in ``plan`` (`showmigrations --plan`) breaks old code."""
     here = Local(env={"DJANGO_SETTINGS_MODULE": SETTINGS})
     with tempfile.TemporaryDirectory(prefix="mysite-gate-") as tree:
         releases.export(sha, tree, cwd=root)
         applied = os.path.join(tree, ".applied-migrations")
         with open(applied, "w", encoding="utf-8") as handle:
-            handle.write(plan.stdout)
+            handle.write(plan)
         found = here.probe(database.unsafe_migrations(sys.executable, applied), cwd=tree)
     problems = [line.strip() for line in found.stdout.splitlines() if line.strip()]
     if found.returncode == 0:

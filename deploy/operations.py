@@ -14,7 +14,7 @@ from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.names import Names
-from deploy.output import say, step
+from deploy.output import confirmed, say, step
 
 BACKUPS = Path("backups")  # here, where `fab backup` saves by default
 
@@ -141,17 +141,10 @@ def backup_file(file: str, yes: bool = False) -> Path:
     return data
 
 
-def _confirmed(question: str) -> bool:
-    try:
-        return input(question).strip().lower() == "y"
-    except EOFError:  # Ctrl-D, or stdin closed: no answer is a no
-        return False
-
-
 def restore(host: Host, config: DeployConfig, data: Path, yes: bool = False) -> None:
     """Restore ``data`` (checked by ``backup_file``), asking first unless ``yes``."""
     file = str(data)
-    if not yes and not _confirmed(f"Replace the database on {host.name} with {file}? [y/N] "):
+    if not yes and not confirmed(f"Replace the database on {host.name} with {file}? [y/N] "):
         raise DeployError("restore cancelled: nothing was changed")
     names = Names.of(config, host.home)
     current = _current(host, names)

@@ -31,3 +31,10 @@ def tail(what: str, output: str, lines: int) -> None:
         say(f"    last lines of the {what}:")
         for line in kept:
             say(f"    | {line}")
+
+
+def confirmed(question: str) -> bool:
+    try:
+        return input(question).strip().lower() == "y"
+    except EOFError:  # Ctrl-D, or stdin closed: no answer is a no
+        return False

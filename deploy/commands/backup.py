@@ -45,6 +45,21 @@ def pg_dump(names: Names, target: str) -> str:
     return _into(names, postgres_client(names, "pg_dump --format=custom --no-owner"), target)
 
 
+IN_CONTAINER = '-U "$POSTGRES_USER" -d "$POSTGRES_DB"'  # the postgres container's own socket and names
+
+
+def pg_dump_in(names: Names, container: str, target: str) -> str:
+    """pg_dump inside PostgreSQL's own container (a cluster's database node): its socket, its user."""
+    script = quote(f"exec pg_dump --format=custom --no-owner {IN_CONTAINER}")
+    return _into(names, f"docker exec {quote(container)} sh -c {script}", target)
+
+
+def pg_restore_in(container: str, upload: str) -> str:
+    script = quote("exec pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction "
+                   f"--exit-on-error {IN_CONTAINER}")
+    return f"docker exec -i {quote(container)} sh -c {script} < {quote(upload)}; rc=$?; rm -f {quote(upload)}; exit $rc"
+
+
 def pg_restore(names: Names, upload: str) -> str:
     """Replace every object of the dump in one transaction: a failure half way leaves the database as it was."""
     run = postgres_client(names, "pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction "

@@ -25,6 +25,10 @@ def is_file(path: str) -> str:
     return f"test -f {quote(path)}"
 
 
+def make_folder(path: str) -> str:
+    return f"mkdir -p {quote(path)}"
+
+
 def wait(seconds: int) -> str:
     return f"sleep {int(seconds)}"
 

@@ -1,0 +1,163 @@
+"""Docker Swarm on the cluster's nodes: membership, labels, secrets, the stack, one-off jobs, convergence.
+
+The join token and secret values never appear in a command line: they reach the remote command on its
+stdin (``read -r``), so neither `ps`, an error message nor a dry run shows them.
+"""
+
+from shlex import quote
+
+from deploy.names import Names
+
+STACK_FILE = "swarm.yml"
+DB_LABEL = "mysite.db"
+APP_SERVICE, NGINX_SERVICE, POSTGRES_SERVICE = "mysite", "nginx", "postgres"
+
+
+def state() -> str:
+    """'<LocalNodeState> <NodeID> <ControlAvailable>' of this node, e.g. 'active abc123 true'."""
+    return "docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}} {{.Swarm.ControlAvailable}}'"
+
+
+def parse_state(text: str) -> tuple[str, str, bool]:
+    words = text.split()
+    return (words[0] if words else "", words[1] if len(words) > 1 else "", words[2:3] == ["true"])
+
+
+def private_address() -> str:
+    """The address this node's traffic leaves from (a route lookup: no packet is sent)."""
+    return "ip -4 route get 1.1.1.1 | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'"
+
+
+def init(address: str) -> str:
+    return f"docker swarm init --advertise-addr {quote(address)} >/dev/null"
+
+
+def join_token() -> str:
+    return "docker swarm join-token -q worker"
+
+
+def join(manager: str, address: str) -> str:
+    """Join as a worker; the token comes on stdin."""
+    return (f"read -r token && exec docker swarm join --token \"$token\" --advertise-addr {quote(address)} "
+            f"{quote(manager)}:2377 >/dev/null")
+
+
+def nodes() -> str:
+    """'ID HOSTNAME STATUS AVAILABILITY ADDRESS LABELS' of every node (on the manager)."""
+    return ("docker node ls -q | xargs docker node inspect --format "
+            "'{{.ID}} {{.Description.Hostname}} {{.Status.State}} {{.Spec.Availability}} {{.Status.Addr}} "
+            "{{range $k, $v := .Spec.Labels}}{{$k}}={{$v}},{{end}}'")
+
+
+def label_db(node: str) -> str:
+    return f"docker node update --label-add {DB_LABEL}=true {quote(node)} >/dev/null"
+
+
+def unlabel_db(node: str) -> str:
+    return f"docker node update --label-rm {DB_LABEL} {quote(node)} >/dev/null"
+
+
+def drain(node: str) -> str:
+    return f"docker node update --availability drain {quote(node)} >/dev/null"
+
+
+def leave() -> str:
+    return "docker swarm leave >/dev/null"
+
+
+def remove_node(node: str) -> str:
+    return f"docker node rm --force {quote(node)} >/dev/null"
+
+
+def secret_exists(name: str) -> str:
+    return f"docker secret inspect {quote(name)} >/dev/null 2>&1"
+
+
+def create_secret(name: str, project: str) -> str:
+    """A secret whose value comes on stdin."""
+    return f"docker secret create --label mysite.project={quote(project)} {quote(name)} - >/dev/null"
+
+
+def secrets(project: str) -> str:
+    return f"docker secret ls --filter label=mysite.project={quote(project)} --format '{{{{.Name}}}}'"
+
+
+def remove_secrets(names: list[str]) -> str:
+    """Remove the secrets no service uses any more (one still in use is refused by Docker and stays)."""
+    return f"docker secret rm {' '.join(quote(n) for n in names)} >/dev/null 2>&1; true"
+
+
+def stack_deploy(names: Names, folder: str, env: dict[str, str]) -> str:
+    assignments = " ".join(f"{key}={quote(value)}" for key, value in env.items())
+    return (f"cd {quote(folder)} && {assignments} docker stack deploy --resolve-image never --prune "
+            f"-c {STACK_FILE} {quote(names.project)} >/dev/null")
+
+
+def service(names: Names, name: str) -> str:
+    """A service of the stack by its compose name: ``mysite`` -> ``mysite_mysite``."""
+    return f"{names.project}_{name}"
+
+
+def update_state(names: Names) -> str:
+    """The app service's update state (updating, completed, rollback_started, rollback_completed, paused...)."""
+    return (f"docker service inspect --format '{{{{if .UpdateStatus}}}}{{{{.UpdateStatus.State}}}}"
+            f"{{{{end}}}}' {service(names, APP_SERVICE)}")
+
+
+def service_image(names: Names, name: str) -> str:
+    return (f"docker service inspect --format '{{{{.Spec.TaskTemplate.ContainerSpec.Image}}}}' "
+            f"{service(names, name)} 2>/dev/null || true")
+
+
+def tasks(names: Names) -> str:
+    """'NODE SERVICE IMAGE STATE' of every task meant to run, per service of the stack."""
+    return (f"docker stack ps {quote(names.project)} --filter desired-state=running --format "
+            "'{{.Node}} {{.Name}} {{.Image}} {{.CurrentState}}'")
+
+
+def converged(names: Names) -> str:
+    """Exits 0 when every service runs as many tasks as it should (`docker service ls` REPLICAS n/n)."""
+    return (f"docker service ls --filter label=com.docker.stack.namespace={quote(names.project)} "
+            "--format '{{.Replicas}}' | awk -F/ '$1 != $2 {bad=1} END {exit bad}'")
+
+
+def job(names: Names, name: str, image: str, command: str, secrets_: dict[str, str], env: dict[str, str]) -> str:
+    """A one-off task on the stack's overlay network, with the app's secrets: it runs once, then stays done."""
+    parts = [f"docker service create --detach --quiet --name {quote(name)} --mode replicated-job",
+             "--restart-condition none", f"--network {names.project}_default",
+             f"--label mysite.project={quote(names.project)}"]
+    parts += [f"--secret source={quote(source)},target={quote(target)}" for target, source in secrets_.items()]
+    parts += [f"--env {quote(f'{key}={value}')}" for key, value in env.items()]
+    parts += [quote(image), command]
+    return " ".join(parts) + " >/dev/null"
+
+
+def job_state(name: str) -> str:
+    return f"docker service ps --format '{{{{.CurrentState}}}}' {quote(name)} | head -n 1"
+
+
+def job_logs(name: str) -> str:
+    return f"docker service logs --raw {quote(name)} 2>&1"
+
+
+def remove_service(name: str) -> str:
+    return f"docker service rm {quote(name)} >/dev/null 2>&1; true"
+
+
+def rollback(names: Names) -> str:
+    return f"docker service rollback --detach {service(names, APP_SERVICE)} >/dev/null"
+
+
+def logs(names: Names, name: str, lines: int, follow: bool = False) -> str:
+    return f"docker service logs --tail {int(lines)}{' -f' if follow else ''} {service(names, name)}"
+
+
+def task_container(names: Names, name: str) -> str:
+    """The ID of a running container of the service on this node ('' when none runs here)."""
+    return (f"docker ps -q --filter label=com.docker.swarm.service.name={service(names, name)} "
+            "--filter status=running | head -n 1")
+
+
+def nginx_tag(image_id: str) -> str:
+    """nginx is tagged by its own image ID: a code-only deploy leaves it, and so its published port, alone."""
+    return "id-" + image_id.removeprefix("sha256:")[:12]

@@ -1,0 +1,486 @@
+"""`fab swarm.*`: several servers as one Docker Swarm, from the same images and the same steps.
+
+We write no scheduler: Swarm places the app's replicas, rolls updates out (the new task healthy before an
+old one stops), rolls a release back when it never becomes healthy, and reschedules the tasks of a lost
+node. This module turns fresh servers into the cluster, gets the images onto every node without a
+registry (built here once, `deploy.images.ship`), keeps the secrets in Docker secrets, runs migrations
+once behind the same gate as a single server, and reports what Swarm did. The first node is the manager.
+"""
+
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from deploy import envfile, images, lock, migrations, releases
+from deploy.backups import file_kind
+from deploy.commands import backup, docker, shell, swarm
+from deploy.commands import releases as commands
+from deploy.commands.images import tag
+from deploy.config import DeployConfig
+from deploy.errors import DeployError
+from deploy.host import Host
+from deploy.local import Local
+from deploy.names import Names
+from deploy.output import confirmed, say, step, tail
+from deploy.preflight import check_sudo
+from deploy.report import Report
+
+SECRETS = {"django_secret_key": "DJANGO_SECRET_KEY", "database_url": "DATABASE_URL",
+           "postgres_password": "POSTGRES_PASSWORD"}  # the stack's secret -> the env file's value
+APP_SECRETS = ("django_secret_key", "database_url")
+CONVERGE_SECONDS = 600
+DONE = ("completed", "rollback_completed", "rollback_paused", "paused")
+
+
+# --- the cluster --------------------------------------------------------------------------------------------
+
+def node_id(host: Host) -> tuple[str, str]:
+    """(LocalNodeState, NodeID) of a node."""
+    state, node, _ = swarm.parse_state(host.probe(swarm.state()).stdout)
+    return state, node
+
+
+def address(host: Host, configured: str = "") -> str:
+    found = configured or host.probe(swarm.private_address()).stdout.strip()
+    if not found and not host.dry_run:
+        raise DeployError(f"{host.name} has no IPv4 route to tell the other nodes its address: set "
+                          "`advertise_addr` under `swarm:` in fabric.yaml")
+    return found or "ADVERTISE-ADDR"
+
+
+def bootstrap(hosts: list[Host], config: DeployConfig, db_node: str | None = None) -> None:
+    """Make the nodes (already bootstrapped for Docker) one swarm; safe to run again, and with one node more."""
+    report = Report(hosts[0].dry_run)
+    manager, workers = hosts[0], hosts[1:]
+    with step(f"the manager: {manager.name}"):
+        check_sudo(manager)
+        state, _ = node_id(manager)
+        manager_addr = address(manager, config.swarm.advertise_addr)
+        if state != "active":
+            manager.run(swarm.init(manager_addr), what=f"`docker swarm init` failed on {manager.name}")
+        report.note(state != "active", f"{manager.name} manages the swarm, advertising {manager_addr}")
+        token = manager.output(swarm.join_token()) if workers else ""  # kept in memory only
+    for worker in workers:
+        with step(f"a worker: {worker.name}"):
+            state, _ = node_id(worker)
+            if state != "active":
+                worker.run(swarm.join(manager_addr, address(worker)), stdin=token + "\n",
+                           what=f"{worker.name} could not join the swarm at {manager_addr}:2377 (is that address "
+                                "reachable from it, and port 2377 open?)")
+            report.note(state != "active", f"{worker.name} is in the swarm")
+    with step("label the node that holds the database"):
+        wanted = host_by_name(hosts, db_node or config.swarm.db_node) if (db_node or config.swarm.db_node) else manager
+        ids = {host.name: node_id(host)[1] for host in hosts}
+        listed = parse_nodes(manager.probe(swarm.nodes()).stdout)
+        labelled = [node for node, info in listed.items() if f"{swarm.DB_LABEL}=true" in info["labels"]]
+        target = ids[wanted.name]
+        for node in labelled:
+            if node != target:
+                manager.run(swarm.unlabel_db(node))
+        if target not in labelled:
+            manager.run(swarm.label_db(target or "NODE"))
+        report.note(target not in labelled, f"{wanted.name} holds PostgreSQL's data ({swarm.DB_LABEL}=true)")
+    report.summary()
+
+
+def parse_nodes(text: str) -> dict[str, dict[str, str]]:
+    """node ID -> hostname, state, availability, address, labels (from ``swarm.nodes()``)."""
+    found = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 5:
+            found[words[0]] = {"hostname": words[1], "state": words[2], "availability": words[3],
+                               "address": words[4], "labels": words[5] if len(words) > 5 else ""}
+    return found
+
+
+def host_by_name(hosts: list[Host], name: str) -> Host:
+    for host in hosts:
+        if name in (host.name, f"{host.conn.user}@{host.conn.host}", host.conn.host,
+                    f"{host.conn.user}@{host.conn.host}:{host.conn.port}"):
+            return host
+    raise DeployError(f"{name!r} is not one of the nodes ({', '.join(h.name for h in hosts)}): name one of them")
+
+
+def require_cluster(hosts: list[Host]) -> None:
+    """Every node in the swarm, the first one its manager: else say to run swarm.bootstrap."""
+    manager = hosts[0]
+    state, _, control = swarm.parse_state(manager.probe(swarm.state()).stdout)
+    if (state != "active" or not control) and not manager.dry_run:
+        raise DeployError(f"{manager.name} is not a swarm manager: run `fab swarm.bootstrap` first")
+    for host in hosts[1:]:
+        if node_id(host)[0] != "active" and not host.dry_run:
+            raise DeployError(f"{host.name} is not in the swarm: run `fab swarm.bootstrap` (it adds new nodes)")
+
+
+# --- deploy -------------------------------------------------------------------------------------------------
+
+def secret_names(names: Names, env: envfile.EnvFile) -> dict[str, str]:
+    """The stack's secrets, named after a hash of their value: a changed value is a new secret (rotation)."""
+    return {secret: f"{names.project}_{secret}_{hashlib.sha256(env.values[key].encode()).hexdigest()[:12]}"
+            for secret, key in SECRETS.items()}
+
+
+def stack_env(names: Names, env: envfile.EnvFile, release: str, nginx_tag: str, secrets: dict[str, str],
+              replicas: int) -> dict[str, str]:
+    """The variables swarm.yml reads."""
+    values = {"MYSITE_TAG": release, "MYSITE_NGINX_TAG": nginx_tag, "MYSITE_REPLICAS": str(replicas),
+              "MYSITE_HTTP_PORT": str(names.config.http_port),
+              "DJANGO_ALLOWED_HOSTS": env.values.get("DJANGO_ALLOWED_HOSTS", ""),
+              "POSTGRES_USER": env.values.get("POSTGRES_USER", ""), "POSTGRES_DB": env.values.get("POSTGRES_DB", "")}
+    for key in ("WEB_CONCURRENCY", "DJANGO_HTTPS"):
+        if key in env.values:
+            values[key] = env.values[key]
+    values.update({f"MYSITE_SECRET_{secret.upper()}": name for secret, name in secrets.items()})
+    return values
+
+
+def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_unsafe_migrations: bool = False) -> None:
+    """Build here once, ship to every node, migrate once, let Swarm roll the release out; wait and report."""
+    started = time.monotonic()
+    manager = hosts[0]
+    with step(f"preflight: env file, git commit, the swarm of {len(hosts)} node(s)"):
+        root = str(releases.repo_root())
+        env = envfile.load(os.path.join(root, config.env_file))
+        if env.database != envfile.BUNDLED:
+            raise DeployError(f"{env.path}: a cluster needs the bundled PostgreSQL (SQLite cannot be shared between "
+                              "servers): `inv production.env --postgres` writes it for a new site; an existing "
+                              "one moves with `fab db.to-postgres` first (docs/SWARM.md)")
+        sha, is_dirty = releases.source(dirty, cwd=root)
+        if not releases.has_file(sha, swarm.STACK_FILE, cwd=root):
+            raise DeployError(f"{swarm.STACK_FILE} is not in commit {sha[:7]}: commit it")
+        require_cluster(hosts)
+        here = Local(dry_run=manager.dry_run)
+        arch = images.local_architecture(here)
+        for host in hosts:
+            images.check_architecture(host, arch)
+            images.check_tunnel(host)
+        names = Names.of(config, manager.home)
+        serving = current_image(manager, names)
+        say(f"    {'working tree as ' if is_dirty else 'commit '}{sha[:7]}, {len(hosts)} node(s), "
+            f"serving {serving or 'nothing yet (first deploy)'}")
+    release = releases.name(sha)
+    built = images.build_here(here, root, sha, release)
+    for host in hosts:
+        with step(f"check that {host.name} has room for the new layers"):
+            images.check_disk(host, built)
+    with lock.held(manager, names, lock.holder(sha)):
+        result = "failed"
+        try:
+            images.ship(hosts, here, built)
+            nginx_tag = swarm.nginx_tag(built.ids[Names.nginx_image(release)])
+            with step(f"tag nginx by its image ID on every node ({nginx_tag}: unchanged nginx, untouched ports)"):
+                for host in hosts:
+                    host.run(tag(Names.nginx_image(release), f"mysite-nginx:{nginx_tag}"))
+            secrets = ensure_secrets(manager, names, env)
+            folder = ship_stack_file(manager, names, release, sha, root)
+            first = not manager.probe(service_exists(names, swarm.POSTGRES_SERVICE)).ok
+            if first:
+                with step("first deploy: the stack with no app task yet, PostgreSQL up and healthy"):
+                    manager.run(swarm.stack_deploy(names, folder, stack_env(names, env, release, nginx_tag,
+                                                                            secrets, replicas=0)))
+                    wait_postgres(manager, names)
+            elif serving:
+                gate(manager, names, serving, secrets, env, root, sha, allow_unsafe_migrations)
+                with step("back up the database (pg_dump on the node that holds it)"):
+                    dump_database(hosts, names, config, label=release)
+            run_job(manager, names, f"{names.project}_migrate_{release.replace('-', '_')}",
+                    Names.app_image(release), "python manage.py migrate --noinput", secrets, env,
+                    title="migrate the database once, in a one-off task on the stack's network")
+            with step(f"roll {release} out: {config.swarm.replicas} app task(s), new before old (Swarm)"):
+                manager.run(swarm.stack_deploy(names, folder, stack_env(names, env, release, nginx_tag, secrets,
+                                                                        replicas=config.swarm.replicas)))
+            outcome = wait_converged(manager, names, release)
+            show_tasks(manager, names)
+            if outcome.startswith("rollback"):
+                raise DeployError(f"{release} never became healthy on the cluster: Swarm rolled the app back by "
+                                  f"itself ({outcome}), the previous release keeps serving; see `fab swarm.logs`")
+            with step(f"record current -> {release}"):
+                manager.run(commands.link_current(names, release))
+            prune_secrets(manager, names, secrets)
+            result = "ok"
+        finally:
+            manager.run(commands.append_audit(names, releases.audit_line(
+                who=lock.who(), action="swarm-deploy", sha=sha, release=release, result=result,
+                seconds=time.monotonic() - started)), warn=True)
+    say(f"deployed {release} to {len(hosts)} node(s) in {time.monotonic() - started:.1f}s")
+
+
+def service_exists(names: Names, name: str) -> str:
+    return f"docker service inspect {swarm.service(names, name)} >/dev/null 2>&1"
+
+
+def current_image(manager: Host, names: Names) -> str:
+    """The release the app service runs now ('' before the first deploy)."""
+    image = manager.probe(swarm.service_image(names, swarm.APP_SERVICE)).stdout.strip()
+    return image.split(":", 1)[1].split("@")[0] if ":" in image else ""
+
+
+def ensure_secrets(manager: Host, names: Names, env: envfile.EnvFile) -> dict[str, str]:
+    wanted = secret_names(names, env)
+    with step("secrets: Docker secrets, named after their value (a changed one rotates)"):
+        for name, secret in wanted.items():
+            if not manager.probe(swarm.secret_exists(secret)).ok:
+                manager.run(swarm.create_secret(secret, names.project), stdin=env.values[SECRETS[name]])
+                say(f"    created {secret}")
+    return wanted
+
+
+def prune_secrets(manager: Host, names: Names, keep: dict[str, str]) -> None:
+    old = [n for n in manager.probe(swarm.secrets(names.project)).stdout.split() if n not in keep.values()]
+    if old:
+        manager.run(swarm.remove_secrets(old), warn=True)
+
+
+def ship_stack_file(manager: Host, names: Names, release: str, sha: str, root: str) -> str:
+    """swarm.yml of the commit into releases/<release>/ on the manager; returns that folder."""
+    folder = names.release(release)
+    with step(f"the stack file of {sha[:7]} to {folder}"), tempfile.TemporaryDirectory() as tree:
+        manager.run(commands.prepare_dirs(names))
+        manager.run(shell.make_folder(folder))
+        releases.export(sha, tree, cwd=root)
+        manager.put(os.path.join(tree, swarm.STACK_FILE), f"{folder}/{swarm.STACK_FILE}")
+    return folder
+
+
+def job_secrets(secrets: dict[str, str]) -> dict[str, str]:
+    return {target: secrets[target] for target in APP_SECRETS}
+
+
+def job_env(env: envfile.EnvFile) -> dict[str, str]:
+    return {"DJANGO_SECRET_KEY_FILE": "/run/secrets/django_secret_key",
+            "DATABASE_URL_FILE": "/run/secrets/database_url",
+            "DJANGO_ALLOWED_HOSTS": env.values.get("DJANGO_ALLOWED_HOSTS", ""), "MYSITE_MIGRATE_ON_START": "0"}
+
+
+def run_job(manager: Host, names: Names, name: str, image: str, command: str, secrets: dict[str, str],
+            env: envfile.EnvFile, *, title: str, seconds: int = 900) -> str:
+    """A one-off task (the app's secrets, the stack's network), waited for; returns its output."""
+    with step(title):
+        manager.run(swarm.remove_service(name))
+        manager.run(swarm.job(names, name, image, command, job_secrets(secrets), job_env(env)))
+        try:
+            deadline = time.monotonic() + seconds
+            state = ""
+            while time.monotonic() < deadline and not manager.dry_run:
+                state = manager.probe(swarm.job_state(name)).stdout.strip()
+                if state.startswith(("Complete", "Failed", "Rejected", "Shutdown")):
+                    break
+                time.sleep(1)
+            output = manager.probe(swarm.job_logs(name)).stdout
+            if not state.startswith("Complete") and not manager.dry_run:
+                tail(f"{name} output", output, 20)
+                raise DeployError(f"the one-off task {name} ended {state or 'without finishing'} (output above); "
+                                  "nothing was rolled out: the previous release keeps serving")
+            return output
+        finally:
+            manager.run(swarm.remove_service(name))
+
+
+def gate(manager: Host, names: Names, serving: str, secrets: dict[str, str], env: envfile.EnvFile, root: str,
+         sha: str, allow: bool) -> None:
+    if allow:
+        say("    migrations: not checked (--allow-unsafe-migrations)")
+        return
+    plan = run_job(manager, names, f"{names.project}_plan", Names.app_image(serving),
+                   "python manage.py showmigrations --plan", secrets, env,
+                   title=f"read the migrations {serving} has applied (a one-off task)")
+    with step("the migration gate: nothing that breaks the release still serving"):
+        migrations.judge(plan, root, sha)
+
+
+def wait_postgres(manager: Host, names: Names) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not manager.dry_run:
+        if "Running" in manager.probe(swarm_ps(names, swarm.POSTGRES_SERVICE)).stdout:
+            container = db_container(manager, names)
+            if container and manager.probe(docker.is_healthy(container)).ok:
+                return
+        time.sleep(2)
+    if not manager.dry_run:
+        raise DeployError("PostgreSQL did not become healthy on the database node within 300s: see "
+                          "`fab swarm.logs --service postgres`")
+
+
+def swarm_ps(names: Names, name: str) -> str:
+    return f"docker service ps --format '{{{{.Node}}}} {{{{.CurrentState}}}}' {swarm.service(names, name)}"
+
+
+def db_container(manager: Host, names: Names) -> str:
+    """PostgreSQL's container, on the manager when it runs there ('' elsewhere)."""
+    return manager.probe(swarm.task_container(names, swarm.POSTGRES_SERVICE)).stdout.strip()
+
+
+def wait_converged(manager: Host, names: Names, release: str) -> str:
+    """Until the app's update is done (or rolled back) and every service runs all its tasks; the outcome."""
+    with step("wait until every node converged (Swarm's rolling update; new before old, health-checked)"):
+        deadline = time.monotonic() + CONVERGE_SECONDS
+        state = ""
+        while time.monotonic() < deadline and not manager.dry_run:
+            state = manager.probe(swarm.update_state(names)).stdout.strip()
+            if state.startswith("rollback"):
+                if state in DONE:
+                    return state
+            elif (state in DONE or not state) and manager.probe(swarm.converged(names)).ok \
+                    and current_image(manager, names) == release:
+                return state or "created"
+            time.sleep(2)
+        if manager.dry_run:
+            return "completed"
+        raise DeployError(f"the cluster did not converge within {CONVERGE_SECONDS}s (update state {state or '?'}): "
+                          "see `fab swarm.status`")
+
+
+def show_tasks(manager: Host, names: Names) -> None:
+    for line in manager.probe(swarm.tasks(names)).stdout.splitlines():
+        say(f"    {line}")
+
+
+# --- day two ------------------------------------------------------------------------------------------------
+
+def status(hosts: list[Host], config: DeployConfig) -> None:
+    manager = hosts[0]
+    names = Names.of(config, manager.home)
+    say(f"current release: {current_image(manager, names) or 'none'}")
+    for node in parse_nodes(manager.probe(swarm.nodes()).stdout).values():
+        say(f"node {node['hostname']} {node['address']}: {node['state']}, {node['availability']}"
+            f"{', database' if swarm.DB_LABEL in node['labels'] else ''}")
+    show_tasks(manager, names)
+
+
+def rollback(hosts: list[Host], config: DeployConfig) -> None:
+    """Swarm's own rollback of the app to its previous spec (the release before), new before old."""
+    manager = hosts[0]
+    require_cluster(hosts)
+    names = Names.of(config, manager.home)
+    before = current_image(manager, names)
+    with lock.held(manager, names, lock.holder(before.split("-")[-1] if before else "rollback", action="rollback")):
+        with step(f"roll the app back from {before or '?'} (Swarm)"):
+            manager.run(swarm.rollback(names), what="Swarm has no earlier app spec to roll back to")
+        outcome = wait_rollback(manager, names)
+        show_tasks(manager, names)
+        now = current_image(manager, names)
+        manager.run(commands.link_current(names, now or "RELEASE"), warn=True)
+    say(f"rolled back to {now} ({outcome})")
+
+
+def wait_rollback(manager: Host, names: Names) -> str:
+    deadline = time.monotonic() + CONVERGE_SECONDS
+    state = ""
+    while time.monotonic() < deadline and not manager.dry_run:
+        state = manager.probe(swarm.update_state(names)).stdout.strip()
+        if state in ("rollback_completed", "rollback_paused") and manager.probe(swarm.converged(names)).ok:
+            return state
+        time.sleep(2)
+    return state or "completed"
+
+
+def db_host(hosts: list[Host], config: DeployConfig) -> Host:
+    return host_by_name(hosts, config.swarm.db_node) if config.swarm.db_node else hosts[0]
+
+
+def dump_database(hosts: list[Host], names: Names, config: DeployConfig, label: str) -> str:
+    """pg_dump in the PostgreSQL task's container, on the node that holds it; the dump stays there."""
+    node = db_host(hosts, config)
+    node_names = Names.of(config, node.home)
+    container = node.probe(swarm.task_container(names, swarm.POSTGRES_SERVICE)).stdout.strip()
+    if not container and not node.dry_run:
+        raise DeployError(f"PostgreSQL does not run on {node.name}, the database node: see `fab swarm.status`")
+    target = f"{node_names.backups}/{backup.backup_name(label, suffix=backup.PG_SUFFIX)}"
+    node.run(backup.pg_dump_in(node_names, container or "POSTGRES", target), timeout=1800,
+             what="the database backup failed; nothing was rolled out")
+    say(f"    {node.name}:{target}")
+    return target
+
+
+def backup_to(hosts: list[Host], config: DeployConfig, output: str | None = None) -> str:
+    names = Names.of(config, hosts[0].home)
+    node = db_host(hosts, config)
+    with step("take a fresh pg_dump on the database node"):
+        target = dump_database(hosts, names, config, label="manual")
+    local = output or os.path.join("backups", f"cluster-{time.strftime('%Y%m%d%H%M%S')}{backup.PG_SUFFIX}")
+    with step(f"download it to {local}"):
+        if output is None:
+            os.makedirs("backups", mode=0o700, exist_ok=True)
+        if not node.dry_run:
+            os.close(os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        node.get(target, local)
+    return local
+
+
+def restore(hosts: list[Host], config: DeployConfig, file: str, yes: bool = False) -> None:
+    with open(file, "rb") as handle:
+        if file_kind(handle.read(16)) != "postgres":
+            raise DeployError(f"{file} is not a PostgreSQL dump (pg_dump -Fc): pass one `fab swarm.backup` or "
+                              "`fab backup` took")
+    if not yes and not confirmed(f"Replace the cluster's database with {file}? [y/N] "):
+        raise DeployError("restore cancelled: nothing was changed")
+    manager = hosts[0]
+    names = Names.of(config, manager.home)
+    node = db_host(hosts, config)
+    node_names = Names.of(config, node.home)
+    with lock.held(manager, names, lock.holder("restore", action="restore")):
+        with step("keep a dump of the database being replaced"):
+            kept = dump_database(hosts, names, config, label="before-restore")
+        container = node.probe(swarm.task_container(names, swarm.POSTGRES_SERVICE)).stdout.strip()
+        upload = f"{node_names.backups}/.restore-{os.getpid()}{backup.PG_SUFFIX}"
+        with step(f"restore {file} in one transaction (the replaced one is kept as {kept})"):
+            node.put(file, upload)
+            node.run(backup.pg_restore_in(container or "POSTGRES", upload), timeout=1800,
+                     what="the restore failed; the live database is unchanged")
+
+
+def manage(hosts: list[Host], config: DeployConfig, command: list[str]) -> None:
+    """manage.py in a running app task, on whichever node runs one."""
+    names = Names.of(config, hosts[0].home)
+    for host in hosts:
+        container = host.probe(swarm.task_container(names, swarm.APP_SERVICE)).stdout.strip()
+        if container or host.dry_run:
+            tty = sys.stdin.isatty() and sys.stdout.isatty()
+            result = host.run(docker.manage(container or "APP", command, tty), hide=False, pty=tty, warn=True)
+            if result.failed:
+                raise DeployError(f"manage.py {' '.join(command)} failed (exit {result.exited}) on {host.name}: see "
+                                  "its output above")
+            return
+    raise DeployError("no app task runs on any node: see `fab swarm.status`, then `fab swarm.deploy`")
+
+
+def logs(hosts: list[Host], config: DeployConfig, service: str = "mysite", lines: int = 100,
+         follow: bool = False) -> None:
+    if service not in (swarm.APP_SERVICE, swarm.NGINX_SERVICE, swarm.POSTGRES_SERVICE):
+        raise DeployError(f"unknown service {service!r}: use mysite (the app), nginx or postgres")
+    names = Names.of(config, hosts[0].home)
+    hosts[0].run(swarm.logs(names, service, lines, follow), hide=False, pty=follow and sys.stdin.isatty())
+
+
+def remove_node(hosts: list[Host], config: DeployConfig, node: str) -> None:
+    """Drain the node (Swarm moves its tasks to the others first), then take it out of the swarm."""
+    manager = hosts[0]
+    leaving = host_by_name(hosts, node)
+    if leaving is manager:
+        raise DeployError("the first node is the manager: it cannot leave while the others stay; move the "
+                          "manager role first (docs/SWARM.md)")
+    names = Names.of(config, manager.home)
+    _, node_ref = node_id(leaving)
+    with step(f"drain {leaving.name}: its tasks start elsewhere before they stop there"):
+        manager.run(swarm.drain(node_ref or "NODE"))
+        deadline = time.monotonic() + CONVERGE_SECONDS
+        while time.monotonic() < deadline and not manager.dry_run:
+            if not leaving.probe(swarm.task_container(names, swarm.APP_SERVICE)).stdout.strip() and \
+                    manager.probe(swarm.converged(names)).ok:
+                break
+            time.sleep(2)
+    with step(f"{leaving.name} leaves the swarm"):
+        leaving.run(swarm.leave(), warn=True)
+        manager.run(swarm.remove_node(node_ref or "NODE"))
+    show_tasks(manager, names)
+
+
+def connected(hosts: list[Host]) -> list[Host]:
+    """Open every node's SSH connection at once (host keys checked), so an unreachable one stops us first."""
+    with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+        list(pool.map(lambda host: host.open(), hosts))
+    return hosts
