@@ -1,0 +1,228 @@
+"""Three fresh servers as one Docker Swarm, through the real `fab swarm.*` CLI, as a user runs it.
+
+One story on one cluster (the servers share a user-defined network; Swarm's ingress routing mesh needs
+IPVS, which these machines lack, so nginx publishes in host mode and the services resolve through Swarm's
+DNS): bootstrap, first deploy answering on every node, a comment written through one node and read through
+another, a code-only deploy under load spread over two nodes, a broken release rolled back by Swarm itself,
+a backup/restore round trip, a node drained under load, and a worker killed hard (the other nodes keep
+serving and its tasks are rescheduled within 60 s). The load client never retries.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from deploy import envfile
+from testbed import images as standins
+from testbed.load import Load
+from testbed.servers import record_timing
+from tests.harness import flows
+from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
+from tests.harness.flows import DOMAIN
+from tests.reliability.checks import COMMENT, post_comment
+
+pytestmark = pytest.mark.e2e
+NUMBERS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory):
+    repo = flows.make_checkout(tmp_path_factory.mktemp("swarm") / "mysite", head_only=True)
+    env = repo / ".envs/.production"
+    env.write_text(env.read_text() + envfile.render(envfile.postgres_settings(envfile.new_password())))
+    return repo
+
+
+@pytest.fixture(scope="module")
+def laptop(tmp_path_factory):
+    return flows.make_laptop(tmp_path_factory.mktemp("swarm-laptop"))
+
+
+@pytest.fixture(scope="module")
+def cluster(module_server_network, module_server_factory, server_image, checkout, laptop):
+    """Three servers after `fab bootstrap` (in parallel); the manager's engine has postgres:17 (no registry)."""
+    standins.ensure_base_images()
+    standins.ensure_image(standins.REGISTRY_IMAGE)
+    standins.ensure_image(standins.POSTGRES_IMAGE)
+    started = time.monotonic()
+    with ThreadPoolExecutor(3) as pool:
+        servers = list(pool.map(lambda _: module_server_factory("bookworm", image=server_image,
+                                                                network=module_server_network), range(3)))
+        done = list(pool.map(lambda s: flows.fab(s, checkout, laptop, "bootstrap", "--accept-new-host-key"),
+                             servers))
+    assert all(d.returncode == 0 for d in done), [d.stdout + d.stderr for d in done]
+    servers[0].load_images(standins.POSTGRES_IMAGE)
+    record_timing("three servers bootstrapped for the swarm", time.monotonic() - started)
+    return servers
+
+
+def nodes(cluster) -> str:
+    return ",".join(f"deploy@{s.host}:{s.ssh_port}" for s in cluster)
+
+
+def swarm(cluster, checkout, laptop, task, *args, **kwargs):
+    return flows.fab(cluster[0], checkout, laptop, f"swarm.{task}", "--nodes", nodes(cluster), *args, **kwargs)
+
+
+def manager(cluster, command: str) -> str:
+    return cluster[0].exec(command).stdout
+
+
+def fingerprint(cluster, checkout, laptop) -> dict:
+    done = swarm(cluster, checkout, laptop, "manage", "db_fingerprint")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
+
+
+def loads(cluster, servers=(0, 1)):
+    """Keep-alive clients on two nodes' nginx at once (no retries), four each."""
+    return [Load("127.0.0.1", cluster[i].http_port, host=DOMAIN, paths=["/", "/healthz"], threads=4)
+            for i in servers]
+
+
+def under_load(cluster, action, servers=(0, 1)):
+    clients = loads(cluster, servers)
+    for client in clients:
+        client.__enter__()
+    try:
+        time.sleep(2)
+        outcome = action()
+        time.sleep(2)
+    finally:
+        for client in clients:
+            client.__exit__(None, None, None)
+    failed = sum(c.result.failed for c in clients)
+    total = sum(c.result.total for c in clients)
+    print(f"load on nodes {servers}: {failed} failed / {total}; " + "; ".join(str(c.result) for c in clients))
+    return outcome, failed, total
+
+
+def test_bootstrap_makes_one_swarm_and_running_it_again_changes_nothing(cluster, checkout, laptop):
+    done = swarm(cluster, checkout, laptop, "bootstrap")
+    assert done.returncode == 0, done.stdout + done.stderr
+    listed = manager(cluster, "docker node ls --format '{{.Status}} {{.Availability}} {{.ManagerStatus}}'").split("\n")
+    assert sorted(line for line in listed if line) == ["Ready Active", "Ready Active", "Ready Active Leader"]
+    assert "mysite.db=true" in manager(cluster, "docker node inspect self --format '{{.Spec.Labels}}'").replace(
+        ":", "=")
+    assert "join-token" not in done.stdout and "SWMTKN" not in done.stdout + done.stderr  # never printed
+    again = swarm(cluster, checkout, laptop, "bootstrap")
+    assert again.returncode == 0 and "nothing changed" in again.stdout, again.stdout + again.stderr
+
+
+def test_the_first_deploy_answers_on_every_node(cluster, checkout, laptop):
+    done = swarm(cluster, checkout, laptop, "deploy")
+    NUMBERS["first swarm.deploy"] = f"{done.seconds:.1f}s"
+    assert done.returncode == 0, done.stdout + done.stderr
+    for server in cluster:
+        assert flows.get(server, "/healthz") == (200, '{"status": "ok"}'), server.name
+    assert manager(cluster, "docker secret ls --format '{{.Name}}'").count("mysite_") == 3
+    assert "DJANGO_SECRET_KEY" not in manager(cluster, "docker service inspect mysite_mysite")  # only *_FILE
+
+
+def test_a_comment_written_through_one_node_is_read_through_another(cluster, checkout, laptop):
+    seeded = swarm(cluster, checkout, laptop, "manage", "seed_demo --posts 3")
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    post = flows.first_post(cluster[1])
+    status, _ = post_comment(cluster[1], post, text=COMMENT)
+    assert status == 200
+    assert COMMENT in flows.get(cluster[2], post)[1]
+
+
+def test_a_code_only_deploy_under_load_on_two_nodes_loses_nothing(cluster, checkout, laptop):
+    base = checkout / "blog/templates/base.html"
+    base.write_text(base.read_text().replace("</body>", "<!-- swarm release two --></body>"))
+    flows.commit(checkout, "a code-only change")
+    nginx_before = manager(cluster, "docker service inspect -f '{{.Version.Index}}' mysite_nginx")
+    done, failed, total = under_load(cluster, lambda: swarm(cluster, checkout, laptop, "deploy"))
+    NUMBERS["code-only swarm.deploy"] = f"{done.seconds:.1f}s, {failed} failed / {total}"
+    record_timing("fab swarm.deploy, code-only, three nodes", done.seconds)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert failed == 0 and total > 100
+    assert manager(cluster, "docker service inspect -f '{{.Version.Index}}' mysite_nginx") == nginx_before
+    for server in cluster:
+        assert "swarm release two" in flows.get(server, "/")[1]
+
+
+def test_a_broken_release_is_rolled_back_by_swarm_and_the_task_says_so(cluster, checkout, laptop):
+    good = flows.git(checkout, "rev-parse", "HEAD")
+    wsgi = checkout / "mysite/wsgi.py"
+    wsgi.write_text(wsgi.read_text() + '\nraise RuntimeError("a release that cannot start")\n')
+    flows.commit(checkout, "a release that raises at import")
+    try:
+        done, failed, total = under_load(cluster, lambda: swarm(cluster, checkout, laptop, "deploy"))
+        NUMBERS["broken release"] = f"{failed} failed / {total} in {done.seconds:.1f}s"
+        assert done.returncode != 0
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "rolled the app back" in errors[0], done.stdout + done.stderr
+        assert failed == 0 and total > 100
+        assert "swarm release two" in flows.get(cluster[2], "/")[1]
+    finally:
+        flows.git(checkout, "reset", "-q", "--hard", good)
+
+
+def test_backup_then_restore_round_trips_the_data(cluster, checkout, laptop, tmp_path):
+    saved = fingerprint(cluster, checkout, laptop)
+    dump = tmp_path / "cluster.pgdump"
+    done = swarm(cluster, checkout, laptop, "backup", "--output", str(dump))
+    assert done.returncode == 0, done.stdout + done.stderr
+    status, _ = post_comment(cluster[0], flows.first_post(cluster[0]), text="after the backup")
+    assert status == 200 and fingerprint(cluster, checkout, laptop) != saved
+    done = swarm(cluster, checkout, laptop, "restore", str(dump), "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert fingerprint(cluster, checkout, laptop) == saved
+    assert COMMENT in flows.get(cluster[1], flows.first_post(cluster[1]))[1]
+
+
+def test_a_node_drained_under_load_loses_nothing(cluster):
+    third = manager(cluster, "docker node ls --format '{{.ID}} {{.ManagerStatus}}'").split("\n")
+    worker = [line.split()[0] for line in third if line and "Leader" not in line][-1]
+
+    def drain():
+        manager(cluster, f"docker node update --availability drain {worker}")
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            replicas = manager(cluster, "docker service ls --filter name=mysite_mysite --format '{{.Replicas}}'")
+            if replicas.strip() in ("2/2",) and worker not in manager(
+                    cluster, "docker service ps -q --filter desired-state=running --format '{{.Node}}' mysite_mysite"):
+                return True
+            time.sleep(1)
+        return False
+
+    # the drained node's own nginx stops too: the clients use the other two nodes
+    moved, failed, total = under_load(cluster, drain, servers=(0, 1))
+    manager(cluster, f"docker node update --availability active {worker}")
+    NUMBERS["drain"] = f"{failed} failed / {total}"
+    assert moved and failed == 0 and total > 100
+
+
+def test_a_worker_killed_hard_does_not_stop_the_others_and_its_tasks_come_back_elsewhere(cluster):
+    victim = cluster[2]
+    started = {}
+
+    def kill():
+        on_victim = victim.exec("docker ps -q --filter label=com.docker.swarm.service.name=mysite_mysite",
+                                check=False).stdout.split()
+        started["tasks there"] = len(on_victim)
+        killed = time.monotonic()
+        subprocess.run(["docker", "kill", victim.name], check=True, capture_output=True)
+        deadline = killed + 60
+        while time.monotonic() < deadline:
+            running = manager(cluster, "docker service ls --filter name=mysite_mysite --format '{{.Replicas}}'")
+            down = "Down" in manager(cluster, "docker node ls --format '{{.Status}}'")
+            if down and running.strip() == "2/2":
+                started["rescheduled after"] = time.monotonic() - killed
+                return True
+            time.sleep(1)
+        return False
+
+    rescheduled, failed, total = under_load(cluster, kill, servers=(0, 1))
+    NUMBERS["worker killed"] = (f"{failed} failed / {total}; {started.get('tasks there')} app task(s) there, "
+                                f"2/2 again after {started.get('rescheduled after', 0):.0f}s")
+    print("\n".join(f"[swarm] {k}: {v}" for k, v in NUMBERS.items()))
+    assert rescheduled, started
+    assert failed == 0 and total > 100
