@@ -4,6 +4,9 @@
 #   user:        `nginx` on the official image, `www-data` on Debian's nginx
 #   https:       on for the names `fab https` recorded in /etc/letsencrypt/mysite/https-names, as long as
 #                their certificate (/etc/letsencrypt/live/<first name>/fullchain.pem) exists; else http only
+#   static:      /static/ and /media/ from the shared volumes (/srv/static, /srv/media: one server); with
+#                MYSITE_STATIC_FROM_APP=1 (a cluster, where volumes are local to a node) proxied to the app,
+#                which serves its own collected files (static-from-app.conf replaces the volume locations)
 #
 # Subcommands (fab https and the certbot service use them; the image's default is to run nginx):
 #   render              render the config and exit (then `nginx -t && nginx -s reload`)
@@ -95,17 +98,44 @@ certperms() {
     fi
 }
 
+# MYSITE_STATIC_FROM_APP: 1 (true, yes) proxies /static/ and /media/ to the app; 0, false, no or unset serves
+# them from the volumes.
+static_from_app() {
+    case "${MYSITE_STATIC_FROM_APP:-}" in
+        1 | true | yes) return 0 ;;
+        '' | 0 | false | no) return 1 ;;
+        *) die "MYSITE_STATIC_FROM_APP='$MYSITE_STATIC_FROM_APP': set 1 (static and media from the app, a cluster) or 0" ;;
+    esac
+}
+
 render() {
     user=$(nginx_user)
     names=$(site_names)
     secure=$(https_names)
+    from_app=""
+    if static_from_app; then
+        from_app=$templates/static-from-app.conf
+        [ -r "$from_app" ] || die "MYSITE_STATIC_FROM_APP is on but $from_app is missing"
+    fi
     all=""
     for name in $names $secure; do
         case " $all " in *" $name "*) ;; *) all="$all $name" ;; esac
     done
     mkdir -p "$nginx_dir/conf.d" "$nginx_dir/mysite.d"
     sed "s/__NGINX_USER__/$user/" "$templates/nginx.conf.template" > "$nginx_dir/nginx.conf"
-    sed "s/__SERVER_NAME__/${all# }/" "$templates/mysite.conf.template" > "$nginx_dir/conf.d/mysite.conf.new"
+    if [ -n "$from_app" ]; then
+        # the lines from `# >>> static and media` to `# <<< static and media` give way to static-from-app.conf
+        sed -e "s/__SERVER_NAME__/${all# }/" \
+            -e "/^ *# >>> static and media/r $from_app" \
+            -e '/^ *# >>> static and media/,/^ *# <<< static and media/d' \
+            "$templates/mysite.conf.template" > "$nginx_dir/conf.d/mysite.conf.new"
+        if grep -q 'alias /srv/' "$nginx_dir/conf.d/mysite.conf.new"; then
+            rm -f "$nginx_dir/conf.d/mysite.conf.new"
+            die "MYSITE_STATIC_FROM_APP is on but the volume locations of mysite.conf.template stayed"
+        fi
+    else
+        sed "s/__SERVER_NAME__/${all# }/" "$templates/mysite.conf.template" > "$nginx_dir/conf.d/mysite.conf.new"
+    fi
     if [ -n "$secure" ]; then
         certperms
         printf '%s 1;\n' $secure > "$nginx_dir/mysite.d/https-hosts"
@@ -116,7 +146,7 @@ render() {
         rm -f "$nginx_dir/conf.d/mysite-https.conf" "$nginx_dir/mysite.d/https.conf" "$nginx_dir/mysite.d/https-hosts"
     fi
     mv "$nginx_dir/conf.d/mysite.conf.new" "$nginx_dir/conf.d/mysite.conf"
-    echo "nginx entrypoint: serving '${all# }' (https: '${secure:-none}'; workers run as $user)"
+    echo "nginx entrypoint: serving '${all# }' (https: '${secure:-none}'${from_app:+; static and media from the app}; workers run as $user)"
 }
 
 https_on() {

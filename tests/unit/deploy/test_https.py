@@ -257,7 +257,7 @@ def test_nothing_deployed_yet_is_one_line():
 
 # --- nginx: the entrypoint renders http-only or https -------------------------------------------
 
-def render(tmp_path, hosts="blog.example,www.blog.example", https_names=None, cert=True):
+def render(tmp_path, hosts="blog.example,www.blog.example", https_names=None, cert=True, **extra_env):
     """Run the real entrypoint's `render` into a temporary folder; return {file name: text}."""
     out, le = tmp_path / "nginx", tmp_path / "letsencrypt"
     (le / "live/blog.example").mkdir(parents=True)
@@ -271,7 +271,7 @@ def render(tmp_path, hosts="blog.example,www.blog.example", https_names=None, ce
         (le / "mysite/https-names").write_text(https_names + "\n")
     environment = {"PATH": os.environ["PATH"], "DJANGO_ALLOWED_HOSTS": hosts, "MYSITE_NGINX_TEMPLATES": str(NGINX),
                    "MYSITE_NGINX_DIR": str(out), "MYSITE_LETSENCRYPT": str(le),
-                   "MYSITE_NGINX_USER": getpass.getuser()}
+                   "MYSITE_NGINX_USER": getpass.getuser(), **extra_env}
     done = subprocess.run(["sh", str(NGINX / "entrypoint.sh"), "render"], env=environment, capture_output=True,
                           text=True, timeout=30)
     assert done.returncode == 0, done.stderr
@@ -330,3 +330,98 @@ def test_https_for_the_domain_and_www(tmp_path):
     files = render(tmp_path, https_names="blog.example www.blog.example")
     assert files["mysite.d/https-hosts"] == "blog.example 1;\nwww.blog.example 1;\n"
     assert "server_name blog.example www.blog.example;" in files["conf.d/mysite.conf"]
+
+
+# --- nginx: /static/ and /media/ from the volumes (one server) or from the app (a cluster) -----------
+
+def location(conf, path):
+    """The text of `location PATH { ... }` in conf (nginx's own braces only: none are in our strings)."""
+    start = conf.index(f"location {path} {{")
+    depth = 0
+    for end in range(start, len(conf)):
+        depth += {"{": 1, "}": -1}.get(conf[end], 0)
+        if conf[end] == "}" and depth == 0:
+            return conf[start:end + 1]
+    raise AssertionError(f"location {path} is not closed")
+
+
+def code_of(text):
+    return "\n".join(line.split("#", 1)[0].rstrip() for line in text.splitlines() if line.split("#", 1)[0].strip())
+
+
+@pytest.mark.parametrize("flag", [None, "", "0", "false", "no"])
+def test_static_and_media_from_the_volumes_unless_told(tmp_path, flag):
+    """One server (production.yml sets nothing): the template as it is, only the server names filled in."""
+    files = render(tmp_path, **({} if flag is None else {"MYSITE_STATIC_FROM_APP": flag}))
+    site = files["conf.d/mysite.conf"]
+    template = (NGINX / "mysite.conf.template").read_text()
+    assert site == template.replace("__SERVER_NAME__", "blog.example www.blog.example")
+    static, media = location(site, "/static/"), location(site, "/media/")
+    assert "alias /srv/static/;" in static and "gzip_static on;" in static and "proxy_pass" not in static
+    assert "expires $mysite_static_expires;" in static
+    assert "alias /srv/media/;" in media and "proxy_pass" not in media
+    assert "from the app" not in files["stdout"]
+
+
+@pytest.mark.parametrize("flag", ["1", "true", "yes"])
+def test_static_and_media_from_the_app_on_a_cluster(tmp_path, flag):
+    files = render(tmp_path, MYSITE_STATIC_FROM_APP=flag)
+    site = files["conf.d/mysite.conf"]
+    assert "/srv/static" not in site and "/srv/media" not in site and "alias " not in code_of(site)
+    assert "gzip_static" not in code_of(site)
+    assert "static and media from the app" in files["stdout"]
+    for path in ("/static/", "/media/"):
+        block = location(site, path)
+        # the zero-downtime routing of `location /`: Docker's DNS on every request, a variable, retries
+        for directive in ("set $app http://mysite:8000;", "proxy_pass $app;", "proxy_connect_timeout 1s;",
+                          "proxy_next_upstream_tries 3;", "proxy_http_version 1.1;", 'proxy_set_header Connection "";',
+                          "proxy_set_header Host $host;", "proxy_set_header X-Forwarded-Proto $scheme;",
+                          "proxy_hide_header Cache-Control;", "proxy_hide_header X-Frame-Options;",
+                          "include /etc/nginx/mysite/security-headers.conf;"):
+            assert directive in block, (path, directive)
+        assert "non_idempotent" not in code_of(block)
+    static = location(site, "/static/")
+    # the same cache headers as from the volume (the app's copies hidden), and gzip
+    assert "expires $mysite_static_expires;" in static
+    assert "add_header Cache-Control $mysite_static_immutable;" in static
+    assert "access_log off;" in static
+    assert "proxy_next_upstream error timeout http_502 http_503 http_404;" in static
+    media = location(site, "/media/")
+    assert "expires 1h;" in media and "proxy_next_upstream error timeout http_502 http_503;" in media
+    # the rest is the template's: the server's resolver, `location /`, the health server, ACME, the 444 catch-all
+    assert "resolver 127.0.0.11 valid=1s ipv6=off;" in site
+    template = (NGINX / "mysite.conf.template").read_text().replace("__SERVER_NAME__", "blog.example www.blog.example")
+    for path in ("/", "= /nginx-health", "/.well-known/acme-challenge/"):
+        assert location(site, path) == location(template, path)
+    assert site.startswith(template[:template.index("    # >>> static and media")])
+    assert site.endswith(template[template.index("    # <<< static and media"):])
+    assert "listen 127.0.0.1:81;" in site and "return 444;" in site
+    assert site.count("location /static/ {") == 1 and site.count("location /media/ {") == 1
+
+
+def test_static_from_the_app_with_https(tmp_path):
+    files = render(tmp_path, https_names="blog.example", MYSITE_STATIC_FROM_APP="1")
+    assert "listen 443 ssl http2;" in files["mysite.d/https.conf"]
+    assert "proxy_pass $app;" in location(files["conf.d/mysite.conf"], "/static/")
+    assert "(https: 'blog.example'; static and media from the app;" in files["stdout"]
+
+
+def test_a_value_that_is_neither_on_nor_off_is_refused(tmp_path):
+    environment = {"PATH": os.environ["PATH"], "DJANGO_ALLOWED_HOSTS": "blog.example",
+                   "MYSITE_NGINX_TEMPLATES": str(NGINX), "MYSITE_NGINX_DIR": str(tmp_path / "nginx"),
+                   "MYSITE_LETSENCRYPT": str(tmp_path / "le"), "MYSITE_NGINX_USER": getpass.getuser(),
+                   "MYSITE_STATIC_FROM_APP": "on-the-cluster"}
+    done = subprocess.run(["sh", str(NGINX / "entrypoint.sh"), "render"], env=environment, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 1
+    assert done.stderr == ("nginx entrypoint: MYSITE_STATIC_FROM_APP='on-the-cluster': set 1 (static and media from "
+                           "the app, a cluster) or 0\n")
+    assert not (tmp_path / "nginx/conf.d/mysite.conf").exists()
+
+
+def test_the_image_carries_the_app_locations():
+    dockerfile = (NGINX / "Dockerfile").read_text()
+    copy = dockerfile[dockerfile.index("COPY compose/production/nginx/nginx.conf.template"):]
+    copy = copy[:copy.index("/etc/nginx/mysite/")]
+    assert "compose/production/nginx/static-from-app.conf" in copy
+    assert "127.0.0.1:81/nginx-health" in dockerfile  # the image's own health check is unchanged
