@@ -119,6 +119,48 @@ def images_table(images: dict) -> str:
     return out
 
 
+SHIP_STEP = {
+    "build local": "registry + push here + pull through the tunnel",
+    "save|load": "docker save | gzip | ssh | docker load",
+    "build server": "build images on the server",
+}
+
+
+def shipping_table(methods: dict) -> str:
+    """Per method, the first shipment and a code-only change: MB the server received, the seconds of the step
+    that got the images there (ship steps, pipeline or the server's build), the build here, the whole deploy."""
+    rows = []
+    for method, data in methods.items():
+        for shipment in ("first", "code_only"):
+            phase = data.get(shipment)
+            if not phase:
+                continue
+            received = phase.get("received_bytes")
+            step = phase.get("ship_s", phase.get("seconds")) if method != "build server" else phase.get("build_s")
+            here = phase.get("build_s") if method == "build local" else None
+            rows.append([method, shipment.replace("_", "-"), None if received is None else received / 1e6, step,
+                         here, phase.get("deploy_s"), SHIP_STEP.get(method, "")])
+    return table(["method", "shipment", "MB received", "step s", "build here s", "fab deploy s", "step"], rows,
+                 right={2, 3, 4, 5})
+
+
+def ratios_table(rows: list[dict]) -> str:
+    """Each ratio of one run's numbers; `met` only for the ones with a target."""
+    return table(
+        ["ratio", "value", "at most", "met"],
+        [[r["name"], _ratio(r["ratio"]), _ratio(r["at_most"]), _verdict(r["met"])] for r in rows],
+        right={1, 2},
+    )
+
+
+def _ratio(value: float | None) -> str | None:
+    return None if value is None else f"{value:.3f}"
+
+
+def _verdict(met: bool | None) -> str | None:
+    return None if met is None else ("yes" if met else "NO")
+
+
 def render(payload: dict) -> str:
     """Every section that is present, as tables, with the run's context on top."""
     machine = payload.get("machine", {})
@@ -144,6 +186,24 @@ def render(payload: dict) -> str:
             parts += ["", "## downtime (8 keep-alive connections through nginx)", downtime_table(deploy["downtime"])]
         if deploy.get("images"):
             parts += ["", "## images (on the server)", images_table(deploy["images"])]
+    shipping = payload.get("shipping")
+    if shipping:
+        if shipping.get("methods"):
+            parts += ["", "## shipping the images to one fresh server (bytes its eth0 received)",
+                      shipping_table(shipping["methods"])]
+        first = shipping.get("methods", {}).get("build local", {}).get("first", {})
+        if first.get("cold_push_s") is not None:
+            written = first.get("cold_push_received_bytes")
+            parts += [f"build local, first, as a laptop's first push (into an empty registry): push "
+                      f"{first['cold_push_s']}s ({'?' if written is None else round(written / 1e6, 1)} MB written) "
+                      f"instead of {first.get('push_s')}s, so ship steps {first.get('ship_cold_s')}s"]
+        if shipping.get("ratios"):
+            parts += ["", "## shipping ratios (same run)", ratios_table(shipping["ratios"])]
+        if shipping.get("base_images_copy"):
+            copy = shipping["base_images_copy"]
+            parts += [f"build server: base images copied in beforehand (docker save | docker exec load, not over "
+                      f"eth0): {copy.get('seconds')}s, eth0 received {copy.get('eth0_received_bytes')} bytes meanwhile"]
+        parts += [f"shipping note: {note}" for note in shipping.get("notes", [])]
     for note in payload.get("notes", []):
         parts.append(f"note: {note}")
     return "\n".join(parts)

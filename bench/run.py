@@ -1,10 +1,12 @@
 """`inv bench`: every benchmark in one run, one JSON record in bench/results/, one printed report.
 
 Full: images (cold build, code-only rebuild, sizes), serving at 1/8/32 connections, then the deploy
-benchmark on a fresh server (cold, warm, downtime ours vs the article's). About 6 minutes here.
+benchmark on a fresh server (cold, warm, downtime ours vs the article's), then the shipping benchmark
+on another fresh server (`fab deploy --build local` vs `docker save | gzip | ssh docker load` vs
+`fab deploy --build server`, first shipment and code-only change). About 10 minutes here.
 Quick (< 3 min): serving only, at 8 connections, 4 s per URL, on a cached build. A fresh server alone
 (bootstrap installs Docker, the first deploy builds with no cache) takes longer than that, so the
-deploy numbers come from full runs only.
+deploy and shipping numbers come from full runs only.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import time
 from bench import report
 
 
-def run_all(quick: bool = False, serving: bool = True, deploy: bool = True) -> tuple[dict, object]:
+def run_all(
+    quick: bool = False, serving: bool = True, deploy: bool = True, ship: bool = True
+) -> tuple[dict, object]:
     sections: dict = {}
     notes: list[str] = []
     started = time.monotonic()
@@ -29,6 +33,12 @@ def run_all(quick: bool = False, serving: bool = True, deploy: bool = True) -> t
         sections["deploy"] = deploy_bench.run()
     elif deploy:
         notes.append("--quick: no deploy benchmark (a fresh server takes longer than the quick budget)")
+    if ship and not quick:
+        from bench import shipping
+
+        sections["shipping"] = shipping.run()
+    elif ship:
+        notes.append("--quick: no shipping benchmark (a fresh server takes longer than the quick budget)")
     notes.append(f"load average before the run {load_before}, after {report.load_average()}")
     notes.append(f"run took {time.monotonic() - started:.0f}s")
     payload = report.envelope({**sections, "notes": notes}, quick=quick)
