@@ -178,6 +178,10 @@ def render(payload: dict) -> str:
         if serving.get("checks"):
             parts += [f"app checks (queries on 1st/2nd GET, Markdown conversions): {json.dumps(serving['checks'])}"]
         parts += ["", "## serving through nginx", serving_table(serving.get("rows", []))]
+    if payload.get("databases"):
+        from bench.databases import report_lines  # SQLite vs PostgreSQL: the section renders its own tables
+
+        parts += report_lines(payload["databases"])
     deploy = payload.get("deploy")
     if deploy:
         if deploy.get("phases"):

@@ -7,6 +7,8 @@ on another fresh server (`fab deploy --build local` vs `docker save | gzip | ssh
 Quick (< 3 min): serving only, at 8 connections, 4 s per URL, on a cached build. A fresh server alone
 (bootstrap installs Docker, the first deploy builds with no cache) takes longer than that, so the
 deploy and shipping numbers come from full runs only.
+Databases (full runs, `--no-databases` skips it): SQLite vs PostgreSQL on one stack, interleaved, and the
+move's duration (bench/databases.py); about 7 minutes more.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from bench import report
 
 
 def run_all(
-    quick: bool = False, serving: bool = True, deploy: bool = True, ship: bool = True
+    quick: bool = False, serving: bool = True, deploy: bool = True, ship: bool = True, databases: bool = True
 ) -> tuple[dict, object]:
     sections: dict = {}
     notes: list[str] = []
@@ -27,6 +29,12 @@ def run_all(
         from bench import serving as serving_bench
 
         sections["serving"] = serving_bench.run(quick=quick)
+    if databases and not quick:
+        from bench import databases as databases_bench
+
+        sections["databases"] = databases_bench.run()
+    elif databases:
+        notes.append("--quick: no databases benchmark (SQLite vs PostgreSQL takes minutes: full runs only)")
     if deploy and not quick:
         from bench import deploy as deploy_bench
 

@@ -3,7 +3,9 @@
 Names we own on the shared engine: the project `mysite-bench` (containers, volumes, network) and the
 images `mysite-django:bench` / `mysite-nginx:bench`. The env file is generated in a temp dir (never
 the real .envs/.production) and handed to compose through MYSITE_ENV_FILE. nginx is published on
-127.0.0.1 only, on a free port in 18900-18999.
+127.0.0.1 only, on a free port in 18900-18999. With ``postgres=True`` the stack also runs production.yml's
+`postgres` service (its POSTGRES_* values in an env file of their own, MYSITE_POSTGRES_ENV_FILE, with a
+fresh password; never published), and ``use_database`` moves the app between SQLite and it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from deploy.commands import compose
-from deploy.envfile import new_secret_key
+from deploy.envfile import new_password, new_secret_key, postgres_settings
 from testbed import stack, worktree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +31,7 @@ TAG = "bench"
 DOMAIN = "bench.mysite.test"
 PORT_RANGE = (18900, 18999)
 IMAGES = (f"mysite-django:{TAG}", f"mysite-nginx:{TAG}")
+DATABASES = ("sqlite", "postgres")
 
 
 class BenchError(RuntimeError):
@@ -89,10 +92,15 @@ class Stack(stack.Stack):
     failure = BenchError
     timeout = 1200.0
 
-    def __init__(self, extra_env: dict[str, str] | None = None, ref: str = ""):
+    def __init__(self, extra_env: dict[str, str] | None = None, ref: str = "", postgres: bool = False):
         """``extra_env``: lines added to the env file (WEB_CONCURRENCY...); ``ref``: a git commit to build
-        instead of the working tree (before/after comparisons)."""
+        instead of the working tree (before/after comparisons); ``postgres``: run the postgres service too
+        (the app starts on SQLite; ``use_database("postgres")`` puts it on PostgreSQL)."""
         self.extra_env = extra_env or {}
+        self.secret_key = new_secret_key()  # one key for the stack's life: rewriting the env file keeps it
+        # POSTGRES_USER/PASSWORD/DB and the DATABASE_URL that names the bundled service (deploy/envfile.py)
+        self.postgres = postgres_settings(new_password()) if postgres else {}
+        self.database = "sqlite"
         self.tmp = Path(tempfile.mkdtemp(prefix="mysite-bench-"))
         # A private copy of the working tree: other engineers' edits mid-run don't change what we build,
         # and the code-only rebuild can edit a template without touching the shared checkout.
@@ -100,16 +108,26 @@ class Stack(stack.Stack):
         port = free_port()
         self.https_port = free_port(exclude=(port,))
         self.env_file = self.tmp / "production.env"
+        self.postgres_env_file = self.tmp / "postgres.env"
         env = compose.environment(env_file=str(self.env_file), http_addr="127.0.0.1", http_port=port,
-                                  https_port=self.https_port, tag=TAG)
+                                  https_port=self.https_port, tag=TAG,
+                                  postgres_env_file=str(self.postgres_env_file) if postgres else None)
         super().__init__(stack.compose_kind(), src, "production.yml", PROJECT, port=port, env=env)
         self.write_env_file()
 
     def write_env_file(self) -> None:
-        lines = [f"DJANGO_SECRET_KEY={new_secret_key()}", f"DJANGO_ALLOWED_HOSTS={DOMAIN}"]
+        """The app's env file (on PostgreSQL: with the four lines `inv production.env --postgres` writes),
+        and PostgreSQL's own (its POSTGRES_* values only, as a deploy writes it)."""
+        lines = [f"DJANGO_SECRET_KEY={self.secret_key}", f"DJANGO_ALLOWED_HOSTS={DOMAIN}"]
+        if self.database == "postgres":
+            lines += [f"{k}={v}" for k, v in self.postgres.items()]
         lines += [f"{k}={v}" for k, v in self.extra_env.items()]
         self.env_file.write_text("\n".join(lines) + "\n")
         self.env_file.chmod(0o600)
+        if self.postgres:
+            own = [f"{k}={v}" for k, v in self.postgres.items() if k.startswith("POSTGRES_")]
+            self.postgres_env_file.write_text("\n".join(own) + "\n")
+            self.postgres_env_file.chmod(0o600)
 
     @property
     def url(self) -> str:
@@ -119,8 +137,56 @@ class Stack(stack.Stack):
         return self.timed("build", *(["--no-cache"] if no_cache else []))[0]
 
     def up(self) -> None:
-        self.compose("up", "--detach", "--no-build", *compose.APP_SERVICES)
+        """`up mysite nginx` (and `postgres`, named, when the stack has it), until /healthz answers."""
+        if self.database == "postgres":  # the app migrates as it starts: its database first
+            self.compose("up", "--detach", "--no-build", "postgres")
+            self.wait_postgres()
+        services = (*compose.APP_SERVICES, "postgres") if self.postgres else compose.APP_SERVICES
+        self.compose("up", "--detach", "--no-build", *services)
+        if self.postgres:
+            self.wait_postgres()
         self.wait_ready()
+
+    def use_database(self, database: str) -> None:
+        """Put the app on "sqlite" (the `database` volume) or "postgres" (the service): its env file rewritten
+        and its container recreated, so it starts as a fresh one would (migrate, then gunicorn); nginx and
+        both databases stay up, and nginx finds the new container by name."""
+        if database not in DATABASES or (database == "postgres" and not self.postgres):
+            raise BenchError(f"no database {database!r} in this stack (it has: {', '.join(self.databases)})")
+        self.database = database
+        self.write_env_file()
+        self.compose("up", "--detach", "--no-deps", "--force-recreate", "--no-build", "mysite")
+        self.wait_ready()
+
+    @property
+    def databases(self) -> tuple[str, ...]:
+        return DATABASES if self.postgres else DATABASES[:1]
+
+    def postgres_url(self, name: str = "") -> str:
+        """The DATABASE_URL of the bundled service's database ``name`` (default: the app's)."""
+        url = self.postgres["DATABASE_URL"]
+        return url.rsplit("/", 1)[0] + "/" + name if name else url
+
+    def wait_postgres(self, timeout: float = 120) -> None:
+        """Until a password login over the network works: during its first start the stand-in's setup server
+        answers pg_isready on the socket before the real one listens (docs/TESTING.md)."""
+        login = ('PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" '
+                 '-tAc "SELECT 1"')
+        deadline = time.monotonic() + timeout
+        done = None
+        while time.monotonic() < deadline:
+            done = self.compose("exec", "-T", "postgres", "sh", "-c", login, check=False)
+            if done.returncode == 0 and done.stdout.strip() == "1":
+                return
+            time.sleep(1)
+        logs = self.compose("logs", "--tail=30", "postgres", check=False).stdout
+        last = "" if done is None else (done.stdout + done.stderr).strip()[-300:]
+        raise BenchError(f"PostgreSQL never accepted a login within {timeout:g}s ({last}):\n{logs[-3000:]}")
+
+    def psql(self, sql: str) -> str:
+        """One SQL command as the service's superuser (POSTGRES_USER), over the container's own socket."""
+        script = 'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -v ON_ERROR_STOP=1 -tAc "$0"'
+        return self.compose("exec", "-T", "postgres", "sh", "-c", script, sql).stdout
 
     def get(self, path: str, timeout: float = 10) -> tuple[int, str]:
         request = urllib.request.Request(self.url + path, headers={"Host": DOMAIN})

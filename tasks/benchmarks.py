@@ -1,4 +1,5 @@
-"""`inv bench`: serving speed, deploy speed and downtime, image shipping (the code is in bench/).
+"""`inv bench`: serving speed, deploy speed and downtime, image shipping, SQLite vs PostgreSQL (the code is in
+bench/).
 
 Not tasks/bench.py: invoke puts tasks/ on sys.path too, so a module named bench here could shadow
 the bench/ package it runs.
@@ -25,19 +26,22 @@ class BenchTask(CheckedTask):
 @task(
     klass=BenchTask,
     help={
-        "quick": "a reduced run in under 3 minutes: serving at 8 connections only, no deploy or shipping benchmark",
+        "quick": "a reduced run in under 3 minutes: serving at 8 connections only (no deploy, shipping or databases "
+        "benchmark)",
         "serving": "run the serving benchmark (default on; --no-serving skips it)",
         "deploy": "run the deploy benchmark on a fresh server (default on; --no-deploy skips it)",
         "ship": "run the image-shipping benchmark on a fresh server: --build local vs docker save|load vs "
         "--build server (default on; --no-ship skips it)",
+        "databases": "run SQLite vs PostgreSQL on one stack (pages, a comment-write mix, the move's duration; "
+        "default on, not in --quick; --no-databases skips it)",
     }
 )
-def bench(c, quick=False, serving=True, deploy=True, ship=True):
-    """Benchmark serving, deploys and image shipping; write bench/results/<date>.json and print the tables."""
+def bench(c, quick=False, serving=True, deploy=True, ship=True, databases=True):
+    """Benchmark serving, deploys, image shipping and the two databases; write bench/results/<date>.json."""
     from bench import report
     from bench.run import run_all
 
     with in_root(c):
-        payload, path = run_all(quick=quick, serving=serving, deploy=deploy, ship=ship)
+        payload, path = run_all(quick=quick, serving=serving, deploy=deploy, ship=ship, databases=databases)
     print(report.render(payload))
     say(f"wrote {path}")
