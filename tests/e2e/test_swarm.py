@@ -106,7 +106,8 @@ def test_bootstrap_makes_one_swarm_and_running_it_again_changes_nothing(cluster,
     done = swarm(cluster, checkout, laptop, "bootstrap")
     assert done.returncode == 0, done.stdout + done.stderr
     listed = manager(cluster, "docker node ls --format '{{.Status}} {{.Availability}} {{.ManagerStatus}}'").split("\n")
-    assert sorted(line for line in listed if line) == ["Ready Active", "Ready Active", "Ready Active Leader"]
+    assert sorted(line.strip() for line in listed if line.strip()) == [
+        "Ready Active", "Ready Active", "Ready Active Leader"]
     assert "mysite.db=true" in manager(cluster, "docker node inspect self --format '{{.Spec.Labels}}'").replace(
         ":", "=")
     assert "join-token" not in done.stdout and "SWMTKN" not in done.stdout + done.stderr  # never printed
