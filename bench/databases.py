@@ -458,11 +458,7 @@ def run(rounds: int = ROUNDS, duration: float = DURATION, keep: bool = False,
         }
         result["load_avg_after"] = report.load_average()
     finally:
-        if keep:
-            say(f"--keep: leaving {stack.url} up; remove it with: python -m bench.stack down")
-        else:
-            stack.down()
-            stack.cleanup()
+        stack.finish(keep)
     return result
 
 

@@ -149,11 +149,7 @@ def run(
         result["checks"] = check_app(stack, targets)
         result["rows"] = load(stack, targets, connections, duration, warmup)
     finally:
-        if keep:
-            say(f"--keep: leaving {stack.url} up; remove it with: python -m bench.stack down")
-        else:
-            stack.down()
-            stack.cleanup()
+        stack.finish(keep)
     return result
 
 

@@ -133,6 +133,14 @@ class Stack(stack.Stack):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def finish(self, keep: bool) -> None:
+        """Down and cleaned up, or with --keep left up (and said so)."""
+        if keep:
+            say(f"--keep: leaving {self.url} up; remove it with: python -m bench.stack down")
+        else:
+            self.down()
+            self.cleanup()
+
     def build(self, no_cache: bool = False) -> float:
         return self.timed("build", *(["--no-cache"] if no_cache else []))[0]
 

@@ -43,24 +43,28 @@ def ship(host: Host, names: Names, release: str, sha: str, env: envfile.EnvFile,
 def build(host: Host, names: Names, release: str, kind: str) -> None:
     with step(f"build images {names.app_image(release)} and {names.nginx_image(release)} "
               "(the old containers keep serving)"):
-        try:
-            host.run(compose.stack(names, release, compose.BUILD, kind=kind), timeout=3600)
-        except RemoteCommandFailed as error:
-            tail("build output", error.output, BUILD_LOG_LINES)
-            raise DeployError("building the images failed (see the build output above); nothing was switched "
-                              "and the previous release keeps serving: fix the build and deploy again") from None
+        _stack_or_explain(host, names, release, kind, compose.BUILD, 3600, "build output",
+                          "building the images failed (see the build output above); nothing was switched and the "
+                          "previous release keeps serving: fix the build and deploy again")
 
 
 def migrate(host: Host, names: Names, release: str, kind: str) -> None:
     # `compose run` (not `docker run`): on a first deploy it creates the project's network and volumes,
     # and the app image is the first to mount them, so the data folders belong to the app's user
     with step("migrate the database once, in a one-off container of the new image"):
-        try:
-            host.run(compose.stack(names, release, compose.MIGRATE, kind=kind), timeout=1800)
-        except RemoteCommandFailed as error:
-            tail("migrate output", error.output, BUILD_LOG_LINES)
-            raise DeployError("migrations failed (output above); nothing was switched and the previous release "
-                              "keeps serving: fix the migration and deploy again") from None
+        _stack_or_explain(host, names, release, kind, compose.MIGRATE, 1800, "migrate output",
+                          "migrations failed (output above); nothing was switched and the previous release keeps "
+                          "serving: fix the migration and deploy again")
+
+
+def _stack_or_explain(host: Host, names: Names, release: str, kind: str, words: str, timeout: int, what: str,
+                      message: str) -> None:
+    """compose ``words`` in the release; on failure the end of its output, then ``message`` as the one line."""
+    try:
+        host.run(compose.stack(names, release, words, kind=kind), timeout=timeout)
+    except RemoteCommandFailed as error:
+        tail(what, error.output, BUILD_LOG_LINES)
+        raise DeployError(message) from None
 
 
 def record(host: Host, names: Names, *, action: str, sha: str, release: str, result: str, started: float) -> None:
