@@ -123,16 +123,18 @@ def fail(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("blog", "0002_cache_table")]
-    operations = [
-        migrations.AddField("comment", "e2e_flag", models.BooleanField(default=False)),
+    dependencies = [("blog", "{latest}")]
+    operations = [  # safe for the migration gate (nullable column, RunPython): it fails only when it runs
+        migrations.AddField("comment", "e2e_flag", models.BooleanField(null=True)),
         migrations.RunPython(fail),
     ]
 '''
 
 
 def test_migration_failure(deployed, checkout, laptop, change, before):
-    change({"blog/migrations/0003_e2e_fails.py": MIGRATION}, "a migration that fails half-way")
+    latest = sorted(p.stem for p in (checkout / "blog/migrations").glob("0*.py"))[-1]
+    change({"blog/migrations/0099_e2e_fails.py": MIGRATION.replace("{latest}", latest)},
+           "a migration that fails half-way")
     done, load = attempt(deployed, checkout, laptop)
     assert "e2e: this migration fails" in done.stdout
     assert_previous_release_kept(deployed, checkout, laptop, "migration failure", done, load, before,

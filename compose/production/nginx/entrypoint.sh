@@ -96,6 +96,19 @@ certperms() {
     if [ -d "$letsencrypt/archive" ]; then
         find "$letsencrypt/archive" -name 'privkey*.pem' -exec chgrp "$group" {} + -exec chmod 0640 {} +
     fi
+    # nginx reads certificate and key at each handshake: from ONE file, replaced in one rename, so a
+    # handshake never meets a renewed certificate with the old key (certbot swaps live/'s two links apart)
+    [ -d "$letsencrypt/live" ] || return 0
+    for live in $(find "$letsencrypt/live" -mindepth 1 -maxdepth 1 -type d); do  # names: no spaces, no globs
+        name=$(basename "$live")
+        if [ -f "$live/fullchain.pem" ] && [ -f "$live/privkey.pem" ]; then
+            mkdir -p "$state"
+            cat "$live/fullchain.pem" "$live/privkey.pem" > "$state/.$name.pem.new"
+            chgrp "$group" "$state/.$name.pem.new"
+            chmod 0640 "$state/.$name.pem.new"
+            mv -f "$state/.$name.pem.new" "$state/$name.pem"
+        fi
+    done
 }
 
 # MYSITE_STATIC_FROM_APP: 1 (true, yes) proxies /static/ and /media/ to the app; 0, false, no or unset serves

@@ -264,7 +264,7 @@ def render(tmp_path, hosts="blog.example,www.blog.example", https_names=None, ce
     (le / "archive/blog.example").mkdir(parents=True)
     if cert:
         for name in ("fullchain", "privkey"):
-            (le / f"archive/blog.example/{name}1.pem").write_text("PEM")
+            (le / f"archive/blog.example/{name}1.pem").write_text(f"{name.upper()} PEM\n")
             os.symlink(f"../../archive/blog.example/{name}1.pem", le / f"live/blog.example/{name}.pem")
     if https_names:
         (le / "mysite").mkdir()
@@ -278,6 +278,10 @@ def render(tmp_path, hosts="blog.example,www.blog.example", https_names=None, ce
     files = {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file()}
     files["stdout"] = done.stdout
     files["privkey mode"] = oct((le / "archive/blog.example/privkey1.pem").stat().st_mode & 0o777) if cert else ""
+    combined = le / "mysite/blog.example.pem"
+    if combined.exists():
+        files["combined"] = combined.read_text()
+        files["combined mode"] = oct(combined.stat().st_mode & 0o777)
     return files
 
 
@@ -306,8 +310,10 @@ def test_https_with_a_certificate(tmp_path):
     assert "listen 443 ssl http2;" in server
     assert "ssl_certificate $mysite_cert;" in server and "ssl_certificate_key $mysite_cert_key;" in server
     assert "return 301 https://$host$request_uri;" in server
-    assert "default /etc/letsencrypt/live/blog.example/fullchain.pem;" in https
-    assert "default /etc/letsencrypt/live/blog.example/privkey.pem;" in https
+    # certificate and key from one file, replaced in one rename: a renewal never shows a handshake a new
+    # certificate with the old key (certbot swaps live/'s two links one after the other)
+    assert https.count("default /etc/letsencrypt/mysite/blog.example.pem;") == 2
+    assert files["combined"] == "FULLCHAIN PEM\nPRIVKEY PEM\n" and files["combined mode"] == "0o640"
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in https
     assert "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" in https
     assert ":DHE-" not in https
