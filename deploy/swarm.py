@@ -177,7 +177,7 @@ def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_u
                     host.run(tag(Names.nginx_image(release), f"mysite-nginx:{nginx_tag}"))
             secrets = ensure_secrets(manager, names, env)
             folder = ship_stack_file(manager, names, release, sha, root)
-            first = not manager.probe(service_exists(names, swarm.POSTGRES_SERVICE)).ok
+            first = not manager.probe(swarm.service_exists(names, swarm.POSTGRES_SERVICE)).ok
             if first:
                 with step("first deploy: the stack with no app task yet, PostgreSQL up and healthy"):
                     manager.run(swarm.stack_deploy(names, folder, stack_env(names, env, release, nginx_tag,
@@ -207,10 +207,6 @@ def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_u
                 who=lock.who(), action="swarm-deploy", sha=sha, release=release, result=result,
                 seconds=time.monotonic() - started)), warn=True)
     say(f"deployed {release} to {len(hosts)} node(s) in {time.monotonic() - started:.1f}s")
-
-
-def service_exists(names: Names, name: str) -> str:
-    return f"docker service inspect {swarm.service(names, name)} >/dev/null 2>&1"
 
 
 def current_image(manager: Host, names: Names) -> str:
@@ -295,7 +291,7 @@ def gate(manager: Host, names: Names, serving: str, secrets: dict[str, str], env
 def wait_postgres(manager: Host, names: Names) -> None:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not manager.dry_run:
-        if "Running" in manager.probe(swarm_ps(names, swarm.POSTGRES_SERVICE)).stdout:
+        if "Running" in manager.probe(swarm.service_states(names, swarm.POSTGRES_SERVICE)).stdout:
             container = db_container(manager, names)
             if container and manager.probe(docker.is_healthy(container)).ok:
                 return
@@ -303,10 +299,6 @@ def wait_postgres(manager: Host, names: Names) -> None:
     if not manager.dry_run:
         raise DeployError("PostgreSQL did not become healthy on the database node within 300s: see "
                           "`fab swarm.logs --service postgres`")
-
-
-def swarm_ps(names: Names, name: str) -> str:
-    return f"docker service ps --format '{{{{.Node}}}} {{{{.CurrentState}}}}' {swarm.service(names, name)}"
 
 
 def db_container(manager: Host, names: Names) -> str:

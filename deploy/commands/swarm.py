@@ -98,6 +98,15 @@ def service(names: Names, name: str) -> str:
     return f"{names.project}_{name}"
 
 
+def service_exists(names: Names, name: str) -> str:
+    return f"docker service inspect {service(names, name)} >/dev/null 2>&1"
+
+
+def service_states(names: Names, name: str) -> str:
+    """'NODE STATE' of each task of one of the stack's services."""
+    return f"docker service ps --format '{{{{.Node}}}} {{{{.CurrentState}}}}' {service(names, name)}"
+
+
 def update_state(names: Names) -> str:
     """The app service's update state (updating, completed, rollback_started, rollback_completed, paused...)."""
     return (f"docker service inspect --format '{{{{if .UpdateStatus}}}}{{{{.UpdateStatus.State}}}}"
