@@ -36,6 +36,19 @@ class Result:
     reasons: Counter = field(default_factory=Counter)
     first_failures: list[str] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)  # "GET 200", "POST 302", ... (answered requests)
+    started: float = 0.0  # time.monotonic() when the load started: the timeline's zero
+    # (seconds since `started` when the request ended, whether it failed), in the order they ended
+    events: list[tuple[float, bool]] = field(default_factory=list)
+
+    def timeline(self, width: float = 0.1) -> list[tuple[int, int]]:
+        """(succeeded, failed) requests per ``width`` seconds from the start, by the time each ended."""
+        buckets: list[list[int]] = []
+        for at, failed in self.events:
+            index = int(at / width)
+            while len(buckets) <= index:
+                buckets.append([0, 0])
+            buckets[index][1 if failed else 0] += 1
+        return [(ok, bad) for ok, bad in buckets]
 
     def __str__(self) -> str:
         why = ", ".join(f"{k}: {v}" for k, v in self.reasons.most_common(5))
@@ -70,7 +83,8 @@ class Load:
         self._workers: list[threading.Thread] = []
 
     def start(self) -> Load:
-        self._deadline = time.monotonic() + self.max_seconds
+        self.result.started = time.monotonic()
+        self._deadline = self.result.started + self.max_seconds
         for index in range(self.threads):
             worker = threading.Thread(target=self._work, args=(index,), daemon=True)
             worker.start()
@@ -90,8 +104,10 @@ class Load:
         self.stop()
 
     def _record(self, latency: float, failure: str | None, status: str = "") -> None:
+        ended = time.monotonic()
         with self._lock:
             self.result.total += 1
+            self.result.events.append((ended - self.result.started, bool(failure)))
             if status:
                 self.result.statuses[status] += 1
             self.result.max_latency = max(self.result.max_latency, latency)
