@@ -5,9 +5,11 @@ from django.urls import include, path
 from blog.feeds import AllPostsRssFeed
 from blog.sitemaps import sitemaps
 from blog.views import healthz
+from mysite.floor import floor
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("floor", floor, name="floor"),  # the serving benchmark's reference (mysite/floor.py)
     path("admin/", admin.site.urls),
     path("all/rss/", AllPostsRssFeed(), name="rss"),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="django.contrib.sitemaps.views.sitemap"),
