@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bench import report
 from bench.stack import ROOT, BenchError, copy_tree, say
+from bench.steps import run_timed
 from deploy.commands import compose
 from deploy.config import DeployConfig
 from deploy.envfile import new_secret_key
@@ -89,6 +90,16 @@ def summarize(steps: list[dict], total: float) -> dict:
     }
 
 
+def timeline_record(result, marks: list[dict], width: float = 0.1) -> dict:
+    """A load's requests per ``width`` seconds and the step marks of what ran meanwhile, as the record keeps them
+    (and bench/pictures.py draws them): {"timeline": {"width_s", "ok", "failed"}, "steps": [...]}."""
+    buckets = result.timeline(width)
+    return {
+        "timeline": {"width_s": width, "ok": [ok for ok, _ in buckets], "failed": [bad for _, bad in buckets]},
+        "steps": list(marks or []),
+    }
+
+
 class Run:
     """One benchmark run: a checkout, a laptop home, a fresh server."""
 
@@ -117,11 +128,15 @@ class Run:
         path.write_text(path.read_text() + f"{{# bench: one-line change {n} #}}\n")
         self.git("commit", "-qam", f"bench: one-line template change {n}")
 
-    def fab(self, *args: str) -> tuple[float, str]:
+    def fab_command(self, *args: str) -> tuple[list[str], dict[str, str]]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SSH_", "MYSITE_"))}
         env.update(HOME=str(self.laptop), MYSITE_KNOWN_HOSTS=str(self.laptop / ".ssh/known_hosts"))
         argv = [FAB, "-H", f"deploy@127.0.0.1:{self.server.ssh_port}", "-i", self.server.key_filename, *args]
         say(f"fab {' '.join(args)}")
+        return argv, env
+
+    def fab(self, *args: str) -> tuple[float, str]:
+        argv, env = self.fab_command(*args)
         started = time.monotonic()
         done = subprocess.run(argv, cwd=self.repo, env=env, capture_output=True, text=True, timeout=1800)
         took = time.monotonic() - started
@@ -134,6 +149,15 @@ class Run:
     def deploy_phase(self, *args: str) -> dict:
         took, out = self.fab(*args)
         return summarize(parse_steps(out), took)
+
+    def deploy_phase_timed(self, *args: str, zero: float) -> tuple[dict, list[dict]]:
+        """`deploy_phase`, with fab read as it prints: also its top-level steps' marks, in seconds since ``zero``."""
+        argv, env = self.fab_command(*args)
+        done = run_timed(argv, cwd=self.repo, env=env, zero=zero, timeout=1800)
+        if done.returncode != 0:
+            why = "timed out after 1800s" if done.timed_out else f"exit {done.returncode}"
+            raise BenchError(f"fab {' '.join(args)} failed ({why}):\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+        return summarize(parse_steps(done.stdout), done.seconds), done.marks
 
     def get(self, path: str) -> tuple[int, str]:
         import urllib.error
@@ -158,18 +182,22 @@ class Run:
         raise BenchError(f"the site never answered through nginx on :{self.server.http_port}")
 
     def under_load(self, action) -> dict:
-        """8 keep-alive clients on the index and a post while `action()` runs, until the site is back."""
+        """8 keep-alive clients on the index and a post while `action(zero)` runs, until the site is back.
+
+        ``zero`` is the load's start (time.monotonic()); `action` returns its step marks in seconds since then
+        (bench/steps.py), kept with the load's timeline for the picture (bench/pictures.py)."""
         from testbed.load import Load
 
         paths = ["/", self.post_path]
         started = time.monotonic()
         with Load("127.0.0.1", self.server.http_port, host=DOMAIN, paths=paths, threads=8) as load:
             time.sleep(2)
-            action()
+            marks = action(load.result.started)
             self.wait_serving()
             time.sleep(3)
         result = load.result
         return {
+            **timeline_record(result, marks),
             "failed": result.failed,
             "total": result.total,
             "max_ms": round(result.max_latency * 1000, 1),
@@ -197,8 +225,17 @@ class Run:
         self.wait_serving()
         template = f"{release}/{TEMPLATE}"
         self.server.exec(f"echo '{{# bench: the article way #}}' >> {template}")
-        result = self.under_load(lambda: self.server.exec(f"{up} up -d --build", timeout=1200))
-        result["command"] = compose.command(kind, ["production.yml"], "up", "-d", "--build")
+        command = compose.command(kind, ["production.yml"], "up", "-d", "--build")
+
+        def article(zero: float) -> list[dict]:
+            begun = time.monotonic()
+            self.server.exec(f"{up} up -d --build", timeout=1200)
+            took = time.monotonic() - begun
+            return [{"title": command, "label": "up -d --build", "at": round(begun - zero, 2),
+                     "seconds": round(took, 1)}]
+
+        result = self.under_load(article)
+        result["command"] = command
         return result
 
     def seed(self) -> None:
@@ -258,8 +295,10 @@ def run(quick: bool = False) -> dict:
             run_.change_template(2)
             phase: dict = {}
 
-            def ours():
-                phase.update(run_.deploy_phase("deploy"))
+            def ours(zero: float) -> list[dict]:
+                summary, marks = run_.deploy_phase_timed("deploy", zero=zero)
+                phase.update(summary)
+                return marks
 
             result["downtime"]["ours (fab deploy)"] = run_.under_load(ours)
             if quick:
@@ -285,7 +324,12 @@ def main(argv: list[str] | None = None) -> None:
     payload = report.envelope({"deploy": run(quick=args.quick)}, quick=args.quick)
     print(report.render(payload))
     if args.save:
-        print(f"wrote {report.write(payload, suffix='deploy')}")
+        from bench import pictures
+
+        path = report.write(payload, suffix="deploy")
+        print(f"wrote {path}")
+        for picture in pictures.draw_and_publish(path, payload):
+            print(f"wrote {picture}")
 
 
 if __name__ == "__main__":
