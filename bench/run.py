@@ -50,4 +50,9 @@ def run_all(
     notes.append(f"load average before the run {load_before}, after {report.load_average()}")
     notes.append(f"run took {time.monotonic() - started:.0f}s")
     payload = report.envelope({**sections, "notes": notes}, quick=quick)
-    return payload, report.write(payload)
+    path = report.write(payload)
+    from bench import pictures  # the record first: a picture that fails to draw loses no numbers
+
+    for picture in pictures.draw_and_publish(path, payload):
+        print(f"drew {picture} (newest copy in docs/bench/)")
+    return payload, path
