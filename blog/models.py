@@ -88,6 +88,8 @@ class Post(models.Model):
     def increase_views(self):
         """Atomic: concurrent readers never lose a count (UPDATE ... SET views = views + 1).
 
+        A view is written here only with VIEW_COUNT_FLUSH_SECONDS=0; else blog/viewcount.py writes views in batches.
+
         Not while the blog is read-only (a database move, blog/readonly.py): that view goes uncounted.
         """
         if readonly.active():

@@ -6,7 +6,7 @@ container shares) exists and its text names this process's database engine ("sql
 - answers every unsafe method (POST, PUT, PATCH, DELETE, ...) with a 503 page that says the blog is
   moving to a new database, `Retry-After: 30`, before any view or database query runs;
 - lets GET and HEAD through with `active()` true, so that nothing they do writes: the view counter
-  skips its UPDATE (Post.increase_views), the cache keeps what it has (blog/sidebar.py stores nothing),
+  counts nothing and writes no batch (blog/viewcount.py), the cache keeps what it has (blog/sidebar.py stores nothing),
   and sessions are neither saved nor deleted (blog/sessions.py).
 The flag is looked up on every request, one os.stat (its text is read only while it exists): no
 process keeps an answer that would miss the flag appearing. Measured: docs/DATABASES.md.

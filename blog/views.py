@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import ListView
 
-from . import sidebar
+from . import sidebar, viewcount
 from .forms import CommentForm
 from .models import Category, Comment, Post, Tag
 
@@ -69,7 +69,8 @@ def _entry_key(post):
 def post_entries(request, posts):
     """The list entries of a page: their fixed HTML from the cache in the sidebar's query (blog/sidebar.py).
 
-    Views and comment counts are not cached: each page shows this request's numbers from the database.
+    Views and comment counts are not cached: each page shows this request's numbers from the database (the
+    views plus what this process has not written yet: blog/viewcount.py).
     """
     keys = {post.pk: _entry_key(post) for post in posts}
     found = sidebar.lookup(request, keys.values())
@@ -83,10 +84,11 @@ def post_entries(request, posts):
             head, tail = html.split(_LIVE)
             parts = missing[keys[post.pk]] = (url, head, tail)
         url, head, tail = parts
+        views = viewcount.shown_views(post)
         live = format_html(
             '<span class="views">{} view{}</span>\n    <a class="comment-count" href="{}#comments">{} comment{}</a>',
-            post.views,
-            pluralize(post.views),
+            views,
+            pluralize(views),
             url,
             post.comment_count,
             pluralize(post.comment_count),
@@ -260,7 +262,7 @@ def _render_detail(request, post, form, status=200):
 @require_http_methods(["GET", "HEAD"])
 def detail(request, pk):
     post = _get_post(pk)
-    post.increase_views()
+    viewcount.count_view(post)
     return _render_detail(request, post, CommentForm())
 
 
@@ -275,6 +277,7 @@ def comment(request, post_pk):
         messages.success(request, "Thanks, your comment is published.")
         return redirect(f"{post.get_absolute_url()}#comment-{new_comment.pk}")
     messages.error(request, "Your comment was not published: please fix the errors below.")
+    post.views = viewcount.shown_views(post)
     return _render_detail(request, post, form, status=400)
 
 

@@ -127,6 +127,24 @@ else:
 READ_ONLY_FILE = SQLITE_DIR / ".read-only"
 SESSION_ENGINE = "blog.sessions"  # Django's database sessions, which write nothing while read-only
 
+
+def _flush_seconds(name: str, default: float) -> float:
+    """A number of seconds, 0 or more; anything else stops the start with one line that names the variable."""
+    text = env.str(name, default="").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 3600:
+        raise ImproperlyConfigured(f"{env_source(name)} is {text!r}: give a number of seconds from 0 to 3600, "
+                                   f"e.g. {name}={default:g} (0 writes every view at once)")
+    return value
+
+
+# Post views (blog/viewcount.py): counted in memory per process and written in one batch every this many
+# seconds (and when the process stops); 0 writes every view in its request, one UPDATE each.
+VIEW_COUNT_FLUSH_SECONDS = _flush_seconds("VIEW_COUNT_FLUSH_SECONDS", 2.0)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache lives in the database (table created by blog's migration 0002): shared by every gunicorn

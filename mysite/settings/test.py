@@ -11,6 +11,10 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# Views written in their request: a test reads the counter right after a GET, and no thread writes outside
+# its transaction. tests/integration/test_view_counts.py turns the batches on where it tests them.
+VIEW_COUNT_FLUSH_SECONDS = 0
+
 # DATABASE_URL set (`inv test`'s second pass: testbed/postgres.py): that server, where pytest-django
 # creates its test database. One per process (test_<name>_<pid>): two test runs on one server must
 # not drop each other's; testbed/postgres.py drops those of runs that were killed.

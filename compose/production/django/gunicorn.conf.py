@@ -24,3 +24,15 @@ errorlog = "-"
 forwarded_allow_ips = "*"
 max_requests = 1000
 max_requests_jitter = 100
+
+
+def worker_exit(server, worker):
+    """A worker that stops (SIGTERM on a deploy, max_requests) writes the post views it still holds.
+
+    blog/viewcount.py buffers them; a worker whose app never loaded has nothing to write.
+    """
+    import sys
+
+    viewcount = sys.modules.get("blog.viewcount")
+    if viewcount is not None:
+        viewcount.close()
