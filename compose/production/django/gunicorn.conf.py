@@ -1,19 +1,26 @@
-"""gunicorn settings for the production container (see compose/production/django/start.sh)."""
+"""gunicorn settings for the production container (see compose/production/django/start.sh).
 
-import multiprocessing
-import os
+Workers and threads are sized from the CPUs and memory the container may use (its cgroup's CPU quota and
+memory limit, else the machine's), by the formula in gunicorn_sizing.py beside this file:
 
+    workers = max(2, min(2 * cpus + 1, 0.5 * memory // 60 MB per worker, 8))
+    threads = max(2, min(ceil(4 * (2 * cpus + 1) / workers), 8))
 
-def _int_env(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+WEB_CONCURRENCY and GUNICORN_THREADS in the env file win over it. The choice and why: one line at start.
+"""
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gunicorn_sizing  # noqa: E402  (beside this file, which gunicorn loads by path)
+
+sizing = gunicorn_sizing.choose()
 
 bind = "0.0.0.0:8000"
-# 2 * cores + 1 is gunicorn's rule of thumb; capped so a big host doesn't multiply SQLite writers
-workers = _int_env("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 8))
+workers = sizing.workers
 worker_class = "gthread"
-threads = _int_env("GUNICORN_THREADS", 4)
+threads = sizing.threads
 timeout = 30
 # docker stop's default grace is 10 s: production.yml sets stop_grace_period 30s so that 25 s fit
 graceful_timeout = 25
@@ -24,6 +31,11 @@ errorlog = "-"
 forwarded_allow_ips = "*"
 max_requests = 1000
 max_requests_jitter = 100
+
+
+def on_starting(server):
+    """One line in the log: the workers and threads chosen, and why."""
+    server.log.info("sizing: %s workers x %s threads; %s", workers, threads, sizing.reason)
 
 
 def worker_exit(server, worker):
