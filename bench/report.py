@@ -91,6 +91,37 @@ def serving_table(rows: list[dict]) -> str:
     )  # fmt: skip
 
 
+def floor_table(rows: list[dict]) -> str:
+    """The pages as ratios to the framework floor; `met` only where there is a target (8 connections)."""
+    return table(
+        ["target", "conns", "measure", "page", "floor", "ratio", "target ratio", "met"],
+        [[r["target"], r["connections"], r["measure"], r["page"], r["floor"], _ratio(r["ratio"]),
+          f">= {r['at_least']:g}" if r.get("at_least") is not None else
+          (f"<= {r['at_most']:g}" if r.get("at_most") is not None else None),
+          None if r["met"] is None else ("met" if r["met"] else "not met")]
+         for r in rows],
+        right={1, 3, 4, 5},
+    )  # fmt: skip
+
+
+def memory_lines(memory: dict) -> list[str]:
+    """Each container's memory idle and at the end of each target's busiest run, the stack's total, and the
+    share of its limits left free (when every container has a limit)."""
+    samples = {"idle": memory.get("idle") or {}}
+    samples.update({f"{target}, end of busiest run": m for target, m in (memory.get("under_load") or {}).items()})
+    services = [name for name in samples["idle"] if name != "total_mb"]
+    rows = [[when, *[(m.get(name) or {}).get("mb") for name in services], m.get("total_mb")]
+            for when, m in samples.items()]
+    limits = [(samples["idle"].get(name) or {}).get("limit_mb") for name in services]
+    if any(limit is not None for limit in limits):
+        rows.append(["limit", *limits, memory.get("limit_mb")])
+    lines = [table(["when", *services, "total"], rows)]
+    if memory.get("free_share") is not None:
+        lines.append(f"free under load: {memory['free_share']:.0%} of the stack's {memory['limit_mb']:g} MB "
+                     f"(largest total {memory['peak_total_mb']:g} MB)")
+    return lines
+
+
 def steps_table(phases: dict[str, dict]) -> str:
     """Deploy phases (cold, warm): each step, then build, switch, total and the toolkit's overhead."""
     rows = []
@@ -169,15 +200,22 @@ def render(payload: dict) -> str:
         f"{' (quick)' if payload.get('quick') else ''}; {machine.get('cpus')} CPUs, "
         f"load average {machine.get('load_avg')}"
     ]
-    serving = payload.get("serving")
-    if serving:
+    for key, title in (("serving", "serving through nginx"),
+                       ("serving_limits", "serving through nginx on a small server (bench/limits.yml)")):
+        serving = payload.get(key)
+        if not serving:
+            continue
         if serving.get("images"):
             parts += ["", "## images (this machine)", images_table(serving["images"])]
         if serving.get("gunicorn"):
             parts += ["", f"gunicorn: {serving['gunicorn']}"]
         if serving.get("checks"):
             parts += [f"app checks (queries on 1st/2nd GET, Markdown conversions): {json.dumps(serving['checks'])}"]
-        parts += ["", "## serving through nginx", serving_table(serving.get("rows", []))]
+        parts += ["", f"## {title}", serving_table(serving.get("rows", []))]
+        if serving.get("floor_ratios"):
+            parts += ["", "## ratio to the framework floor (/floor, same run)", floor_table(serving["floor_ratios"])]
+        if serving.get("memory"):
+            parts += ["", "## memory (cgroups: usage - inactive_file, MB)", *memory_lines(serving["memory"])]
     if payload.get("databases"):
         from bench.databases import report_lines  # SQLite vs PostgreSQL: the section renders its own tables
 

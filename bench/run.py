@@ -1,6 +1,7 @@
 """`inv bench`: every benchmark in one run, one JSON record in bench/results/, one printed report.
 
-Full: images (cold build, code-only rebuild, sizes), serving at 1/8/32 connections, then the deploy
+Full: images (cold build, code-only rebuild, sizes), serving at 1/8/32 connections (and again on a small
+server: bench/limits.yml, the app on 1 CPU, the stack in 600 MB), then the deploy
 benchmark on a fresh server (cold, warm, downtime ours vs the article's), then the shipping benchmark
 on another fresh server (`fab deploy --build local` vs `docker save | gzip | ssh docker load` vs
 `fab deploy --build server`, first shipment and code-only change). About 10 minutes here.
@@ -29,6 +30,10 @@ def run_all(
         from bench import serving as serving_bench
 
         sections["serving"] = serving_bench.run(quick=quick)
+        if quick:
+            notes.append("--quick: no serving run on a small server (bench/limits.yml): full runs only")
+        else:  # the default gunicorn sizing on 1 CPU, the stack in 600 MB
+            sections["serving_limits"] = serving_bench.run(limits=True)
     if databases and not quick:
         from bench import databases as databases_bench
 

@@ -1,11 +1,14 @@
 """Serving benchmark: production.yml on this machine, 100 seeded posts, wrk through nginx.
 
-    python -m bench.serving [--quick] [--keep] [--env WEB_CONCURRENCY=3 ...]
+    python -m bench.serving [--quick] [--limits] [--keep] [--env WEB_CONCURRENCY=3 ...]
 
-Measures the index, a post with code blocks and a table of contents, and a hashed static CSS file at
-1, 8 and 32 connections (`--quick`: 8 only, shorter). Before loading it, it checks inside the app
-container that a post view renders no Markdown and that the index and post make constant queries.
-Prints numbers; it judges nothing.
+Measures the framework floor (/floor: nginx, gunicorn and Django's middleware, no template, no query), the
+index, a post with code blocks and a table of contents, and a hashed static CSS file at 1, 8 and 32
+connections (`--quick`: 8 only, shorter), and reports the pages as ratios to the floor of the same run.
+Each container's memory comes from its cgroup, idle (after the warm-up) and at the end of each target's
+busiest run. `--limits` runs the stack as a small server would (bench/limits.yml: the app on 1 CPU, the
+stack in 600 MB). Before loading it, it checks inside the app container that a post view renders no
+Markdown and that the index and post make constant queries. Prints numbers; it judges nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,12 @@ from bench.stack import DOMAIN, IMAGES, Stack, image_size_mb, say
 
 CONNECTIONS = (1, 8, 32)
 QUICK_CONNECTIONS = (8,)
+FLOOR = "/floor"  # mysite/floor.py: what the stack itself costs per request, the pages' reference
+PAGES = ("index", "post")
+# The pages against the floor, at 8 connections: at least half its req/s, at most twice its p99.
+RATIO_CONNECTIONS = 8
+RPS_AT_LEAST = 0.5
+P99_AT_MOST = 2.0
 # Browsers send this; it is what makes nginx gzip the pages and CSS.
 CLIENT_HEADERS = {"Accept-Encoding": "gzip, deflate"}
 
@@ -68,7 +77,7 @@ def find_targets(stack: Stack) -> dict[str, str]:
 
 
 def check_app(stack: Stack, targets: dict[str, str]) -> dict:
-    pages = {k: v for k, v in targets.items() if k != "static"}
+    pages = {k: v for k, v in targets.items() if k in PAGES}
     script = f"HOST = {DOMAIN!r}\nPATHS = {pages!r}\n{CHECK_SCRIPT}"
     out = stack.manage("shell", "-c", script)
     line = next((x for x in out.splitlines() if x.startswith("BENCH-CHECK ")), None)
@@ -77,7 +86,53 @@ def check_app(stack: Stack, targets: dict[str, str]) -> dict:
     return json.loads(line.removeprefix("BENCH-CHECK "))
 
 
-def load(stack: Stack, targets: dict[str, str], connections, duration: float, warmup: float) -> list[dict]:
+def floor_ratios(rows: list[dict]) -> list[dict]:
+    """Each page against the floor at the same connection count in the same run: req/s page/floor and p99
+    page/floor, with the targets (and whether they are met) at RATIO_CONNECTIONS only."""
+    floor = {r["connections"]: r for r in rows if r["target"] == "floor"}
+    out = []
+    for row in rows:
+        reference = floor.get(row["connections"])
+        if row["target"] not in PAGES or reference is None:
+            continue
+        targeted = row["connections"] == RATIO_CONNECTIONS
+        for measure, key, at_least, at_most in (("req/s", "rps", RPS_AT_LEAST, None),
+                                                ("p99 ms", "p99_ms", None, P99_AT_MOST)):
+            ratio = round(row[key] / reference[key], 3) if reference[key] else None
+            met = None
+            if targeted and ratio is not None:
+                met = ratio >= at_least if at_least is not None else ratio <= at_most
+            out.append({"target": row["target"], "connections": row["connections"], "measure": measure,
+                        "page": row[key], "floor": reference[key], "ratio": ratio,
+                        "at_least": at_least if targeted else None, "at_most": at_most if targeted else None,
+                        "met": met})
+    return out
+
+
+def memory_budget(memory: dict) -> dict:
+    """The stack's memory against its limits: the largest total (idle or at the end of a target's busiest
+    run), the sum of the containers' limits when each has one, and the share of that sum left free."""
+    samples = [memory.get("idle") or {}, *(memory.get("under_load") or {}).values()]
+    totals = [m["total_mb"] for m in samples if m.get("total_mb") is not None]
+    limits = [m.get("limit_mb") for m in (memory.get("idle") or {}).values() if isinstance(m, dict)]
+    limit = round(sum(limits), 1) if limits and None not in limits else None
+    peak = max(totals) if totals else None
+    free = round(1 - peak / limit, 3) if peak is not None and limit else None
+    return {"peak_total_mb": peak, "limit_mb": limit, "free_share": free}
+
+
+def warm(stack: Stack, targets: dict[str, str], seconds: float) -> None:
+    """Every target at 8 connections for ``seconds`` (caches filled, workers started), then a moment's rest."""
+    for path in targets.values():
+        wrk.run(stack.url + path, connections=8, duration=seconds, host=DOMAIN, headers=CLIENT_HEADERS)
+    time.sleep(2)
+
+
+def load(stack: Stack, targets: dict[str, str], connections, duration: float, warmup: float = 0,
+         memory: dict | None = None) -> list[dict]:
+    """wrk on each target at each connection count; CPU per request from the cgroups. With ``memory``, each
+    container's memory at the end of a target's busiest run goes into ``memory["under_load"][target]`` and
+    into that row (``memory``)."""
     rows = []
     for name, path in targets.items():
         if warmup:
@@ -96,6 +151,8 @@ def load(stack: Stack, targets: dict[str, str], connections, duration: float, wa
             rows.append(
                 {"target": name, "path": path, "connections": conns, **result.as_dict(), "cpu_ms_per_request": cpu}
             )
+            if memory is not None and conns == max(connections):
+                rows[-1]["memory"] = memory.setdefault("under_load", {})[name] = stack.memory()
             time.sleep(1)  # let TIME_WAIT and the app settle between runs
     return rows
 
@@ -121,17 +178,21 @@ def run(
     duration: float | None = None,
     extra_env: dict[str, str] | None = None,
     ref: str = "",
+    limits: bool = False,
 ) -> dict:
+    """The serving section: ``limits`` runs it on bench/limits.yml's small server (a cached build)."""
     from bench.stack import ensure_engine_and_bases
 
     connections = QUICK_CONNECTIONS if quick else CONNECTIONS
     duration = duration or (4 if quick else 10)
     warmup = 1 if quick else 3
-    cold_build = (not quick) if cold_build is None else cold_build
+    cold_build = (not quick and not limits) if cold_build is None else cold_build
     ensure_engine_and_bases()
-    stack = Stack(extra_env=extra_env or {}, ref=ref)
-    say(f"stack mysite-bench on {stack.url} (Host {DOMAIN}), source copy in {stack.src}")
+    stack = Stack(extra_env=extra_env or {}, ref=ref, limits=limits)
+    say(f"stack mysite-bench on {stack.url} (Host {DOMAIN}){' with bench/limits.yml' if limits else ''}, "
+        f"source copy in {stack.src}")
     result: dict = {
+        "limits": limits,
         "ref": ref or "working tree",
         "duration_s": duration,
         "client": "wrk",
@@ -144,10 +205,15 @@ def run(
         stack.up()
         result["seed"] = stack.manage("seed_demo", "--posts", "100").strip().splitlines()[-1]
         result["gunicorn"] = stack.gunicorn_settings()
-        targets = find_targets(stack)
+        targets = {"floor": FLOOR, **find_targets(stack)}
         result["targets"] = targets
         result["checks"] = check_app(stack, targets)
-        result["rows"] = load(stack, targets, connections, duration, warmup)
+        warm(stack, targets, warmup)
+        memory: dict = {"idle": stack.memory()}
+        result["memory"] = memory
+        result["rows"] = load(stack, targets, connections, duration, memory=memory)
+        memory.update(memory_budget(memory))
+        result["floor_ratios"] = floor_ratios(result["rows"])
     finally:
         stack.finish(keep)
     return result
@@ -157,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="8 connections only, 4 s runs, cached build")
     parser.add_argument("--keep", action="store_true", help="leave the stack up afterwards")
+    parser.add_argument("--limits", action="store_true",
+                        help="a small server: bench/limits.yml (the app on 1 CPU, the stack in 600 MB), cached build")
     parser.add_argument("--cold-build", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--duration", type=float, help="seconds per wrk run")
     parser.add_argument("--env", action="append", default=[], help="KEY=value added to the app's env file")
@@ -171,11 +239,12 @@ def main(argv: list[str] | None = None) -> None:
         duration=args.duration,
         extra_env=extra,
         ref=args.ref,
+        limits=args.limits,
     )
-    payload = report.envelope({"serving": result}, quick=args.quick)
+    payload = report.envelope({"serving_limits" if args.limits else "serving": result}, quick=args.quick)
     print(report.render(payload))
     if args.save:
-        print(f"wrote {report.write(payload, suffix='serving')}")
+        print(f"wrote {report.write(payload, suffix='serving-limits' if args.limits else 'serving')}")
 
 
 if __name__ == "__main__":

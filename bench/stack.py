@@ -32,6 +32,7 @@ DOMAIN = "bench.mysite.test"
 PORT_RANGE = (18900, 18999)
 IMAGES = (f"mysite-django:{TAG}", f"mysite-nginx:{TAG}")
 DATABASES = ("sqlite", "postgres")
+LIMITS = ROOT / "bench/limits.yml"  # a small server's resources, merged over production.yml (``limits=True``)
 
 
 class BenchError(RuntimeError):
@@ -68,6 +69,53 @@ def cgroup_cpu_seconds(container_id: str) -> float | None:
     return None
 
 
+def parse_memory_stat(text: str) -> dict[str, int]:
+    """A cgroup's memory.stat ("name value" lines) as a dict."""
+    out = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if value.strip().isdigit():
+            out[name] = int(value)
+    return out
+
+
+def memory_mb(usage_bytes: int, stat: dict[str, int]) -> dict[str, float]:
+    """A container's memory in MB (2**20 bytes): ``usage`` as its cgroup counts it (page cache included),
+    ``inactive_file`` (cache the kernel reclaims first) and ``mb`` = usage - inactive_file, what `docker stats`
+    shows (v1: total_inactive_file, v2: inactive_file)."""
+    inactive = stat.get("total_inactive_file", stat.get("inactive_file", 0))
+    mib = 2**20
+    return {"mb": round(max(usage_bytes - inactive, 0) / mib, 1), "usage_mb": round(usage_bytes / mib, 1),
+            "inactive_file_mb": round(inactive / mib, 1)}
+
+
+def memory_limit_mb(text: str | None) -> float | None:
+    """A cgroup's memory limit in MB (v2 memory.max, v1 memory.limit_in_bytes), None when there is none."""
+    if text is None or text.strip() == "max" or int(text) >= 2**60:
+        return None
+    return round(int(text) / 2**20, 1)
+
+
+def cgroup_memory(container_id: str) -> dict | None:
+    """A container's memory now, from its cgroup (v1 or v2), with its limit; None when unreadable."""
+    root = Path("/sys/fs/cgroup")
+    v1 = root / "memory/docker" / container_id
+    for folder, usage, limit in (
+        (v1, "memory.usage_in_bytes", "memory.limit_in_bytes"),
+        (root / "system.slice" / f"docker-{container_id}.scope", "memory.current", "memory.max"),
+        (root / "docker" / container_id, "memory.current", "memory.max"),
+    ):
+        if (folder / usage).exists():
+            try:
+                used = int((folder / usage).read_text())
+                stat = parse_memory_stat((folder / "memory.stat").read_text())
+                cap = (folder / limit).read_text()
+            except (OSError, ValueError):
+                return None
+            return {**memory_mb(used, stat), "limit_mb": memory_limit_mb(cap)}
+    return None
+
+
 def ensure_engine_and_bases() -> None:
     """A Docker engine and the base images (stand-ins when no registry): the e2e harness's job."""
     from testbed import engine, images
@@ -92,10 +140,12 @@ class Stack(stack.Stack):
     failure = BenchError
     timeout = 1200.0
 
-    def __init__(self, extra_env: dict[str, str] | None = None, ref: str = "", postgres: bool = False):
+    def __init__(self, extra_env: dict[str, str] | None = None, ref: str = "", postgres: bool = False,
+                 limits: bool = False):
         """``extra_env``: lines added to the env file (WEB_CONCURRENCY...); ``ref``: a git commit to build
         instead of the working tree (before/after comparisons); ``postgres``: run the postgres service too
-        (the app starts on SQLite; ``use_database("postgres")`` puts it on PostgreSQL)."""
+        (the app starts on SQLite; ``use_database("postgres")`` puts it on PostgreSQL); ``limits``: merge
+        bench/limits.yml (the app on 1 CPU, the stack in 600 MB), a small server's resources."""
         self.extra_env = extra_env or {}
         self.secret_key = new_secret_key()  # one key for the stack's life: rewriting the env file keeps it
         # POSTGRES_USER/PASSWORD/DB and the DATABASE_URL that names the bundled service (deploy/envfile.py)
@@ -112,7 +162,8 @@ class Stack(stack.Stack):
         env = compose.environment(env_file=str(self.env_file), http_addr="127.0.0.1", http_port=port,
                                   https_port=self.https_port, tag=TAG,
                                   postgres_env_file=str(self.postgres_env_file) if postgres else None)
-        super().__init__(stack.compose_kind(), src, "production.yml", PROJECT, port=port, env=env)
+        files = ("production.yml", str(LIMITS)) if limits else "production.yml"
+        super().__init__(stack.compose_kind(), src, files, PROJECT, port=port, env=env)
         self.write_env_file()
 
     def write_env_file(self) -> None:
@@ -222,10 +273,11 @@ class Stack(stack.Stack):
         return self.compose("exec", "-T", "mysite", "python", "manage.py", *args).stdout
 
     def gunicorn_settings(self) -> dict:
-        """workers/threads as the running container computes them (env file + gunicorn.conf.py)."""
+        """workers/threads as the running container computes them (env file + gunicorn.conf.py), and why."""
         code = (
             "import json, runpy; ns = runpy.run_path('/app/compose/production/django/gunicorn.conf.py'); "
-            "print(json.dumps({k: ns.get(k) for k in ('workers', 'threads', 'worker_class', 'keepalive')}))"
+            "out = {k: ns.get(k) for k in ('workers', 'threads', 'worker_class', 'keepalive')}; "
+            "out['sizing'] = getattr(ns.get('sizing'), 'reason', None); print(json.dumps(out))"
         )
         out = self.compose("exec", "-T", "mysite", "python", "-c", code).stdout
         return json.loads(out.strip().splitlines()[-1])
@@ -233,6 +285,13 @@ class Stack(stack.Stack):
     def cpu_seconds(self, service: str) -> float | None:
         """CPU time the service's container has used so far (cgroup v1 or v2), None when unreadable."""
         return cgroup_cpu_seconds(self.container(service))
+
+    def memory(self, services: tuple[str, ...] = ("mysite", "nginx")) -> dict:
+        """Each service's memory now (``cgroup_memory``; None when unreadable) and ``total_mb``, their sum."""
+        out: dict = {service: cgroup_memory(self.container(service)) for service in services}
+        readable = [m["mb"] for m in out.values() if m]
+        out["total_mb"] = round(sum(readable), 1) if len(readable) == len(services) else None
+        return out
 
     def cleanup(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -26,15 +26,15 @@ def parse_variant(text: str) -> dict[str, str]:
 
 
 def medians(samples: list[dict]) -> dict:
-    keys = ("rps", "p50_ms", "p99_ms", "max_ms", "failed", "app_cpu_ms")
+    keys = ("rps", "p50_ms", "p99_ms", "max_ms", "failed", "app_cpu_ms", "app_mb")
     return {k: round(statistics.median(s[k] for s in samples), 2) for k in keys} | {"runs": len(samples)}
 
 
-def run(variants: list[str], rounds: int, duration: float, connections: int) -> dict:
+def run(variants: list[str], rounds: int, duration: float, connections: int, limits: bool = False) -> dict:
     from bench.stack import ensure_engine_and_bases
 
     ensure_engine_and_bases()
-    stack = Stack()
+    stack = Stack(limits=limits)
     stack.down()
     samples: dict[tuple[str, str], list[dict]] = {}
     try:
@@ -54,13 +54,17 @@ def run(variants: list[str], rounds: int, duration: float, connections: int) -> 
                     before = stack.cpu_seconds("mysite")
                     res = wrk.run(url, connections=connections, duration=duration, host=DOMAIN, headers=CLIENT_HEADERS)
                     cpu = (stack.cpu_seconds("mysite") - before) * 1000 / max(res.requests, 1)
-                    samples.setdefault((variant, name), []).append({**res.as_dict(), "app_cpu_ms": cpu})
-                    say(f"round {r + 1} [{variant}] {name}: {res.rps:.0f} req/s p99 {res.p99_ms:.0f} ms cpu {cpu:.2f}")
+                    app_mb = (stack.memory(("mysite",))["mysite"] or {}).get("mb", 0.0)  # at the end of the run
+                    sample = {**res.as_dict(), "app_cpu_ms": cpu, "app_mb": app_mb}
+                    samples.setdefault((variant, name), []).append(sample)
+                    say(f"round {r + 1} [{variant}] {name}: {res.rps:.0f} req/s p99 {res.p99_ms:.0f} ms cpu {cpu:.2f} "
+                        f"app {app_mb:.0f} MB")
                     time.sleep(1)
     finally:
         stack.down()
         stack.cleanup()
     return {
+        "limits": limits,
         "connections": connections,
         "duration_s": duration,
         "rounds": rounds,
@@ -74,18 +78,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=5)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--limits", action="store_true", help="on bench/limits.yml's small server (1 CPU, 600 MB)")
     parser.add_argument("--save", action="store_true", help="write bench/results/<date>-tune.json")
     args = parser.parse_args(argv)
     load_before = report.load_average()
-    result = run(args.variants, args.rounds, args.duration, args.connections)
+    result = run(args.variants, args.rounds, args.duration, args.connections, args.limits)
     payload = report.envelope({"tune": result, "notes": [f"load average before {load_before}"]}, quick=False)
     rows = [
-        [r["variant"] or "(defaults)", r["target"], r["rps"], r["p50_ms"], r["p99_ms"], r["failed"], r["app_cpu_ms"]]
+        [r["variant"] or "(defaults)", r["target"], r["rps"], r["p50_ms"], r["p99_ms"], r["failed"], r["app_cpu_ms"],
+         r["app_mb"]]
         for r in result["results"]
     ]
     print(
         report.table(
-            ["variant", "target", "req/s", "p50 ms", "p99 ms", "failed", "app cpu ms/req"], rows, right={2, 3, 4, 5, 6}
+            ["variant", "target", "req/s", "p50 ms", "p99 ms", "failed", "app cpu ms/req", "app MB"], rows,
+            right={2, 3, 4, 5, 6, 7},
         )
     )
     print(f"load average {report.load_average()} (before: {load_before})")

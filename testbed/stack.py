@@ -22,9 +22,11 @@ def compose_kind() -> str:
     return compose.parse_kind(done.stdout)
 
 
-def compose_argv(kind: str, file: str, *args: str, project: str | None = None) -> list[str]:
-    """``compose.command()`` as an argv; each of ``args`` stays one word."""
-    return shlex.split(compose.command(kind, [file], *map(shlex.quote, args), project=project))
+def compose_argv(kind: str, file: str | tuple[str, ...], *args: str, project: str | None = None) -> list[str]:
+    """``compose.command()`` as an argv; each of ``args`` stays one word. ``file``: one compose file, or several
+    (a file and its overrides, merged in that order)."""
+    files = [file] if isinstance(file, str) else list(file)
+    return shlex.split(compose.command(kind, files, *map(shlex.quote, args), project=project))
 
 
 @dataclass
@@ -33,7 +35,7 @@ class Stack:
 
     kind: str
     src: Path
-    file: str
+    file: str | tuple[str, ...]  # production.yml, or it and override files
     project: str
     port: int = 0
     env: dict[str, str] = field(default_factory=dict)

@@ -17,6 +17,9 @@ def test_compose_argv_is_project_then_file_then_one_word_per_argument():
         "exec", "-T", "mysite", "python", "-c", "print('a b')",
     ]  # fmt: skip
     assert compose_argv("v1", "my stack.yml", "ps") == ["docker-compose", "-f", "my stack.yml", "ps"]
+    assert compose_argv("v2", ("production.yml", "/tmp/bench limits.yml"), "up", project="p") == [
+        "docker", "compose", "-p", "p", "-f", "production.yml", "-f", "/tmp/bench limits.yml", "up",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("printed", "kind"), [("v2\n", "v2"), ("v1\n", "v1"), ("", "")])
