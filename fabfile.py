@@ -67,7 +67,7 @@ def deploy(c, dirty=False, build=None, allow_unsafe_migrations=False, accept_new
 @task(help={**DRY_RUN, "to": "the release to go back to (default: the one before the current)"})
 @guarded
 def rollback(c, to=None, dry_run=False):
-    """Switch back to an earlier release with zero downtime."""
+    """Switch back to an earlier release with zero downtime (seconds when its container is still warm)."""
     if to is not None:
         checks.release(to)
     host, config = target(c, dry_run=dry_run)

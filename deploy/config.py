@@ -36,6 +36,7 @@ class DeployConfig:
     keep_backups: int = 10
     health_timeout: int = 60
     stop_timeout: int = 30
+    keep_warm: int = 600  # seconds the replaced release's container stays running, out of traffic, for `fab rollback`
     http_addr: str = "0.0.0.0"  # noqa: S104 - nginx is the public entry point
     http_port: int = 80
     https_port: int = 443
@@ -48,6 +49,7 @@ KEYS = {f.name: f for f in fields(DeployConfig)}
 SWARM_KEYS = {f.name: f for f in fields(SwarmConfig)}
 ENV_PREFIX = "MYSITE_"
 BUILDS = ("server", "local")
+MAX_KEEP_WARM = 7 * 24 * 3600
 LIMITS = {"keep_releases": 1000, "keep_backups": 1000, "health_timeout": 3600, "stop_timeout": 3600}
 # Absolute app_path may not be, or be inside, one of these (nor be / or a folder right below it, nor /home/<user>)
 SYSTEM_FOLDERS = {"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run",
@@ -121,6 +123,9 @@ def _check(config: DeployConfig) -> DeployConfig:
     for key, most in LIMITS.items():
         if not 1 <= getattr(config, key) <= most:
             raise DeployError(f"deploy setting {key} must be at least 1 and at most {most}")
+    if not 0 <= config.keep_warm <= MAX_KEEP_WARM:
+        raise DeployError(f"deploy setting keep_warm must be at least 0 (0: no warm container) and at most "
+                          f"{MAX_KEEP_WARM} seconds (a week)")
     if config.build not in BUILDS:
         raise DeployError(f"deploy setting build={config.build!r} is not one of {', '.join(BUILDS)}: "
                           "server builds on each server, local builds here and ships only the missing layers")

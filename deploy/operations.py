@@ -7,7 +7,7 @@ from pathlib import Path
 
 from deploy import checks, lock, releases
 from deploy.backups import HEADERS, SUFFIXES, backup_database, file_kind, restore_command, server_database
-from deploy.commands import backup, docker, shell
+from deploy.commands import backup, docker, shell, warm
 from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
@@ -53,10 +53,23 @@ def status(host: Host, config: DeployConfig) -> None:
     names = Names.of(config, host.home)
     say(f"current release: {releases.parse_current(host.probe(commands.read_current(names)).stdout) or 'none'}")
     say(host.probe(docker.containers_table(names.project)).stdout.rstrip())
+    for name, started in warm.parse(host.probe(warm.listing(names.project)).stdout).items():
+        say(f"warm: {name} (out of traffic; `fab rollback` to its release uses it), {warm_until(started, config)}")
     say(host.probe(shell.disk_usage(names.root)).stdout.rstrip())
     held = host.probe(lock_commands.holder(names.lock)).stdout.strip()
     if held:
         say(f"deploy lock held: {held}")
+
+
+def warm_until(started: str, config: DeployConfig, now: datetime | None = None) -> str:
+    """When the server removes a warm container: keep_warm (this laptop's setting) after it started."""
+    try:
+        since = datetime.strptime(started[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return f"removed {config.keep_warm}s after it started"
+    left = since.timestamp() + config.keep_warm - (now or datetime.now(UTC)).timestamp()
+    until = datetime.fromtimestamp(since.timestamp() + config.keep_warm, UTC).strftime("%H:%M:%S UTC")
+    return f"removed at about {until} (in {max(0, int(left))}s, keep_warm {config.keep_warm}s)"
 
 
 APP_SERVICES = ("mysite", "app", "django")

@@ -21,7 +21,7 @@ from deploy.names import Names
 from deploy.output import say, step, tail
 from deploy.postgres import ensure_postgres
 from deploy.preflight import docker_ready, require_free_ports
-from deploy.switch import ensure_nginx, switch
+from deploy.switch import ensure_nginx, switch, use_warm
 
 BUILD_LOG_LINES = 20
 
@@ -154,7 +154,7 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_m
                 migrate(host, names, release, kind)
                 with step("ensure nginx is up"):
                     nginx = ensure_nginx(host, names, release, kind)
-                switch(host, names, release, env.domain, nginx)
+                switch(host, names, release, env.domain, nginx, keep_warm=config.keep_warm)
                 switched = True
             finally:
                 if not switched:  # nothing of the failed release stays behind; the previous one is untouched
@@ -169,7 +169,7 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_m
 
 
 def rollback(host: Host, config: DeployConfig, to: str | None = None) -> None:
-    """Switch back to an earlier release's image with the same zero-downtime switch."""
+    """Switch back to an earlier release: to its warm container when one runs, else with the switch."""
     started = time.monotonic()
     with step("preflight: docker on the server, releases"):
         kind = docker_ready(host)
@@ -189,14 +189,17 @@ def rollback(host: Host, config: DeployConfig, to: str | None = None) -> None:
         try:
             with step("ensure nginx is up"):
                 nginx = ensure_nginx(host, names, target, kind)
-            switch(host, names, target, domain, nginx)
+            warmed = use_warm(host, names, target, domain, nginx)
+            if not warmed:
+                switch(host, names, target, domain, nginx)
             with step(f"record current -> {target}"):
                 host.run(commands.link_current(names, target))
             result = "ok"
         finally:
             record(host, names, action="rollback", sha=target.split("-")[-1], release=target, result=result,
                    started=started)
-    say(f"rolled back to {target} on {host.name} in {time.monotonic() - started:.1f}s")
+    how = "its warm container was used" if warmed else "a fresh container of its image"
+    say(f"rolled back to {target} on {host.name} in {time.monotonic() - started:.1f}s ({how})")
 
 
 def pick_target(found: list[str], current: str, to: str | None, dry_run: bool = False) -> str:

@@ -2,10 +2,11 @@
 
 The new app container starts beside the old one under a private alias, is health-checked directly,
 then joins the shared alias that nginx resolves on every request; the old one is stopped gracefully
-afterwards. nginx is never reloaded, and recreated only when its image changed.
+afterwards. nginx is never reloaded, and recreated only when its image changed. A deploy keeps the old
+one warm (running again, out of traffic) for a while; a rollback to it only routes to it (``use_warm``).
 """
 
-from deploy.commands import compose, docker, health, shell
+from deploy.commands import compose, docker, health, shell, warm
 from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.names import ALIAS, Names
@@ -34,25 +35,29 @@ def ensure_nginx(host: Host, names: Names, release: str, kind: str) -> str:
 
 
 def switch(host: Host, names: Names, release: str, domain: str, nginx: str,
-           renamed: dict[str, str] | None = None) -> None:
+           renamed: dict[str, str] | None = None, *, keep_warm: int = 0) -> None:
     """Start ``release`` beside the serving containers, health-check it, route to it, stop the old ones.
 
     Any failure (or Ctrl-C) before the old containers are stopped removes the new container and
     leaves the old ones serving; the error names the release and the last lines of its log are shown.
     ``renamed`` (old name -> new) names containers the caller has just renamed: a dry run only printed
-    the rename, so the server still shows the old names.
+    the rename, so the server still shows the old names. ``keep_warm`` (seconds; only `fab deploy` passes
+    it: a restart with new settings must not keep the old settings warm) keeps the container that served
+    until now running out of traffic for that long; any older warm container goes with the other old ones.
     """
     config, name = names.config, names.container(release)
     found = docker.parse_containers(host.probe(docker.app_containers(names.project)).stdout)
     existing = {(renamed or {}).get(n, n): up for n, up in found.items()}
-    if existing.get(name):
+    # which running one is warm matters only to a deploy that keeps one (the others stop every old container)
+    warm_now = set(warm.parse(host.probe(warm.listing(names.project)).stdout)) if keep_warm else set()
+    if existing.get(name) and name not in warm_now:
         raise DeployError(f"release {release} is already serving ({name}): nothing to switch")
     old = [n for n in existing if n != name]
-    serving = [n for n in old if existing[n]]
+    serving = [n for n in old if existing[n] and n not in warm_now]
     try:
         with step(f"start {name} beside {', '.join(serving) or 'nothing (first deploy)'}"):
-            if name in existing:  # a stopped leftover of an earlier attempt
-                host.run(docker.remove(name))
+            if name in existing:  # a stopped leftover of an earlier attempt, or a warm one (never routed)
+                host.run(docker.discard(name) if name in warm_now else docker.remove(name))
             host.run(docker.run_app(names, release))
         with step(f"health-check {name} directly (/healthz and / as {domain}, {config.health_timeout}s)"):
             _check(host, health.direct_check(name, domain, config.health_timeout), f"{name} failed its health check")
@@ -69,9 +74,63 @@ def switch(host: Host, names: Names, release: str, domain: str, nginx: str,
             raise DeployError(f"{error}; rolled back: {name} removed, still serving: {kept} "
                               "(its last log lines are above)") from None
         raise
+    kept = tuple(sorted(serving)[-1:]) if keep_warm else ()
+    if old:
+        with step(f"stop the old container(s) gracefully: {', '.join(old)}"):
+            host.run(docker.stop(old, config.stop_timeout, keep=kept), timeout=config.stop_timeout + 60)
+    for container in kept:
+        _keep_warm(host, names, container, keep_warm)
+
+
+def use_warm(host: Host, names: Names, release: str, domain: str, nginx: str) -> bool:
+    """Route to ``release``'s warm container if one runs (False when none: then switch as usual).
+
+    It is booted already: claim it (restart policy back to unless-stopped, so its timer leaves it
+    alone), health-check it directly, route, verify through nginx, then stop the serving ones
+    gracefully. Any failure (or Ctrl-C) stops and removes the warm one and leaves the serving ones up.
+    """
+    config, name = names.config, names.container(release)
+    warm_now = warm.parse(host.probe(warm.listing(names.project)).stdout)
+    if name not in warm_now:
+        return False
+    found = docker.parse_containers(host.probe(docker.app_containers(names.project)).stdout)
+    old = [n for n in found if n != name]
+    serving = [n for n in old if found[n] and n not in warm_now]
+    say(f"    using the warm container {name} (running since the last deploy, out of traffic): no start, no boot")
+    try:
+        with step(f"claim {name}: restart policy unless-stopped, as a serving container"):
+            host.run(warm.claim(name))
+        with step(f"health-check {name} directly (/healthz and / as {domain}, {config.health_timeout}s)"):
+            _check(host, health.direct_check(name, domain, config.health_timeout), f"{name} failed its health check")
+        with step(f"route traffic to {name} (alias {ALIAS}) and wait for DNS"):
+            host.run(docker.route(names.network, name))
+            host.run(shell.wait(DNS_SECONDS))
+        with step(f"verify through nginx (/healthz and / as {domain})"):
+            _check(host, health.nginx_check(nginx, domain, config.health_timeout),
+                   "nginx could not serve the warm release")
+    except BaseException as error:
+        _abort(host, name, serving)
+        if isinstance(error, DeployError):
+            kept = ", ".join(serving) or "nothing"
+            raise DeployError(f"{error}; rolled back: the warm container {name} removed, still serving: {kept} "
+                              f"(its last log lines are above); `fab rollback` again starts a fresh one") from None
+        raise
     if old:
         with step(f"stop the old container(s) gracefully: {', '.join(old)}"):
             host.run(docker.stop(old, config.stop_timeout), timeout=config.stop_timeout + 60)
+    return True
+
+
+def _keep_warm(host: Host, names: Names, name: str, seconds: int) -> None:
+    """The stopped ``name`` up again out of traffic; the server removes it after ``seconds``. Never fails a deploy."""
+    with step(f"keep {name} warm for {seconds}s (running, out of traffic) for a fast `fab rollback`"):
+        for command in (warm.keep(names.network, name), warm.expire(names, name, seconds)):
+            result = host.run(command, warn=True)
+            if result.failed:
+                last = ((result.stderr or result.stdout).strip().splitlines() or ["no output"])[-1]
+                say(f"  ! could not keep {name} warm ({last}): removed it; `fab rollback` starts a fresh container")
+                host.run(docker.discard(name), warn=True)
+                return
 
 
 def restart(host: Host, names: Names, release: str, domain: str, nginx: str, running: list[str], *,

@@ -57,9 +57,20 @@ def current_release(server) -> str:
     return server.exec(f"basename $(readlink {APP}/current)").stdout.strip()
 
 
+def _running(server) -> list[tuple[str, str]]:
+    """(name, restart policy) of the running app containers."""
+    out = server.exec("docker ps -q --filter label=mysite.project=mysite | xargs -r docker inspect "
+                      "-f '{{.Name}} {{.HostConfig.RestartPolicy.Name}}'").stdout
+    return [(name.lstrip("/"), policy) for name, policy in (line.split() for line in out.splitlines() if line)]
+
+
 def app_containers(server) -> list[str]:
-    out = server.exec("docker ps --filter label=mysite.project=mysite --format '{{.Names}}'").stdout
-    return sorted(out.split())
+    """The serving app containers (a warm one, kept for a fast rollback, runs without a restart policy)."""
+    return sorted(name for name, policy in _running(server) if policy != "no")
+
+
+def warm_containers(server) -> list[str]:
+    return sorted(name for name, policy in _running(server) if policy == "no")
 
 
 def all_app_containers(server) -> list[str]:

@@ -71,6 +71,9 @@ YAML_CASES = {
                           ["https_port must be a whole number"]),
     "same ports": (YAML.replace("https_port: 443", "https_port: 80"), ["same port"]),
     "bad app name": (YAML.replace("app_name: mysite", "app_name: My Site"), ["not usable as a Docker name"]),
+    "negative keep_warm": (YAML.replace("keep_warm: 600", "keep_warm: -5"), ["keep_warm must be at least 0"]),
+    "keep_warm with a unit": (YAML.replace("keep_warm: 600", "keep_warm: 10m"),
+                              ["keep_warm must be a whole number"]),
 }
 
 
@@ -85,6 +88,8 @@ def test_fabric_yaml(case, unchanged, checkout, laptop, fabric_yaml):
     ("MYSITE_HTTP_PORT", "0", ["http_port=0 is not a TCP port"]),
     ("MYSITE_HEALTH_TIMEOUT", "soon", ["health_timeout must be a whole number"]),
     ("MYSITE_KEEP_RELEASES", "0", ["keep_releases must be at least 1"]),
+    ("MYSITE_KEEP_WARM", "-1", ["keep_warm must be at least 0"]),
+    ("MYSITE_KEEP_WARM", "forever", ["keep_warm must be a whole number"]),
 ])
 def test_environment_override(variable, value, words, unchanged, checkout, laptop):
     one_error(flows.fab(unchanged, checkout, laptop, "deploy", env={variable: value}), *words)

@@ -21,6 +21,7 @@ from tests.reliability.checks import (
     app_containers,
     current_release,
     one_error,
+    warm_containers,
 )
 
 pytestmark = [pytest.mark.reliability, pytest.mark.e2e]
@@ -200,5 +201,6 @@ def test_the_next_deploy_succeeds_under_load(deployed, checkout, laptop, change,
     assert current_release(deployed) != before["release"]
     assert 'id="rel-marker">after faults' in flows.get(deployed, "/")[1]
     assert len(app_containers(deployed)) == 1
+    assert warm_containers(deployed) == before["containers"]  # the replaced one, warm for a fast rollback
     RESULTS["next deploy"] = f"ok in {done.stdout.strip().splitlines()[-1]} | load {load}"
     print("\n".join(f"[reliability faults] {k}: {v}" for k, v in RESULTS.items()))

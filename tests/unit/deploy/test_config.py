@@ -56,6 +56,17 @@ def test_huge_numbers_are_refused(key):
         config.load({key: 10**30}, {})
 
 
+def test_keep_warm_is_seconds_from_zero_to_a_week():
+    assert config.DeployConfig().keep_warm == 600
+    assert config.load({"keep_warm": "0"}, {}).keep_warm == 0
+    assert config.load({"keep_warm": 60}, {"MYSITE_KEEP_WARM": " 15 "}).keep_warm == 15
+    for value in (-1, 10**30):
+        with pytest.raises(DeployError, match="keep_warm must be at least 0 .* and at most 604800 seconds"):
+            config.load({"keep_warm": value}, {})
+    with pytest.raises(DeployError, match="keep_warm must be a whole number, not '10m'"):
+        config.load({}, {"MYSITE_KEEP_WARM": "10m"})
+
+
 def test_a_misspelled_variable_names_the_setting_meant():
     with pytest.raises(DeployError) as info:
         config.load({}, {"MYSITE_KEEP_RELEASE": "3"})

@@ -6,7 +6,7 @@ import pytest
 from fabric.testing.base import Command, MockRemote
 
 from deploy import lock, pipeline, releases
-from deploy.commands import backup, compose, database, docker, health, shell, system
+from deploy.commands import backup, compose, database, docker, health, shell, system, warm
 from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
@@ -81,9 +81,13 @@ NGINX = [Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
          Command(docker.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"), out=b"sha256:1\nsha256:1\n")]
 DIRECT = health.direct_check(NEW_C, "blog.example", CFG.health_timeout)
 VIA_NGINX = health.nginx_check("mysite_nginx_1", "blog.example", CFG.health_timeout)
+WARM = warm.listing("mysite")
+STARTED = "2026-11-24T10:05:09.123456789Z"
 SWITCH = [Command(docker.app_containers("mysite"), out=f"{OLD_C} Up 1 hour (healthy)\n".encode()),
+          Command(WARM, out=f"/{OLD_C} unless-stopped {STARTED}\n".encode()),
           docker.run_app(P, NEW), DIRECT, docker.route(P.network, NEW_C), "sleep 2", VIA_NGINX,
-          f"docker stop -t 30 {OLD_C} && docker rm {OLD_C}"]
+          f"docker stop -t 30 {OLD_C}",  # stopped gracefully, not removed: it comes back warm
+          warm.keep(P.network, OLD_C), warm.expire(P, OLD_C, 600)]
 OLDEST = "20261120000000-0000000"
 PRUNE = [Command(commands.listing(P), out=f"{OLDEST}\n{OLD}\n{NEW}\n".encode()),
          Command(commands.image_tags(), out=f"{NEW}\n{OLD}\n{OLDEST}\n20261001000000-1111111\nlatest\n".encode()),
@@ -115,7 +119,7 @@ def test_first_deploy_skips_the_backup_and_starts_nginx_after_migrating(local, m
                Command("docker volume inspect mysite_database >/dev/null 2>&1", exit=1), *MIGRATE,
                Command(docker.nginx_container("mysite")), up,
                Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
-               Command(docker.app_containers("mysite")), docker.run_app(P, NEW), DIRECT,
+               Command(docker.app_containers("mysite")), Command(WARM), docker.run_app(P, NEW), DIRECT,
                docker.route(P.network, NEW_C), "sleep 2", VIA_NGINX, commands.link_current(P, NEW),
                Command(commands.listing(P), out=f"{NEW}\n".encode()), Command(commands.image_tags()),
                audit("deploy", NEW, "ok"), UNLOCK, monkeypatch=monkeypatch)
@@ -142,7 +146,7 @@ def test_unhealthy_release_is_removed_old_untouched_and_exit_is_non_zero(local, 
              f"docker stop -t 10 {NEW_C} >/dev/null 2>&1; docker rm -f {NEW_C} >/dev/null 2>&1 || true",
              f"docker start {OLD_C}"]
     with pytest.raises(DeployError, match=f"{NEW_C} failed its health check .* still serving: {OLD_C}"):
-        run_deploy(*until_build(), BUILD, *BACKUP, *MIGRATE, *NGINX, *SWITCH[:2], Command(DIRECT, exit=1), *abort,
+        run_deploy(*until_build(), BUILD, *BACKUP, *MIGRATE, *NGINX, *SWITCH[:3], Command(DIRECT, exit=1), *abort,
                    commands.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
 
 
@@ -218,7 +222,7 @@ def test_dry_run_prints_and_survives_empty_probes(local, monkeypatch, capsys):
             commands.read_current(P),
             "docker volume inspect mysite_database >/dev/null 2>&1",
             f"ls -1 {P.backups}",
-            docker.nginx_container("mysite"), docker.nginx_container("mysite"), docker.app_containers("mysite"),
+            docker.nginx_container("mysite"), docker.nginx_container("mysite"), docker.app_containers("mysite"), WARM,
             commands.listing(P), commands.image_tags())]))
         pipeline.deploy(remote(monkeypatch, [], dry_run=True), CFG)
     out = capsys.readouterr().out
@@ -241,6 +245,7 @@ def test_rollback_switches_back_to_the_previous_release(monkeypatch):
         mock.expect_sessions(session(
             *ROLLBACK_PRE, LOCK, Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
             Command(docker.image_ids("mysite_nginx_1", f"mysite-nginx:{OLD}"), out=b"sha256:1\nsha256:1\n"),
+            Command(WARM, out=f"/{NEW_C} unless-stopped {STARTED}\n".encode()),  # no warm container: expired
             Command(docker.app_containers("mysite"), out=f"{NEW_C} Up 1 hour\n".encode()),
             docker.run_app(P, OLD), direct, docker.route(P.network, OLD_C), "sleep 2", VIA_NGINX,
             f"docker stop -t 30 {NEW_C} && docker rm {NEW_C}", commands.link_current(P, OLD),
