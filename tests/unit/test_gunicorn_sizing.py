@@ -4,6 +4,7 @@ memory (cgroup v2 or v1, else the machine's), overridable by WEB_CONCURRENCY / G
 import importlib.util
 import os
 import runpy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -121,3 +122,20 @@ def test_gunicorn_conf_uses_the_sizing(monkeypatch):
     conf = runpy.run_path(str(DJANGO / "gunicorn.conf.py"))
     assert (conf["workers"], conf["threads"], conf["worker_class"]) == (7, 3, "gthread")
     assert "WEB_CONCURRENCY=7 set" in conf["sizing"].reason
+
+
+def test_start_sh_checks_the_overrides_before_gunicorn_reads_them():
+    # gunicorn reads WEB_CONCURRENCY itself as it loads and dies on "abc" with a traceback: start.sh runs the
+    # module first, which stops with one line
+    done = subprocess.run([sys.executable, str(DJANGO / "gunicorn_sizing.py")], capture_output=True, text=True,
+                          env={**os.environ, "WEB_CONCURRENCY": "abc"})
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "WEB_CONCURRENCY='abc' is not a whole number >= 1: fix it in the env file, or remove it to let gunicorn "
+        "size itself from the container's CPUs and memory"
+    ]
+    start = (DJANGO / "start.sh").read_text()
+    assert start.index("python /app/compose/production/django/gunicorn_sizing.py") < start.index("exec gunicorn")
+    ok = subprocess.run([sys.executable, str(DJANGO / "gunicorn_sizing.py")], capture_output=True, text=True,
+                        env={k: v for k, v in os.environ.items() if k not in ("WEB_CONCURRENCY", "GUNICORN_THREADS")})
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")

@@ -142,3 +142,9 @@ def choose(environ: dict[str, str] | None = None, root: Path = CGROUP,
     if chosen_threads is not None:
         reason += f"; GUNICORN_THREADS={chosen_threads} set"
     return Sizing(chosen_workers or workers, chosen_threads or threads, reason)
+
+
+if __name__ == "__main__":
+    # start.sh runs this before gunicorn, which reads WEB_CONCURRENCY itself as it loads and fails on a value
+    # that is not a number with a traceback: a bad override stops the start here, with one line.
+    choose()

@@ -13,5 +13,7 @@ python manage.py collectstatic --noinput --verbosity 0
 # nginx's gzip_static (and WhiteNoise) serve these .gz files: compressed once per release, not on every
 # request. Written to a temporary name and renamed, so nginx never sees half a file while two releases serve.
 python /app/compose/production/django/gzip_static.py /app/staticfiles
+# WEB_CONCURRENCY / GUNICORN_THREADS checked first: gunicorn fails on a value that is not a number with a traceback
+python /app/compose/production/django/gunicorn_sizing.py
 # exec: gunicorn becomes PID 1, so `docker stop` (SIGTERM) lets it finish in-flight requests
 exec gunicorn -c /app/compose/production/django/gunicorn.conf.py mysite.wsgi:application
