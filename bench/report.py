@@ -216,6 +216,10 @@ def render(payload: dict) -> str:
             parts += ["", "## ratio to the framework floor (/floor, same run)", floor_table(serving["floor_ratios"])]
         if serving.get("memory"):
             parts += ["", "## memory (cgroups: usage - inactive_file, MB)", *memory_lines(serving["memory"])]
+    if payload.get("views"):
+        from bench.views import report_lines as views_lines  # batched vs one UPDATE per view
+
+        parts += views_lines(payload["views"])
     if payload.get("databases"):
         from bench.databases import report_lines  # SQLite vs PostgreSQL: the section renders its own tables
 

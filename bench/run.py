@@ -20,7 +20,8 @@ from bench import report
 
 
 def run_all(
-    quick: bool = False, serving: bool = True, deploy: bool = True, ship: bool = True, databases: bool = True
+    quick: bool = False, serving: bool = True, deploy: bool = True, ship: bool = True, databases: bool = True,
+    views: bool = True,
 ) -> tuple[dict, object]:
     sections: dict = {}
     notes: list[str] = []
@@ -34,6 +35,12 @@ def run_all(
             notes.append("--quick: no serving run on a small server (bench/limits.yml): full runs only")
         else:  # the default gunicorn sizing on 1 CPU, the stack in 600 MB
             sections["serving_limits"] = serving_bench.run(limits=True)
+    if views and not quick:
+        from bench import views as views_bench
+
+        sections["views"] = views_bench.run()
+    elif views:
+        notes.append("--quick: no views benchmark (batched vs an UPDATE per view: full runs only)")
     if databases and not quick:
         from bench import databases as databases_bench
 

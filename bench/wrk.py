@@ -13,6 +13,10 @@ import re
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+# `wrk --script` that prints the 99.9th percentile after the run (`command(..., p999=True)`)
+P999_SCRIPT = Path(__file__).with_name("wrk_p999.lua")
 
 # wrk prints times with these units (format_time_us in wrk's stats code).
 _TIME_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -39,6 +43,7 @@ class WrkResult:
     non_2xx_3xx: int = 0
     errors: dict[str, int] = field(default_factory=lambda: {"connect": 0, "read": 0, "write": 0, "timeout": 0})
     transfer_bytes: int = 0
+    p999_ms: float | None = None  # only when run with P999_SCRIPT
 
     @property
     def failed(self) -> int:
@@ -77,6 +82,7 @@ def parse(text: str) -> WrkResult:
     if socket_errors:
         errors = dict(zip(errors, map(int, socket_errors.groups()), strict=True))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    p999 = re.search(rf"^p99\.9 latency: {_TIME}$", text, re.MULTILINE)
     return WrkResult(
         requests=int(total.group(1)),
         seconds=to_ms(total.group(2), total.group(3)) / 1000,
@@ -89,6 +95,7 @@ def parse(text: str) -> WrkResult:
         non_2xx_3xx=int(non_2xx.group(1)) if non_2xx else 0,
         errors=errors,
         transfer_bytes=to_bytes(total.group(4), total.group(5)),
+        p999_ms=to_ms(*p999.groups()) if p999 else None,
     )
 
 
@@ -101,8 +108,10 @@ def command(
     host: str | None = None,
     headers: dict[str, str] | None = None,
     timeout: float = 10,
+    p999: bool = False,
 ) -> list[str]:
-    """wrk's argv: one thread per connection up to 2 (this machine has 2 cores and serves too)."""
+    """wrk's argv: one thread per connection up to 2 (this machine has 2 cores and serves too); ``p999``: with
+    P999_SCRIPT, so that the result has p999_ms too."""
     threads = threads or min(connections, 2)
     argv = [
         "wrk",
@@ -114,6 +123,8 @@ def command(
     ]
     for name, value in {**({"Host": host} if host else {}), **(headers or {})}.items():
         argv += ["--header", f"{name}: {value}"]
+    if p999:
+        argv += ["--script", str(P999_SCRIPT)]
     return [*argv, url]
 
 

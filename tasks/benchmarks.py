@@ -32,16 +32,19 @@ class BenchTask(CheckedTask):
         "deploy": "run the deploy benchmark on a fresh server (default on; --no-deploy skips it)",
         "ship": "run the image-shipping benchmark on a fresh server: --build local vs docker save|load vs "
         "--build server (default on; --no-ship skips it)",
+        "views": "run post views batched vs an UPDATE per view on one stack (VIEW_COUNT_FLUSH_SECONDS 2 vs 0: "
+        "req/s, p50/p99/p99.9; default on, not in --quick; --no-views skips it)",
         "databases": "run SQLite vs PostgreSQL on one stack (pages, a comment-write mix, the move's duration; "
         "default on, not in --quick; --no-databases skips it)",
     }
 )
-def bench(c, quick=False, serving=True, deploy=True, ship=True, databases=True):
+def bench(c, quick=False, serving=True, deploy=True, ship=True, views=True, databases=True):
     """Benchmark serving, deploys, image shipping and the two databases; write bench/results/<date>.json."""
     from bench import report
     from bench.run import run_all
 
     with in_root(c):
-        payload, path = run_all(quick=quick, serving=serving, deploy=deploy, ship=ship, databases=databases)
+        payload, path = run_all(quick=quick, serving=serving, deploy=deploy, ship=ship, views=views,
+                                databases=databases)
     print(report.render(payload))
     say(f"wrote {path}")

@@ -97,3 +97,27 @@ def test_command():
     ]  # fmt: skip
     assert "--threads=1" in wrk.command("http://127.0.0.1:1/", connections=1, duration=2.5)
     assert "--duration=2.5s" in wrk.command("http://127.0.0.1:1/", connections=1, duration=2.5)
+
+
+def test_the_p999_script_adds_the_999th_percentile():
+    argv = wrk.command("http://127.0.0.1:18901/", connections=8, duration=10, p999=True)
+    assert argv[-3:] == ["--script", str(wrk.P999_SCRIPT), "http://127.0.0.1:18901/"]
+    assert wrk.P999_SCRIPT.is_file() and "latency:percentile(99.9)" in wrk.P999_SCRIPT.read_text()
+    assert wrk.parse(OK + "p99.9 latency: 185229us\n").p999_ms == pytest.approx(185.229)
+    assert wrk.parse(OK).p999_ms is None  # run without the script: unknown, never guessed
+
+
+@pytest.mark.skipif(not wrk.shutil.which("wrk"), reason="wrk is not installed (apt-get install -y wrk)")
+def test_the_p999_script_runs_in_real_wrk():
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = wrk.run(f"http://127.0.0.1:{server.server_port}/", connections=2, duration=1, p999=True)
+    finally:
+        server.shutdown()
+    assert result.requests > 0
+    assert result.p99_ms <= result.p999_ms <= result.max_ms

@@ -1,0 +1,152 @@
+"""Post views written in batches vs one UPDATE per view: the post page on one stack, in one run.
+
+    python -m bench.views [--rounds 3] [--duration 10] [--connections 8] [--keep] [--save]
+
+One production stack (bench/stack.py, project mysite-bench, SQLite, a cached build, 100 posts). Rounds
+interleave the two settings of blog/viewcount.py: `VIEW_COUNT_FLUSH_SECONDS=0` (every post GET writes its
+UPDATE, the old way) and `=2` (the default: counted in memory, one batch every 2 s). Before each slot the app
+container is recreated with its env file rewritten (as bench/tune.py does; nginx stays), so both run the same
+image behind the same nginx at the same moment of a shared machine's day. Each slot: wrk through nginx on the
+newest post with code blocks and a TOC, 3 s warm-up, then the measured run with wrk's p99.9 (bench/wrk_p999.lua);
+CPU ms per request of the app container from its cgroup. Then the views the database gained during the slot,
+read after the batch interval has passed, against the requests wrk counted: nothing may go missing (wrk does not
+count the requests still under way when it stops, so the database may hold up to `connections` more).
+Prints the median over rounds per setting, the ratio batched/write-each, and every slot; it judges nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+from bench import report, wrk
+from bench.serving import CLIENT_HEADERS, find_targets
+from bench.stack import DOMAIN, Stack, say
+
+SETTINGS = {"write each view": "0", "batched (2 s)": "2"}
+VARIABLE = "VIEW_COUNT_FLUSH_SECONDS"
+ROUNDS = 3
+DURATION = 10.0
+WARMUP = 3.0
+CONNECTIONS = 8
+METRICS = ("rps", "p50_ms", "p99_ms", "p999_ms", "max_ms", "failed", "app_cpu_ms")
+
+
+def _views(stack: Stack, path: str) -> int:
+    pk = int(path.strip("/").split("/")[-1])
+    code = f"from blog.models import Post; print('BENCH-VIEWS', Post.objects.get(pk={pk}).views)"
+    out = stack.manage("shell", "-c", code)
+    return int(next(line for line in out.splitlines() if line.startswith("BENCH-VIEWS ")).split()[1])
+
+
+def slot(stack: Stack, path: str, flush: str, duration: float, connections: int) -> dict:
+    """One setting: the app container recreated with it, warmed, measured; the views it wrote, counted."""
+    stack.extra_env = {**stack.extra_env, VARIABLE: flush}
+    stack.write_env_file()
+    stack.compose("up", "--detach", "--no-deps", "--force-recreate", "--no-build", "mysite")
+    stack.wait_ready()
+    before = _views(stack, path)
+    url = stack.url + path
+    warm = wrk.run(url, connections=connections, duration=WARMUP, host=DOMAIN, headers=CLIENT_HEADERS)
+    cpu_before = stack.cpu_seconds("mysite")
+    load = report.load_average()
+    res = wrk.run(url, connections=connections, duration=duration, host=DOMAIN, headers=CLIENT_HEADERS, p999=True)
+    cpu_after = stack.cpu_seconds("mysite")
+    time.sleep(float(flush) + 2)  # the last batch: written within one interval
+    gained = _views(stack, path) - before
+    requests = warm.requests + res.requests
+    cpu = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) * 1000 / max(res.requests, 1)
+    return {**res.as_dict(), "app_cpu_ms": None if cpu is None else round(cpu, 3), "load_1m": load,
+            "views_gained": gained, "requests_answered": requests, "views_missing": max(requests - gained, 0)}
+
+
+def medians(samples: list[dict]) -> dict:
+    out = {}
+    for key in METRICS:
+        values = [s[key] for s in samples if s.get(key) is not None]
+        out[key] = round(statistics.median(values), 2) if values else None
+    return out | {"views_missing": sum(s["views_missing"] for s in samples), "runs": len(samples)}
+
+
+def ratios(summary: dict) -> dict:
+    """batched / write each, of the medians: req/s above 1 is batching faster; latencies and CPU below 1."""
+    write_each, batched = (summary.get(name, {}) for name in SETTINGS)
+    return {key: round(batched[key] / write_each[key], 3) if batched.get(key) and write_each.get(key) else None
+            for key in ("rps", "p50_ms", "p99_ms", "p999_ms", "app_cpu_ms")}
+
+
+def run(rounds: int = ROUNDS, duration: float = DURATION, connections: int = CONNECTIONS, keep: bool = False) -> dict:
+    from bench.stack import ensure_engine_and_bases
+
+    ensure_engine_and_bases()
+    stack = Stack()
+    stack.down()
+    rows: list[dict] = []
+    try:
+        stack.build()
+        stack.up()
+        stack.manage("seed_demo", "--posts", "100")
+        path = find_targets(stack)["post"]
+        for r in range(rounds):
+            for name, flush in SETTINGS.items():
+                row = {"round": r + 1, "setting": name, VARIABLE: flush,
+                       **slot(stack, path, flush, duration, connections)}
+                rows.append(row)
+                say(f"views round {r + 1} [{name}]: {row['rps']:.0f} req/s p99 {row['p99_ms']:.1f} ms "
+                    f"p99.9 {_r(row['p999_ms'])} ms; views missing {row['views_missing']}")
+    finally:
+        stack.finish(keep)
+    summary = {name: medians([row for row in rows if row["setting"] == name]) for name in SETTINGS}
+    return {"target": "post", "path": path, "connections": connections, "duration_s": duration, "warmup_s": WARMUP,
+            "rounds": rounds, "summary": summary, "ratios": ratios(summary), "rows": rows}
+
+
+def report_lines(section: dict) -> list[str]:
+    """The views section as printed by bench/report.py's render."""
+    summary, ratio = section.get("summary", {}), section.get("ratios", {})
+    rows = [[name, f"{VARIABLE}={SETTINGS.get(name, '?')}", s.get("rps"), s.get("p50_ms"), s.get("p99_ms"),
+             s.get("p999_ms"), s.get("max_ms"), s.get("app_cpu_ms"), s.get("failed"), s.get("views_missing")]
+            for name, s in summary.items()]  # fmt: skip
+    rows.append(["ratio batched / write each", "", *(_r(ratio.get(k)) for k in ("rps", "p50_ms", "p99_ms", "p999_ms")),
+                 None, _r(ratio.get("app_cpu_ms")), None, None])
+    parts = ["", f"## post views: batched vs an UPDATE per view ({section.get('path')}, {section.get('connections')} "
+             f"connections, median of {section.get('rounds')} interleaved rounds of {section.get('duration_s'):g} s)",
+             report.table(["setting", "env", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "app cpu ms/req",
+                           "failed", "views missing"], rows)]  # fmt: skip
+    slots = [[r["round"], r["setting"], r["rps"], r["p99_ms"], r.get("p999_ms"), r.get("app_cpu_ms"),
+              r.get("views_gained"), r.get("requests_answered"), r.get("load_1m")] for r in section.get("rows", [])]
+    if slots:
+        parts += ["", "## every views slot, in the order run (views gained in the database vs requests wrk counted)",
+                  report.table(["round", "setting", "req/s", "p99 ms", "p99.9 ms", "cpu ms/req", "views gained",
+                                "requests", "load 1m"], slots)]  # fmt: skip
+    return parts
+
+
+def _r(value: float | None) -> str | None:
+    return None if value is None else f"{value:.3f}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--duration", type=float, default=DURATION, help="measured seconds per slot")
+    parser.add_argument("--connections", type=int, default=CONNECTIONS)
+    parser.add_argument("--keep", action="store_true", help="leave the stack up afterwards")
+    parser.add_argument("--save", action="store_true", help="write bench/results/<date>-views.json")
+    args = parser.parse_args(argv)
+    load_before = report.load_average()
+    section = run(args.rounds, args.duration, args.connections, args.keep)
+    notes = [f"load average before {load_before}, after {report.load_average()}"]
+    payload = report.envelope({"views": section, "notes": notes}, quick=False)
+    print("\n".join(report_lines(section)))
+    print("\n".join(f"note: {note}" for note in notes))
+    if args.save:
+        print(f"wrote {report.write(payload, suffix='views')}")
+    else:
+        print(json.dumps(section["summary"]))
+
+
+if __name__ == "__main__":
+    main()
