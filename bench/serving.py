@@ -114,7 +114,7 @@ def memory_budget(memory: dict) -> dict:
     run), the sum of the containers' limits when each has one, and the share of that sum left free."""
     samples = [memory.get("idle") or {}, *(memory.get("under_load") or {}).values()]
     totals = [m["total_mb"] for m in samples if m.get("total_mb") is not None]
-    limits = [m.get("limit_mb") for m in (memory.get("idle") or {}).values() if isinstance(m, dict)]
+    limits = [(m or {}).get("limit_mb") for name, m in (memory.get("idle") or {}).items() if name != "total_mb"]
     limit = round(sum(limits), 1) if limits and None not in limits else None
     peak = max(totals) if totals else None
     free = round(1 - peak / limit, 3) if peak is not None and limit else None

@@ -69,6 +69,8 @@ def test_memory_budget_is_the_largest_total_against_the_sum_of_the_limits():
     assert serving.memory_budget(unlimited) == {"peak_total_mb": 212.0, "limit_mb": None, "free_share": None}
     half = {"idle": sample(150.0, 10.0, 480.0, None), "under_load": {}}
     assert serving.memory_budget(half)["limit_mb"] is None  # one container without a limit: no budget
+    unreadable = {"idle": {"mysite": {"mb": 150.0, "limit_mb": 480.0}, "nginx": None, "total_mb": None}}
+    assert serving.memory_budget(unreadable) == {"peak_total_mb": None, "limit_mb": None, "free_share": None}
 
 
 def test_render_prints_the_ratio_table_and_memory():
