@@ -26,26 +26,43 @@ _END = re.compile(r"^\s+(?P<ok>ok|x) (?P<title>.+?) (?:\((?P<s>[\d.]+)s\)|failed
 
 
 def top_level_marks(lines: Iterable[tuple[float, str]]) -> list[dict]:
-    """(seconds, line) pairs in the order printed -> [{title, at, seconds}] of the top-level steps, in start order."""
-    marks: list[dict] = []
-    open_: list[dict] = []  # every open step, outermost first; a top-level one carries its mark
+    """(seconds, line) pairs in the order printed -> [{title, at, seconds}] of the top-level steps, in start order.
+
+    A step opened while another is open is nested in it, unless it is still open when that one ends: a nested
+    step always ends first, so it ran beside that one, on its level (steps in parallel threads, e.g. the images
+    shipped to several nodes at once). Levels found to be one are merged (union-find); level 0 is the top.
+    """
+    steps: list[dict] = []
+    open_: list[dict] = []  # the open steps, in start order
+    parent: list[int] = [0]  # union-find over levels; level 0 is the top
+
+    def find(level: int) -> int:
+        while parent[level] != level:
+            parent[level] = parent[parent[level]]
+            level = parent[level]
+        return level
+
     for at, line in lines:
         line = line.rstrip("\n")
         if m := _START.match(line):
-            step = {"title": m["title"], "mark": None}
-            if not open_:
-                step["mark"] = {"title": m["title"], "at": round(at, 2), "seconds": None}
-                marks.append(step["mark"])
+            level = 0
+            if open_:  # nested (until it turns out otherwise): a level of its own
+                level = len(parent)
+                parent.append(level)
+            step = {"title": m["title"], "at": round(at, 2), "seconds": None, "level": level}
+            steps.append(step)
             open_.append(step)
         elif (m := _END.match(line)) and open_:
-            # the innermost open step with this title ends, and every step opened inside it
+            # the innermost open step with this title ends; the ones opened after it and still open ran beside it
             for i in range(len(open_) - 1, -1, -1):
                 if open_[i]["title"] == m["title"]:
-                    if open_[i]["mark"] is not None:
-                        open_[i]["mark"]["seconds"] = float(m["s"] or m["f"])
-                    del open_[i:]
+                    ended = open_.pop(i)
+                    ended["seconds"] = float(m["s"] or m["f"])
+                    for later in open_[i:]:
+                        if find(later["level"]) != 0:
+                            parent[find(later["level"])] = find(ended["level"])
                     break
-    return marks
+    return [{"title": s["title"], "at": s["at"], "seconds": s["seconds"]} for s in steps if find(s["level"]) == 0]
 
 
 @dataclass
