@@ -184,6 +184,42 @@ def ratios_table(rows: list[dict]) -> str:
     )
 
 
+SWARM_ROWS = (("cluster", "fab swarm.deploy"), ("single", "fab deploy"))
+
+
+def swarm_table(section: dict) -> str:
+    """A code-only deploy on the swarm and on one server, same run: seconds under load and unloaded with the ratio
+    swarm/single, the load's failed/total, and the MB each node received during the unloaded deploy."""
+    ratios = section.get("ratios", {})
+    rows = []
+    for key, command in SWARM_ROWS:
+        data = section.get(key)
+        if not data:
+            continue
+        loaded, unloaded = data.get("under_load", {}), data.get("unloaded", {})
+        swarm = key == "cluster"
+        nodes = data.get("nodes")
+        received = unloaded.get("received_mb")
+        rows.append([
+            f"{command} ({nodes} node{'s' if nodes != 1 else ''})",
+            loaded.get("seconds"), _ratio(ratios.get("seconds_under_load")) if swarm else None,
+            f"{loaded.get('failed')} / {loaded.get('total')}" if loaded else None,
+            unloaded.get("seconds"), _ratio(ratios.get("seconds_unloaded")) if swarm else None,
+            " / ".join(f"{mb:.2f}" for mb in received) if received else None,
+        ])
+    return table(["deploy", "s under load", "swarm/single", "failed / total", "s unloaded", "swarm/single",
+                  "MB received per node"], rows, right={1, 2, 3, 4, 5})
+
+
+def swarm_steps_table(section: dict) -> str:
+    """When each top-level step of the deploys under load began, in seconds since their load started."""
+    rows = []
+    for key, command in SWARM_ROWS:
+        for mark in section.get(key, {}).get("under_load", {}).get("steps", []):
+            rows.append([command, mark["title"], mark["at"], mark["seconds"]])
+    return table(["deploy", "step", "began at s", "seconds"], rows, right={2, 3})
+
+
 def _ratio(value: float | None) -> str | None:
     return None if value is None else f"{value:.3f}"
 
@@ -230,6 +266,12 @@ def render(payload: dict) -> str:
             parts += ["", "## deploy (fresh systemd server)", steps_table(deploy["phases"])]
         if deploy.get("downtime"):
             parts += ["", "## downtime (8 keep-alive connections through nginx)", downtime_table(deploy["downtime"])]
+        if deploy.get("rollback"):
+            back = deploy["rollback"]
+            parts += ["", f"rollback right after the code-only deploy, under the same load: {back['seconds']}s vs "
+                      f"{back['deploy_s']}s (ratio {back['ratio']}), {back['failed']}/{back['total']} failed, "
+                      f"warm container {'used' if back['used_warm'] else 'NOT used'}; the warm container costs "
+                      f"{back['warm_memory_mb']} MB while kept (the serving one: {back['serving_memory_mb']} MB)"]
         if deploy.get("images"):
             parts += ["", "## images (on the server)", images_table(deploy["images"])]
     shipping = payload.get("shipping")
@@ -250,6 +292,13 @@ def render(payload: dict) -> str:
             parts += [f"build server: base images copied in beforehand (docker save | docker exec load, not over "
                       f"eth0): {copy.get('seconds')}s, eth0 received {copy.get('eth0_received_bytes')} bytes meanwhile"]
         parts += [f"shipping note: {note}" for note in shipping.get("notes", [])]
+    swarm = payload.get("swarm")
+    if swarm:
+        nodes = swarm.get("cluster", {}).get("nodes", "?")
+        parts += ["", f"## swarm ({nodes} nodes) vs one server: code-only deploy", swarm_table(swarm)]
+        if swarm_steps_table(swarm).count("\n") > 1:
+            parts += ["", "## their steps under load (seconds since the load started)", swarm_steps_table(swarm)]
+        parts += [f"swarm note: {note}" for note in swarm.get("notes", [])]
     for note in payload.get("notes", []):
         parts.append(f"note: {note}")
     return "\n".join(parts)

@@ -10,6 +10,8 @@ Quick (< 3 min): serving only, at 8 connections, 4 s per URL, on a cached build.
 deploy and shipping numbers come from full runs only.
 Databases (full runs, `--no-databases` skips it): SQLite vs PostgreSQL on one stack, interleaved, and the
 move's duration (bench/databases.py); about 7 minutes more.
+Swarm (full runs, `--no-swarm` skips it): a code-only `fab swarm.deploy` on 3 nodes against a code-only
+`fab deploy` on one server, under load and unloaded (bench/swarm.py); about 8 minutes more.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bench import report
 
 def run_all(
     quick: bool = False, serving: bool = True, deploy: bool = True, ship: bool = True, databases: bool = True,
-    views: bool = True,
+    swarm: bool = True, views: bool = True,
 ) -> tuple[dict, object]:
     sections: dict = {}
     notes: list[str] = []
@@ -59,6 +61,12 @@ def run_all(
         sections["shipping"] = shipping.run()
     elif ship:
         notes.append("--quick: no shipping benchmark (a fresh server takes longer than the quick budget)")
+    if swarm and not quick:
+        from bench import swarm as swarm_bench
+
+        sections["swarm"] = swarm_bench.run()
+    elif swarm:
+        notes.append("--quick: no swarm benchmark (four fresh servers take longer than the quick budget)")
     notes.append(f"load average before the run {load_before}, after {report.load_average()}")
     notes.append(f"run took {time.monotonic() - started:.0f}s")
     payload = report.envelope({**sections, "notes": notes}, quick=quick)

@@ -1,5 +1,5 @@
-"""`inv bench`: serving speed, deploy speed and downtime, image shipping, SQLite vs PostgreSQL (the code is in
-bench/).
+"""`inv bench`: serving speed, deploy speed and downtime, image shipping, SQLite vs PostgreSQL, a swarm's deploy
+against one server's (the code is in bench/).
 
 Not tasks/bench.py: invoke puts tasks/ on sys.path too, so a module named bench here could shadow
 the bench/ package it runs.
@@ -26,8 +26,8 @@ class BenchTask(CheckedTask):
 @task(
     klass=BenchTask,
     help={
-        "quick": "a reduced run in under 3 minutes: serving at 8 connections only (no deploy, shipping or databases "
-        "benchmark)",
+        "quick": "a reduced run in under 3 minutes: serving at 8 connections only (no deploy, shipping, databases or "
+        "swarm benchmark)",
         "serving": "run the serving benchmark (default on; --no-serving skips it)",
         "deploy": "run the deploy benchmark on a fresh server (default on; --no-deploy skips it)",
         "ship": "run the image-shipping benchmark on a fresh server: --build local vs docker save|load vs "
@@ -36,15 +36,18 @@ class BenchTask(CheckedTask):
         "req/s, p50/p99/p99.9; default on, not in --quick; --no-views skips it)",
         "databases": "run SQLite vs PostgreSQL on one stack (pages, a comment-write mix, the move's duration; "
         "default on, not in --quick; --no-databases skips it)",
+        "swarm": "run a code-only fab swarm.deploy on 3 fresh nodes against fab deploy on one server, under load and "
+        "unloaded (seconds, failed requests, MB per node; default on, not in --quick; --no-swarm skips it)",
     }
 )
-def bench(c, quick=False, serving=True, deploy=True, ship=True, views=True, databases=True):
-    """Benchmark serving, deploys, image shipping and the two databases; write bench/results/<date>.json."""
+def bench(c, quick=False, serving=True, deploy=True, ship=True, views=True, databases=True, swarm=True):
+    """Benchmark serving, deploys, image shipping, the two databases and a swarm; write bench/results/<date>.json."""
     from bench import report
     from bench.run import run_all
 
     with in_root(c):
         payload, path = run_all(quick=quick, serving=serving, deploy=deploy, ship=ship, views=views,
-                                databases=databases)
+                                databases=databases,
+                                swarm=swarm)
     print(report.render(payload))
     say(f"wrote {path}")
