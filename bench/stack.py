@@ -10,6 +10,7 @@ fresh password; never published), and ``use_database`` moves the app between SQL
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -32,6 +33,8 @@ DOMAIN = "bench.mysite.test"
 PORT_RANGE = (18900, 18999)
 IMAGES = (f"mysite-django:{TAG}", f"mysite-nginx:{TAG}")
 DATABASES = ("sqlite", "postgres")
+# One stack of project mysite-bench at a time on this engine: a second run's `down` would remove the first's.
+PROJECT_LOCK = Path(tempfile.gettempdir()) / "mysite-bench.lock"
 LIMITS = ROOT / "bench/limits.yml"  # a small server's resources, merged over production.yml (``limits=True``)
 
 
@@ -116,6 +119,27 @@ def cgroup_memory(container_id: str) -> dict | None:
     return None
 
 
+def hold_project_lock(path: Path = PROJECT_LOCK, timeout: float = 3600, poll: float = 2) -> int:
+    """An exclusive lock on ``path`` (a file descriptor, released by closing it or by the process's end): two
+    benchmarks started at once take turns with the one compose project instead of removing each other's."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o666)
+    deadline = time.monotonic() + timeout
+    waiting = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise BenchError(f"another benchmark held {PROJECT} for {timeout:g}s ({path}): try again when it "
+                                 f"ends") from None
+            if not waiting:
+                say(f"another benchmark runs the compose project {PROJECT}: waiting for it ({path})")
+                waiting = True
+            time.sleep(poll)
+
+
 def ensure_engine_and_bases() -> None:
     """A Docker engine and the base images (stand-ins when no registry): the e2e harness's job."""
     from testbed import engine, images
@@ -146,6 +170,7 @@ class Stack(stack.Stack):
         instead of the working tree (before/after comparisons); ``postgres``: run the postgres service too
         (the app starts on SQLite; ``use_database("postgres")`` puts it on PostgreSQL); ``limits``: merge
         bench/limits.yml (the app on 1 CPU, the stack in 600 MB), a small server's resources."""
+        self.lock = hold_project_lock()  # released by cleanup() (or when the process ends)
         self.extra_env = extra_env or {}
         self.secret_key = new_secret_key()  # one key for the stack's life: rewriting the env file keeps it
         # POSTGRES_USER/PASSWORD/DB and the DATABASE_URL that names the bundled service (deploy/envfile.py)
@@ -295,6 +320,9 @@ class Stack(stack.Stack):
 
     def cleanup(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.lock is not None:
+            os.close(self.lock)
+            self.lock = None
 
     def remove_images(self) -> None:
         subprocess.run(["docker", "rmi", "--force", *IMAGES], capture_output=True)

@@ -1,8 +1,12 @@
 """The serving benchmark's pure parts: the pages as ratios to the framework floor, memory from the cgroups, the
 stack's memory against its limits, and how they are printed."""
 
+import os
+
+import pytest
+
 from bench import report, serving
-from bench.stack import memory_limit_mb, memory_mb, parse_memory_stat
+from bench.stack import BenchError, hold_project_lock, memory_limit_mb, memory_mb, parse_memory_stat
 
 
 def row(target, connections, rps, p99_ms):
@@ -91,3 +95,12 @@ def test_render_prints_the_ratio_table_and_memory():
     assert lines[memory_at + 4].split() == ["post,", "end", "of", "busiest", "run", "230.0", "10.0", "240.0"]
     assert lines[memory_at + 5].split() == ["limit", "480.0", "120.0", "600.0"]
     assert lines[memory_at + 6] == "free under load: 60% of the stack's 600 MB (largest total 240 MB)"
+
+
+def test_benchmarks_take_turns_with_the_compose_project(tmp_path):
+    lock = tmp_path / "mysite-bench.lock"
+    first = hold_project_lock(lock)
+    with pytest.raises(BenchError, match="another benchmark held mysite-bench for 0.1s"):
+        hold_project_lock(lock, timeout=0.1, poll=0.02)
+    os.close(first)
+    os.close(hold_project_lock(lock, timeout=0.1, poll=0.02))  # free again once the first let go
