@@ -3,23 +3,35 @@
     python -m bench.views [--rounds 3] [--duration 10] [--connections 8] [--keep] [--save]
 
 One production stack (bench/stack.py, project mysite-bench, SQLite, a cached build, 100 posts). Rounds
-interleave the two settings of blog/viewcount.py: `VIEW_COUNT_FLUSH_SECONDS=0` (every post GET writes its
-UPDATE, the old way) and `=2` (the default: counted in memory, one batch every 2 s). Before each slot the app
-container is recreated with its env file rewritten (as bench/tune.py does; nginx stays), so both run the same
-image behind the same nginx at the same moment of a shared machine's day. Each slot: wrk through nginx on the
-newest post with code blocks and a TOC, 3 s warm-up, then the measured run with wrk's p99.9 (bench/wrk_p999.lua);
-CPU ms per request of the app container from its cgroup. Then the views the database gained during the slot,
-read after the batch interval has passed, against the requests wrk counted: nothing may go missing (wrk does not
-count the requests still under way when it stops, so the database may hold up to `connections` more).
+interleave (A B, then B A, ...) the two settings of blog/viewcount.py: `VIEW_COUNT_FLUSH_SECONDS=0` (every post
+GET writes its UPDATE, the old way) and `=2` (the default: counted in memory, one batch every 2 s). Before each
+slot the app container is recreated with its env file rewritten (as bench/tune.py does; nginx stays), so both
+run the same image behind the same nginx at the same moment of a shared machine's day. Each slot: wrk through
+nginx on the newest post with code blocks and a TOC, 3 s warm-up, then the measured run with wrk's p99.9
+(bench/wrk_p999.lua); CPU ms per request of the app container from its cgroup. Then the views the database
+gained during the slot, read after the batch interval has passed, against the requests wrk counted: nothing may
+go missing (wrk does not count the requests still under way when it stops, so the database may hold up to
+`connections` more).
 Prints the median over rounds per setting, the ratio batched/write-each, and every slot; it judges nothing.
+
+In-process (`in_process`, in a child process: Django set up as bench/page_cpu.py does it, DEBUG=False, a file
+SQLite with the production options, 100 posts): GETs of the same post one after another through Django's test
+client, the two settings interleaved, each GET timed alone: CPU ms per GET of the whole process (the batches'
+thread included) and the GETs' wall-time percentiles, with no nginx, no other connection and no network between.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from bench import report, wrk
 from bench.serving import CLIENT_HEADERS, find_targets
@@ -32,6 +44,12 @@ DURATION = 10.0
 WARMUP = 3.0
 CONNECTIONS = 8
 METRICS = ("rps", "p50_ms", "p99_ms", "p999_ms", "max_ms", "failed", "app_cpu_ms")
+
+
+def order(round_index: int) -> list[tuple[str, str]]:
+    """The settings in round order A B, then B A, A B...: neither always runs first, after the other's slot."""
+    settings = list(SETTINGS.items())
+    return settings[::-1] if round_index % 2 else settings
 
 
 def _views(stack: Stack, path: str) -> int:
@@ -90,7 +108,7 @@ def run(rounds: int = ROUNDS, duration: float = DURATION, connections: int = CON
         stack.manage("seed_demo", "--posts", "100")
         path = find_targets(stack)["post"]
         for r in range(rounds):
-            for name, flush in SETTINGS.items():
+            for name, flush in order(r):
                 row = {"round": r + 1, "setting": name, VARIABLE: flush,
                        **slot(stack, path, flush, duration, connections)}
                 rows.append(row)
@@ -100,7 +118,76 @@ def run(rounds: int = ROUNDS, duration: float = DURATION, connections: int = CON
         stack.finish(keep)
     summary = {name: medians([row for row in rows if row["setting"] == name]) for name in SETTINGS}
     return {"target": "post", "path": path, "connections": connections, "duration_s": duration, "warmup_s": WARMUP,
-            "rounds": rounds, "summary": summary, "ratios": ratios(summary), "rows": rows}
+            "rounds": rounds, "summary": summary, "ratios": ratios(summary), "rows": rows,
+            "in_process": in_process(rounds=rounds)}
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Nearest rank: the smallest value with at least pct % of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(len(ordered) * pct / 100) - 1))]
+
+
+def in_process_child(gets: int, rounds: int) -> dict:
+    """In this process: Django on a file SQLite (production options), 100 posts; per slot ``gets`` GETs of a post."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings.test"
+    tmp = Path(tempfile.mkdtemp(prefix="views-bench-"))
+    import django
+    from django.conf import settings
+
+    settings.DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp / "db.sqlite3"),
+                                      "OPTIONS": dict(settings.SQLITE_OPTIONS), "CONN_MAX_AGE": 600,
+                                      "CONN_HEALTH_CHECKS": True}}  # fmt: skip
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from blog import viewcount
+    from blog.models import Post
+
+    call_command("migrate", verbosity=0)
+    os.environ.setdefault("DJANGO_SUPERUSER_PASSWORD", "views-bench")
+    with open(os.devnull, "w") as devnull:
+        call_command("seed_demo", posts=100, stdout=devnull, stderr=devnull)
+    post = Post.objects.exclude(toc_html="").filter(body_html__contains="highlight").order_by("-created_time")[0]
+    url, client, rows = post.get_absolute_url(), Client(), []
+    for _ in range(50):  # warm: caches, templates, the connection
+        assert client.get(url).status_code == 200
+    for r in range(rounds):
+        for name, flush in order(r):
+            settings.VIEW_COUNT_FLUSH_SECONDS = float(flush)
+            before = Post.objects.get(pk=post.pk).views
+            times = []
+            cpu0 = time.process_time()
+            for _ in range(gets):
+                t0 = time.perf_counter()
+                client.get(url)
+                times.append((time.perf_counter() - t0) * 1000)
+            cpu = (time.process_time() - cpu0) * 1000 / gets
+            viewcount.counter.flush()
+            viewcount.counter.stop()
+            rows.append({"round": r + 1, "setting": name, "gets": gets, "cpu_ms": round(cpu, 3),
+                         **{key: round(percentile(times, pct), 3) for key, pct in
+                            (("p50_ms", 50), ("p99_ms", 99), ("p999_ms", 99.9), ("max_ms", 100))},
+                         "views_gained": Post.objects.get(pk=post.pk).views - before})  # fmt: skip
+    return {"gets": gets, "rounds": rounds, "path": url, "rows": rows}
+
+
+def in_process(gets: int = 3000, rounds: int = ROUNDS) -> dict:
+    """``in_process_child`` in a child process (Django is set up once per process); its rows and medians."""
+    argv = [sys.executable, "-m", "bench.views", "--in-process-child", "--gets", str(gets), "--rounds", str(rounds)]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent,
+                          timeout=3600)  # fmt: skip
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH-VIEWS-IN-PROCESS ")), None)
+    if done.returncode != 0 or line is None:
+        raise wrk.WrkError(f"the in-process views benchmark failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    result = json.loads(line.removeprefix("BENCH-VIEWS-IN-PROCESS "))
+    result["summary"] = {
+        name: {key: round(statistics.median(r[key] for r in result["rows"] if r["setting"] == name), 3)
+               for key in ("cpu_ms", "p50_ms", "p99_ms", "p999_ms", "max_ms")} for name in SETTINGS}  # fmt: skip
+    return result
 
 
 def report_lines(section: dict) -> list[str]:
@@ -117,6 +204,13 @@ def report_lines(section: dict) -> list[str]:
                            "failed", "views missing"], rows)]  # fmt: skip
     slots = [[r["round"], r["setting"], r["rps"], r["p99_ms"], r.get("p999_ms"), r.get("app_cpu_ms"),
               r.get("views_gained"), r.get("requests_answered"), r.get("load_1m")] for r in section.get("rows", [])]
+    inner = section.get("in_process")
+    if inner:
+        rows = [[name, s.get("cpu_ms"), s.get("p50_ms"), s.get("p99_ms"), s.get("p999_ms"), s.get("max_ms")]
+                for name, s in inner.get("summary", {}).items()]
+        parts += ["", f"## post views in-process: {inner.get('gets')} GETs of {inner.get('path')} one after another "
+                  f"per slot (Django's test client, file SQLite; median of {inner.get('rounds')} interleaved rounds)",
+                  report.table(["setting", "cpu ms/GET", "p50 ms", "p99 ms", "p99.9 ms", "max ms"], rows)]
     if slots:
         parts += ["", "## every views slot, in the order run (views gained in the database vs requests wrk counted)",
                   report.table(["round", "setting", "req/s", "p99 ms", "p99.9 ms", "cpu ms/req", "views gained",
@@ -135,7 +229,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=CONNECTIONS)
     parser.add_argument("--keep", action="store_true", help="leave the stack up afterwards")
     parser.add_argument("--save", action="store_true", help="write bench/results/<date>-views.json")
+    parser.add_argument("--gets", type=int, default=3000, help="in-process GETs per slot")
+    parser.add_argument("--in-process-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.in_process_child:
+        print("BENCH-VIEWS-IN-PROCESS " + json.dumps(in_process_child(args.gets, args.rounds)))
+        return
     load_before = report.load_average()
     section = run(args.rounds, args.duration, args.connections, args.keep)
     notes = [f"load average before {load_before}, after {report.load_average()}"]

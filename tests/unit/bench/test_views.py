@@ -35,3 +35,27 @@ def test_the_report_shows_both_settings_their_ratio_and_every_slot():
     assert "/posts/7/" in text and "every views slot" in text
     rendered = report.render({"views": section, "machine": {}, "when": "now"})
     assert "post views: batched vs an UPDATE per view" in rendered
+
+
+def test_percentile_is_nearest_rank():
+    values = [float(x) for x in range(1, 1001)]  # 1..1000
+    assert views.percentile(values, 99.9) == 999.0
+    assert views.percentile(values, 50) == 500.0
+    assert views.percentile(values, 100) == 1000.0
+    assert views.percentile([7.0, 1.0], 99.9) == 7.0
+    assert views.percentile([], 99.9) is None
+
+
+def test_the_report_shows_the_in_process_medians():
+    section = {"path": "/posts/7/", "connections": 8, "rounds": 1, "duration_s": 10.0, "summary": {}, "ratios": {},
+               "rows": [], "in_process": {"gets": 3000, "rounds": 3, "path": "/posts/7/", "summary": {
+                   "write each view": {"cpu_ms": 3.4, "p50_ms": 3.3, "p99_ms": 30.5, "p999_ms": 35.6, "max_ms": 40.0},
+                   "batched (2 s)": {"cpu_ms": 2.8, "p50_ms": 3.1, "p99_ms": 8.2, "p999_ms": 9.1, "max_ms": 83.1}}}}
+    text = "\n".join(views.report_lines(section))
+    assert "post views in-process: 3000 GETs of /posts/7/" in text
+    assert "cpu ms/GET" in text and "35.6" in text and "9.1" in text
+
+
+def test_rounds_alternate_which_setting_runs_first():
+    first, second = list(views.SETTINGS.items())
+    assert [views.order(r) for r in range(3)] == [[first, second], [second, first], [first, second]]
