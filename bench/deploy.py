@@ -8,6 +8,9 @@ Phases:
 - warm: a one-line template change, committed, `fab deploy` (no load: the step timings);
 - ours: another one-line change deployed while 8 keep-alive clients (testbed/load.py: no
   retries, every non-2xx/3xx and connection error counted) load nginx;
+- rollback: right after it, on the same server and under the same load, `fab rollback` to the release
+  just replaced, whose container the deploy kept warm (keep_warm); the warm container's memory
+  (`docker stats`, once it is healthy) is what the window costs; rollback/deploy is the ratio to "ours";
 - article: the same server, the app switched to a plain compose-managed container, then a one-line
   change shipped the article's way (`docker-compose -f production.yml up -d --build`, which recreates
   the app container) under the same load.
@@ -48,6 +51,7 @@ SWITCH_PREFIXES = (
     "route traffic ",
     "verify through nginx",
     "stop the old",
+    "keep ",  # the replaced container up again out of traffic (keep_warm)
 )
 BUILD_PREFIX = "build images"
 ARTICLE_SERVICES = "mysite nginx"  # the article's stack: the app and nginx (compose/production/{django,nginx})
@@ -207,6 +211,42 @@ class Run:
             "first_failures": result.first_failures[:5],
         }
 
+    def rollback(self, deploy_s: float) -> dict:
+        """`fab rollback` under load to the container the last deploy kept warm, and that container's memory."""
+        memory = {role: self.memory_mb(name) for role, name in self.roles().items()}
+        took: dict = {}
+
+        def back(zero: float) -> list[dict]:
+            summary, marks = self.deploy_phase_timed("rollback", zero=zero)
+            took.update(seconds=summary["total_s"], steps=summary["steps"],
+                        used_warm=any(s["title"].startswith("claim ") for s in summary["steps"]))
+            return marks
+
+        load = self.under_load(back)
+        return {**took, "deploy_s": deploy_s, "ratio": round(took["seconds"] / deploy_s, 2),
+                "failed": load["failed"], "total": load["total"], "max_ms": load["max_ms"],
+                "warm_memory_mb": memory.get("warm"), "serving_memory_mb": memory.get("serving"), "load": load}
+
+    def roles(self) -> dict[str, str]:
+        """'warm' and 'serving' app containers (a warm one has no restart policy), once the warm one is healthy."""
+        deadline = time.monotonic() + 120
+        while True:
+            out = self.server.exec("docker ps -q --filter label=mysite.project=mysite | xargs -r docker inspect -f "
+                                   "'{{.Name}} {{.HostConfig.RestartPolicy.Name}} {{.State.Health.Status}}'").stdout
+            rows = [line.split() for line in out.splitlines() if line.strip()]
+            found = {("warm" if policy == "no" else "serving"): (name.lstrip("/"), health)
+                     for name, policy, health in rows}
+            if "warm" not in found or found["warm"][1] == "healthy" or time.monotonic() > deadline:
+                return {role: name for role, (name, _) in found.items()}
+            time.sleep(2)
+
+    def memory_mb(self, name: str) -> float:
+        """The container's memory as `docker stats` reports it (its cgroup's usage without the page cache)."""
+        usage = self.server.exec(f"docker stats --no-stream --format '{{{{.MemUsage}}}}' {name}").stdout
+        number, unit = re.match(r"\s*([\d.]+)\s*([KMG]i?B)", usage).groups()
+        return round(float(number) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "kB": 0.001, "MB": 1, "GB": 1000}
+                     .get(unit, 1), 1)
+
     def app_container(self) -> str:
         out = self.server.exec("docker ps --filter label=mysite.project=mysite --format '{{.Names}}'").stdout
         return out.split()[0]
@@ -304,6 +344,8 @@ def run(quick: bool = False) -> dict:
                 return marks
 
             result["downtime"]["ours (fab deploy)"] = run_.under_load(ours)
+            result["rollback"] = run_.rollback(phase["total_s"])
+            result["downtime"]["ours (fab rollback, warm)"] = result["rollback"].pop("load")
             if quick:
                 result["phases"]["warm under load"] = phase
             else:

@@ -266,6 +266,12 @@ def render(payload: dict) -> str:
             parts += ["", "## deploy (fresh systemd server)", steps_table(deploy["phases"])]
         if deploy.get("downtime"):
             parts += ["", "## downtime (8 keep-alive connections through nginx)", downtime_table(deploy["downtime"])]
+        if deploy.get("rollback"):
+            back = deploy["rollback"]
+            parts += ["", f"rollback right after the code-only deploy, under the same load: {back['seconds']}s vs "
+                      f"{back['deploy_s']}s (ratio {back['ratio']}), {back['failed']}/{back['total']} failed, "
+                      f"warm container {'used' if back['used_warm'] else 'NOT used'}; the warm container costs "
+                      f"{back['warm_memory_mb']} MB while kept (the serving one: {back['serving_memory_mb']} MB)"]
         if deploy.get("images"):
             parts += ["", "## images (on the server)", images_table(deploy["images"])]
     shipping = payload.get("shipping")

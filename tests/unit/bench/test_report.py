@@ -69,3 +69,12 @@ def test_write_names_the_file_by_date_and_kind(tmp_path):
         "2026-11-24T040506-quick-serving.json"
     )
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_render_shows_the_rollback_against_the_deploy_and_what_the_warm_container_costs():
+    out = report.render(payload(deploy={"rollback": {
+        "seconds": 4.2, "deploy_s": 18.9, "ratio": 0.22, "failed": 0, "total": 1200, "used_warm": True,
+        "warm_memory_mb": 151.3, "serving_memory_mb": 160.0}}))
+    assert ("rollback right after the code-only deploy, under the same load: 4.2s vs 18.9s (ratio 0.22), 0/1200 "
+            "failed, warm container used; the warm container costs 151.3 MB while kept (the serving one: 160.0 MB)"
+            ) in out
