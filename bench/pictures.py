@@ -160,9 +160,9 @@ def serving_figure(title: str, rows: Sequence[dict]) -> Figure:
         latency.bar(x, p99, width, color=colour, alpha=0.35)
         bars = latency.bar(x, p50, width, color=colour, label=label)
         for xi, hi, lo in zip(x, p99, p50, strict=True):
-            latency.annotate(f"{hi:.3g}", (xi, hi), ha="center", va="bottom", fontsize=6, xytext=(0, 1),
+            latency.annotate(_ms(hi), (xi, hi), ha="center", va="bottom", fontsize=6, xytext=(0, 1),
                              textcoords="offset points")
-            latency.annotate(f"{lo:.3g}", (xi, lo), ha="center", va="top", fontsize=6, xytext=(0, -1),
+            latency.annotate(_ms(lo), (xi, lo), ha="center", va="top", fontsize=6, xytext=(0, -1),
                              textcoords="offset points", color="white")
     for ax, what in ((speed, "requests / s"), (latency, "ms: p50 (solid), p99 (light)")):
         ax.set_xticks(range(len(targets)), targets, fontsize=8)
@@ -175,6 +175,10 @@ def serving_figure(title: str, rows: Sequence[dict]) -> Figure:
     speed.legend(fontsize=7, frameon=False)
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+def _ms(value: float) -> str:
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def timeline_panels(section: dict) -> list[Panel]:
@@ -227,9 +231,11 @@ def picture_path(record_path: Path, kind: str) -> Path:
 
 
 def _about(record: dict) -> str:
+    """When, what, and how busy the machine was (the numbers move with whatever else runs)."""
     commit = record.get("commit")
-    return f"{record.get('date', '?')}" + (f", commit {commit}" if commit else "") + (
-        ", quick" if record.get("quick") else "")
+    load = (record.get("machine") or {}).get("load_avg") or []
+    return (f"{record.get('date', '?')}" + (f", commit {commit}" if commit else "")
+            + (", quick" if record.get("quick") else "") + (f", load average {load[0]:g}" if load else ""))
 
 
 def draw(record: dict, record_path: Path) -> dict[str, Path]:
