@@ -11,7 +11,7 @@ deploy and shipping numbers come from full runs only.
 Databases (full runs, `--no-databases` skips it): SQLite vs PostgreSQL on one stack, interleaved, and the
 move's duration (bench/databases.py); about 7 minutes more.
 Swarm (full runs, `--no-swarm` skips it): a code-only `fab swarm.deploy` on 3 nodes against a code-only
-`fab deploy` on one server, under load and unloaded (bench/swarm.py); about 8 minutes more.
+`fab deploy` on one server, under load and unloaded (bench/swarm.py); 12-17 minutes more here.
 """
 
 from __future__ import annotations
