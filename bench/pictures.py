@@ -76,6 +76,19 @@ def label_rows(spans: Sequence[tuple[float, float]], rows: int = 5) -> list[int]
     return placed
 
 
+def needs_log(panels: Sequence[Panel], spread: float = 6.0) -> bool:
+    """Whether the busiest 100 ms of all panels holds over ``spread`` times a panel's usual one (the median of
+    its 100 ms with any request): a linear scale would flatten that panel (e.g. refused connections failing
+    fast beside a slow machine's few successes), so the timeline is drawn on a log scale (linear below 1)."""
+    usual, highest = [], 0
+    for panel in panels:
+        counts = sorted(a + b for a, b in zip(panel.ok, panel.failed, strict=False) if a + b)
+        if counts:
+            usual.append(counts[len(counts) // 2])
+            highest = max(highest, counts[-1])
+    return bool(usual) and highest > spread * min(usual)
+
+
 def _counts(panel: Panel) -> str:
     ok, failed = sum(panel.ok), sum(panel.failed)
     return f"{failed:,} failed / {ok + failed:,} requests"
@@ -108,7 +121,13 @@ def timeline_figure(title: str, panels: Sequence[Panel]) -> Figure:
     axes[-1, 0].set_xlabel("seconds since the load started", fontsize=8)
     axes[-1, 0].set_xlim(0, seconds)
     highest = max((max(a + b for a, b in zip(p.ok, p.failed, strict=False)) for p in panels if len(p.ok)), default=1)
-    axes[0, 0].set_ylim(0, max(highest, 1) * 1.6)  # room above the bars for the step labels
+    if needs_log(panels):
+        axes[0, 0].set_yscale("symlog", linthresh=1)
+        axes[0, 0].set_ylim(0, max(highest, 1) * 12)  # a decade above the bars for the step labels
+        for ax in axes[:, 0]:
+            ax.set_ylabel(ax.get_ylabel() + " (log)", fontsize=8)
+    else:
+        axes[0, 0].set_ylim(0, max(highest, 1) * 1.6)  # room above the bars for the step labels
     handles, labels = axes[0, 0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside lower right", ncols=2, fontsize=8, frameon=False)
@@ -251,7 +270,7 @@ def draw(record: dict, record_path: Path) -> dict[str, Path]:
     rows = (record.get("serving") or {}).get("rows") or []
     if rows:
         conns = sorted({r.get("connections") for r in rows})
-        save(serving_figure(f"Serving through nginx (wrk; {', '.join(map(str, conns))} connections): "
+        save(serving_figure(f"Serving through nginx (wrk; {', '.join(map(str, conns))} connections)\n"
                             f"{_about(record)}", rows), "serving")
     for name, section in record.items():
         if not isinstance(section, dict):
@@ -259,8 +278,8 @@ def draw(record: dict, record_path: Path) -> dict[str, Path]:
         panels = timeline_panels(section)
         if panels:
             step = panels[0].width_s
-            save(timeline_figure(f"{name}: requests per {step * 1000:.0f} ms under load, each ended on time or "
-                                 f"failed (no retries): {_about(record)}", panels), f"{name}-timeline")
+            save(timeline_figure(f"{name}: requests per {step * 1000:.0f} ms under load, succeeded or failed "
+                                 f"(no retries)\n{_about(record)}", panels), f"{name}-timeline")
     return written
 
 

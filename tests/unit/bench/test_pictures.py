@@ -184,3 +184,18 @@ def test_short_labels_of_the_deploys_steps():
 def test_labels_that_would_overlap_go_to_other_rows_and_a_freed_row_is_reused():
     assert pictures.label_rows([(0, 2), (1, 2), (1.5, 2), (5, 1), (5.5, 1)], rows=3) == [0, 1, 2, 0, 1]
     assert pictures.label_rows([(0, 5), (1, 5), (2, 5)], rows=2) == [0, 1, 0]  # none free: the one that frees first
+
+
+def test_a_timeline_goes_log_only_when_one_burst_would_flatten_the_rest(tmp_path):
+    steady = pictures.Panel("ours", ok=[30, 28, 31, 29] * 50, failed=[0] * 200)
+    refused = pictures.Panel("article", ok=[30] * 100 + [0] * 40 + [30] * 60, failed=[0] * 100 + [90] * 40 + [0] * 60)
+    assert not pictures.needs_log([steady, refused])  # 120 vs usually 30: linear shows both
+    slow = pictures.Panel("ours, busy machine", ok=[2, 1, 3, 2] * 50, failed=[0] * 200)
+    assert pictures.needs_log([slow, refused])  # 90 fast failures per 100 ms beside 2 successes
+    assert not pictures.needs_log([pictures.Panel("nothing", ok=[], failed=[])])
+    for panels in ([steady, refused], [slow, refused]):
+        figure = pictures.timeline_figure("title", panels)
+        assert figure.axes[0].get_yscale() == ("symlog" if pictures.needs_log(panels) else "linear")
+        path = tmp_path / f"{len(panels)}-{figure.axes[0].get_yscale()}.png"
+        figure.savefig(path, **pictures.SAVE)
+        assert_png(path)
