@@ -78,8 +78,9 @@ def label_rows(spans: Sequence[tuple[float, float]], rows: int = 5) -> list[int]
 
 def needs_log(panels: Sequence[Panel], spread: float = 6.0) -> bool:
     """Whether the busiest 100 ms of all panels holds over ``spread`` times a panel's usual one (the median of
-    its 100 ms with any request): a linear scale would flatten that panel (e.g. refused connections failing
-    fast beside a slow machine's few successes), so the timeline is drawn on a log scale (linear below 1)."""
+    its 100 ms with any request): a linear scale would flatten that panel (e.g. nginx's fast 503s while no
+    app answers, beside a slow machine's few successes), so the timeline is drawn on a log scale (linear
+    below 1)."""
     usual, highest = [], 0
     for panel in panels:
         counts = sorted(a + b for a, b in zip(panel.ok, panel.failed, strict=False) if a + b)
