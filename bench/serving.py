@@ -106,6 +106,13 @@ def floor_ratios(rows: list[dict]) -> list[dict]:
                         "page": row[key], "floor": reference[key], "ratio": ratio,
                         "at_least": at_least if targeted else None, "at_most": at_most if targeted else None,
                         "met": met})
+        # no target: the app's CPU per request, the ratio that a busy machine disturbs least
+        page_cpu = row.get("cpu_ms_per_request", {}).get("mysite")
+        floor_cpu = reference.get("cpu_ms_per_request", {}).get("mysite")
+        if page_cpu is not None and floor_cpu:
+            out.append({"target": row["target"], "connections": row["connections"], "measure": "app cpu ms/req",
+                        "page": page_cpu, "floor": floor_cpu, "ratio": round(page_cpu / floor_cpu, 3),
+                        "at_least": None, "at_most": None, "met": None})
     return out
 
 

@@ -31,6 +31,10 @@ def test_floor_ratios_compare_each_page_with_the_floor_at_the_same_connections()
         ("post", 8, "req/s"): (0.6, True),
         ("post", 8, "p99 ms"): (1.5, True),
     }
+    with_cpu = serving.floor_ratios([{**row("floor", 8, 1000.0, 20.0), "cpu_ms_per_request": {"mysite": 2.0}},
+                                     {**row("post", 8, 600.0, 30.0), "cpu_ms_per_request": {"mysite": 7.0}}])
+    assert [(r["measure"], r["ratio"], r["met"]) for r in with_cpu] == [
+        ("req/s", 0.6, True), ("p99 ms", 1.5, True), ("app cpu ms/req", 3.5, None)]  # no target for CPU
     index8 = next(r for r in ratios if r["target"] == "index" and r["connections"] == 8 and r["measure"] == "req/s")
     assert (index8["page"], index8["floor"], index8["at_least"], index8["at_most"]) == (400.0, 1000.0, 0.5, None)
 
