@@ -41,7 +41,7 @@ class BenchTask(CheckedTask):
     }
 )
 def bench(c, quick=False, serving=True, deploy=True, ship=True, views=True, databases=True, swarm=True):
-    """Benchmark serving, deploys, image shipping, the two databases and a swarm; write bench/results/<date>.json."""
+    """Benchmark serving, post views, deploys, image shipping, the two databases and a swarm; write bench/results/."""
     from bench import report
     from bench.run import run_all
 
