@@ -26,9 +26,10 @@ class BenchTask(CheckedTask):
 @task(
     klass=BenchTask,
     help={
-        "quick": "a reduced run in under 3 minutes: serving at 8 connections only (no deploy, shipping, databases or "
-        "swarm benchmark)",
-        "serving": "run the serving benchmark (default on; --no-serving skips it)",
+        "quick": "a reduced run of about a minute: serving at 8 connections only (no small server, views, deploy, "
+        "shipping, databases or swarm benchmark)",
+        "serving": "run the serving benchmark: floor, index, post, static at 1/8/32 connections, pages as ratios to "
+        "the floor, memory, then on a small server (1 CPU, 600 MB) (default on; --no-serving skips it)",
         "deploy": "run the deploy benchmark on a fresh server (default on; --no-deploy skips it)",
         "ship": "run the image-shipping benchmark on a fresh server: --build local vs docker save|load vs "
         "--build server (default on; --no-ship skips it)",
