@@ -33,6 +33,19 @@ def envelope(sections: dict, *, quick: bool, now: float | None = None) -> dict:
     }
 
 
+def standalone(section: str, run, description: str, argv: list[str] | None = None) -> None:
+    """`python -m bench.<section> [--save]`: run one benchmark alone, print its tables, optionally keep its record."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--save", action="store_true", help=f"write bench/results/<date>-{section}.json")
+    args = parser.parse_args(argv)
+    payload = envelope({section: run()}, quick=False)
+    print(render(payload))
+    if args.save:
+        print(f"wrote {write(payload, suffix=section)}")
+
+
 def load_average() -> list[float]:
     try:
         return [round(x, 2) for x in os.getloadavg()]

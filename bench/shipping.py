@@ -29,7 +29,6 @@ that push instead.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shlex
@@ -327,13 +326,7 @@ def run() -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--save", action="store_true", help="write bench/results/<date>-shipping.json")
-    args = parser.parse_args(argv)
-    payload = report.envelope({"shipping": run()}, quick=False)
-    print(report.render(payload))
-    if args.save:
-        print(f"wrote {report.write(payload, suffix='shipping')}")
+    report.standalone("shipping", run, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ record's `commit`), not the working tree. Only ratios of this run compare: the m
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import subprocess
@@ -301,13 +300,7 @@ def wait_http(port: int, timeout: float = 60) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--save", action="store_true", help="write bench/results/<date>-swarm.json")
-    args = parser.parse_args(argv)
-    payload = report.envelope({"swarm": run()}, quick=False)
-    print(report.render(payload))
-    if args.save:
-        print(f"wrote {report.write(payload, suffix='swarm')}")
+    report.standalone("swarm", run, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -59,14 +59,7 @@ def switch(host: Host, names: Names, release: str, domain: str, nginx: str,
             if name in existing:  # a stopped leftover of an earlier attempt, or a warm one (never routed)
                 host.run(docker.discard(name) if name in warm_now else docker.remove(name))
             host.run(docker.run_app(names, release))
-        with step(f"health-check {name} directly (/healthz and / as {domain}, {config.health_timeout}s)"):
-            _check(host, health.direct_check(name, domain, config.health_timeout), f"{name} failed its health check")
-        with step(f"route traffic to {name} (alias {ALIAS}) and wait for DNS"):
-            host.run(docker.route(names.network, name))
-            host.run(shell.wait(DNS_SECONDS))
-        with step(f"verify through nginx (/healthz and / as {domain})"):
-            _check(host, health.nginx_check(nginx, domain, config.health_timeout),
-                   "nginx could not serve the new release")
+        _check_and_route(host, names, name, domain, nginx, "the new release")
     except BaseException as error:
         _abort(host, name, serving)
         if isinstance(error, DeployError):
@@ -100,14 +93,7 @@ def use_warm(host: Host, names: Names, release: str, domain: str, nginx: str) ->
     try:
         with step(f"claim {name}: restart policy unless-stopped, as a serving container"):
             host.run(warm.claim(name))
-        with step(f"health-check {name} directly (/healthz and / as {domain}, {config.health_timeout}s)"):
-            _check(host, health.direct_check(name, domain, config.health_timeout), f"{name} failed its health check")
-        with step(f"route traffic to {name} (alias {ALIAS}) and wait for DNS"):
-            host.run(docker.route(names.network, name))
-            host.run(shell.wait(DNS_SECONDS))
-        with step(f"verify through nginx (/healthz and / as {domain})"):
-            _check(host, health.nginx_check(nginx, domain, config.health_timeout),
-                   "nginx could not serve the warm release")
+        _check_and_route(host, names, name, domain, nginx, "the warm release")
     except BaseException as error:
         _abort(host, name, serving)
         if isinstance(error, DeployError):
@@ -150,6 +136,18 @@ def restart(host: Host, names: Names, release: str, domain: str, nginx: str, run
         if name in running:
             host.run(docker.rename(stepped_aside, name), warn=True)
         raise
+
+
+def _check_and_route(host: Host, names: Names, name: str, domain: str, nginx: str, what: str) -> None:
+    """Health-check ``name`` directly, add it to the alias nginx resolves, then verify through nginx."""
+    timeout = names.config.health_timeout
+    with step(f"health-check {name} directly (/healthz and / as {domain}, {timeout}s)"):
+        _check(host, health.direct_check(name, domain, timeout), f"{name} failed its health check")
+    with step(f"route traffic to {name} (alias {ALIAS}) and wait for DNS"):
+        host.run(docker.route(names.network, name))
+        host.run(shell.wait(DNS_SECONDS))
+    with step(f"verify through nginx (/healthz and / as {domain})"):
+        _check(host, health.nginx_check(nginx, domain, timeout), f"nginx could not serve {what}")
 
 
 def _check(host: Host, command: str, what: str) -> None:

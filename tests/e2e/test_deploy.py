@@ -11,34 +11,18 @@ import time
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
 
 from testbed.servers import record_timing
-from tests.harness import flows
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
 from tests.harness.flows import APP, DOMAIN, KEY, commit, fab, first_post, get, git, under_load  # noqa: F401
+from tests.harness.story import *  # noqa: F403 - project, laptop, site: one bootstrapped site
 
 pytestmark = pytest.mark.e2e
 RESULTS: dict[str, str] = {}
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A git repository of the working tree (tracked + untracked, not ignored), as a user's checkout."""
-    return flows.make_checkout(tmp_path_factory.mktemp("checkout") / "mysite")
-
-
-@pytest.fixture(scope="module")
-def laptop(tmp_path_factory) -> Path:
-    return flows.make_laptop(tmp_path_factory.mktemp("laptop"))
-
-
-@pytest.fixture(scope="module")
-def site(module_fresh_server, project, laptop):
-    """The server after `fab bootstrap`, with the base images in its engine (no registry here)."""
-    return flows.bootstrap(module_fresh_server, project, laptop)
 
 
 def test_first_deploy_serves_the_blog_through_nginx(site, project, laptop):

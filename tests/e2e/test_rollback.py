@@ -13,28 +13,15 @@ from pathlib import Path
 import pytest
 
 from testbed.servers import record_timing
-from tests.harness import flows
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
 from tests.harness.flows import APP, commit, fab, get, under_load
+from tests.harness.story import *  # noqa: F403 - project, laptop, site: one bootstrapped site
 
 pytestmark = pytest.mark.e2e
 RESULTS: dict[str, str] = {}
 SHORT = 15  # seconds of keep_warm in the expiry case
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    return flows.make_checkout(tmp_path_factory.mktemp("checkout") / "mysite")
-
-
-@pytest.fixture(scope="module")
-def laptop(tmp_path_factory) -> Path:
-    return flows.make_laptop(tmp_path_factory.mktemp("laptop"))
-
-
-@pytest.fixture(scope="module")
-def site(module_fresh_server, project, laptop):
-    return flows.bootstrap(module_fresh_server, project, laptop)
 
 
 def inspect(server, name: str) -> str:

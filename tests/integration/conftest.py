@@ -30,3 +30,18 @@ def source_sqlite(tmp_path_factory):
     databases.manage(url, "migrate", "--noinput", "-v0")
     databases.run_in(url, databases.POPULATE)
     return url
+
+
+@pytest.fixture
+def flag(settings, tmp_path):
+    """flag(text) writes the read-only file with `text`; flag(None) removes it."""
+    settings.READ_ONLY_FILE = tmp_path / "database" / ".read-only"
+    settings.READ_ONLY_FILE.parent.mkdir()
+
+    def set_flag(text):
+        if text is None:
+            settings.READ_ONLY_FILE.unlink(missing_ok=True)
+        else:
+            settings.READ_ONLY_FILE.write_text(text)
+
+    return set_flag

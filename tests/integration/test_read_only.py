@@ -21,21 +21,6 @@ OTHER_ENGINE = "postgresql" if ENGINE == "sqlite" else "sqlite"
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|TRUNCATE)\b", re.IGNORECASE)
 
 
-@pytest.fixture
-def flag(settings, tmp_path):
-    """flag(text) writes the read-only file with `text`; flag(None) removes it."""
-    settings.READ_ONLY_FILE = tmp_path / "database" / ".read-only"
-    settings.READ_ONLY_FILE.parent.mkdir()
-
-    def set_flag(text):
-        if text is None:
-            settings.READ_ONLY_FILE.unlink(missing_ok=True)
-        else:
-            settings.READ_ONLY_FILE.write_text(text)
-
-    return set_flag
-
-
 def writes(ctx):
     return [q["sql"] for q in ctx.captured_queries if WRITE.match(q["sql"])]
 

@@ -39,19 +39,6 @@ def batches(settings):
     settings.VIEW_COUNT_FLUSH_SECONDS = 3600
 
 
-@pytest.fixture
-def flag(settings, tmp_path):
-    settings.READ_ONLY_FILE = tmp_path / ".read-only"
-
-    def set_flag(text):
-        if text is None:
-            settings.READ_ONLY_FILE.unlink(missing_ok=True)
-        else:
-            settings.READ_ONLY_FILE.write_text(text)
-
-    return set_flag
-
-
 def views_shown(client, path):
     response = client.get(path)
     assert response.status_code == 200
