@@ -70,7 +70,7 @@ def switch(host: Host, names: Names, release: str, domain: str, nginx: str,
     kept = tuple(sorted(serving)[-1:]) if keep_warm else ()
     if old:
         with step(f"stop the old container(s) gracefully: {', '.join(old)}"):
-            host.run(docker.stop(old, config.stop_timeout, keep=kept), timeout=config.stop_timeout + 60)
+            host.run(docker.stop(old, config.stop_timeout), timeout=config.stop_timeout + 60)
     for container in kept:
         _keep_warm(host, names, container, keep_warm)
 
@@ -108,9 +108,10 @@ def use_warm(host: Host, names: Names, release: str, domain: str, nginx: str) ->
 
 
 def _keep_warm(host: Host, names: Names, name: str, seconds: int) -> None:
-    """The stopped ``name`` up again out of traffic; the server removes it after ``seconds``. Never fails a deploy."""
+    """A new ``name`` of its release, out of traffic; the server removes it after ``seconds``. Never fails a deploy."""
     with step(f"keep {name} warm for {seconds}s (running, out of traffic) for a fast `fab rollback`"):
-        for command in (warm.keep(names.network, name), warm.expire(names, name, seconds)):
+        release = name.removeprefix(f"{names.project}-")
+        for command in (warm.keep(names, release, DNS_SECONDS), warm.expire(names, name, seconds)):
             result = host.run(command, warn=True)
             if result.failed:
                 last = ((result.stderr or result.stdout).strip().splitlines() or ["no output"])[-1]

@@ -38,7 +38,7 @@ class Result:
     statuses: Counter = field(default_factory=Counter)  # "GET 200", "POST 302", ... (answered requests)
     started: float = 0.0  # time.monotonic() when the load started: the timeline's zero
     # (seconds since `started` when the request ended, whether it failed), in the order they ended
-    events: list[tuple[float, bool]] = field(default_factory=list)
+    events: list[tuple[float, bool]] = field(default_factory=list, repr=False)
 
     def timeline(self, width: float = 0.1) -> list[tuple[int, int]]:
         """(succeeded, failed) requests per ``width`` seconds from the start, by the time each ended."""

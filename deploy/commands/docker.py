@@ -11,13 +11,13 @@ NAMES = "--format '{{.Names}} {{.Status}}'"
 TABLE = "--format 'table {{.Names}}\\t{{.Status}}\\t{{.Image}}'"
 
 
-def run_app(names: Names, release: str) -> str:
+def run_app(names: Names, release: str, restart: str = "unless-stopped") -> str:
     name, extra = names.container(release), quote(names.https_env)
     return " ".join([
         "docker run -d", f"--name {name}", f"--network {names.network}", f"--network-alias {name}",
         # the second env file exists once `fab https` ran; an empty /dev/null otherwise
         f"--env-file {quote(names.env_file)}", f'--env-file "$(test -f {extra} && echo {extra} || echo /dev/null)"',
-        "-e MYSITE_MIGRATE_ON_START=0", "--restart unless-stopped", *names.mounts(),
+        "-e MYSITE_MIGRATE_ON_START=0", f"--restart {restart}", *names.mounts(),
         f"--label mysite.project={names.project}", f"--label mysite.release={release}", names.app_image(release),
     ])
 

@@ -1,14 +1,17 @@
 """The warm container: the previous release's app container kept running, out of traffic, for a fast rollback.
 
-A deploy stops the container it replaces gracefully (that takes it out of the ``mysite`` alias without
-breaking a request), then, instead of removing it, reconnects it under its private alias only, sets its
-restart policy to ``no`` (the mark of a warm container: every serving one has ``unless-stopped``) and
-starts it again. A detached timer on the server stops and removes it ``keep_warm`` seconds later, under
+A deploy stops and removes the container it replaces gracefully (that takes it out of the ``mysite``
+alias without breaking a request), then starts a new container of that release under its private alias
+only, with restart policy ``no`` (the mark of a warm container: every serving one has ``unless-stopped``).
+A new container, not the stopped one started again: Docker's DNS could answer the shared alias with a
+container that had carried it once, for a moment after it started again. A detached timer on the
+server stops and removes it ``keep_warm`` seconds later, under
 the deploy lock, unless it serves by then. docs/ARCHITECTURE.md ("Zero-downtime routing") has the rules.
 """
 
 from shlex import quote
 
+from deploy.commands import docker
 from deploy.names import ALIAS, Names
 
 WARM_POLICY = "no"
@@ -31,11 +34,13 @@ def parse(text: str) -> dict[str, str]:
     return found
 
 
-def keep(network: str, name: str) -> str:
-    """A container just stopped (so out of traffic) back up as warm: private alias only, restart policy no."""
-    return (f"docker network disconnect {network} {name} && "
-            f"docker network connect --alias {name} {network} {name} && "
-            f"docker update --restart {WARM_POLICY} {name} >/dev/null && docker start {name} >/dev/null")
+def keep(names: Names, release: str, dns_seconds: int = 2) -> str:
+    """A new container of the replaced ``release``, out of traffic: private alias only, restart policy no.
+
+    It starts after ``dns_seconds``: nginx may still hold an answer for the shared alias from before the
+    stop (it resolves every second), and a container on the same address would get requests.
+    """
+    return f"sleep {int(dns_seconds)} && {docker.run_app(names, release, restart=WARM_POLICY)} >/dev/null"
 
 
 def claim(name: str) -> str:

@@ -86,8 +86,8 @@ STARTED = "2026-11-24T10:05:09.123456789Z"
 SWITCH = [Command(docker.app_containers("mysite"), out=f"{OLD_C} Up 1 hour (healthy)\n".encode()),
           Command(WARM, out=f"/{OLD_C} unless-stopped {STARTED}\n".encode()),
           docker.run_app(P, NEW), DIRECT, docker.route(P.network, NEW_C), "sleep 2", VIA_NGINX,
-          f"docker stop -t 30 {OLD_C}",  # stopped gracefully, not removed: it comes back warm
-          warm.keep(P.network, OLD_C), warm.expire(P, OLD_C, 600)]
+          f"docker stop -t 30 {OLD_C} && docker rm {OLD_C}",  # stopped gracefully; a new one of it is warm
+          warm.keep(P, OLD), warm.expire(P, OLD_C, 600)]
 OLDEST = "20261120000000-0000000"
 PRUNE = [Command(commands.listing(P), out=f"{OLDEST}\n{OLD}\n{NEW}\n".encode()),
          Command(commands.image_tags(), out=f"{NEW}\n{OLD}\n{OLDEST}\n20261001000000-1111111\nlatest\n".encode()),

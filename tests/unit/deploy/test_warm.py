@@ -33,10 +33,10 @@ def test_listing_and_its_parse_keep_only_the_running_ones_without_a_restart_poli
     assert warm.parse(f"/{A_C} no {STARTED}\n/{B_C} unless-stopped {STARTED}\n\n") == {A_C: STARTED}
 
 
-def test_keep_reconnects_under_the_private_alias_only_without_restart_policy_then_starts():
-    assert warm.keep("mysite_default", A_C) == (
-        f"docker network disconnect mysite_default {A_C} && docker network connect --alias {A_C} mysite_default "
-        f"{A_C} && docker update --restart no {A_C} >/dev/null && docker start {A_C} >/dev/null")
+def test_keep_starts_a_new_container_of_the_release_out_of_the_alias_without_restart_policy_after_dns():
+    assert warm.keep(N, A) == f"sleep 2 && {docker.run_app(N, A, restart='no')} >/dev/null"
+    assert "--network-alias mysite " not in warm.keep(N, A) and f"--network-alias {A_C} " in warm.keep(N, A)
+    assert docker.run_app(N, A).replace("--restart unless-stopped", "--restart no") == docker.run_app(N, A, "no")
 
 
 def test_claim_gives_back_the_serving_policy():
@@ -130,7 +130,7 @@ def test_a_deploy_stops_the_serving_one_gracefully_then_warms_it_and_removes_the
         Command(LIST, out=f"{A_C} Up 1 hour\n{older} Up 2 hours\n".encode()),
         Command(WARM, out=f"/{A_C} unless-stopped {STARTED}\n/{older} no {STARTED}\n".encode()),
         docker.run_app(N, B), NEW_DIRECT, docker.route(N.network, B_C), "sleep 2", VIA_NGINX,
-        f"docker stop -t 30 {A_C} {older} && docker rm {older}", warm.keep(N.network, A_C), warm.expire(N, A_C, 600))
+        f"docker stop -t 30 {A_C} {older} && docker rm {A_C} {older}", warm.keep(N, A), warm.expire(N, A_C, 600))
     assert f"start {B_C} beside {A_C} (" in capsys.readouterr().out  # the warm one is not counted as serving
 
 
@@ -138,7 +138,7 @@ def test_a_container_that_cannot_be_warmed_is_removed_and_the_deploy_still_succe
     deploy_switch(
         Command(LIST, out=f"{A_C} Up 1 hour\n".encode()), Command(WARM),
         docker.run_app(N, B), NEW_DIRECT, docker.route(N.network, B_C), "sleep 2", VIA_NGINX,
-        f"docker stop -t 30 {A_C}", Command(warm.keep(N.network, A_C), err=b"Error: no such network\n", exit=1),
+        f"docker stop -t 30 {A_C} && docker rm {A_C}", Command(warm.keep(N, A), err=b"Error: no such image\n", exit=1),
         docker.discard(A_C))
     assert "could not keep" in capsys.readouterr().out
 
@@ -154,7 +154,7 @@ def test_a_deploy_whose_release_has_a_warm_container_replaces_it():
         Command(LIST, out=f"{B_C} Up 1 hour\n{A_C} Up 1 hour\n".encode()),
         Command(WARM, out=f"/{B_C} no {STARTED}\n/{A_C} unless-stopped {STARTED}\n".encode()),
         docker.discard(B_C), docker.run_app(N, B), NEW_DIRECT, docker.route(N.network, B_C), "sleep 2", VIA_NGINX,
-        f"docker stop -t 30 {A_C}", warm.keep(N.network, A_C), warm.expire(N, A_C, 600))
+        f"docker stop -t 30 {A_C} && docker rm {A_C}", warm.keep(N, A), warm.expire(N, A_C, 600))
 
 
 def test_a_restart_with_new_settings_keeps_nothing_warm():
