@@ -2,8 +2,9 @@
 
 The new app container starts beside the old one under a private alias, is health-checked directly,
 then joins the shared alias that nginx resolves on every request; the old one is stopped gracefully
-afterwards. nginx is never reloaded, and recreated only when its image changed. A deploy keeps the old
-one warm (running again, out of traffic) for a while; a rollback to it only routes to it (``use_warm``).
+afterwards. nginx is never reloaded, and recreated only when its image changed. A deploy keeps a new
+container of the old release warm (running, out of traffic) for a while; a rollback to it only
+routes to it (``use_warm``).
 """
 
 from deploy.commands import compose, docker, health, shell, warm

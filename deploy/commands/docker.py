@@ -70,12 +70,10 @@ def route(network: str, name: str) -> str:
             f"docker network connect --alias {ALIAS} --alias {name} {network} {name}")
 
 
-def stop(names: list[str], seconds: int, keep: tuple[str, ...] = ()) -> str:
-    """Stop gracefully, then remove all but ``keep`` (a deploy keeps the one it replaced, to warm it up again)."""
+def stop(names: list[str], seconds: int) -> str:
     # docker stop = SIGTERM: gunicorn finishes in-flight requests; nginx retries new ones elsewhere
-    gone = [name for name in names if name not in keep]
-    removed = f" && docker rm {' '.join(gone)}" if gone else ""
-    return f"docker stop -t {seconds} {' '.join(names)}{removed}"
+    joined = " ".join(names)
+    return f"docker stop -t {seconds} {joined} && docker rm {joined}"
 
 
 def discard(name: str) -> str:

@@ -5,8 +5,8 @@ alias without breaking a request), then starts a new container of that release u
 only, with restart policy ``no`` (the mark of a warm container: every serving one has ``unless-stopped``).
 A new container, not the stopped one started again: Docker's DNS could answer the shared alias with a
 container that had carried it once, for a moment after it started again. A detached timer on the
-server stops and removes it ``keep_warm`` seconds later, under
-the deploy lock, unless it serves by then. docs/ARCHITECTURE.md ("Zero-downtime routing") has the rules.
+server stops and removes it ``keep_warm`` seconds later, under the deploy lock, unless it serves by then.
+docs/ARCHITECTURE.md ("Zero-downtime routing") has the rules.
 """
 
 from shlex import quote

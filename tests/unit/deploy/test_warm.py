@@ -43,11 +43,6 @@ def test_claim_gives_back_the_serving_policy():
     assert warm.claim(A_C) == f"docker update --restart unless-stopped {A_C} >/dev/null"
 
 
-def test_stop_can_keep_one_container_for_warming():
-    assert docker.stop(["a", "b"], 30, keep=("a",)) == "docker stop -t 30 a b && docker rm b"
-    assert docker.stop(["a"], 30, keep=("a",)) == "docker stop -t 30 a"
-
-
 def test_expire_is_a_detached_timer_under_the_deploy_lock():
     command = warm.expire(N, A_C, 600)
     assert command.startswith("setsid -f sh -c '") and command.endswith("' </dev/null >/dev/null 2>&1")
