@@ -32,7 +32,7 @@ from pathlib import Path
 
 from bench import report
 from bench.stack import ROOT, BenchError, copy_tree, say
-from bench.steps import run_timed
+from bench.steps import STEP_END, STEP_START, run_timed
 from deploy.commands import compose
 from deploy.config import DeployConfig
 from deploy.envfile import new_secret_key
@@ -56,8 +56,6 @@ SWITCH_PREFIXES = (
 BUILD_PREFIX = "build images"
 ARTICLE_SERVICES = "mysite nginx"  # the article's stack: the app and nginx (compose/production/{django,nginx})
 
-_STEP_START = re.compile(r"^--> (?P<title>.+)$")
-_STEP_END = re.compile(r"^\s+(?P<ok>ok|x) (?P<title>.+?) (?:\((?P<s>[\d.]+)s\)|failed after (?P<f>[\d.]+)s)$")
 
 
 def parse_steps(output: str) -> list[dict]:
@@ -65,11 +63,11 @@ def parse_steps(output: str) -> list[dict]:
     steps: list[dict] = []
     open_: list[dict] = []
     for line in output.splitlines():
-        if m := _STEP_START.match(line):
+        if m := STEP_START.match(line):
             step = {"title": m["title"], "seconds": None, "depth": len(open_), "ok": None}
             steps.append(step)
             open_.append(step)
-        elif (m := _STEP_END.match(line)) and open_:
+        elif (m := STEP_END.match(line)) and open_:
             # the innermost open step with this title (titles end the way they started)
             for i in range(len(open_) - 1, -1, -1):
                 if open_[i]["title"] == m["title"]:

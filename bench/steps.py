@@ -21,8 +21,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-_START = re.compile(r"^--> (?P<title>.+)$")
-_END = re.compile(r"^\s+(?P<ok>ok|x) (?P<title>.+?) (?:\((?P<s>[\d.]+)s\)|failed after (?P<f>[\d.]+)s)$")
+# the toolkit's step lines (deploy/output.py): bench/deploy.py reads them too
+STEP_START = re.compile(r"^--> (?P<title>.+)$")
+STEP_END = re.compile(r"^\s+(?P<ok>ok|x) (?P<title>.+?) (?:\((?P<s>[\d.]+)s\)|failed after (?P<f>[\d.]+)s)$")
 
 
 def top_level_marks(lines: Iterable[tuple[float, str]]) -> list[dict]:
@@ -44,7 +45,7 @@ def top_level_marks(lines: Iterable[tuple[float, str]]) -> list[dict]:
 
     for at, line in lines:
         line = line.rstrip("\n")
-        if m := _START.match(line):
+        if m := STEP_START.match(line):
             level = 0
             if open_:  # nested (until it turns out otherwise): a level of its own
                 level = len(parent)
@@ -52,7 +53,7 @@ def top_level_marks(lines: Iterable[tuple[float, str]]) -> list[dict]:
             step = {"title": m["title"], "at": round(at, 2), "seconds": None, "level": level}
             steps.append(step)
             open_.append(step)
-        elif (m := _END.match(line)) and open_:
+        elif (m := STEP_END.match(line)) and open_:
             # the innermost open step with this title ends; the ones opened after it and still open ran beside it
             for i in range(len(open_) - 1, -1, -1):
                 if open_[i]["title"] == m["title"]:
