@@ -95,6 +95,9 @@ def before(deployed):
 
 
 DOCKERFILE = "compose/production/django/Dockerfile"
+# a build that takes seconds on purpose, so that a fault timed "during the build" lands in it (a code-only
+# build on a warm cache is done in about a second)
+SLOW_BUILD = {DOCKERFILE: lambda old: old.replace("USER app\n", "RUN sleep 8\nUSER app\n")}
 
 
 def test_build_failure(deployed, checkout, laptop, change, before):
@@ -164,7 +167,7 @@ def test_health_check_times_out(deployed, checkout, laptop, change, before):
 
 
 def test_ssh_connection_dropped_during_the_build(deployed, checkout, laptop, change, before):
-    change({"e2e-fault.txt": "ssh drop\n"}, "any change: the build has work to do")
+    change({"e2e-fault.txt": "ssh drop\n", **SLOW_BUILD}, "a build that takes seconds")
 
     def drop(run):
         deployed.exec("pkill -f 'sshd: deploy'", check=False)
@@ -182,7 +185,8 @@ def test_ssh_connection_dropped_during_the_build(deployed, checkout, laptop, cha
     ("switch", "--> health-check", 0.5),
 ])
 def test_ctrl_c(step, at, delay, deployed, checkout, laptop, change, before):
-    change({"e2e-fault.txt": f"ctrl-c during {step}\n"}, "any change: the build has work to do")
+    change({"e2e-fault.txt": f"ctrl-c during {step}\n", **(SLOW_BUILD if step == "build" else {})},
+           "any change: the build has work to do")
     done, load = attempt(deployed, checkout, laptop, at=at, delay=delay, act=Running.interrupt)
     assert done.returncode == 130
     interrupted = [line for line in done.stdout.splitlines() if line.startswith("  x ")]
