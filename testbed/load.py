@@ -39,6 +39,14 @@ class Result:
     started: float = 0.0  # time.monotonic() when the load started: the timeline's zero
     # (seconds since `started` when the request ended, whether it failed), in the order they ended
     events: list[tuple[float, bool]] = field(default_factory=list, repr=False)
+    # every failure as (seconds since `started` when it was sent, when it ended, its reason)
+    failures: list[tuple[float, float, str]] = field(default_factory=list, repr=False)
+
+    def failures_in_flight(self, begin: float, end: float) -> tuple[list, list]:
+        """The failures of requests in flight at some moment from ``begin`` to ``end`` (time.monotonic()): sent by
+        ``end`` and ended after ``begin``; and the other failures."""
+        cut = [f for f in self.failures if f[0] <= end - self.started and f[1] >= begin - self.started]
+        return cut, [f for f in self.failures if f not in cut]
 
     def timeline(self, width: float = 0.1) -> list[tuple[int, int]]:
         """(succeeded, failed) requests per ``width`` seconds from the start, by the time each ended."""
@@ -114,6 +122,8 @@ class Load:
             if failure:
                 self.result.failed += 1
                 self.result.reasons[failure.split(":")[0]] += 1
+                self.result.failures.append((ended - latency - self.result.started, ended - self.result.started,
+                                             failure.split(":")[0]))
                 if len(self.result.first_failures) < 20:
                     self.result.first_failures.append(f"{time.strftime('%H:%M:%S')} {failure}")
 

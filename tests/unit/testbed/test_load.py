@@ -15,3 +15,10 @@ def test_timeline_width_is_a_parameter():
 
 def test_no_requests_no_buckets():
     assert Result().timeline() == []
+
+
+def test_failures_in_flight_in_a_window_are_told_apart_from_the_others():
+    cut, sent_in_window = (0.5, 1.0, "IncompleteRead"), (0.85, 0.9, "RemoteDisconnected")
+    before, later = (0.1, 0.4, "HTTP 503"), (2.0, 2.5, "HTTP 503")
+    result = Result(started=100.0, failures=[before, cut, sent_in_window, later])
+    assert result.failures_in_flight(100.8, 100.9) == ([cut, sent_in_window], [before, later])
