@@ -14,7 +14,9 @@ from deploy.names import ALIAS, Names
 from deploy.output import say, step
 
 LOG_LINES = 30
-DNS_SECONDS = 2  # nginx resolves the alias every second
+# nginx keeps an answer for the alias up to 2 s (valid=1s, counted in whole seconds) after it arrived; the
+# extra second covers an answer that arrived late on a busy server
+DNS_SECONDS = 3
 
 
 def nginx_name(host: Host, names: Names) -> str:
@@ -145,8 +147,10 @@ def _check_and_route(host: Host, names: Names, name: str, domain: str, nginx: st
     timeout = names.config.health_timeout
     with step(f"health-check {name} directly (/healthz and / as {domain}, {timeout}s)"):
         _check(host, health.direct_check(name, domain, timeout), f"{name} failed its health check")
-    with step(f"route traffic to {name} (alias {ALIAS}) and wait for DNS"):
+    with step(f"route traffic to {name} (alias {ALIAS}) and wait until nginx resolves it"):
         host.run(docker.route(names.network, name))
+        _check(host, health.alias_resolves(nginx, names.network, name, timeout),
+               f"Docker's DNS never answered {ALIAS} with {name}")
         host.run(shell.wait(DNS_SECONDS))
     with step(f"verify through nginx (/healthz and / as {domain})"):
         _check(host, health.nginx_check(nginx, domain, timeout), f"nginx could not serve {what}")

@@ -1,6 +1,7 @@
 """Health checks of a release: the probe run inside the containers, repeated until it passes or time runs out."""
 
 from deploy.commands.docker import python
+from deploy.names import ALIAS
 from deploy.scripts import source
 
 APP_URL = "http://127.0.0.1:8000"  # gunicorn, inside the app container
@@ -29,3 +30,10 @@ def direct_check(name: str, domain: str, seconds: int) -> str:
 
 def nginx_check(nginx: str, domain: str, seconds: int) -> str:
     return wait_until(probe(nginx, NGINX_URL, domain, interpreter="python3"), seconds)
+
+
+def alias_resolves(nginx: str, network: str, name: str, seconds: int) -> str:
+    """Wait until Docker's DNS, asked from inside nginx's container, answers the shared alias with ``name``."""
+    address = f"docker inspect -f '{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}' {name}"
+    found = f"docker exec {nginx} getent ahostsv4 {ALIAS} | grep -q \"^$address \""
+    return f"address=$({address}) && " + wait_until(found, seconds)

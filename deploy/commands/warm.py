@@ -34,7 +34,7 @@ def parse(text: str) -> dict[str, str]:
     return found
 
 
-def keep(names: Names, release: str, dns_seconds: int = 2) -> str:
+def keep(names: Names, release: str, dns_seconds: int) -> str:
     """A new container of the replaced ``release``, out of traffic: private alias only, restart policy no.
 
     It starts after ``dns_seconds``: nginx may still hold an answer for the shared alias from before the

@@ -3,6 +3,7 @@
 from fabric import Connection
 from fabric.testing.base import Command, Session
 
+from deploy.commands import docker, health
 from deploy.config import DeployConfig
 from deploy.host import Host
 from deploy.names import Names
@@ -31,3 +32,9 @@ def remote(monkeypatch=None, uploads: list | None = None, dry_run: bool = False)
                 (uploads if uploads is not None else []).append((remote_path, handle.read()))
         monkeypatch.setattr(host, "put", put)
     return host
+
+
+def routed(names: Names, container: str, nginx: str = "mysite_nginx_1", seconds: int = 60) -> list[str]:
+    """The switch's route step: the shared alias, Docker's DNS answering it from nginx, nginx's cache let run out."""
+    return [docker.route(names.network, container), health.alias_resolves(nginx, names.network, container, seconds),
+            "sleep 3"]

@@ -9,7 +9,7 @@ from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
-from tests.unit.deploy.mockremote import names, remote, session
+from tests.unit.deploy.mockremote import names, remote, routed, session
 
 KEY = "k8#Jd0-vQ2!xL9pZ3@tR7^wY1&nB5*cF6(hM4)sG8_eA2+uK0qW"
 REL = "20261124100509-bbbbbbb"
@@ -50,8 +50,8 @@ COPY = database.copy(P, REL, PG["DATABASE_URL"])
 ASIDE = f"{APP}-on-sqlite"
 SWITCH = [commands.install_env(f"{P.env_file}.upload", P.env_file), docker.rename(APP, ASIDE),
           Command(docker.app_containers("mysite"), out=f"{APP} Up 2 hours (healthy)\n".encode()),
-          docker.run_app(P, REL), health.direct_check(APP, "blog.example", 60), docker.route(P.network, APP),
-          "sleep 2", health.nginx_check(NGINX, "blog.example", 60), docker.stop([ASIDE], 30)]
+          docker.run_app(P, REL), health.direct_check(APP, "blog.example", 60), *routed(P, APP, NGINX),
+           health.nginx_check(NGINX, "blog.example", 60), docker.stop([ASIDE], 30)]
 
 
 def move(*commands_, uploads=None, monkeypatch=None):

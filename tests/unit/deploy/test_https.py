@@ -16,7 +16,7 @@ from deploy.commands import lock as lock_commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.scripts import source
-from tests.unit.deploy.mockremote import names, remote, session
+from tests.unit.deploy.mockremote import names, remote, routed, session
 
 ROOT = Path(__file__).resolve().parents[3]
 NGINX = ROOT / "compose/production/nginx"
@@ -146,7 +146,7 @@ CERTONLY = certbot.certonly(N, IMAGE, ["blog.example"], "a@b.example", server=AC
 SHOW = Command(certbot.served(NGINX_C, "blog.example"), out=SERVED)
 LIST = docker.app_containers(N.project)
 SWITCH = [Command(LIST, out=f"{ASIDE} Up 2 hours (healthy)\n".encode()), docker.run_app(N, REL),
-          health.direct_check(APP_C, "blog.example", 60), docker.route(N.network, APP_C), "sleep 2",
+          health.direct_check(APP_C, "blog.example", 60), *routed(N, APP_C, NGINX_C),
           health.nginx_check(NGINX_C, "blog.example", 60), docker.stop([ASIDE], 30)]
 
 

@@ -11,7 +11,7 @@ from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
-from tests.unit.deploy.mockremote import names, remote, session
+from tests.unit.deploy.mockremote import names, remote, routed, session
 
 KEY = "k8#Jd0-vQ2!xL9pZ3@tR7^wY1&nB5*cF6(hM4)sG8_eA2+uK0qW"
 CFG = DeployConfig(keep_releases=2, keep_backups=2)
@@ -85,9 +85,9 @@ WARM = warm.listing("mysite")
 STARTED = "2026-11-24T10:05:09.123456789Z"
 SWITCH = [Command(docker.app_containers("mysite"), out=f"{OLD_C} Up 1 hour (healthy)\n".encode()),
           Command(WARM, out=f"/{OLD_C} unless-stopped {STARTED}\n".encode()),
-          docker.run_app(P, NEW), DIRECT, docker.route(P.network, NEW_C), "sleep 2", VIA_NGINX,
+          docker.run_app(P, NEW), DIRECT, *routed(P, NEW_C), VIA_NGINX,
           f"docker stop -t 30 {OLD_C} && docker rm {OLD_C}",  # stopped gracefully; a new one of it is warm
-          warm.keep(P, OLD), warm.expire(P, OLD_C, 600)]
+          warm.keep(P, OLD, 3), warm.expire(P, OLD_C, 600)]
 OLDEST = "20261120000000-0000000"
 PRUNE = [Command(commands.listing(P), out=f"{OLDEST}\n{OLD}\n{NEW}\n".encode()),
          Command(commands.image_tags(), out=f"{NEW}\n{OLD}\n{OLDEST}\n20261001000000-1111111\nlatest\n".encode()),
@@ -120,7 +120,7 @@ def test_first_deploy_skips_the_backup_and_starts_nginx_after_migrating(local, m
                Command(docker.nginx_container("mysite")), up,
                Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
                Command(docker.app_containers("mysite")), Command(WARM), docker.run_app(P, NEW), DIRECT,
-               docker.route(P.network, NEW_C), "sleep 2", VIA_NGINX, commands.link_current(P, NEW),
+               *routed(P, NEW_C), VIA_NGINX, commands.link_current(P, NEW),
                Command(commands.listing(P), out=f"{NEW}\n".encode()), Command(commands.image_tags()),
                audit("deploy", NEW, "ok"), UNLOCK, monkeypatch=monkeypatch)
     out = capsys.readouterr().out
@@ -247,7 +247,7 @@ def test_rollback_switches_back_to_the_previous_release(monkeypatch):
             Command(docker.image_ids("mysite_nginx_1", f"mysite-nginx:{OLD}"), out=b"sha256:1\nsha256:1\n"),
             Command(WARM, out=f"/{NEW_C} unless-stopped {STARTED}\n".encode()),  # no warm container: expired
             Command(docker.app_containers("mysite"), out=f"{NEW_C} Up 1 hour\n".encode()),
-            docker.run_app(P, OLD), direct, docker.route(P.network, OLD_C), "sleep 2", VIA_NGINX,
+            docker.run_app(P, OLD), direct, *routed(P, OLD_C), VIA_NGINX,
             f"docker stop -t 30 {NEW_C} && docker rm {NEW_C}", commands.link_current(P, OLD),
             audit("rollback", OLD, "ok"), UNLOCK))
         pipeline.rollback(remote(), CFG)

@@ -10,7 +10,7 @@ from deploy.commands import compose, docker, health
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.scripts import source
-from tests.unit.deploy.mockremote import names, remote, session
+from tests.unit.deploy.mockremote import names, remote, routed, session
 
 CFG = DeployConfig(health_timeout=60, stop_timeout=30)
 N = names(CFG)
@@ -53,6 +53,14 @@ def test_route_adds_the_shared_alias_and_keeps_the_private_one():
         f"docker network connect --alias mysite --alias {NEW_C} mysite_default {NEW_C}")
 
 
+def test_after_routing_the_alias_is_asked_from_nginx_until_it_answers_the_new_container():
+    # nginx caches an answer (valid=1s): the old container may stop only once Docker's DNS has the new one
+    assert health.alias_resolves("mysite_nginx_1", N.network, NEW_C, 60) == (
+        "address=$(docker inspect -f '{{(index .NetworkSettings.Networks \"mysite_default\").IPAddress}}' "
+        f"{NEW_C}) && end=$(($(date +%s)+60)); until docker exec mysite_nginx_1 getent ahostsv4 mysite | "
+        'grep -q "^$address "; do if [ "$(date +%s)" -ge "$end" ]; then exit 1; fi; sleep 1; done')
+
+
 def test_old_containers_stop_gracefully_then_go():
     assert docker.stop(["a", "b"], 30) == "docker stop -t 30 a b && docker rm a b"
 
@@ -87,12 +95,12 @@ def _switch(*commands):
 def test_switch_starts_checks_routes_verifies_then_stops_the_old():
     _switch(
         Command(LIST, out=f"{OLD_C} Up 2 hours (healthy)\nleftover Exited (137) 1 day ago\n".encode()),
-        docker.run_app(N, NEW), DIRECT, docker.route(N.network, NEW_C), "sleep 2", VIA_NGINX,
+        docker.run_app(N, NEW), DIRECT, *routed(N, NEW_C), VIA_NGINX,
         f"docker stop -t 30 {OLD_C} leftover && docker rm {OLD_C} leftover")
 
 
 def test_first_switch_has_nothing_to_stop():
-    _switch(Command(LIST), docker.run_app(N, NEW), DIRECT, docker.route(N.network, NEW_C), "sleep 2", VIA_NGINX)
+    _switch(Command(LIST), docker.run_app(N, NEW), DIRECT, *routed(N, NEW_C), VIA_NGINX)
 
 
 ABORT = [docker.logs_tail(NEW_C, sw.LOG_LINES),
@@ -113,7 +121,15 @@ def test_unhealthy_new_container_is_removed_and_the_old_one_keeps_serving(capsys
 def test_failure_through_nginx_after_routing_stops_the_new_one_gracefully():
     with pytest.raises(DeployError, match="nginx could not serve the new release"):
         _switch(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), docker.run_app(N, NEW), DIRECT,
-                docker.route(N.network, NEW_C), "sleep 2", Command(VIA_NGINX, exit=1), *ABORT, f"docker start {OLD_C}")
+                *routed(N, NEW_C), Command(VIA_NGINX, exit=1), *ABORT, f"docker start {OLD_C}")
+
+
+def test_an_alias_dns_never_answers_aborts_before_any_old_container_stops():
+    route, resolves, _ = routed(N, NEW_C)
+    with pytest.raises(DeployError) as info:
+        _switch(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), docker.run_app(N, NEW), DIRECT,
+                route, Command(resolves, exit=1), *ABORT, f"docker start {OLD_C}")
+    assert str(info.value).startswith(f"Docker's DNS never answered mysite with {NEW_C} (no answer); rolled back: ")
 
 
 def test_ctrl_c_during_the_check_also_removes_the_new_container():
@@ -133,7 +149,7 @@ def test_ctrl_c_during_the_check_also_removes_the_new_container():
 
 def test_a_stopped_leftover_with_the_same_name_is_removed_first():
     _switch(Command(LIST, out=f"{NEW_C} Exited (1) 1 hour ago\n".encode()), f"docker rm {NEW_C}",
-            docker.run_app(N, NEW), DIRECT, docker.route(N.network, NEW_C), "sleep 2", VIA_NGINX)
+            docker.run_app(N, NEW), DIRECT, *routed(N, NEW_C), VIA_NGINX)
 
 
 def test_switching_to_the_release_already_serving_is_refused():

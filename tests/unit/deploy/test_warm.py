@@ -18,7 +18,7 @@ from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.names import Names
 from tests.unit.deploy import test_pipeline as case
-from tests.unit.deploy.mockremote import names, remote, session
+from tests.unit.deploy.mockremote import names, remote, routed, session
 
 N = names(DeployConfig())
 A, B = "20261123090000-aaaaaaa", "20261124100509-bbbbbbb"
@@ -34,8 +34,8 @@ def test_listing_and_its_parse_keep_only_the_running_ones_without_a_restart_poli
 
 
 def test_keep_starts_a_new_container_of_the_release_out_of_the_alias_without_restart_policy_after_dns():
-    assert warm.keep(N, A) == f"sleep 2 && {docker.run_app(N, A, restart='no')} >/dev/null"
-    assert "--network-alias mysite " not in warm.keep(N, A) and f"--network-alias {A_C} " in warm.keep(N, A)
+    assert warm.keep(N, A, 3) == f"sleep 3 && {docker.run_app(N, A, restart='no')} >/dev/null"
+    assert "--network-alias mysite " not in warm.keep(N, A, 3) and f"--network-alias {A_C} " in warm.keep(N, A, 3)
     assert docker.run_app(N, A).replace("--restart unless-stopped", "--restart no") == docker.run_app(N, A, "no")
 
 
@@ -124,23 +124,24 @@ def test_a_deploy_stops_the_serving_one_gracefully_then_warms_it_and_removes_the
     deploy_switch(
         Command(LIST, out=f"{A_C} Up 1 hour\n{older} Up 2 hours\n".encode()),
         Command(WARM, out=f"/{A_C} unless-stopped {STARTED}\n/{older} no {STARTED}\n".encode()),
-        docker.run_app(N, B), NEW_DIRECT, docker.route(N.network, B_C), "sleep 2", VIA_NGINX,
-        f"docker stop -t 30 {A_C} {older} && docker rm {A_C} {older}", warm.keep(N, A), warm.expire(N, A_C, 600))
+        docker.run_app(N, B), NEW_DIRECT, *routed(N, B_C), VIA_NGINX,
+        f"docker stop -t 30 {A_C} {older} && docker rm {A_C} {older}", warm.keep(N, A, 3), warm.expire(N, A_C, 600))
     assert f"start {B_C} beside {A_C} (" in capsys.readouterr().out  # the warm one is not counted as serving
 
 
 def test_a_container_that_cannot_be_warmed_is_removed_and_the_deploy_still_succeeds(capsys):
     deploy_switch(
         Command(LIST, out=f"{A_C} Up 1 hour\n".encode()), Command(WARM),
-        docker.run_app(N, B), NEW_DIRECT, docker.route(N.network, B_C), "sleep 2", VIA_NGINX,
-        f"docker stop -t 30 {A_C} && docker rm {A_C}", Command(warm.keep(N, A), err=b"Error: no such image\n", exit=1),
+        docker.run_app(N, B), NEW_DIRECT, *routed(N, B_C), VIA_NGINX,
+        f"docker stop -t 30 {A_C} && docker rm {A_C}",
+        Command(warm.keep(N, A, 3), err=b"Error: no such image\n", exit=1),
         docker.discard(A_C))
     assert "could not keep" in capsys.readouterr().out
 
 
 def test_keep_warm_zero_is_the_old_switch():
     deploy_switch(Command(LIST, out=f"{A_C} Up 1 hour\n".encode()), docker.run_app(N, B), NEW_DIRECT,
-                  docker.route(N.network, B_C), "sleep 2", VIA_NGINX, f"docker stop -t 30 {A_C} && docker rm {A_C}",
+                  *routed(N, B_C), VIA_NGINX, f"docker stop -t 30 {A_C} && docker rm {A_C}",
                   keep_warm=0)
 
 
@@ -148,8 +149,8 @@ def test_a_deploy_whose_release_has_a_warm_container_replaces_it():
     deploy_switch(
         Command(LIST, out=f"{B_C} Up 1 hour\n{A_C} Up 1 hour\n".encode()),
         Command(WARM, out=f"/{B_C} no {STARTED}\n/{A_C} unless-stopped {STARTED}\n".encode()),
-        docker.discard(B_C), docker.run_app(N, B), NEW_DIRECT, docker.route(N.network, B_C), "sleep 2", VIA_NGINX,
-        f"docker stop -t 30 {A_C} && docker rm {A_C}", warm.keep(N, A), warm.expire(N, A_C, 600))
+        docker.discard(B_C), docker.run_app(N, B), NEW_DIRECT, *routed(N, B_C), VIA_NGINX,
+        f"docker stop -t 30 {A_C} && docker rm {A_C}", warm.keep(N, A, 3), warm.expire(N, A_C, 600))
 
 
 def test_a_restart_with_new_settings_keeps_nothing_warm():
@@ -157,7 +158,7 @@ def test_a_restart_with_new_settings_keeps_nothing_warm():
     with MockRemote() as mock:
         mock.expect_sessions(session(
             docker.rename(B_C, aside), Command(LIST, out=f"{aside} Up 1 hour\n{A_C} Up 1 hour\n".encode()),
-            docker.run_app(N, B), NEW_DIRECT, docker.route(N.network, B_C), "sleep 2", VIA_NGINX,
+            docker.run_app(N, B), NEW_DIRECT, *routed(N, B_C), VIA_NGINX,
             f"docker stop -t 30 {aside} {A_C} && docker rm {aside} {A_C}"))  # the warm A goes too: old settings
         sw.restart(remote(), N, B, "blog.example", "mysite_nginx_1", [B_C], aside="before-https")
 
@@ -189,7 +190,7 @@ def rollback(*commands):
 
 
 def test_rollback_claims_checks_routes_verifies_the_warm_container_then_stops_the_bad_one(pinned, capsys):
-    rollback(*FOUND, warm.claim(A_C), OLD_DIRECT, docker.route(N.network, A_C), "sleep 2", VIA_NGINX,
+    rollback(*FOUND, warm.claim(A_C), OLD_DIRECT, *routed(N, A_C), VIA_NGINX,
              f"docker stop -t 30 {B_C} && docker rm {B_C}", commands.link_current(N, A),
              commands.append_audit(N, f"rollback {A} ok"), UNLOCK)
     out = capsys.readouterr().out
@@ -199,7 +200,7 @@ def test_rollback_claims_checks_routes_verifies_the_warm_container_then_stops_th
 def test_a_failed_check_of_the_warm_container_removes_it_and_keeps_the_current_release(pinned, capsys):
     abort = [docker.logs_tail(A_C, sw.LOG_LINES), docker.discard(A_C), f"docker start {B_C}"]
     with pytest.raises(DeployError) as info:
-        rollback(*FOUND, warm.claim(A_C), OLD_DIRECT, docker.route(N.network, A_C), "sleep 2",
+        rollback(*FOUND, warm.claim(A_C), OLD_DIRECT, *routed(N, A_C),
                  Command(VIA_NGINX, out=b"/healthz: 502\n", exit=1), *abort,
                  commands.append_audit(N, f"rollback {A} failed"), UNLOCK)
     assert str(info.value) == (
