@@ -35,6 +35,5 @@ def remote(monkeypatch=None, uploads: list | None = None, dry_run: bool = False)
 
 
 def routed(names: Names, container: str, nginx: str = "mysite_nginx_1", seconds: int = 60) -> list[str]:
-    """The switch's route step: the shared alias, Docker's DNS answering it from nginx, nginx's cache let run out."""
-    return [docker.route(names.network, container), health.alias_resolves(nginx, names.network, container, seconds),
-            "sleep 3"]
+    """The switch's route step: the shared alias, then Docker's DNS answering it when asked from nginx."""
+    return [docker.route(names.network, container), health.alias_resolves(nginx, names.network, container, seconds)]

@@ -51,7 +51,7 @@ ASIDE = f"{APP}-on-sqlite"
 SWITCH = [commands.install_env(f"{P.env_file}.upload", P.env_file), docker.rename(APP, ASIDE),
           Command(docker.app_containers("mysite"), out=f"{APP} Up 2 hours (healthy)\n".encode()),
           docker.run_app(P, REL), health.direct_check(APP, "blog.example", 60), *routed(P, APP, NGINX),
-           health.nginx_check(NGINX, "blog.example", 60), docker.stop([ASIDE], 30)]
+           health.nginx_check(NGINX, "blog.example", 60, at_least=3), docker.stop([ASIDE], 30)]
 
 
 def move(*commands_, uploads=None, monkeypatch=None):
