@@ -120,10 +120,11 @@ class Load:
                 self.result.statuses[status] += 1
             self.result.max_latency = max(self.result.max_latency, latency)
             if failure:
+                reason = failure.split(":")[0]
                 self.result.failed += 1
-                self.result.reasons[failure.split(":")[0]] += 1
+                self.result.reasons[reason] += 1
                 self.result.failures.append((ended - latency - self.result.started, ended - self.result.started,
-                                             failure.split(":")[0]))
+                                             reason))
                 if len(self.result.first_failures) < 20:
                     self.result.first_failures.append(f"{time.strftime('%H:%M:%S')} {failure}")
 

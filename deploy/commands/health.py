@@ -28,10 +28,10 @@ def direct_check(name: str, domain: str, seconds: int) -> str:
     return wait_until(probe(name, APP_URL, domain), seconds, watch=name)
 
 
-def nginx_check(nginx: str, domain: str, seconds: int, at_least: int = 0) -> str:
+def nginx_check(nginx: str, domain: str, seconds: int, at_least: int) -> str:
     """The probe through nginx; done no sooner than ``at_least`` seconds (a wait that runs meanwhile)."""
     check = wait_until(probe(nginx, NGINX_URL, domain, interpreter="python3"), seconds)
-    return f"sleep {int(at_least)} & {check}; verified=$?; wait; exit $verified" if at_least else check
+    return f"sleep {int(at_least)} & {check}; verified=$?; wait; exit $verified"
 
 
 def alias_resolves(nginx: str, network: str, name: str, seconds: int) -> str:

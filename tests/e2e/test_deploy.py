@@ -23,8 +23,6 @@ pytestmark = pytest.mark.e2e
 RESULTS: dict[str, str] = {}
 
 
-
-
 def test_first_deploy_serves_the_blog_through_nginx(site, project, laptop):
     done = fab(site, project, laptop, "deploy")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -22,8 +22,6 @@ RESULTS: dict[str, str] = {}
 SHORT = 15  # seconds of keep_warm in the expiry case
 
 
-
-
 def inspect(server, name: str) -> str:
     """'running|exited restart-policy alias...' of a container; '' once it is gone."""
     template = ("{{.State.Status}} {{.HostConfig.RestartPolicy.Name}}"
