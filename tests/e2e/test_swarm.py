@@ -101,7 +101,8 @@ def loads(cluster, servers=(0, 1), timeout=10.0):
 
 def under_load(cluster, action, servers=(0, 1), timeout=10.0, clients=None):
     """action() under loads() on ``servers``: (its outcome, failed, total); ``clients`` (a list) gets the loads."""
-    clients = loads(cluster, servers, timeout) if clients is None else clients + loads(cluster, servers, timeout)
+    clients = [] if clients is None else clients
+    clients.extend(loads(cluster, servers, timeout))
     for client in clients:
         client.__enter__()
     try:
@@ -272,6 +273,7 @@ def test_a_worker_killed_hard_does_not_stop_the_others_and_its_tasks_come_back_e
                                 f"task running elsewhere after {started.get('rescheduled after', 0):.0f}s")
     print("\n".join(f"[swarm] {k}: {v}" for k, v in NUMBERS.items()))
     assert rescheduled, started
+    assert len(in_flight) + len(later) == failed, (in_flight, later, failed)  # every failure told apart
     assert later == [] and total > 100, later
     assert len(in_flight) <= sum(client.threads for client in clients), in_flight  # one per connection at most
     assert {reason for *_, reason in in_flight} <= {"IncompleteRead", "RemoteDisconnected", "ConnectionResetError"}
