@@ -14,6 +14,7 @@ from http.cookiejar import CookieJar
 
 import pytest
 
+from deploy.commands import docker
 from testbed.servers import record_timing
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
 from tests.harness.flows import APP, DOMAIN, KEY, commit, fab, first_post, get, git, under_load  # noqa: F401
@@ -39,6 +40,10 @@ def test_first_deploy_serves_the_blog_through_nginx(site, project, laptop):
         check=False,
     )
     assert image_has_env.returncode == 1, image_has_env  # nor in an image
+    # nginx opens a connection to the app per request: without reusing ports in TIME_WAIT it runs out of them
+    # past about 470 requests/s, and every request fails with 503 until some free up
+    reuse = site.exec(f"docker exec $({docker.nginx_container('mysite')}) cat /proc/sys/net/ipv4/tcp_tw_reuse")
+    assert reuse.stdout.strip() == "1", reuse
 
 
 def test_seed_posts_and_comment_through_the_form(site, project, laptop):

@@ -141,6 +141,10 @@ def test_the_first_deploy_answers_on_every_node(cluster, checkout, laptop):
     key = envfile.load(checkout / ".envs/.production").values["DJANGO_SECRET_KEY"]
     spec = manager(cluster, "docker service inspect mysite_mysite")
     assert "DJANGO_SECRET_KEY_FILE=/run/secrets/django_secret_key" in spec and key not in spec  # a secret, not env
+    for server in cluster:  # each node's nginx reuses ports in TIME_WAIT (a connection to the app per request)
+        nginx = server.exec("docker ps -q --filter label=com.docker.swarm.service.name=mysite_nginx").stdout.strip()
+        reuse = server.exec(f"docker exec {nginx} cat /proc/sys/net/ipv4/tcp_tw_reuse").stdout.strip()
+        assert reuse == "1", server.name
 
 
 def test_a_comment_written_through_one_node_is_read_through_another(cluster, checkout, laptop):
