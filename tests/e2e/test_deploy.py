@@ -44,6 +44,8 @@ def test_first_deploy_serves_the_blog_through_nginx(site, project, laptop):
     # past about 470 requests/s, and every request fails with 503 until some free up
     reuse = site.exec(f"docker exec $({docker.nginx_container('mysite')}) cat /proc/sys/net/ipv4/tcp_tw_reuse")
     assert reuse.stdout.strip() == "1", reuse
+    app_log = site.exec("docker logs $(docker ps -q --filter label=mysite.project=mysite) 2>&1").stdout
+    assert "Booting worker" in app_log and "[ERROR]" not in app_log, app_log  # a clean start logs no error
 
 
 def test_seed_posts_and_comment_through_the_form(site, project, laptop):

@@ -31,6 +31,9 @@ errorlog = "-"
 forwarded_allow_ips = "*"
 max_requests = 1000
 max_requests_jitter = 100
+# gunicorn 25+ opens a control socket (for `gunicornc`) under $HOME, which the app user may not write: an
+# ERROR line in every container's log. Nothing here uses it; docker stop and deploys drive gunicorn by signals.
+control_socket_disable = True
 
 
 def on_starting(server):
