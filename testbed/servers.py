@@ -513,6 +513,7 @@ def build_legacy_image(suite: str = "bookworm", *, force: bool = False) -> str:
             say(f"using cached legacy server image {tag}")
             return tag
         start = time.monotonic()
+        E2E_DIR.mkdir(parents=True, exist_ok=True)  # a fresh checkout whose engine already holds the server image
         with tempfile.TemporaryDirectory(prefix="legacy-ctx-", dir=E2E_DIR) as ctx:
             ctx_path = Path(ctx)
             (ctx_path / "Dockerfile").write_text(

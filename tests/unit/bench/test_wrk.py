@@ -120,6 +120,6 @@ def test_the_p999_script_runs_in_real_wrk():
     finally:
         server.shutdown()
     assert result.requests > 0
-    # wrk prints p99 and max rounded to 0.01 ms, the script p99.9 in whole microseconds: compare at wrk's precision
-    # (under 1,000 requests p99.9 is the slowest one: 12.463 ms, printed as a max of 12.46 ms)
-    assert result.p99_ms <= round(result.p999_ms, 2) <= result.max_ms
+    # wrk prints p99 and max to 0.01 ms, the script p99.9 in whole microseconds: compare within wrk's last digit
+    # (under 1,000 requests p99.9 is the slowest one: 12.463 ms against a max printed as 12.46, 13.955 as 13.95)
+    assert result.p99_ms <= result.p999_ms + 0.01 and result.p999_ms <= result.max_ms + 0.01, result
