@@ -18,6 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from deploy import envfile
+from deploy.commands import swarm as swarm_commands
+from deploy.config import DeployConfig
+from deploy.names import Names
 from testbed import images as standins
 from testbed.load import Load
 from testbed.servers import record_timing
@@ -28,6 +31,7 @@ from tests.reliability.checks import COMMENT, post_comment
 
 pytestmark = pytest.mark.e2e
 NUMBERS: dict[str, str] = {}
+NAMES = Names.of(DeployConfig(), "/home/deploy")  # the default names every node uses
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +146,7 @@ def test_the_first_deploy_answers_on_every_node(cluster, checkout, laptop):
     spec = manager(cluster, "docker service inspect mysite_mysite")
     assert "DJANGO_SECRET_KEY_FILE=/run/secrets/django_secret_key" in spec and key not in spec  # a secret, not env
     for server in cluster:  # each node's nginx reuses ports in TIME_WAIT (a connection to the app per request)
-        nginx = server.exec("docker ps -q --filter label=com.docker.swarm.service.name=mysite_nginx").stdout.strip()
+        nginx = server.exec(swarm_commands.task_container(NAMES, swarm_commands.NGINX_SERVICE)).stdout.strip()
         reuse = server.exec(f"docker exec {nginx} cat /proc/sys/net/ipv4/tcp_tw_reuse").stdout.strip()
         assert reuse == "1", server.name
 
