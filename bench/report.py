@@ -12,6 +12,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from bench import databases_report, views_report
+from bench.tables import table
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -66,28 +69,6 @@ def write(payload: dict, suffix: str = "", results: Path = RESULTS) -> Path:
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
     tmp.replace(path)
     return path
-
-
-def table(headers: list[str], rows: list[list], right: set[int] | None = None) -> str:
-    """A plain-text table; columns in `right` (default: all but the first) are right-aligned."""
-    right = set(range(1, len(headers))) if right is None else right
-    cells = [[str(h) for h in headers], *[[_cell(v) for v in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-
-    def line(row: list[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
-
-
-def _cell(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
-    return str(value)
 
 
 def serving_table(rows: list[dict]) -> str:
@@ -266,13 +247,9 @@ def render(payload: dict) -> str:
         if serving.get("memory"):
             parts += ["", "## memory (cgroups: usage - inactive_file, MB)", *memory_lines(serving["memory"])]
     if payload.get("views"):
-        from bench.views import report_lines as views_lines  # batched vs one UPDATE per view
-
-        parts += views_lines(payload["views"])
+        parts += views_report.lines(payload["views"])  # batched vs one UPDATE per view
     if payload.get("databases"):
-        from bench.databases import report_lines  # SQLite vs PostgreSQL: the section renders its own tables
-
-        parts += report_lines(payload["databases"])
+        parts += databases_report.lines(payload["databases"])  # SQLite vs PostgreSQL
     deploy = payload.get("deploy")
     if deploy:
         if deploy.get("phases"):

@@ -33,12 +33,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import report, wrk
+from bench import report, views_report, wrk
 from bench.serving import CLIENT_HEADERS, find_targets
 from bench.stack import DOMAIN, Stack, say
+from bench.views_report import SETTINGS, VARIABLE, _r
 
-SETTINGS = {"write each view": "0", "batched (2 s)": "2"}
-VARIABLE = "VIEW_COUNT_FLUSH_SECONDS"
 ROUNDS = 3
 DURATION = 10.0
 WARMUP = 3.0
@@ -190,38 +189,6 @@ def in_process(gets: int = 3000, rounds: int = ROUNDS) -> dict:
     return result
 
 
-def report_lines(section: dict) -> list[str]:
-    """The views section as printed by bench/report.py's render."""
-    summary, ratio = section.get("summary", {}), section.get("ratios", {})
-    rows = [[name, f"{VARIABLE}={SETTINGS.get(name, '?')}", s.get("rps"), s.get("p50_ms"), s.get("p99_ms"),
-             s.get("p999_ms"), s.get("max_ms"), s.get("app_cpu_ms"), s.get("failed"), s.get("views_missing")]
-            for name, s in summary.items()]  # fmt: skip
-    rows.append(["ratio batched / write each", "", *(_r(ratio.get(k)) for k in ("rps", "p50_ms", "p99_ms", "p999_ms")),
-                 None, _r(ratio.get("app_cpu_ms")), None, None])
-    parts = ["", f"## post views: batched vs an UPDATE per view ({section.get('path')}, {section.get('connections')} "
-             f"connections, median of {section.get('rounds')} interleaved rounds of {section.get('duration_s'):g} s)",
-             report.table(["setting", "env", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "app cpu ms/req",
-                           "failed", "views missing"], rows)]  # fmt: skip
-    slots = [[r["round"], r["setting"], r["rps"], r["p99_ms"], r.get("p999_ms"), r.get("app_cpu_ms"),
-              r.get("views_gained"), r.get("requests_answered"), r.get("load_1m")] for r in section.get("rows", [])]
-    inner = section.get("in_process")
-    if inner:
-        rows = [[name, s.get("cpu_ms"), s.get("p50_ms"), s.get("p99_ms"), s.get("p999_ms"), s.get("max_ms")]
-                for name, s in inner.get("summary", {}).items()]
-        parts += ["", f"## post views in-process: {inner.get('gets')} GETs of {inner.get('path')} one after another "
-                  f"per slot (Django's test client, file SQLite; median of {inner.get('rounds')} interleaved rounds)",
-                  report.table(["setting", "cpu ms/GET", "p50 ms", "p99 ms", "p99.9 ms", "max ms"], rows)]
-    if slots:
-        parts += ["", "## every views slot, in the order run (views gained in the database vs requests wrk counted)",
-                  report.table(["round", "setting", "req/s", "p99 ms", "p99.9 ms", "cpu ms/req", "views gained",
-                                "requests", "load 1m"], slots)]  # fmt: skip
-    return parts
-
-
-def _r(value: float | None) -> str | None:
-    return None if value is None else f"{value:.3f}"
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=ROUNDS)
@@ -239,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     section = run(args.rounds, args.duration, args.connections, args.keep)
     notes = [f"load average before {load_before}, after {report.load_average()}"]
     payload = report.envelope({"views": section, "notes": notes}, quick=False)
-    print("\n".join(report_lines(section)))
+    print("\n".join(views_report.lines(section)))
     print("\n".join(f"note: {note}" for note in notes))
     if args.save:
         print(f"wrote {report.write(payload, suffix='views')}")

@@ -4,6 +4,7 @@ SQLite or PostgreSQL, whichever the server's env file names (DATABASE_URL), with
 a backup is whole or absent, only the last `keep_backups` are kept, and a restore is all or nothing.
 """
 
+from deploy import releases
 from deploy.commands import backup, docker
 from deploy.commands import releases as commands
 from deploy.errors import DeployError
@@ -30,7 +31,7 @@ def server_database(host: Host, names: Names) -> str:
 def backup_database(host: Host, names: Names, release: str, label: str, database: str | None = None) -> str:
     """Back up into backups/; return the remote path ('' when there is nothing to back up yet)."""
     database = database or server_database(host, names)
-    target = f"{names.backups}/{backup.backup_name(label, suffix=SUFFIXES[database])}"
+    target = f"{names.backups}/{backup.backup_name(label, releases.stamp(), suffix=SUFFIXES[database])}"
     if database == POSTGRES:
         result = host.run(backup.pg_dump(names, target), warn=True, timeout=1800)
     elif not host.probe(docker.volume_exists(names.volume("database"))).ok:

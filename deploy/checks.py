@@ -12,7 +12,8 @@ import stat
 from pathlib import Path
 
 from deploy.errors import DeployError
-from deploy.releases import NAME as RELEASE_NAME
+
+RELEASE_NAME = re.compile(r"^\d{14}-[0-9a-f]{7}$")  # YYYYmmddHHMMSS-sha7: a release and its backup
 
 HOST_EXAMPLE = "give user@host[:port], e.g. -H deploy@example.com or -H deploy@203.0.113.7:2222"
 HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$")

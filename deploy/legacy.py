@@ -4,6 +4,8 @@ The article ran the blog on the host: nginx on :80 in front of gunicorn under a 
 (a user-level `supervisord -c ~/etc/supervisord.conf`). The containers need ports 80 and 443.
 """
 
+import functools
+
 from deploy.commands import files, shell, supervisor, system
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
@@ -36,7 +38,7 @@ def stop_host_nginx(host: Host, report: Report, undo: list[str]) -> None:
 
 def _as(host: Host, root: bool):
     """Read-only probes as root (real even in dry-run) or as the user."""
-    return (lambda command: root_probe(host, command)) if root else host.probe
+    return functools.partial(root_probe, host) if root else host.probe
 
 
 def _stop_program(host: Host, report: Report, undo: list[str], *, name: str, ctl: str, files_glob: str,

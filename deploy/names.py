@@ -8,7 +8,7 @@ docs/ARCHITECTURE.md lists them.
 from dataclasses import dataclass
 from posixpath import dirname, join, normpath
 
-from deploy.commands import compose
+from deploy.checks import RELEASE_NAME  # noqa: F401 - part of the naming contract, checked in checks
 from deploy.config import DeployConfig
 
 ALIAS = "mysite"  # the app service; nginx proxies to it (compose/production/nginx/mysite.conf.template)
@@ -130,7 +130,7 @@ class Names:
     def compose_env(self, release: str | None = None) -> dict[str, str]:
         """What production.yml reads: the release's tag (when given), the env file and nginx's ports."""
         config = self.config
-        return compose.environment(tag=release, env_file=self.env_file, nginx_env_file=self.nginx_env,
+        return environment(tag=release, env_file=self.env_file, nginx_env_file=self.nginx_env,
                                    postgres_env_file=self.postgres_env,
                                    http_addr=config.http_addr, http_port=config.http_port,
                                    https_port=config.https_port)
@@ -139,3 +139,20 @@ class Names:
     def unit(self) -> str:
         """The systemd unit (and supervisor program) that `fab systemd`/`fab supervisor` install."""
         return f"{self.config.app_name}.service"
+
+
+def environment(*, env_file: str, http_addr: str, http_port: int, https_port: int,
+                tag: str | None = None, nginx_env_file: str | None = None,
+                postgres_env_file: str | None = None) -> dict[str, str]:
+    """The variables production.yml reads (see docs/ARCHITECTURE.md), in the order they are written.
+
+    ``nginx_env_file`` and ``postgres_env_file`` hold only what nginx and PostgreSQL read (a server's);
+    without them both read ``env_file`` (fine on a laptop).
+    """
+    env = {"MYSITE_TAG": tag} if tag else {}
+    env["MYSITE_ENV_FILE"] = env_file
+    env["MYSITE_NGINX_ENV_FILE"] = nginx_env_file or env_file
+    env["MYSITE_POSTGRES_ENV_FILE"] = postgres_env_file or env_file
+    env.update({"MYSITE_HTTP_ADDR": http_addr, "MYSITE_HTTP_PORT": str(http_port),
+                "MYSITE_HTTPS_PORT": str(https_port)})
+    return env

@@ -4,20 +4,25 @@ The server side of releases is built in ``deploy.commands.releases``; names and 
 """
 
 import os
-import re
 import subprocess
 import tarfile
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from deploy.checks import RELEASE_NAME
 from deploy.errors import DeployError
 
-NAME = re.compile(r"^\d{14}-[0-9a-f]{7}$")
+NAME = RELEASE_NAME
+
+
+def stamp(now: datetime | None = None) -> str:
+    """The time as release and backup names begin: YYYYmmddHHMMSS, UTC."""
+    return (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S")
 
 
 def name(sha: str, now: datetime | None = None) -> str:
-    return f"{(now or datetime.now(UTC)).strftime('%Y%m%d%H%M%S')}-{sha[:7]}"
+    return f"{stamp(now)}-{sha[:7]}"
 
 
 # --- the local side: which commit, and its archive ---------------------------------------------

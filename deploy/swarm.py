@@ -381,7 +381,7 @@ def dump_database(hosts: list[Host], names: Names, config: DeployConfig, label: 
     container = node.probe(swarm.task_container(names, swarm.POSTGRES_SERVICE)).stdout.strip()
     if not container and not node.dry_run:
         raise DeployError(f"PostgreSQL does not run on {node.name}, the database node: see `fab swarm.status`")
-    target = f"{node_names.backups}/{backup.backup_name(label, suffix=backup.PG_SUFFIX)}"
+    target = f"{node_names.backups}/{backup.backup_name(label, releases.stamp(), suffix=backup.PG_SUFFIX)}"
     node.run(backup.pg_dump_in(node_names, container or "POSTGRES", target), timeout=1800,
              what="the database backup failed; nothing was rolled out")
     say(f"    {node.name}:{target}")

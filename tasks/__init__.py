@@ -73,7 +73,7 @@ def _postgres_pass(c, extra: list[str]) -> tuple[int, str, int]:
 def lint(c, fix=False):
     """Lint the code with ruff."""
     with in_root(c):
-        c.run(f"{sys.executable} -m ruff check {'--fix ' if fix else ''}.")
+        c.run(cmd.ruff_command(sys.executable, fix=fix))
 
 
 ns = Collection(test, lint, benchmarks.bench)

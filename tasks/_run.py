@@ -9,6 +9,7 @@ from pathlib import Path
 from invoke.exceptions import Exit
 
 from deploy.commands import compose as compose_cmd
+from deploy.commands import docker
 from deploy.errors import DeployError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,7 @@ def compose(c, file: str, *args: str, project: str | None = None) -> str:
 
 def engine_available(c) -> bool:
     """True when a Docker engine answers `docker info`."""
-    return c.run("docker info", hide=True, warn=True, in_stream=False).ok
+    return c.run(docker.server_version(), hide=True, warn=True, in_stream=False).ok
 
 
 def say(message: str) -> None:

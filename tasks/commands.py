@@ -39,6 +39,10 @@ def pytest_command(python: str, fast: bool = False, extra: list[str] | tuple[str
     return " ".join(words)
 
 
+def ruff_command(python: str, fix: bool = False) -> str:
+    return f"{shlex.quote(python)} -m ruff check {'--fix ' if fix else ''}."
+
+
 def postgres_url_command(python: str) -> str:
     """Prints the DATABASE_URL of the tests' PostgreSQL (testbed/postgres.py: as root it installs and starts it)."""
     return f"{shlex.quote(python)} -m testbed.postgres"

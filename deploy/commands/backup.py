@@ -6,12 +6,10 @@ writes; no file-ownership problems between the host and the app's uid 10001). Po
 ``pg_restore --single-transaction`` (all or nothing) against DATABASE_URL, bundled or managed alike.
 """
 
-from datetime import UTC, datetime
 from shlex import quote
 
 from deploy.commands.docker import one_off, python
-from deploy.names import Names
-from deploy.releases import NAME
+from deploy.names import RELEASE_NAME, Names
 from deploy.scripts import source
 
 DATABASE = "/app/database/db.sqlite3"
@@ -21,10 +19,11 @@ PG_SUFFIX = ".pgdump"
 POSTGRES_IMAGE = "postgres:17"  # production.yml's; its pg_dump reads PostgreSQL 17 and older
 
 
-def backup_name(label: str, now: datetime | None = None, suffix: str = SUFFIX) -> str:
-    if NAME.match(label):
+def backup_name(label: str, stamp: str, suffix: str = SUFFIX) -> str:
+    """A release's backup is named after the release; any other after ``stamp`` (the step's clock) and its label."""
+    if RELEASE_NAME.match(label):
         return f"{label}{suffix}"
-    return f"{(now or datetime.now(UTC)).strftime('%Y%m%d%H%M%S')}-{label}{suffix}"
+    return f"{stamp}-{label}{suffix}"
 
 
 def _into(names: Names, run: str, target: str) -> str:

@@ -6,10 +6,8 @@ The one home of compose for the deploy engine, `inv`, the benchmarks and the tes
 from __future__ import annotations
 
 from shlex import quote
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from deploy.names import Names
+from deploy.names import Names, environment  # noqa: F401 - environment: what production.yml reads, named there
 
 V2 = "docker compose"
 V1 = "docker-compose"
@@ -48,23 +46,6 @@ def command(kind: str, files: list[str], *args: str, project: str | None = None)
 
 def version(kind: str) -> str:
     return f"{program(kind)} version --short"
-
-
-def environment(*, env_file: str, http_addr: str, http_port: int, https_port: int,
-                tag: str | None = None, nginx_env_file: str | None = None,
-                postgres_env_file: str | None = None) -> dict[str, str]:
-    """The variables production.yml reads (see docs/ARCHITECTURE.md), in the order they are written.
-
-    ``nginx_env_file`` and ``postgres_env_file`` hold only what nginx and PostgreSQL read (a server's);
-    without them both read ``env_file`` (fine on a laptop).
-    """
-    env = {"MYSITE_TAG": tag} if tag else {}
-    env["MYSITE_ENV_FILE"] = env_file
-    env["MYSITE_NGINX_ENV_FILE"] = nginx_env_file or env_file
-    env["MYSITE_POSTGRES_ENV_FILE"] = postgres_env_file or env_file
-    env.update({"MYSITE_HTTP_ADDR": http_addr, "MYSITE_HTTP_PORT": str(http_port),
-                "MYSITE_HTTPS_PORT": str(https_port)})
-    return env
 
 
 def assignments(env: dict[str, str]) -> str:

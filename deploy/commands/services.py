@@ -5,17 +5,15 @@ and splits on quotes; supervisor expands ``%(name)s`` and splits its command and
 shell-like quoting. A value no format can carry (a newline, a control character) is refused.
 """
 
-from pathlib import Path
 from shlex import quote
 
 from deploy.errors import DeployError
 from deploy.names import Names
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+from deploy.templates import TEMPLATES
 
 
 def render(template: str, **values: object) -> str:
-    return (TEMPLATES / template).read_text().format(**values)
+    return TEMPLATES[template].format(**values)
 
 
 def one_line(value: str) -> str:

@@ -1,6 +1,6 @@
 """The views benchmark's pure parts (bench/views.py): medians, ratios, the report's tables."""
 
-from bench import report, views
+from bench import report, views, views_report
 
 
 def row(setting, rnd, rps, p999, missing=0, cpu=2.0):
@@ -29,7 +29,7 @@ def test_the_report_shows_both_settings_their_ratio_and_every_slot():
     summary = {name: views.medians([r for r in rows if r["setting"] == name]) for name in views.SETTINGS}
     section = {"path": "/posts/7/", "connections": 8, "rounds": 1, "duration_s": 10.0, "summary": summary,
                "ratios": views.ratios(summary), "rows": rows}
-    text = "\n".join(views.report_lines(section))
+    text = "\n".join(views_report.lines(section))
     assert "p99.9 ms" in text and "VIEW_COUNT_FLUSH_SECONDS=0" in text and "VIEW_COUNT_FLUSH_SECONDS=2" in text
     assert "ratio batched / write each" in text and "0.250" in text and "1.250" in text
     assert "/posts/7/" in text and "every views slot" in text
@@ -51,7 +51,7 @@ def test_the_report_shows_the_in_process_medians():
                "rows": [], "in_process": {"gets": 3000, "rounds": 3, "path": "/posts/7/", "summary": {
                    "write each view": {"cpu_ms": 3.4, "p50_ms": 3.3, "p99_ms": 30.5, "p999_ms": 35.6, "max_ms": 40.0},
                    "batched (2 s)": {"cpu_ms": 2.8, "p50_ms": 3.1, "p99_ms": 8.2, "p999_ms": 9.1, "max_ms": 83.1}}}}
-    text = "\n".join(views.report_lines(section))
+    text = "\n".join(views_report.lines(section))
     assert "post views in-process: 3000 GETs of /posts/7/" in text
     assert "cpu ms/GET" in text and "35.6" in text and "9.1" in text
 

@@ -43,8 +43,8 @@ def test_backup_streams_the_sqlite_backup_api_and_keeps_only_whole_files():
 
 
 def test_backup_names_sort_by_time():
-    assert backup.backup_name(REL) == f"{REL}.sqlite3"
-    assert backup.backup_name("manual").endswith("-manual.sqlite3")
+    assert backup.backup_name(REL, "20261206120000") == f"{REL}.sqlite3"
+    assert backup.backup_name("manual", "20261206120000") == "20261206120000-manual.sqlite3"
 
 
 def test_backup_without_a_database_is_a_note_not_an_error(capsys):

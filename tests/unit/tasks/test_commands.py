@@ -36,8 +36,9 @@ def test_v1_when_neither_answers():
 
 
 def test_engine_available_asks_docker_info():
-    assert _run.engine_available(MockContext(run={"docker info": Result(exited=0)}))
-    assert not _run.engine_available(MockContext(run={"docker info": Result(exited=1)}))
+    asked = "docker info --format '{{.ServerVersion}}'"
+    assert _run.engine_available(MockContext(run={asked: Result(exited=0)}))
+    assert not _run.engine_available(MockContext(run={asked: Result(exited=1)}))
 
 
 def test_compose_with_project_and_args():

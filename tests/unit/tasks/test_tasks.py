@@ -53,7 +53,7 @@ def test_local_build_no_cache_on_compose_v1():
 def test_local_up_with_an_engine():
     c = anything()
     local.up(c)
-    assert commands(c) == ["docker info", "docker compose -f local.yml up --build"]
+    assert commands(c) == ["docker info --format '{{.ServerVersion}}'", "docker compose -f local.yml up --build"]
 
 
 def test_local_up_detached():
@@ -63,11 +63,12 @@ def test_local_up_detached():
 
 
 def test_local_up_without_an_engine_runs_natively_and_says_so(capsys):
-    c = MockContext(config=Config(), run={"docker info": Result(exited=1), re.compile(".*"): True})
+    c = MockContext(config=Config(), run={"docker info --format '{{.ServerVersion}}'": Result(exited=1),
+                                          re.compile(".*"): True})
     local.up(c, posts=3)
     py = sys.executable
     assert [call.args[0] for call in c.run.call_args_list] == [
-        "docker info",
+        "docker info --format '{{.ServerVersion}}'",
         f"{py} manage.py migrate --noinput",
         f"{py} manage.py seed_demo --posts 3",
         f"{py} manage.py runserver 127.0.0.1:8000",
