@@ -179,7 +179,8 @@ NODES = {"nodes": "the cluster's nodes, the manager first: deploy@a,deploy@b:222
 @guarded
 def swarm_bootstrap(c, nodes=None, db_node=None, accept_new_host_key=False, dry_run=False):
     """Make the nodes one Docker Swarm (the first manages it); run again to add a node."""
-    hosts, config = targets(c, nodes, accept_new_host_key=accept_new_host_key, dry_run=dry_run)
+    hosts, config = targets(c, nodes, accept_new_host_key=accept_new_host_key, dry_run=dry_run,
+                            check=lambda config: swarm.check_db_node(config, db_node))
     for host in hosts:
         bootstrapping.bootstrap(host, config)
     swarm.bootstrap(hosts, config, db_node=db_node)
@@ -226,6 +227,7 @@ def swarm_backup(c, nodes=None, output=None):
 def swarm_restore(c, file, nodes=None, yes=False):
     """Replace the cluster's database with a dump, keeping a copy of what it replaces."""
     data = operations.backup_file(file, yes=yes)
+    swarm.check_dump(str(data))
     hosts, config = targets(c, nodes)
     swarm.restore(hosts, config, str(data), yes=yes)
 
@@ -244,6 +246,7 @@ def swarm_manage(c, command, nodes=None):
 @guarded
 def swarm_logs(c, nodes=None, service="mysite", lines=100, follow=False):
     """Show a service's logs from every node."""
+    swarm.check_service(service)
     hosts, config = targets(c, nodes)
     swarm.logs(hosts, config, service=service, lines=lines, follow=follow)
 
@@ -252,7 +255,7 @@ def swarm_logs(c, nodes=None, service="mysite", lines=100, follow=False):
 @guarded
 def swarm_remove_node(c, host, nodes=None):
     """Drain a node (its tasks move first), then take it out of the swarm."""
-    hosts, config = targets(c, nodes)
+    hosts, config = targets(c, nodes, check=lambda config: swarm.check_leaving(config, host))
     swarm.remove_node(hosts, config, host)
 
 

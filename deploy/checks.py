@@ -9,7 +9,9 @@ import os
 import re
 import shlex
 import stat
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from deploy.errors import DeployError
 
@@ -19,6 +21,7 @@ HOST_EXAMPLE = "give user@host[:port], e.g. -H deploy@example.com or -H deploy@2
 HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$")
 DIGITS = re.compile(r"^[0-9]+$")
+IPV6_PORT = re.compile(r"^\[([^\]]*)\](?::([^:]*))?$")  # [address] or [address]:port
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # Docker's grammar for a tag
 SHOWN = 60  # characters of a value an error line repeats
 
@@ -54,27 +57,90 @@ def manage_command(value: str) -> list[str]:
     return found
 
 
-def host(value: str) -> None:
-    """One ``[user@]host[:port]`` given to -H, the way Fabric reads it (an IPv6 address has no port)."""
-    where = f"-H {value!r}"
+@dataclass(frozen=True)
+class Address:
+    """One ``[user@]host[:port]`` as checked by ``host``; ``port`` is None when not given (ssh's default)."""
+
+    user: str | None
+    host: str
+    port: int | None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """What makes two addresses one machine: the host (its name in any case) and the port."""
+        return self.host.lower(), self.port or 22
+
+    def names(self, host: str, port: int | None) -> bool:
+        """Whether this address (a node named on the command line) names the machine at ``host:port``."""
+        return self.host.lower() == host.lower() and self.port in (None, port or 22)
+
+    def connection(self) -> dict[str, Any]:
+        """Fabric's Connection keywords (Fabric's own host strings cannot say an IPv6 address's port)."""
+        return {"host": self.host, "user": self.user, "port": self.port}
+
+
+def host_example(option: str) -> str:
+    if option == "-H":
+        return HOST_EXAMPLE
+    return ("give user@host[:port] for each node, e.g. deploy@a.example,deploy@203.0.113.7:2222 "
+            "(an IPv6 address in brackets: deploy@[2001:db8::7]:2222)")
+
+
+def host(value: str, option: str = "-H") -> Address:
+    """One ``[user@]host[:port]`` given to ``option``, the way Fabric reads it; an IPv6 address is bare (port 22)
+    or in brackets, with a port: ``deploy@[2001:db8::7]:2222``."""
+    where, example = f"{option} {value!r}", host_example(option)
     if not value:
-        raise DeployError(f"{where} names an empty host: give the server, {HOST_EXAMPLE}")
+        raise DeployError(f"{where} names an empty host: give the server, {example}")
     user, at, address = value.rpartition("@")
-    if not address or address.startswith(":"):
-        raise DeployError(f"{where} has no host name: {HOST_EXAMPLE}")
+    if not address or (address.startswith(":") and address.count(":") == 1):
+        raise DeployError(f"{where} has no host name: {example}")
     if at and not user:
-        raise DeployError(f"{where} has no user before @: give one, {HOST_EXAMPLE}")
+        raise DeployError(f"{where} has no user before @: give one, {example}")
     if user and not USER.match(user):
-        raise DeployError(f"{where}: the user {user!r} is not a login name: {HOST_EXAMPLE}")
-    if address.count(":") > 1:
-        if not _ip(address, 6):
-            raise DeployError(f"{where}: {address!r} is not an IPv6 address: {HOST_EXAMPLE}")
-        return
+        raise DeployError(f"{where}: the user {user!r} is not a login name: {example}")
+    bracketed = IPV6_PORT.match(address)
+    if bracketed or address.count(":") > 1:
+        name, port = bracketed.groups() if bracketed else (address, None)
+        if not _ip(name, 6):
+            raise DeployError(f"{where}: {name!r} is not an IPv6 address: {example}")
+        return Address(user or None, name, _port(port, where, example) if port is not None else None)
+    if address.startswith("["):
+        raise DeployError(f"{where}: {address!r} is not an IPv6 address in brackets: {example}")
     name, colon, port = address.partition(":")
-    if colon and not (DIGITS.match(port) and len(port) <= 5 and 1 <= int(port) <= 65535):
-        raise DeployError(f"{where}: the port {port!r} is not a number from 1 to 65535: {HOST_EXAMPLE}")
+    number = _port(port, where, example) if colon else None
     if not HOST_NAME.match(name) or (re.match(r"^[0-9.]+$", name) and not _ip(name, 4)):
-        raise DeployError(f"{where}: {name!r} is not a host name or IP address: {HOST_EXAMPLE}")
+        raise DeployError(f"{where}: {name!r} is not a host name or IP address: {example}")
+    return Address(user or None, name, number)
+
+
+def _port(port: str, where: str, example: str) -> int:
+    if not (DIGITS.match(port) and len(port) <= 5 and 1 <= int(port) <= 65535):
+        raise DeployError(f"{where}: the port {port!r} is not a number from 1 to 65535: {example}")
+    return int(port)
+
+
+def node_named(nodes: tuple[str, ...], name: str, option: str) -> int:
+    """The index of the node in ``nodes`` that ``name`` (given as ``option``) names, or a refusal: host names
+    compare in any case, a port left out matches any."""
+    wanted = host(name, option)
+    found = [index for index, node in enumerate(nodes) if wanted.names(*host(node, "--nodes").key)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise DeployError(f"{option} {name!r} names {len(found)} nodes ({', '.join(nodes[i] for i in found)}): "
+                          "add the port")
+    raise DeployError(f"{option} {name!r} is not one of the nodes ({', '.join(nodes)}): name one of them")
+
+
+def distinct_nodes(nodes: tuple[str, ...], option: str) -> None:
+    """Refuse a machine listed twice (in other spellings too: host names compare in any case)."""
+    seen: dict[tuple[str, int], str] = {}
+    for node in nodes:
+        key = host(node, option).key
+        if key in seen:
+            raise DeployError(f"{option} lists one node twice ({seen[key]!r} and {node!r}): give each node once")
+        seen[key] = node
 
 
 def _ip(text: str, version: int) -> bool:

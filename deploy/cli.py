@@ -56,9 +56,10 @@ def target(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False, 
 
 
 def targets(c: Any, nodes: str | None = None, *, accept_new_host_key: bool = False, dry_run: bool = False,
-            **config_flags: Any):
+            check: Callable[[Any], Any] | None = None, **config_flags: Any):
     """The cluster's nodes (``--nodes``, else ``swarm: nodes:`` in fabric.yaml), each connected with its host
-    key checked; returns ``(hosts, config)``, the manager first."""
+    key checked; returns ``(hosts, config)``, the manager first. ``check(config)``: the task's own checks of
+    options that name nodes, made before any connection."""
     from fabric import Connection
 
     from deploy import config as configuration
@@ -66,12 +67,17 @@ def targets(c: Any, nodes: str | None = None, *, accept_new_host_key: bool = Fal
     from deploy.errors import DeployError
     from deploy.output import step
 
+    if isinstance(c, Connection):  # Fabric would run the task once per -H host
+        raise DeployError("a swarm task takes its nodes from --nodes (or `swarm: nodes:` in fabric.yaml), not -H: "
+                          "drop -H")
     config = configuration.from_context(c, swarm={"nodes": nodes} if nodes is not None else None, **config_flags)
     if not config.swarm.nodes:
         raise DeployError("no nodes given: pass --nodes deploy@a,deploy@b,... or list them under `swarm: nodes:` in "
                           "fabric.yaml's deploy section")
-    settings = c.config if hasattr(c, "config") else None
-    found = [hosts.connect(Connection(node, config=settings) if settings is not None else Connection(node),
+    if check is not None:
+        check(config)
+    settings = {"config": c.config} if hasattr(c, "config") else {}
+    found = [hosts.connect(Connection(**checks.host(node, "--nodes").connection(), **settings),
                            accept_new_host_key=accept_new_host_key, dry_run=dry_run, known_hosts=config.known_hosts)
              for node in config.swarm.nodes]
     with step(f"connect to {len(found)} node(s) (host keys checked against {config.known_hosts})"):
@@ -88,13 +94,17 @@ class Executor(FabricExecutor):
     """
 
     def normalize_hosts(self, hosts: Any) -> list[dict[str, Any]]:
+        checked = []
         for value in hosts or []:
             if isinstance(value, str):
                 try:
-                    checks.host(value)
+                    address = checks.host(value)
                 except DeployError as error:
                     raise Exit(f"error: {error}", code=1) from None
-        return super().normalize_hosts(hosts)
+                if "[" in value:  # an IPv6 address with a port, which Fabric's host strings cannot say
+                    value = address.connection()
+            checked.append(value)
+        return super().normalize_hosts(checked)
 
 
 def check_settings(path: Path) -> None:

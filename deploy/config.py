@@ -75,12 +75,23 @@ def _swarm(value: Any, where: str, base: SwarmConfig | None = None) -> SwarmConf
             continue
         if key == "nodes":
             words = item.split(",") if isinstance(item, str) else [str(node) for node in item]
-            values[key] = tuple(node.strip() for node in words if node.strip())
+            values[key] = _nodes(tuple(node.strip() for node in words if node.strip()), where)
         elif key == "replicas":
             values[key] = _coerce_int(f"swarm {key}", item)
         else:
             values[key] = str(item).strip()
     return replace(base or SwarmConfig(), **values)
+
+
+def _nodes(nodes: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """Each node checked as -H checks a host, named after where it was given; no machine twice."""
+    from deploy import checks  # the -H rules (imported here: checks needs no config)
+
+    option = {"command line": "--nodes", "environment": f"{ENV_PREFIX}SWARM_NODES"}.get(where, f"{where} swarm nodes")
+    for node in nodes:
+        checks.host(node, option)
+    checks.distinct_nodes(nodes, option)
+    return nodes
 
 
 def _coerce_int(key: str, value: Any) -> int:
@@ -139,17 +150,12 @@ def _check(config: DeployConfig) -> DeployConfig:
 def _check_swarm(swarm: SwarmConfig) -> None:
     from deploy import checks  # the -H rules, for the nodes (imported here: checks needs no config)
 
-    for node in swarm.nodes:
-        checks.host(node)
-    if len(set(swarm.nodes)) != len(swarm.nodes):
-        raise DeployError("deploy setting swarm nodes lists a node twice: give each node once")
     if not 1 <= swarm.replicas <= 100:
         raise DeployError("deploy setting swarm replicas must be at least 1 and at most 100")
     if swarm.advertise_addr:
         _check_http_addr(swarm.advertise_addr, "swarm advertise_addr")
-    if swarm.db_node and swarm.nodes and swarm.db_node not in swarm.nodes:
-        raise DeployError(f"deploy setting swarm db_node={swarm.db_node!r} is not one of the nodes "
-                          f"({', '.join(swarm.nodes)}): name one of them")
+    if swarm.db_node and swarm.nodes:
+        checks.node_named(swarm.nodes, swarm.db_node, "deploy setting swarm db_node")
 
 
 def _check_app_path(path: str) -> None:

@@ -14,8 +14,8 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from deploy import envfile, images, lock, migrations, releases
-from deploy.backups import file_kind
+from deploy import checks, envfile, images, lock, migrations, releases
+from deploy.backups import HEADERS, POSTGRES, file_kind
 from deploy.commands import backup, docker, shell, swarm
 from deploy.commands import releases as commands
 from deploy.commands.images import tag
@@ -86,6 +86,12 @@ def bootstrap(hosts: list[Host], config: DeployConfig, db_node: str | None = Non
     report.summary()
 
 
+def check_db_node(config: DeployConfig, db_node: str | None) -> None:
+    """``--db-node`` names one of the nodes: checked before connecting."""
+    if db_node is not None:
+        checks.node_named(config.swarm.nodes, db_node, "--db-node")
+
+
 def parse_nodes(text: str) -> dict[str, dict[str, str]]:
     """node ID -> hostname, state, availability, address, labels (from ``swarm.nodes()``)."""
     found = {}
@@ -98,11 +104,25 @@ def parse_nodes(text: str) -> dict[str, dict[str, str]]:
 
 
 def host_by_name(hosts: list[Host], name: str) -> Host:
+    """The connected node ``name`` names (as ``checks.node_named`` matched it before connecting)."""
+    wanted = checks.host(name, "--nodes")
     for host in hosts:
-        if name in (host.name, f"{host.conn.user}@{host.conn.host}", host.conn.host,
-                    f"{host.conn.user}@{host.conn.host}:{host.conn.port}"):
+        if any(wanted.names(given, host.conn.port) for given in (host.conn.original_host, host.conn.host)):
             return host
     raise DeployError(f"{name!r} is not one of the nodes ({', '.join(h.name for h in hosts)}): name one of them")
+
+
+def distinct_node_ids(hosts: list[Host]) -> list[str]:
+    """Each node's swarm node ID; two entries that reach one machine (an alias, another address) are refused."""
+    found: dict[str, str] = {}
+    ids = []
+    for host in hosts:
+        _, node = node_id(host)
+        if node and node in found:
+            raise DeployError(f"{found[node]} and {host.name} are one swarm node ({node}): list each node once")
+        found[node] = host.name
+        ids.append(node)
+    return ids
 
 
 def require_cluster(hosts: list[Host]) -> None:
@@ -403,11 +423,16 @@ def backup_to(hosts: list[Host], config: DeployConfig, output: str | None = None
     return local
 
 
-def restore(hosts: list[Host], config: DeployConfig, file: str, yes: bool = False) -> None:
+def check_dump(file: str) -> None:
+    """A cluster restores only what its database can read: a pg_dump in custom format (what swarm.backup takes)."""
     with open(file, "rb") as handle:
-        if file_kind(handle.read(16)) != "postgres":
-            raise DeployError(f"{file} is not a PostgreSQL dump (pg_dump -Fc): pass one `fab swarm.backup` or "
-                              "`fab backup` took")
+        if file_kind(handle.read(len(HEADERS[POSTGRES]))) != POSTGRES:
+            raise DeployError(f"{checks.shown(file)} is not a PostgreSQL dump (pg_dump -Fc): pass a .pgdump "
+                              "`fab swarm.backup` or `fab backup` took")
+
+
+def restore(hosts: list[Host], config: DeployConfig, file: str, yes: bool = False) -> None:
+    check_dump(file)
     if not yes and not confirmed(f"Replace the cluster's database with {file}? [y/N] "):
         raise DeployError("restore cancelled: nothing was changed")
     manager = hosts[0]
@@ -440,23 +465,40 @@ def manage(hosts: list[Host], config: DeployConfig, command: list[str]) -> None:
     raise DeployError("no app task runs on any node: see `fab swarm.status`, then `fab swarm.deploy`")
 
 
+def check_service(service: str) -> str:
+    if service not in (swarm.APP_SERVICE, swarm.NGINX_SERVICE, swarm.POSTGRES_SERVICE):
+        raise DeployError(f"--service {checks.shown(service)} is not a service of the stack: use mysite (the app), "
+                          "nginx or postgres")
+    return service
+
+
 def logs(hosts: list[Host], config: DeployConfig, service: str = "mysite", lines: int = 100,
          follow: bool = False) -> None:
-    if service not in (swarm.APP_SERVICE, swarm.NGINX_SERVICE, swarm.POSTGRES_SERVICE):
-        raise DeployError(f"unknown service {service!r}: use mysite (the app), nginx or postgres")
+    check_service(service)
     names = Names.of(config, hosts[0].home)
     hosts[0].run(swarm.logs(names, service, lines, follow), hide=False, pty=follow and sys.stdin.isatty())
+
+
+def check_leaving(config: DeployConfig, node: str) -> None:
+    """``--host`` names one of the nodes, not the manager: checked before connecting."""
+    if checks.node_named(config.swarm.nodes, node, "--host") == 0:
+        raise DeployError(manager_leaves(node))
+
+
+def manager_leaves(node: str) -> str:
+    return (f"--host {checks.shown(node)} is the manager (the first node): it cannot leave while the others stay; "
+            "move the manager role first (docs/SWARM.md)")
 
 
 def remove_node(hosts: list[Host], config: DeployConfig, node: str) -> None:
     """Drain the node (Swarm moves its tasks to the others first), then take it out of the swarm."""
     manager = hosts[0]
     leaving = host_by_name(hosts, node)
+    ids = distinct_node_ids(hosts)  # one machine under two names would drain and remove the manager
+    node_ref = ids[hosts.index(leaving)]
     if leaving is manager:
-        raise DeployError("the first node is the manager: it cannot leave while the others stay; move the "
-                          "manager role first (docs/SWARM.md)")
+        raise DeployError(manager_leaves(node))
     names = Names.of(config, manager.home)
-    _, node_ref = node_id(leaving)
     with step(f"drain {leaving.name}: its tasks start elsewhere before they stop there"):
         manager.run(swarm.drain(node_ref or "NODE"))
         deadline = time.monotonic() + CONVERGE_SECONDS

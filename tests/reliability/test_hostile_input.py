@@ -39,6 +39,7 @@ pytestmark = pytest.mark.reliability
 ROOT = Path(__file__).resolve().parents[2]
 TRACEBACK = "Traceback (most recent call last)"
 SERVER = "deploy@srv.example:2200"
+NODES = "deploy@srv.example:2200,deploy@srv2.example:2200"  # a cluster's, given to every swarm task
 RELEASE = "20261124100509-bbbbbbb"
 STRONG_KEY = "k" + "Zq8#vL2!pX9@tR4^wY7&nB3*cF6(hM1)sG5_eA0+uKx7Yw" + "Q2w"
 
@@ -77,6 +78,8 @@ class Machine:
         (self.project / "home").mkdir()
         self.backup = self.project / "good.sqlite3"
         self.backup.write_bytes(b"SQLite format 3\x00" + b"\0" * 100)
+        self.dump = self.project / "good.pgdump"
+        self.dump.write_bytes(b"PGDMP\x01\x0e\x00" + b"\0" * 100)  # pg_dump's custom format, as swarm.backup takes
         self.remote: list[str] = []
         self.local: list[str] = []
         self.connected: list[str] = []
@@ -215,22 +218,29 @@ PAYLOAD = "$(touch"
 # Every other value must be refused (a non-zero exit, one line on stderr, nothing sent or run).
 MAY_PASS = {
     ("fab", "manage", "command"): {"long", "newline", "command substitution", "negative", "huge", "path traversal"},
+    ("fab", "swarm.manage", "command"): {"long", "newline", "command substitution", "negative", "huge",
+                                         "path traversal"},
     ("inv", "local.manage", "command"): {"long", "newline", "command substitution", "negative", "huge",
                                          "path traversal"},
     ("inv", "test", "args"): {"empty", "long", "newline", "command substitution", "negative", "huge",
                               "path traversal"},
     ("fab", "backup", "output"): {"single quote", "double quote", "negative", "huge"},
+    ("fab", "swarm.backup", "output"): {"single quote", "double quote", "negative", "huge"},
     ("fab", "https", "domain"): {"empty"},  # then the first entry of DJANGO_ALLOWED_HOSTS
     ("fab", "https", "acme_server"): {"empty"},  # then Let's Encrypt
     ("fab", "https", "acme_ca_bundle"): {"empty"},  # then none
     ("inv", "production.build", "tag"): {"huge"},  # a tag of digits is a tag
     ("inv", "production.check", "tag"): {"huge"},
 }
-# Other options a task needs so that a case is refused for its own value only ("{backup}": a real backup file).
+# Other options a task needs so that a case is refused for its own value only ("{backup}": a real backup file,
+# "{dump}": a real pg_dump); every swarm task also gets the cluster's --nodes.
 CONTEXT = {
     ("fab", "https"): {"domain": "example.com", "email": "you@example.com"},
     ("fab", "restore"): {"file": "{backup}", "yes": True},
     ("fab", "manage"): {"command": "check"},
+    ("fab", "swarm.restore"): {"file": "{dump}", "yes": True},
+    ("fab", "swarm.manage"): {"command": "check"},
+    ("fab", "swarm.remove-node"): {"host": "deploy@srv2.example:2200"},
 }
 FRESH = {("inv", "production.env")}  # tasks that create .envs/.production: they run in a project without one
 
@@ -250,6 +260,8 @@ class Case:
 
     @property
     def refused(self) -> bool:
+        if self.option == "hosts" and self.task.startswith("swarm.") and self.value == "empty":
+            return False  # no -H at all: a swarm task has its --nodes
         return self.value not in MAY_PASS.get((self.program, self.task, self.option), set())
 
 
@@ -289,13 +301,15 @@ def argv(case: Case, machine: Machine) -> list[str]:
 
     value = VALUES[case.value]
     words = [flag(case.option) + "=" + value] if case.joined else [flag(case.option), value]
+    cluster = case.task.startswith("swarm.")
+    context = [f"--nodes={NODES}"] if cluster and case.option != "nodes" else []
     if case.option == "hosts":
-        return [*words, case.task]
-    context = []
+        return [*words, case.task, *context]
     for name, good in CONTEXT.get((case.program, case.task), {}).items():
         if name != case.option:
-            context += [flag(name)] if good is True else [f"{flag(name)}={good.format(backup=machine.backup)}"]
-    if case.program == "fab":
+            context += [flag(name)] if good is True else [
+                f"{flag(name)}={good.format(backup=machine.backup, dump=machine.dump)}"]
+    if case.program == "fab" and not cluster:  # a swarm task reaches its nodes through --nodes, not -H
         return ["-H", SERVER, case.task, *context, *words]
     return [case.task, *context, *words]
 
