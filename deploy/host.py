@@ -12,6 +12,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from fabric import Connection
+from invoke.exceptions import CommandTimedOut
 from invoke.runners import Result
 from paramiko.ssh_exception import (
     AuthenticationException,
@@ -156,8 +157,17 @@ class Host:
             return method(*args, **kwargs)
         except DeployError:
             raise
+        except CommandTimedOut as error:  # the connection is fine; the command is what took too long
+            # invoke's own message holds the whole command, which may hold a secret: never shown, never chained
+            raise timed_out(self, error.timeout) from None
         except Exception as error:  # noqa: BLE001 - every low-level failure becomes one line
             raise connection_error(self, error) from error
+
+
+def timed_out(host: Host, seconds: float) -> DeployError:
+    """A command that ran longer than its timeout; the step printed above says which (its text is never shown)."""
+    return DeployError(f"a command on {host.name} did not finish within {seconds:g} s (it may still be running "
+                       "there): see `fab status`, then run this again")
 
 
 def connection_error(host: Host, error: BaseException) -> DeployError:
