@@ -122,11 +122,16 @@ class Host:
             self.run(files.chmod(remote, mode))
 
     def get(self, remote: str, local: str) -> None:
-        """Download ``remote`` to ``local`` (a dry run only prints it)."""
+        """Download ``remote`` to ``local``, readable by this user only (600); a dry run only prints it.
+
+        Fabric would give the local file the remote file's mode (``preserve_mode``): a database backup
+        made 644 somewhere would land readable by every local user.
+        """
         if self.dry_run:
             say(f"    [dry-run] download {remote} -> {local}")
             return
-        self._call(self.conn.get, remote, local)
+        self._call(self.conn.get, remote, local, preserve_mode=False)
+        os.chmod(local, 0o600)
 
     @contextmanager
     def forward_remote(self, remote_port: int, local_port: int) -> Iterator[None]:

@@ -28,9 +28,12 @@ def backup_name(label: str, now: datetime | None = None, suffix: str = SUFFIX) -
 
 
 def _into(names: Names, run: str, target: str) -> str:
-    """``run``'s output into ``target`` via ``target.tmp``: a failed copy leaves nothing behind."""
+    """``run``'s output into ``target`` via ``target.tmp``: a failed copy leaves nothing behind.
+
+    umask 077: the file (the whole database) is made 600, readable by the deploy user only.
+    """
     tmp = quote(target + ".tmp")
-    return (f"mkdir -p {quote(names.backups)} && {run} > {tmp}; rc=$?; "
+    return (f"umask 077 && mkdir -p {quote(names.backups)} && {run} > {tmp}; rc=$?; "
             f"if [ $rc -eq 0 ]; then mv {tmp} {quote(target)}; else rm -f {tmp}; fi; exit $rc")
 
 

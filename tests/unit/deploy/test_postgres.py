@@ -70,7 +70,7 @@ def test_inv_production_env_postgres_writes_the_four_lines(tmp_path):
 def test_dump_and_restore_run_the_postgres_client_against_database_url():
     client = (f"docker run --rm --network mysite_default --env-file {P.env_file} postgres:17 sh -c ")
     assert backup.pg_dump(P, f"{P.backups}/x.pgdump") == (
-        f"mkdir -p {P.backups} && {client}"
+        f"umask 077 && mkdir -p {P.backups} && {client}"
         + quote('exec pg_dump --format=custom --no-owner --dbname="$DATABASE_URL"')
         + f" > {P.backups}/x.pgdump.tmp; rc=$?; if [ $rc -eq 0 ]; then mv {P.backups}/x.pgdump.tmp "
         f"{P.backups}/x.pgdump; else rm -f {P.backups}/x.pgdump.tmp; fi; exit $rc")
