@@ -12,7 +12,7 @@ with the same settings, behind the same nginx, at the same moment of a shared ma
   which counts only when answered 302, and a GET of the post it comments on; no retries), on another post,
   so the measured post page never grows; the comments stored are counted, compared with the 302s, and
   deleted, so every slot starts from the same rows.
-The move: `manage.py db_copy --to URL` of an SQLite database of 100 and of 1,000 seeded posts into an empty
+The move: `manage.py db_copy` (the URL on stdin) of an SQLite database of 100 and of 1,000 seeded posts into an empty
 database of the stack's PostgreSQL, in a one-off `compose run` of the app image on the stack's `database`
 volume. Reported: the one-off as a user waits for it (container start to exit) and db_copy's own steps.
 Prints numbers and ratios PostgreSQL/SQLite of the same run; it judges nothing.
@@ -51,8 +51,10 @@ import json, os, subprocess, sys, time
 source = os.environ["DATABASE_URL"].removeprefix("sqlite:///")
 size = os.path.getsize(source)
 started = time.monotonic()
-child = subprocess.Popen([sys.executable, "manage.py", "db_copy", "--to", sys.argv[1], "-v", "2"],
+child = subprocess.Popen([sys.executable, "manage.py", "db_copy", "-v", "2"], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+child.stdin.write(sys.argv[1] + "\n")  # the target's URL: db_copy reads it from stdin
+child.stdin.close()
 lines = [[round(time.monotonic() - started, 3), line.rstrip()] for line in child.stderr]
 out = child.stdout.read()
 code = child.wait()

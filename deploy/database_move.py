@@ -94,7 +94,7 @@ def to_postgres(host: Host, config: DeployConfig) -> None:
 def copy(host: Host, names: Names, release: str, url: str) -> None:
     with step("copy every row into PostgreSQL, then compare row counts and the posts' and comments' checksums"):
         try:
-            result = host.run(database.copy(names, release, url), timeout=3600)
+            result = host.run(database.copy(names, release), stdin=url + "\n", timeout=3600)
         except RemoteCommandFailed as error:
             tail("copy output", error.output, 15)
             last = (error.output.strip().splitlines() or ["?"])[-1]

@@ -12,6 +12,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from fabric import Connection
+from invoke.exceptions import CommandTimedOut
 from invoke.runners import Result
 from paramiko.ssh_exception import (
     AuthenticationException,
@@ -121,11 +122,16 @@ class Host:
             self.run(files.chmod(remote, mode))
 
     def get(self, remote: str, local: str) -> None:
-        """Download ``remote`` to ``local`` (a dry run only prints it)."""
+        """Download ``remote`` to ``local``, readable by this user only (600); a dry run only prints it.
+
+        Fabric would give the local file the remote file's mode (``preserve_mode``): a database backup
+        made 644 somewhere would land readable by every local user.
+        """
         if self.dry_run:
             say(f"    [dry-run] download {remote} -> {local}")
             return
-        self._call(self.conn.get, remote, local)
+        self._call(self.conn.get, remote, local, preserve_mode=False)
+        os.chmod(local, 0o600)
 
     @contextmanager
     def forward_remote(self, remote_port: int, local_port: int) -> Iterator[None]:
@@ -156,8 +162,17 @@ class Host:
             return method(*args, **kwargs)
         except DeployError:
             raise
+        except CommandTimedOut as error:  # the connection is fine; the command is what took too long
+            # invoke's own message holds the whole command, which may hold a secret: never shown, never chained
+            raise timed_out(self, error.timeout) from None
         except Exception as error:  # noqa: BLE001 - every low-level failure becomes one line
             raise connection_error(self, error) from error
+
+
+def timed_out(host: Host, seconds: float) -> DeployError:
+    """A command that ran longer than its timeout; the step printed above says which (its text is never shown)."""
+    return DeployError(f"a command on {host.name} did not finish within {seconds:g} s (it may still be running "
+                       "there): see `fab status`, then run this again")
 
 
 def connection_error(host: Host, error: BaseException) -> DeployError:

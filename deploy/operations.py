@@ -129,7 +129,7 @@ def download_backup(host: Host, config: DeployConfig, output: Path | None = None
         if output is None:  # the whole database: for this user's eyes only
             BACKUPS.mkdir(mode=0o700, exist_ok=True)
             BACKUPS.chmod(0o700)
-        if not host.dry_run:  # created 600 first: the download writes into it and keeps the mode
+        if not host.dry_run:  # created 600 first: never readable by others, not even while it fills
             os.close(os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
             os.chmod(local, 0o600)
         host.get(target, str(local))

@@ -27,17 +27,35 @@ def backup_name(label: str, stamp: str, suffix: str = SUFFIX) -> str:
 
 
 def _into(names: Names, run: str, target: str) -> str:
-    """``run``'s output into ``target`` via ``target.tmp``: a failed copy leaves nothing behind."""
+    """``run``'s output into ``target`` via ``target.tmp``: a failed copy leaves nothing behind.
+
+    umask 077: the file (the whole database) is made 600, readable by the deploy user only.
+    """
     tmp = quote(target + ".tmp")
-    return (f"mkdir -p {quote(names.backups)} && {run} > {tmp}; rc=$?; "
+    return (f"umask 077 && mkdir -p {quote(names.backups)} && {run} > {tmp}; rc=$?; "
             f"if [ $rc -eq 0 ]; then mv {tmp} {quote(target)}; else rm -f {tmp}; fi; exit $rc")
 
 
+# A process's arguments are readable by every user of the server (`ps`, /proc/PID/cmdline); its environment
+# is not. So the password leaves DATABASE_URL for PGPASSWORD (percent-decoded, as Django reads it), and the
+# program gets the rest of the URL, which libpq parses as before (host, port, user, database, ?sslmode=...).
+# perl: in every Debian-based postgres image (perl-base is essential there); the image has no Python.
+URL_TO_LIBPQ = (
+    "my $url = $ENV{DATABASE_URL}; "
+    "if ($url =~ s{^([^:/?#]+://[^:@/?#]*):([^/?#]*)\\@}{$1\\@}) "
+    "{ ($ENV{PGPASSWORD} = $2) =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge } "
+    'exec @ARGV, "--dbname=$url" or die "$ARGV[0]: $!\\n"'
+)
+
+
 def postgres_client(names: Names, program: str, *, stdin: bool = False) -> str:
-    """``program`` (a pg_* command line) in a one-off postgres container, against the site's DATABASE_URL."""
-    script = quote(f'exec {program} --dbname="$DATABASE_URL"')
+    """``program`` (a pg_* command line) in a one-off postgres container, against the site's DATABASE_URL.
+
+    The URL comes from the env file and its password reaches ``program`` in PGPASSWORD: neither the
+    shell's command line nor any process in the container has it among its arguments.
+    """
     return (f"docker run --rm{' -i' if stdin else ''} --network {names.network} --env-file {quote(names.env_file)} "
-            f"{POSTGRES_IMAGE} sh -c {script}")
+            f"{POSTGRES_IMAGE} perl -e {quote(URL_TO_LIBPQ)} {program}")
 
 
 def pg_dump(names: Names, target: str) -> str:

@@ -18,10 +18,11 @@ def writable(names: Names, release: str) -> str:
     return one_off(names, release, f"rm -f {READ_ONLY_FILE}")
 
 
-def copy(names: Names, release: str, url: str) -> str:
-    """Every row of the SQLite database into the empty database at ``url``, then both fingerprints compared."""
-    return one_off(names, release, f"python manage.py db_copy --to {quote(url)}", env_file=names.env_file,
-                   network=True, volumes=DATABASE_VOLUMES)
+def copy(names: Names, release: str) -> str:
+    """Every row of the SQLite database into the empty database whose URL comes on stdin (never an argument:
+    its password would be in every user's `ps`), then both fingerprints compared."""
+    return one_off(names, release, "python manage.py db_copy", env_file=names.env_file, network=True, stdin=True,
+                   volumes=DATABASE_VOLUMES)
 
 
 def applied_migrations(container: str) -> str:

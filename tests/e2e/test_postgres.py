@@ -2,9 +2,11 @@
 
 A new site on PostgreSQL (`inv production.env --postgres`, then `fab deploy`): a comment, a code-only
 redeploy under load (0 failed, the database never restarted, the comment kept), a backup then restore
-round trip (the same fingerprint), and an unsafe migration refused with the server unchanged. Beside it,
+round trip (the same fingerprint; the backup 600 on the server and here; the password in no process's
+arguments while they run), and an unsafe migration refused with the server unchanged. Beside it,
 a blog seeded on SQLite moved with `fab db.to-postgres` under reads and comment writes: no read fails,
-every write either lands in PostgreSQL or gets the 503 "try again in a moment", and a second run is a no-op.
+every write either lands in PostgreSQL or gets the 503 "try again in a moment", the new password is in no
+process's arguments during the copy, and a second run is a no-op.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from deploy import envfile
 from testbed import images as standins
 from testbed.load import CommentLoad, Load
 from tests.harness import flows
@@ -93,6 +98,45 @@ def postgres(server) -> str:
                        "$(docker ps -q --filter label=com.docker.compose.service=postgres)").stdout.strip()
 
 
+@contextmanager
+def process_arguments(server) -> Iterator[list[str]]:
+    """For the block: every process's arguments on ``server``, read back to back from its /proc (which shows
+    its containers' processes too), as any user there could; the list gets the samples that caught a
+    PostgreSQL client or the move's copy running (the patterns are bracketed so the sampler never matches
+    itself)."""
+    folder = "/tmp/argument-samples"
+    script = (f"rm -rf {folder} && mkdir {folder} && while [ ! -e {folder}/stop ]; do "
+              "s=$(cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\000' ' '); "
+              f"case $s in *pg_[d]ump*|*pg_[r]estore*|*db_[c]opy*) printf '%s\\n' \"$s\" >> {folder}/caught;; esac; "
+              f"echo >> {folder}/rounds; done")
+    sampler = subprocess.Popen(["docker", "exec", server.name, "sh", "-c", script])
+    caught: list[str] = []
+    try:
+        deadline = time.monotonic() + 30
+        while server.exec(f"test -s {folder}/rounds", check=False).returncode != 0:
+            assert time.monotonic() < deadline and sampler.poll() is None, "the process sampler did not start"
+            time.sleep(0.2)
+        yield caught
+    finally:
+        server.exec(f"touch {folder}/stop")
+        sampler.wait(timeout=30)
+        caught.extend(server.exec(f"cat {folder}/caught", check=False).stdout.splitlines())
+        print(f"process lists sampled: {server.exec(f'wc -l < {folder}/rounds').stdout.strip()}, "
+              f"{len(caught)} of them with a PostgreSQL client or the copy running")
+
+
+def secret_free(caught: list[str], password: str, *programs: str) -> None:
+    """Each of ``programs`` was caught running, and no sample shows ``password``."""
+    for program in programs:
+        assert any(program in sample for sample in caught), f"{program} never caught running: sample faster"
+    shown = [sample for sample in caught if password in sample]
+    assert not shown, f"the password is in a process's arguments: {shown[0][:2000]}"
+
+
+def mode(server, path: str) -> str:
+    return server.exec(f"stat -c %a {path}").stdout.strip()
+
+
 def comment_texts(server, marker: str) -> int:
     code = f"from blog.models import Comment; print(Comment.objects.filter(text__startswith={marker!r}).count())"
     return int(manage(server, "shell", "-c", shlex.quote(code)).strip().splitlines()[-1])
@@ -133,18 +177,26 @@ def test_a_code_only_redeploy_under_load_never_touches_the_database(servers, new
 
 def test_backup_then_restore_round_trips_the_rows(servers, new_site, laptop, tmp_path):
     server = servers[0]
+    password = envfile.load(new_site / ".envs/.production").values["POSTGRES_PASSWORD"]
     saved = quiet_fingerprint(server)  # the views of the redeploy's load written first
     dump = tmp_path / "site.pgdump"
-    done = flows.fab(server, new_site, laptop, "backup", "--output", str(dump))
+    with process_arguments(server) as caught:
+        done = flows.fab(server, new_site, laptop, "backup", "--output", str(dump))
     assert done.returncode == 0, done.stdout + done.stderr
+    secret_free(caught, password, "pg_dump --format=custom --no-owner --dbname=postgres://mysite@postgres:5432/")
     assert dump.read_bytes()[:5] == b"PGDMP"
+    made = server.exec(f"ls -t {APP}/backups/*-manual.pgdump").stdout.split()[0]
+    assert (mode(server, made), oct(dump.stat().st_mode & 0o777)) == ("600", "0o600")  # on both ends
     status, _ = post_comment(server, flows.first_post(server), text="written after the backup")
     assert status == 200 and quiet_fingerprint(server) != saved  # the comment, and its page's view written
-    done = flows.fab(server, new_site, laptop, "restore", str(dump), "--yes")
+    with process_arguments(server) as caught:
+        done = flows.fab(server, new_site, laptop, "restore", str(dump), "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
+    secret_free(caught, password, "pg_restore --clean")
     assert fingerprint(server) == saved
     kept = server.exec(f"ls {APP}/backups").stdout
     assert "before-restore.pgdump" in kept, kept  # what the restore replaced
+    assert mode(server, f"{APP}/backups/*-before-restore.pgdump") == "600"
 
 
 def test_an_unsafe_migration_is_refused_with_the_server_unchanged(servers, new_site, laptop):
@@ -184,11 +236,13 @@ def test_a_sqlite_blog_moves_to_postgres_under_reads_and_writes(servers, old_sit
     pk = post.strip("/").split("/")[-1]
     with Load("127.0.0.1", server.http_port, host=DOMAIN, paths=["/", post, "/healthz"]) as reads, \
             CommentLoad("127.0.0.1", server.http_port, host=DOMAIN, post_path=post, comment_path=f"/comment/{pk}",
-                        marker="moved", threads=2) as writes:
+                        marker="moved", threads=2) as writes, process_arguments(server) as caught:
         moved = flows.fab(server, old_site, laptop, "db.to-postgres")
     NUMBERS["move"] = f"reads {reads.result}; writes {dict(writes.result.statuses)} in {moved.seconds:.1f}s"
     print(NUMBERS["move"])
     assert moved.returncode == 0, moved.stdout + moved.stderr
+    secret_free(caught, envfile.load(old_site / ".envs/.production").values["POSTGRES_PASSWORD"],
+                "python manage.py db_copy")
     assert reads.result.failed == 0 and reads.result.total > 50, reads.result
     answered = writes.result.statuses
     assert set(answered) <= {"GET 200", "POST 302", "POST 503"}, answered  # stored, or "try again in a moment"

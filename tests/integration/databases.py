@@ -23,11 +23,11 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
-def manage(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def manage(database_url: str, *args: str, check: bool = True, stdin: str = "") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "MYSITE_"))}
     env.update(DJANGO_SETTINGS_MODULE="mysite.settings.test", DATABASE_URL=database_url)
     done = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, input=stdin)
     if check:
         assert done.returncode == 0, f"manage.py {' '.join(args)}: exit {done.returncode}\n{done.stdout}{done.stderr}"
     return done

@@ -1,8 +1,11 @@
-"""python manage.py db_copy --to URL: every row of this site's database into the empty database at URL.
+"""python manage.py db_copy: every row of this site's database into the empty database at a URL read from stdin.
 
-    python manage.py db_copy --to postgres://blog:PASSWORD@postgres:5432/blog
+    printf '%s\n' "$TARGET_URL" | python manage.py db_copy     # or type it at the prompt (not echoed)
 
-1. URL (a DATABASE_URL) becomes a second connection, and `migrate` builds the schema there (content
+The URL (a DATABASE_URL, e.g. postgres://blog:PASSWORD@postgres:5432/blog) holds a password, so it is
+never an argument: a process's arguments are readable by every user of the machine (`ps`).
+
+1. The URL becomes a second connection, and `migrate` builds the schema there (content
    types, permissions and the cache table come with it).
 2. Refused when the target already holds rows in the tables the fingerprint counts (blog, users,
    groups, admin log): `the target database already holds N posts: ...`. Nothing is copied.
@@ -21,7 +24,10 @@ With -v 2 the steps are said on stderr.
 
 from __future__ import annotations
 
+import argparse
+import getpass
 import os
+import sys
 import tempfile
 from contextlib import contextmanager
 
@@ -40,15 +46,19 @@ EXCLUDED = ["contenttypes", "auth.permission"]  # `migrate` makes them in the ta
 
 
 class Command(BaseCommand):
-    help = "Copy every row into the empty database at --to URL (a DATABASE_URL), then compare fingerprints."
+    help = ("Copy every row into the empty database whose URL (a DATABASE_URL) is the first line of stdin, "
+            "then compare fingerprints.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--to", required=True, metavar="URL", help="DATABASE_URL of the empty target database")
+        parser.add_argument("--to", help=argparse.SUPPRESS)  # the old way, refused with the new one named
 
-    def handle(self, *args, to="", **options):
+    def handle(self, *args, to=None, **options):
         self.verbose = options.get("verbosity", 1) >= 2
+        if to is not None:
+            raise CommandError("--to is refused: a URL among the arguments shows its password to every user of the "
+                               "machine (ps); give it as the first line of stdin instead")
         try:
-            with target_connection(to) as alias:
+            with target_connection(read_target()) as alias:
                 self.copy(alias)
         except CommandError as error:
             raise CommandError(one_line(error)) from None
@@ -91,25 +101,38 @@ class Command(BaseCommand):
         self.say(f"done: {source['counts'].get('blog_post', 0)} posts, fingerprints equal")
 
 
+def read_target() -> str:
+    """The target's URL: the first line of stdin, or typed at a prompt that does not echo it."""
+    if sys.stdin is None:
+        return ""
+    try:
+        if sys.stdin.isatty():
+            return getpass.getpass("the target's DATABASE_URL: ").strip()
+        return sys.stdin.readline().strip()
+    except EOFError:  # Ctrl-D at the prompt
+        return ""
+
+
 @contextmanager
 def target_connection(url: str):
     """A connection alias for the database at ``url``, for this command only."""
     if not url.strip():
-        raise CommandError("--to is empty: give the target's DATABASE_URL, e.g. postgres://USER:PASSWORD@HOST:5432/NAME")
+        raise CommandError("no target URL on stdin: give the target's DATABASE_URL as the first line of stdin, "
+                           "e.g. postgres://USER:PASSWORD@HOST:5432/NAME")
     scheme = url.strip().partition("://")[0]
     if "://" not in url or scheme not in environ.Env.DB_SCHEMES:
-        raise CommandError(f"--to is not a database URL ({scheme!r} is no database scheme): e.g. "
+        raise CommandError(f"the target is not a database URL ({scheme!r} is no database scheme): e.g. "
                            "postgres://USER:PASSWORD@HOST:5432/NAME or sqlite:////absolute/path.sqlite3")
     try:
         config = environ.Env.db_url_config(url.strip())
     except Exception as error:  # noqa: BLE001 - django-environ raises several kinds
-        raise CommandError(f"--to is not a database URL ({one_line(error)}): e.g. "
+        raise CommandError(f"the target is not a database URL ({one_line(error)}): e.g. "
                            "postgres://USER:PASSWORD@HOST:5432/NAME") from None
     if not config.get("ENGINE") or not config.get("NAME"):
-        raise CommandError("--to names no database: e.g. postgres://USER:PASSWORD@HOST:5432/NAME")
+        raise CommandError("the target URL names no database: e.g. postgres://USER:PASSWORD@HOST:5432/NAME")
     source = connections[DEFAULT_DB_ALIAS].settings_dict
     if all(str(config.get(key) or "") == str(source.get(key) or "") for key in ("ENGINE", "NAME", "HOST", "PORT")):
-        raise CommandError("--to names this site's own database: the target must be another, empty one")
+        raise CommandError("the target URL names this site's own database: the target must be another, empty one")
     settings = connections.settings
     settings[TARGET] = connections.configure_settings({DEFAULT_DB_ALIAS: dict(source), TARGET: config})[TARGET]
     try:

@@ -63,14 +63,16 @@ class _Interface(paramiko.ServerInterface):
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
         self.server.commands.append(command.decode())
-        threading.Thread(target=_answer, args=(channel, self.server.reply), daemon=True).start()
+        threading.Thread(target=_answer, args=(channel, self.server.reply, self.server.delay), daemon=True).start()
         return True
 
 
-def _answer(channel: paramiko.Channel, reply: bytes) -> None:
+def _answer(channel: paramiko.Channel, reply: bytes, delay: float = 0.0) -> None:
     # paramiko sends the exec request's success only after check_channel_exec_request returns: a
     # channel closed before that makes the client's exec_command fail with "Channel closed."
-    time.sleep(0.1)
+    time.sleep(0.1 + delay)
+    if channel.closed:  # the client stopped waiting (a timeout)
+        return
     channel.sendall(reply)
     channel.send_exit_status(0)
     channel.shutdown_write()
@@ -92,11 +94,15 @@ def _pipe(source, sink) -> None:
 
 
 class SSHServer:
-    """One SSH server on 127.0.0.1:<free port>; ``key`` is its host key (replace it to 'reinstall')."""
+    """One SSH server on 127.0.0.1:<free port>; ``key`` is its host key (replace it to 'reinstall').
 
-    def __init__(self, reply: bytes = b"ok\n"):
+    ``delay``: seconds every command takes before it answers (a command that runs too long).
+    """
+
+    def __init__(self, reply: bytes = b"ok\n", delay: float = 0.0):
         self.key = new_key()
         self.reply = reply
+        self.delay = delay
         self.routes: dict[tuple[str, int], tuple[str, int]] = {}
         self.forwards: dict[int, tuple[str, int]] = {}
         self.logins: list[str] = []

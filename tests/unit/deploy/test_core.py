@@ -258,14 +258,42 @@ def test_reconnect_in_dry_run_does_nothing():
     client.connect.assert_not_called()
 
 
-def test_get_downloads_and_dry_run_only_prints(capsys):
+class ServerFiles:
+    """The calls Fabric's transfer makes on paramiko's SFTP client; every file there is 644 (made under umask 022)."""
+
+    def __init__(self):
+        self.fetched = []
+
+    def getcwd(self):
+        return "/home/deploy"
+
+    def get(self, remotepath, localpath):  # as paramiko does: the local file opened for writing, its mode kept
+        self.fetched.append(remotepath)
+        with open(localpath, "wb") as handle:
+            handle.write(b"PGDMP")
+
+    def stat(self, path):
+        return os.stat_result((0o100644, 0, 0, 1, 0, 0, 5, 0, 0, 0))
+
+
+def test_get_downloads_readable_by_its_owner_only_and_dry_run_only_prints(tmp_path, capsys):
     conn = Connection("deploy@srv.example:2200")
-    calls = []
-    conn.get = lambda remote, local: calls.append((remote, local))
-    Host(conn).get("/srv/a.sqlite3", "b.sqlite3")
-    Host(conn, dry_run=True).get("/srv/c", "d")
-    assert calls == [("/srv/a.sqlite3", "b.sqlite3")]
-    assert "[dry-run] download /srv/c -> d" in capsys.readouterr().out
+    server = ServerFiles()
+    conn.sftp = lambda: server
+    made, new = tmp_path / "made.pgdump", tmp_path / "new.pgdump"
+    made.touch(mode=0o600)  # what `fab backup` does first
+    umask = os.umask(0o022)
+    try:
+        Host(conn).get("/srv/a.pgdump", str(made))
+        Host(conn).get("/srv/b.pgdump", str(new))
+        Host(conn, dry_run=True).get("/srv/c", str(tmp_path / "d"))
+    finally:
+        os.umask(umask)
+    assert server.fetched == ["/srv/a.pgdump", "/srv/b.pgdump"]
+    assert made.read_bytes() == new.read_bytes() == b"PGDMP"
+    assert oct(made.stat().st_mode & 0o777) == oct(new.stat().st_mode & 0o777) == "0o600"  # not the server's 644
+    assert not (tmp_path / "d").exists()
+    assert f"[dry-run] download /srv/c -> {tmp_path / 'd'}" in capsys.readouterr().out
 
 
 def test_reconnect_reloads_known_hosts_so_an_accepted_key_is_pinned(server_key, tmp_path):

@@ -2,6 +2,7 @@
 
 import pytest
 from fabric.testing.base import Command, MockRemote
+from invoke.runners import Result
 
 from deploy import backups, database_move, envfile, lock, releases
 from deploy.commands import backup, compose, database, docker, health, shell
@@ -46,7 +47,7 @@ START = [commands.install_env(f"{P.postgres_env}.upload", P.postgres_env),
          Command(docker.service_container("mysite", "postgres"), out=b"mysite_postgres_1\n"),
          health.wait_until(docker.is_healthy("mysite_postgres_1"), 120)]
 READ_ONLY = [database.read_only(P, REL), shell.wait(2)]
-COPY = database.copy(P, REL, PG["DATABASE_URL"])
+COPY = database.copy(P, REL)
 ASIDE = f"{APP}-on-sqlite"
 SWITCH = [commands.install_env(f"{P.env_file}.upload", P.env_file), docker.rename(APP, ASIDE),
           Command(docker.app_containers("mysite"), out=f"{APP} Up 2 hours (healthy)\n".encode()),
@@ -75,6 +76,17 @@ def test_a_move_copies_under_read_only_compares_then_switches_and_keeps_the_sett
     out = capsys.readouterr().out
     assert "blog_comment 1, blog_post 3; comments 99, posts ab12cd34ef56" in out
     assert "serves from PostgreSQL now" in out
+
+
+def test_the_copy_gets_the_target_url_on_stdin_never_on_a_command_line(monkeypatch):
+    assert COPY == (f"docker run --rm -i --network mysite_default --env-file {P.env_file} "
+                    f"-v mysite_database:/app/database -v mysite_media:/app/media mysite-django:{REL} "
+                    "python manage.py db_copy")
+    host, sent = remote(), []
+    monkeypatch.setattr(host, "run", lambda command, **options: sent.append((command, options)) or Result(
+        stdout=f"{FINGERPRINT}\n"))
+    database_move.copy(host, P, REL, PG["DATABASE_URL"])
+    assert sent == [(COPY, {"stdin": f"{PG['DATABASE_URL']}\n", "timeout": 3600})]
 
 
 def test_a_copy_that_fails_is_undone_and_the_site_stays_on_sqlite(local, monkeypatch):

@@ -300,3 +300,18 @@ def test_an_empty_home_is_one_line():
         mock.expect_sessions(Session(commands=[Command('printf %s "$HOME"', out=b"")]))
         with pytest.raises(DeployError, match="could not read the home folder of deploy@srv.example:22"):
             _ = Host(Connection("deploy@srv.example"), dry_run=True).home
+
+
+# --- a command that runs longer than its timeout -------------------------------------------------
+
+def test_a_timeout_is_one_line_that_never_shows_the_command(identity, known):
+    secret = "postgres://mysite:S3cretPassw0rd@postgres:5432/mysite"
+    with SSHServer(delay=3) as server:
+        known.write_text(server.known_hosts_line())
+        conn = Connection(f"deploy@127.0.0.1:{server.port}", connect_kwargs=dict(identity))
+        host = connect(conn, known_hosts=str(known))
+        with pytest.raises(DeployError) as info:
+            host.run(f"pg_dump --dbname={secret}", timeout=1)
+    assert str(info.value) == (f"a command on deploy@127.0.0.1:{server.port} did not finish within 1 s (it may "
+                               "still be running there): see `fab status`, then run this again")
+    assert info.value.__cause__ is None and info.value.__suppress_context__  # invoke's message is not chained

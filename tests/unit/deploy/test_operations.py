@@ -2,6 +2,7 @@
 
 import os
 import stat
+import subprocess
 from shlex import quote
 
 import pytest
@@ -15,6 +16,7 @@ from deploy.commands import releases as commands
 from deploy.commands.releases import listing, read_current
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
+from deploy.names import Names
 from deploy.scripts import source
 from tests.unit.deploy.mockremote import names, remote, session
 
@@ -33,13 +35,29 @@ def test_one_off_runs_the_release_image_with_the_data_volumes():
 
 def test_backup_streams_the_sqlite_backup_api_and_keeps_only_whole_files():
     assert backup.backup(P, REL, "/b/x.sqlite3") == (
-        f"mkdir -p {P.backups} && "
+        f"umask 077 && mkdir -p {P.backups} && "
         "docker run --rm --network none -v mysite_database:/app/database -v mysite_media:/app/media "
         f"mysite-django:{REL} python -c {quote(source('sqlite_backup'))} /app/database/db.sqlite3 "
         "> /b/x.sqlite3.tmp; rc=$?; "
         "if [ $rc -eq 0 ]; then mv /b/x.sqlite3.tmp /b/x.sqlite3; else rm -f /b/x.sqlite3.tmp; fi; exit $rc")
     compile(source("sqlite_backup"), "backup", "exec")
     compile(source("sqlite_restore"), "restore", "exec")
+
+
+@pytest.mark.parametrize("made", [lambda n, t: backup.backup(n, REL, t), backup.pg_dump,
+                                  lambda n, t: backup.pg_dump_in(n, "mysite_postgres.1.x", t)],
+                         ids=["sqlite", "pg_dump", "pg_dump in swarm's container"])
+def test_a_backup_is_made_readable_by_the_deploy_user_only(tmp_path, made):
+    """The builder's command run by sh under the usual umask 022, a stand-in docker printing the 'database'."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin/docker").write_text("#!/bin/sh\nprintf PGDMP\n")
+    (tmp_path / "bin/docker").chmod(0o755)
+    home = Names.of(CFG, str(tmp_path))
+    target = f"{home.backups}/x.pgdump"
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
+    subprocess.run(["sh", "-c", f"umask 022; {made(home, target)}"], env=env, check=True, timeout=30)
+    assert open(target, "rb").read() == b"PGDMP"
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
 
 
 def test_backup_names_sort_by_time():

@@ -1,7 +1,10 @@
 """PostgreSQL on the deploy side: the env file's rules, the bundled service in a deploy, dumps and restores."""
 
+import os
+import subprocess
 from shlex import quote
 
+import environ
 import pytest
 from fabric.testing.base import Command
 
@@ -68,17 +71,42 @@ def test_inv_production_env_postgres_writes_the_four_lines(tmp_path):
 
 
 def test_dump_and_restore_run_the_postgres_client_against_database_url():
-    client = (f"docker run --rm --network mysite_default --env-file {P.env_file} postgres:17 sh -c ")
+    client = (f"docker run --rm --network mysite_default --env-file {P.env_file} postgres:17 "
+              f"perl -e {quote(backup.URL_TO_LIBPQ)} ")
     assert backup.pg_dump(P, f"{P.backups}/x.pgdump") == (
-        f"mkdir -p {P.backups} && {client}"
-        + quote('exec pg_dump --format=custom --no-owner --dbname="$DATABASE_URL"')
+        f"umask 077 && mkdir -p {P.backups} && {client}pg_dump --format=custom --no-owner"
         + f" > {P.backups}/x.pgdump.tmp; rc=$?; if [ $rc -eq 0 ]; then mv {P.backups}/x.pgdump.tmp "
         f"{P.backups}/x.pgdump; else rm -f {P.backups}/x.pgdump.tmp; fi; exit $rc")
     assert backup.pg_restore(P, "/u.pgdump") == (
         client.replace("--rm ", "--rm -i ")
-        + quote('exec pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction '
-                '--exit-on-error --dbname="$DATABASE_URL"')
+        + "pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction --exit-on-error"
         + " < /u.pgdump; rc=$?; rm -f /u.pgdump; exit $rc")
+    for command in (backup.pg_dump(P, "/b/x.pgdump"), backup.pg_restore(P, "/u.pgdump")):
+        assert "DATABASE_URL" not in command.replace("$ENV{DATABASE_URL}", "")  # read in the container only
+
+
+SHOW_ARGUMENTS = '#!/bin/sh\nprintf "%s\\n" "$@"; printf "PGPASSWORD=%s\\n" "${PGPASSWORD-(unset)}"\n'
+
+
+@pytest.mark.parametrize(("url", "dbname", "password"), [
+    (PG["DATABASE_URL"], "postgres://mysite@postgres:5432/mysite", "S3cretPassw0rd"),
+    ("postgres://blog:p%40ss%2Fw%3Ard@db.example.com:5432/blog?sslmode=require",  # percent-encoded; options kept
+     "postgres://blog@db.example.com:5432/blog?sslmode=require", "p@ss/w:rd"),
+    ("postgresql://blog:p@ss@db.example.com/blog", "postgresql://blog@db.example.com/blog", "p@ss"),  # last @
+    ("postgres://blog:@db.example.com/blog", "postgres://blog@db.example.com/blog", ""),
+    ("postgres://blog@db.example.com/blog", "postgres://blog@db.example.com/blog", None),  # none to move
+])
+def test_the_password_reaches_the_program_in_its_environment_never_its_arguments(tmp_path, url, dbname, password):
+    """URL_TO_LIBPQ run by perl, as in the postgres image, with a program that prints what it was given."""
+    program = tmp_path / "pg_dump"
+    program.write_text(SHOW_ARGUMENTS)
+    program.chmod(0o755)
+    done = subprocess.run(["perl", "-e", backup.URL_TO_LIBPQ, str(program), "--format=custom"],
+                          env={"PATH": os.environ["PATH"], "DATABASE_URL": url}, capture_output=True, text=True,
+                          timeout=30, check=True)
+    assert done.stdout.splitlines() == ["--format=custom", f"--dbname={dbname}",
+                                        f"PGPASSWORD={'(unset)' if password is None else password}"]
+    assert environ.Env.db_url_config(url)["PASSWORD"] == (password or "")  # what the app itself connects with
 
 
 def test_backup_files_are_told_apart_by_their_first_bytes():
