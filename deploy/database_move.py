@@ -2,7 +2,7 @@
 
 While the rows are copied the site stays up read-only: pages are served as usual, and a write (a
 comment, the admin) gets a 503 page that says to try again in a moment, so nothing is written where the
-copy would miss it. The copy is compared (row counts per table, checksums of posts and comments)
+copy would miss it. The copy is compared (row counts and checksums of every table it copied)
 before the app is switched, with the usual zero-downtime switch, to a container that reads the new
 DATABASE_URL. The SQLite file stays in its volume, untouched, and a backup of it is taken first. A move
 that fails before traffic can reach PostgreSQL removes what it added (a PostgreSQL that ran before, and
@@ -106,7 +106,7 @@ def to_postgres(host: Host, config: DeployConfig) -> None:
 
 
 def copy(host: Host, names: Names, release: str, url: str) -> None:
-    with step("copy every row into PostgreSQL, then compare row counts and the posts' and comments' checksums"):
+    with step("copy every row into PostgreSQL, then compare the row counts and checksums of every table"):
         try:
             result = host.run(database.copy(names, release, url), timeout=3600)
         except RemoteCommandFailed as error:
@@ -120,10 +120,10 @@ def copy(host: Host, names: Names, release: str, url: str) -> None:
 
 
 def summary(fingerprint: dict) -> str:
-    """One line of a db_fingerprint: the row counts, and the checksums shortened."""
+    """One line of a db_fingerprint: the row counts, and each table's checksum shortened."""
     counts = ", ".join(f"{table} {count}" for table, count in sorted(fingerprint.get("counts", {}).items()))
-    sums = ", ".join(f"{key} {str(value)[:12]}" for key, value in sorted(fingerprint.items()) if key != "counts")
-    return f"{counts}; {sums}"
+    sums = ", ".join(f"{table} {str(value)[:8]}" for table, value in sorted(fingerprint.get("sha256", {}).items()))
+    return f"{counts}; sha256 {sums}"
 
 
 def _already_moved(host: Host, names: Names, env: envfile.EnvFile, serving: str, current: str) -> None:

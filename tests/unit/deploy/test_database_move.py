@@ -17,7 +17,8 @@ REL = "20261124100509-bbbbbbb"
 APP, NGINX = f"mysite-{REL}", "mysite_nginx_1"
 P = names()
 PG = envfile.postgres_settings("S3cretPassw0rd")
-FINGERPRINT = '{"counts": {"blog_post": 3, "blog_comment": 1}, "posts": "ab12cd34ef56aa", "comments": "99"}'
+FINGERPRINT = ('{"counts": {"blog_post": 3, "blog_comment": 1}, '
+               '"sha256": {"blog_post": "ab12cd34ef56aa", "blog_comment": "99", "auth_user": "5e7"}}')
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ def test_a_move_copies_under_read_only_compares_then_switches_and_keeps_the_sett
     assert kept.database == envfile.BUNDLED and kept.values["DJANGO_SECRET_KEY"] == KEY
     assert oct((local / ".envs/.production").stat().st_mode & 0o777) == "0o600"
     out = capsys.readouterr().out
-    assert "blog_comment 1, blog_post 3; comments 99, posts ab12cd34ef56" in out
+    assert "blog_comment 1, blog_post 3; sha256 auth_user 5e7, blog_comment 99, blog_post ab12cd34" in out
     assert "serves from PostgreSQL now" in out
 
 
@@ -122,7 +123,8 @@ def test_nothing_deployed_yet_says_how_a_new_site_starts_on_postgres(local, monk
 
 
 def test_fingerprint_summary_is_one_line():
-    assert database_move.summary({"counts": {"b": 2, "a": 1}, "posts": "x" * 64}) == f"a 1, b 2; posts {'x' * 12}"
+    assert database_move.summary({"counts": {"b": 2, "a": 1}, "sha256": {"b": "x" * 64, "a": "y" * 64}}) == (
+        "a 1, b 2; sha256 a yyyyyyyy, b xxxxxxxx")
     assert backups.POSTGRES == "postgres"
 
 
