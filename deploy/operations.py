@@ -96,11 +96,16 @@ def logs(host: Host, config: DeployConfig, follow: bool = False, service: str = 
 
 
 def manage(host: Host, config: DeployConfig, words: list[str]) -> None:
-    """``words``: the manage.py command line, split by ``checks.manage_command`` before connecting."""
+    """``words``: the manage.py command line, split by ``checks.manage_command`` before connecting.
+
+    Under the deploy lock: manage.py writes to the database directly, past the read-only mode of a
+    database move, so it waits for no one and is refused while a deploy, a move or a restore runs.
+    """
     names = Names.of(config, host.home)
     name = _app_container(host, names)
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    result = host.run(docker.manage(name, words, tty), hide=False, pty=tty, warn=True)
+    with lock.held(host, names, lock.holder("manage", action="manage")):
+        result = host.run(docker.manage(name, words, tty), hide=False, pty=tty, warn=True)
     if result.failed:
         raise DeployError(f"manage.py {' '.join(words)} failed (exit {result.exited}) in {name}: "
                           "see its output above")

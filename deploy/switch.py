@@ -7,6 +7,8 @@ container of the old release warm (running, out of traffic) for a while; a rollb
 routes to it (``use_warm``).
 """
 
+from collections.abc import Callable
+
 from deploy.commands import compose, docker, health, warm
 from deploy.errors import DeployError
 from deploy.host import Host
@@ -38,7 +40,8 @@ def ensure_nginx(host: Host, names: Names, release: str, kind: str) -> str:
 
 
 def switch(host: Host, names: Names, release: str, domain: str, nginx: str,
-           renamed: dict[str, str] | None = None, *, keep_warm: int = 0) -> None:
+           renamed: dict[str, str] | None = None, *, keep_warm: int = 0,
+           on_routed: Callable[[], None] | None = None) -> None:
     """Start ``release`` beside the serving containers, health-check it, route to it, stop the old ones.
 
     Any failure (or Ctrl-C) before the old containers are stopped removes the new container and
@@ -47,8 +50,19 @@ def switch(host: Host, names: Names, release: str, domain: str, nginx: str,
     the rename, so the server still shows the old names. ``keep_warm`` (seconds; only `fab deploy` passes
     it: a restart with new settings must not keep the old settings warm) keeps the container that served
     until now running out of traffic for that long; any older warm container goes with the other old ones.
+    ``on_routed``: for a caller whose new container must never be undone once it may have taken traffic
+    (the move to PostgreSQL: what it accepted is where the old one cannot read). It is called just before
+    the route command is sent; from then on a failure (or Ctrl-C) is raised as it is, with the new
+    container kept, for the caller to finish forward.
     """
     config, name = names.config, names.container(release)
+    routing: list[bool] = []
+
+    def routed() -> None:
+        routing.append(True)
+        if on_routed:
+            on_routed()
+
     found = docker.parse_containers(host.probe(docker.app_containers(names.project)).stdout)
     existing = {(renamed or {}).get(n, n): up for n, up in found.items()}
     # which running one is warm matters only to a deploy that keeps one (the others stop every old container)
@@ -62,8 +76,10 @@ def switch(host: Host, names: Names, release: str, domain: str, nginx: str,
             if name in existing:  # a stopped leftover of an earlier attempt, or a warm one (never routed)
                 host.run(docker.discard(name) if name in warm_now else docker.remove(name))
             host.run(docker.run_app(names, release))
-        _check_and_route(host, names, name, domain, nginx, "the new release")
+        _check_and_route(host, names, name, domain, nginx, "the new release", routed)
     except BaseException as error:
+        if routing and on_routed:
+            raise
         _abort(host, name, serving)
         if isinstance(error, DeployError):
             kept = ", ".join(serving) or "nothing (this was the first deploy)"
@@ -124,30 +140,73 @@ def _keep_warm(host: Host, names: Names, name: str, seconds: int) -> None:
 
 
 def restart(host: Host, names: Names, release: str, domain: str, nginx: str, running: list[str], *,
-            aside: str) -> None:
+            aside: str, on_routed: Callable[[], None] | None = None) -> None:
     """Start ``release`` again (to read new settings) with the same zero-downtime switch.
 
     The new container takes the release's name, so the serving one (among ``running``) steps aside as
-    ``<name>-<aside>`` first, and gets its name back if the switch fails.
+    ``<name>-<aside>`` first, and gets its name back if the switch fails before routing (``on_routed``:
+    as for ``switch``; after it, the stepped-aside one keeps its new name).
     """
     name = names.container(release)
     stepped_aside = f"{name}-{aside}"
+    routing: list[bool] = []
+
+    def routed() -> None:
+        routing.append(True)
+        if on_routed:
+            on_routed()
+
     if name in running:
         host.run(docker.rename(name, stepped_aside))
     try:
-        switch(host, names, release, domain, nginx, renamed={name: stepped_aside} if name in running else None)
+        switch(host, names, release, domain, nginx, renamed={name: stepped_aside} if name in running else None,
+               on_routed=routed if on_routed else None)
     except BaseException:
-        if name in running:
+        if name in running and not routing:
             host.run(docker.rename(stepped_aside, name), warn=True)
         raise
 
 
-def _check_and_route(host: Host, names: Names, name: str, domain: str, nginx: str, what: str) -> None:
-    """Health-check ``name`` directly, add it to the alias nginx resolves, then verify through nginx."""
+def complete(host: Host, names: Names, release: str, domain: str, nginx: str) -> None:
+    """Finish a switch to ``release`` that stopped after routing: its container in traffic, every other one stopped.
+
+    Its container runs: health-checked directly, routed only when nginx does not resolve the alias to it
+    yet (routing again would cut the requests it serves), verified through nginx, then the others stop.
+    It does not run: a switch starts it anew. Never undone once routed: the caller keeps what it served.
+    """
+    config, name = names.config, names.container(release)
+    found = docker.parse_containers(host.probe(docker.app_containers(names.project)).stdout)
+    if not found.get(name):
+        switch(host, names, release, domain, nginx, on_routed=lambda: None)
+        return
+    timeout = config.health_timeout
+    with step(f"health-check {name} directly (/healthz and / as {domain}, {timeout}s)"):
+        _check(host, health.direct_check(name, domain, timeout), f"{name} failed its health check")
+    if host.run(health.alias_resolves(nginx, names.network, name, DNS_SECONDS), warn=True).failed:
+        with step(f"route traffic to {name} (alias {ALIAS}) and wait until nginx resolves it"):
+            host.run(docker.route(names.network, name))
+            _check(host, health.alias_resolves(nginx, names.network, name, timeout),
+                   f"Docker's DNS never answered {ALIAS} with {name}")
+    with step(f"verify through nginx (/healthz and / as {domain})"):
+        _check(host, health.nginx_check(nginx, domain, timeout, at_least=DNS_SECONDS), f"nginx could not serve {name}")
+    old = [n for n in found if n != name]
+    if old:
+        with step(f"stop the old container(s) gracefully: {', '.join(old)}"):
+            host.run(docker.stop(old, config.stop_timeout), timeout=config.stop_timeout + 60)
+
+
+def _check_and_route(host: Host, names: Names, name: str, domain: str, nginx: str, what: str,
+                     routed: Callable[[], None] | None = None) -> None:
+    """Health-check ``name`` directly, add it to the alias nginx resolves, then verify through nginx.
+
+    ``routed`` is called just before the route command is sent: from then on traffic may reach ``name``.
+    """
     timeout = names.config.health_timeout
     with step(f"health-check {name} directly (/healthz and / as {domain}, {timeout}s)"):
         _check(host, health.direct_check(name, domain, timeout), f"{name} failed its health check")
     with step(f"route traffic to {name} (alias {ALIAS}) and wait until nginx resolves it"):
+        if routed:
+            routed()
         host.run(docker.route(names.network, name))
         _check(host, health.alias_resolves(nginx, names.network, name, timeout),
                f"Docker's DNS never answered {ALIAS} with {name}")

@@ -35,7 +35,28 @@ def unsafe_migrations(python: str, applied: str) -> str:
     return f"{quote(python)} manage.py unsafe_migrations --applied {quote(applied)}"
 
 
-def remove_postgres(names: Names, release: str, kind: str) -> str:
-    """The bundled PostgreSQL and its data gone: what a move that did not finish leaves behind."""
-    return (f"{compose.stack(names, release, 'rm -sf postgres', kind=kind)}; "
-            f"docker volume rm {names.volume('postgres')} >/dev/null 2>&1; rm -f {quote(names.postgres_env)}; true")
+def remove_postgres(names: Names, release: str, kind: str, *, container: bool = True, volume: bool = True,
+                    env_file: bool = True) -> str:
+    """What a move that did not finish started: the bundled PostgreSQL's container, its data, its settings.
+
+    Each only when that move created it: a PostgreSQL that ran before, and its volume, are never touched.
+    """
+    parts = []
+    if container:
+        parts.append(compose.stack(names, release, "rm -sf postgres", kind=kind))
+    if volume:
+        parts.append(f"docker volume rm {names.volume('postgres')} >/dev/null 2>&1")
+    if env_file:
+        parts.append(f"rm -f {quote(names.postgres_env)}")
+    return "; ".join([*parts, "true"])
+
+
+def is_read_only(container: str) -> str:
+    """Exits 0 while the read-only flag exists (read through a running app container)."""
+    return f"docker exec {container} test -e {READ_ONLY_FILE}"
+
+
+def on_postgres(container: str) -> str:
+    """Exits 0 when the app container was started with a PostgreSQL DATABASE_URL (nothing is printed)."""
+    return (f"docker inspect -f '{{{{range .Config.Env}}}}{{{{println .}}}}{{{{end}}}}' {container} "
+            "| grep -q '^DATABASE_URL=postgres'")

@@ -71,6 +71,7 @@ POPULATE = r'''
 import json
 from datetime import datetime, timedelta, timezone
 from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from blog.models import Category, Comment, Post, Tag
@@ -79,6 +80,8 @@ ist = timezone(timedelta(hours=5, minutes=30))
 when = datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=ist)
 alice = User.objects.create_user("alice", "alice@example.com", "pw", is_staff=True, first_name="Älice")
 bob = User.objects.create_user("bob", "bob@example.com", "pw", is_active=False)
+# the same rows in every database this runs in: a fixed salt and join time (the fingerprint checksums users)
+User.objects.update(password=make_password("pw", salt="populatedsalt"), date_joined=when)
 editors = Group.objects.create(name="editors")
 editors.permissions.add(Permission.objects.get(codename="change_post"))
 alice.groups.add(editors)

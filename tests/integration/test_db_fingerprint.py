@@ -9,16 +9,20 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from blog.fingerprint import counted_models, fingerprint, first_difference, render, text_form
+from blog.fingerprint import copied_models, counted_models, fingerprint, first_difference, render, text_form
 from blog.models import Comment
 from tests.integration import databases
 
 TABLES = ["auth_group", "auth_group_permissions", "auth_user", "auth_user_groups", "auth_user_user_permissions",
-          "blog_category", "blog_comment", "blog_post", "blog_post_tags", "blog_tag", "django_admin_log"]
+          "blog_category", "blog_comment", "blog_post", "blog_post_tags", "blog_tag", "django_admin_log",
+          "django_session"]
+COPIED = ["auth_group", "auth_user", "blog_category", "blog_comment", "blog_post", "blog_tag", "django_admin_log",
+          "django_session"]
 
 
-def test_what_is_counted():
+def test_what_is_counted_and_checksummed():
     assert sorted(m._meta.db_table for m in counted_models()) == TABLES
+    assert [m._meta.db_table for m in copied_models()] == COPIED  # every table db_copy copies (m2m: in its owner's)
 
 
 @pytest.mark.django_db
@@ -27,11 +31,11 @@ def test_one_line_of_json_with_counts_and_checksums(capsys, post):
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     found = json.loads(out)
-    assert sorted(found) == ["comments_sha256", "counts", "posts_sha256"]
-    assert list(found["counts"]) == TABLES
+    assert sorted(found) == ["counts", "sha256"]
+    assert list(found["counts"]) == TABLES and list(found["sha256"]) == COPIED
     assert found["counts"]["blog_post"] == 1 and found["counts"]["blog_post_tags"] == 1
     assert found["counts"]["auth_user"] == 1
-    assert len(found["posts_sha256"]) == len(found["comments_sha256"]) == 64
+    assert {len(value) for value in found["sha256"].values()} == {64}
     assert out.strip() == render(fingerprint())
 
 
@@ -46,7 +50,7 @@ def test_the_same_rows_in_two_databases_give_the_same_fingerprint(source_sqlite,
     counts = json.loads(here)["counts"]
     assert counts == {"auth_group": 1, "auth_group_permissions": 1, "auth_user": 2, "auth_user_groups": 1,
                       "auth_user_user_permissions": 1, "blog_category": 3, "blog_comment": 6, "blog_post": 5,
-                      "blog_post_tags": 9, "blog_tag": 4, "django_admin_log": 1}
+                      "blog_post_tags": 9, "blog_tag": 4, "django_admin_log": 1, "django_session": 0}
 
 
 @pytest.mark.django_db
@@ -56,14 +60,15 @@ def test_one_changed_comment_changes_the_comments_checksum_only(post):
     before = fingerprint()
     Comment.objects.filter(pk=first.pk).update(text="Hello!")
     edited = fingerprint()
-    assert edited["comments_sha256"] != before["comments_sha256"]
-    assert (edited["posts_sha256"], edited["counts"]) == (before["posts_sha256"], before["counts"])
-    assert first_difference(before, edited) == (
-        "blog_comment (same row count, different content: comments_sha256 differs)"
-    )
+    assert edited["sha256"]["blog_comment"] != before["sha256"]["blog_comment"]
+    assert edited["counts"] == before["counts"]
+    assert {t: v for t, v in edited["sha256"].items() if t != "blog_comment"} == {
+        t: v for t, v in before["sha256"].items() if t != "blog_comment"}
+    assert first_difference(before, edited) == "blog_comment (same row count, different content: its sha256 differs)"
     later = first.created_time + timedelta(microseconds=1)
     Comment.objects.filter(pk=first.pk).update(text="Hello", created_time=later)
-    assert fingerprint()["comments_sha256"] not in (before["comments_sha256"], edited["comments_sha256"])
+    assert fingerprint()["sha256"]["blog_comment"] not in (before["sha256"]["blog_comment"],
+                                                           edited["sha256"]["blog_comment"])
     Comment.objects.filter(pk=first.pk).update(created_time=first.created_time)
     assert fingerprint() == before
 
@@ -77,15 +82,49 @@ def test_a_post_and_its_tags_are_in_the_posts_checksum(post, tag):
     assert fingerprint() == before  # the same pair again
     post.tags.set([other])
     changed = fingerprint()
-    assert changed["posts_sha256"] != before["posts_sha256"] and changed["counts"] == before["counts"]
+    assert changed["sha256"]["blog_post"] != before["sha256"]["blog_post"] and changed["counts"] == before["counts"]
+
+
+@pytest.mark.django_db
+def test_a_changed_password_changes_the_fingerprint(post):
+    """A password changed in SQLite while the rows are copied must not go unnoticed: the hash is checksummed."""
+    user = post.author
+    before = fingerprint()
+    user.set_password("a new password, changed during the copy")
+    user.save(update_fields=["password"])
+    changed = fingerprint()
+    assert changed != before and changed["counts"] == before["counts"]
+    assert first_difference(before, changed) == "auth_user (same row count, different content: its sha256 differs)"
+
+
+@pytest.mark.django_db
+def test_permissions_are_compared_by_their_natural_keys(post):
+    """`migrate` numbers them anew in the target: the same permission under another id is the same pair."""
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.create(name="editors")
+    add, change = Permission.objects.get(codename="add_post"), Permission.objects.get(codename="change_post")
+    group.permissions.add(add)
+    post.author.user_permissions.add(add, change)
+    before = fingerprint()
+    again = Permission(name=add.name, codename=add.codename, content_type=add.content_type)
+    add.delete()  # its pairs go with it; the same permission comes back under a higher id
+    again.save()
+    assert again.pk > change.pk
+    group.permissions.add(again)
+    post.author.user_permissions.add(again)
+    assert fingerprint() == before
+    group.permissions.set([Permission.objects.get(codename="delete_post")])
+    assert fingerprint()["sha256"]["auth_group"] != before["sha256"]["auth_group"]
 
 
 def test_first_difference_names_the_first_table():
-    base = {"counts": {"blog_comment": 2, "blog_post": 1}, "posts_sha256": "a", "comments_sha256": "b"}
+    base = {"counts": {"blog_comment": 2, "blog_post": 1}, "sha256": {"blog_comment": "b", "blog_post": "a"}}
     assert first_difference(base, dict(base)) is None
     fewer = {**base, "counts": {"blog_comment": 1, "blog_post": 0}}
     assert first_difference(base, fewer) == "blog_comment (rows: 2 in the source, 1 in the copy)"
-    assert first_difference(base, {**base, "posts_sha256": "c"}).startswith("blog_post (same row count")
+    other = {**base, "sha256": {"blog_comment": "b", "blog_post": "c"}}
+    assert first_difference(base, other).startswith("blog_post (same row count")
 
 
 IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))

@@ -7,15 +7,17 @@ never an argument: a process's arguments are readable by every user of the machi
 
 1. The URL becomes a second connection, and `migrate` builds the schema there (content
    types, permissions and the cache table come with it).
-2. Refused when the target already holds rows in the tables the fingerprint counts (blog, users,
-   groups, admin log): `the target database already holds N posts: ...`. Nothing is copied.
+2. Refused when the target already holds rows in the tables the fingerprint counts (every table it
+   copies: blog, users, groups, admin log, sessions): `the target database already holds N posts: ...`.
+   Nothing is copied.
 3. dumpdata of this database (natural foreign keys: content types and permissions are matched by
    name, not id; ids of everything else are kept) into a private temporary file, in JSON that keeps
    microseconds (blog/exact_json.py: Django's json format cuts them), then loaddata into the target
    in one transaction; loaddata also moves PostgreSQL's sequences past the copied ids.
    Sessions are copied too (admins stay logged in); the cache table starts empty.
-4. The fingerprints of both (blog/fingerprint.py) are printed, source then copy, one JSON line each;
-   when they differ, exit 1 naming the first table that does.
+4. The fingerprints of both (blog/fingerprint.py: row counts and a checksum of every copied table)
+   are printed, source then copy, one JSON line each; when they differ, exit 1 naming the first table
+   that does.
 
 Run it while the site is read-only (blog/readonly.py; `fab db.to-postgres` does): rows written during
 the copy would be missed, which step 4 would then report. Every failure is one line on stderr, exit 1.
@@ -38,11 +40,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from blog import exact_json
-from blog.fingerprint import fingerprint, first_difference, render
+from blog.fingerprint import EXCLUDED, fingerprint, first_difference, render
 from blog.management.commands.db_fingerprint import one_line
 
 TARGET = "db_copy_target"
-EXCLUDED = ["contenttypes", "auth.permission"]  # `migrate` makes them in the target; matched by natural keys
 
 
 class Command(BaseCommand):
@@ -88,7 +89,7 @@ class Command(BaseCommand):
             serializers.register_serializer(exact_json.FORMAT, exact_json.__name__)
             dump = os.path.join(folder, f"rows.{exact_json.FORMAT}")
             self.say("dumpdata: every row of this database")
-            call_command("dumpdata", natural_foreign=True, use_base_manager=True, exclude=EXCLUDED,
+            call_command("dumpdata", natural_foreign=True, use_base_manager=True, exclude=list(EXCLUDED),
                          format=exact_json.FORMAT, output=dump, database=DEFAULT_DB_ALIAS, verbosity=0)
             self.say("loaddata: into the target, in one transaction; sequences reset")
             call_command("loaddata", dump, database=alias, verbosity=0)

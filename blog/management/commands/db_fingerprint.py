@@ -1,6 +1,6 @@
 """python manage.py db_fingerprint [--database ALIAS]: one line of JSON (blog/fingerprint.py).
 
-    {"comments_sha256": "...", "counts": {"auth_group": 0, ..., "blog_post": 12, ...}, "posts_sha256": "..."}
+    {"counts": {"auth_group": 0, ..., "blog_post": 12, ...}, "sha256": {"auth_group": "...", ..., "blog_post": "..."}}
 
 The same rows give the same line on SQLite and on PostgreSQL: compare a copy with its source.
 """
@@ -12,7 +12,7 @@ from blog.fingerprint import fingerprint, render
 
 
 class Command(BaseCommand):
-    help = "Print row counts per table and checksums of the posts and comments, as one line of JSON."
+    help = "Print row counts and checksums of every copied table, as one line of JSON."
 
     def add_arguments(self, parser):
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="the database alias (default: default)")

@@ -73,21 +73,42 @@ def test_backup_without_a_database_is_a_note_not_an_error(capsys):
     assert "nothing to back up" in capsys.readouterr().out
 
 
-def test_manage_runs_in_the_current_app_container_with_arguments_quoted(monkeypatch):
+@pytest.fixture
+def manage_lock(monkeypatch):
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    monkeypatch.setattr(lock, "holder", lambda sha, action="deploy", now=None: f"{action} HOLDER")
+    return lock_commands.take(P.root, P.lock, "manage HOLDER")
+
+
+def test_manage_runs_in_the_current_app_container_with_arguments_quoted(manage_lock):
     with MockRemote() as mock:
         mock.expect_sessions(session(
-            Command(docker.app_containers("mysite"), out=f"mysite-{REL} Up 1 hour\n".encode()), CURRENT,
-            f"docker exec mysite-{REL} python manage.py seed_demo --posts 5 --title 'a b'"))
+            Command(docker.app_containers("mysite"), out=f"mysite-{REL} Up 1 hour\n".encode()), CURRENT, manage_lock,
+            f"docker exec mysite-{REL} python manage.py seed_demo --posts 5 --title 'a b'",
+            lock_commands.release_lock(P.lock)))
         operations.manage(remote(), CFG, ["seed_demo", "--posts", "5", "--title", "a b"])
 
 
-def test_manage_failure_is_one_line(monkeypatch):
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+def test_manage_is_refused_while_a_move_holds_the_lock(manage_lock):
+    """manage.py writes past the move's read-only mode: a password changed during the copy would be lost."""
+    holder = b"to-postgres by ann@laptop, 2026-11-24T10:05:09Z, 2026112\n"
     with MockRemote() as mock:
         mock.expect_sessions(session(
             Command(docker.app_containers("mysite"), out=f"mysite-{REL} Up 1 hour\n".encode()), CURRENT,
-            Command(f"docker exec mysite-{REL} python manage.py nope", exit=1)))
+            Command(manage_lock, err=b"mkdir: cannot create directory: File exists\n", exit=1),
+            lock_commands.is_held(P.lock), Command(lock_commands.read_lock(P.lock), out=holder)))
+        with pytest.raises(DeployError) as info:
+            operations.manage(remote(), CFG, ["changepassword", "ann"])
+    assert str(info.value) == (
+        "another deploy holds the lock on deploy@srv.example:2200 (to-postgres by ann@laptop, 2026-11-24T10:05:09Z, "
+        "2026112): wait for it to finish, or run `fab unlock` if that deploy is no longer running")
+
+
+def test_manage_failure_is_one_line(manage_lock):
+    with MockRemote() as mock:
+        mock.expect_sessions(session(
+            Command(docker.app_containers("mysite"), out=f"mysite-{REL} Up 1 hour\n".encode()), CURRENT, manage_lock,
+            Command(f"docker exec mysite-{REL} python manage.py nope", exit=1), lock_commands.release_lock(P.lock)))
         with pytest.raises(DeployError, match="manage.py nope failed \\(exit 1\\)"):
             operations.manage(remote(), CFG, ["nope"])
 

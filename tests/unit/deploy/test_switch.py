@@ -148,6 +148,35 @@ def test_ctrl_c_during_the_check_also_removes_the_new_container():
             sw.switch(server, N, NEW, "blog.example", "mysite_nginx_1")
 
 
+def test_with_on_routed_a_failure_after_routing_keeps_the_new_container():
+    """The move to PostgreSQL: once traffic may reach the new container, nothing is rolled back."""
+    told = []
+    with MockRemote() as mock, pytest.raises(DeployError, match="nginx could not serve the new release"):
+        mock.expect_sessions(session(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), docker.run_app(N, NEW),
+                                     DIRECT, *routed(N, NEW_C), Command(VIA_NGINX, exit=1)))
+        sw.switch(remote(), N, NEW, "blog.example", "mysite_nginx_1", on_routed=lambda: told.append("routed"))
+    assert told == ["routed"]
+
+
+def test_with_on_routed_a_failure_before_routing_still_rolls_back():
+    told = []
+    with MockRemote() as mock, pytest.raises(DeployError, match="rolled back"):
+        mock.expect_sessions(session(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), docker.run_app(N, NEW),
+                                     Command(DIRECT, exit=1), *ABORT, f"docker start {OLD_C}"))
+        sw.switch(remote(), N, NEW, "blog.example", "mysite_nginx_1", on_routed=lambda: told.append("routed"))
+    assert told == []
+
+
+def test_a_restart_that_failed_after_routing_leaves_the_old_one_aside():
+    aside = f"{NEW_C}-on-sqlite"
+    with MockRemote() as mock, pytest.raises(DeployError, match="exit 1"):
+        mock.expect_sessions(session(docker.rename(NEW_C, aside), Command(LIST, out=f"{NEW_C} Up 2 hours\n".encode()),
+                                     docker.run_app(N, NEW), DIRECT, *routed(N, NEW_C), VIA_NGINX,
+                                     Command(docker.stop([aside], 30), exit=1)))
+        sw.restart(remote(), N, NEW, "blog.example", "mysite_nginx_1", [NEW_C], aside="on-sqlite",
+                   on_routed=lambda: None)
+
+
 def test_a_stopped_leftover_with_the_same_name_is_removed_first():
     _switch(Command(LIST, out=f"{NEW_C} Exited (1) 1 hour ago\n".encode()), f"docker rm {NEW_C}",
             docker.run_app(N, NEW), DIRECT, *routed(N, NEW_C), VIA_NGINX)
