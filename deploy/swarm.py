@@ -9,6 +9,7 @@ once behind the same gate as a single server, and reports what Swarm did. The fi
 
 import hashlib
 import os
+import re
 import sys
 import tempfile
 import time
@@ -55,6 +56,10 @@ def bootstrap(hosts: list[Host], config: DeployConfig, db_node: str | None = Non
     """Make the nodes (already bootstrapped for Docker) one swarm; safe to run again, and with one node more."""
     report = Report(hosts[0].dry_run)
     manager, workers = hosts[0], hosts[1:]
+    with step("the workers that join have curl (the join token goes to Docker's API on stdin, never in `ps`)"):
+        joining = [worker for worker in workers if node_id(worker)[0] != "active"]
+        for worker in joining:
+            check_curl(worker)
     with step(f"the manager: {manager.name}"):
         check_sudo(manager)
         state, _ = node_id(manager)
@@ -62,15 +67,22 @@ def bootstrap(hosts: list[Host], config: DeployConfig, db_node: str | None = Non
         if state != "active":
             manager.run(swarm.init(manager_addr), what=f"`docker swarm init` failed on {manager.name}")
         report.note(state != "active", f"{manager.name} manages the swarm, advertising {manager_addr}")
-        token = manager.output(swarm.join_token()) if workers else ""  # kept in memory only
-    for worker in workers:
-        with step(f"a worker: {worker.name}"):
-            state, _ = node_id(worker)
-            if state != "active":
-                worker.run(swarm.join(manager_addr, address(worker)), stdin=token + "\n",
-                           what=f"{worker.name} could not join the swarm at {manager_addr}:2377 (is that address "
-                                "reachable from it, and port 2377 open?)")
-            report.note(state != "active", f"{worker.name} is in the swarm")
+        token = manager.output(swarm.join_token()) if joining else ""  # kept in memory only
+    try:
+        for worker in workers:
+            with step(f"a worker: {worker.name}"):
+                if worker in joining:
+                    join(worker, manager_addr, token)
+                report.note(worker in joining, f"{worker.name} is in the swarm")
+    except BaseException:
+        if joining:  # the token went out: make it worthless, without hiding why the join failed
+            manager.run(swarm.rotate_join_token(), warn=True)
+        raise
+    if joining:
+        with step("rotate the worker join token (the one just used no longer joins)"):
+            manager.run(swarm.rotate_join_token(), what="rotating the worker join token failed: run "
+                        "`docker swarm join-token --rotate worker` on the manager")
+        report.note(True, "the worker join token rotated")
     with step("label the node that holds the database"):
         wanted = host_by_name(hosts, db_node or config.swarm.db_node) if (db_node or config.swarm.db_node) else manager
         ids = {host.name: node_id(host)[1] for host in hosts}
@@ -84,6 +96,30 @@ def bootstrap(hosts: list[Host], config: DeployConfig, db_node: str | None = Non
             manager.run(swarm.label_db(target or "NODE"))
         report.note(target not in labelled, f"{wanted.name} holds PostgreSQL's data ({swarm.DB_LABEL}=true)")
     report.summary()
+
+
+def check_curl(worker: Host) -> None:
+    found = swarm.parse_curl_version(worker.probe(swarm.curl_version()).stdout)
+    if found < swarm.CURL_UNIX_SOCKET and not worker.dry_run:
+        have = "has no curl" if not found else f"has curl {'.'.join(map(str, found))}, older than 7.40"
+        raise DeployError(f"{worker.name} {have}: a worker joins through Docker's API with curl 7.40+ (so the join "
+                          "token never shows in `ps`); install it (`sudo apt-get install curl` or `sudo dnf install "
+                          "curl`), then run `fab swarm.bootstrap` again")
+
+
+def join(worker: Host, manager_addr: str, token: str) -> None:
+    """Join ``worker`` through the Engine API on its own socket: the token travels in the request body, on stdin."""
+    api = worker.probe(swarm.api_version()).stdout.strip()
+    if not re.fullmatch(r"\d+\.\d+", api) and not worker.dry_run:
+        raise DeployError(f"{worker.name}: `docker version` gave no Engine API version ({api[:60]!r}): is Docker "
+                          "running there, and is the deploy user in the docker group? (fab bootstrap)")
+    failed = (f"{worker.name} could not join the swarm at {manager_addr}:2377 (is that address reachable from it, "
+              "and port 2377 open?)")
+    done = worker.run(swarm.join(api or "1.41"), stdin=swarm.join_request(token, manager_addr, address(worker)),
+                      what=failed)
+    code, message = swarm.parse_join(done.stdout)
+    if code != "200" and not worker.dry_run:
+        raise DeployError(f"{failed}: Docker said {code} {message.replace(token, 'TOKEN') if token else message}")
 
 
 def parse_nodes(text: str) -> dict[str, dict[str, str]]:
