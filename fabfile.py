@@ -199,7 +199,8 @@ def swarm_deploy(c, nodes=None, dirty=False, allow_unsafe_migrations=False, dry_
 @guarded
 def swarm_status(c, nodes=None):
     """Show the cluster: nodes, the release, and each service's tasks per node."""
-    hosts, config = targets(c, nodes)
+    hosts, config = targets(c, nodes, connect=False)
+    hosts = swarm.answering(hosts, config)
     swarm.status(hosts, config)
 
 
@@ -217,7 +218,8 @@ def swarm_backup(c, nodes=None, output=None):
     """Take a fresh pg_dump of the cluster's database and download it."""
     if output is not None:
         output = str(checks.new_file(output, "--output"))
-    hosts, config = targets(c, nodes)
+    hosts, config = targets(c, nodes, connect=False)
+    hosts = swarm.answering(hosts, config, database=True)
     swarm.backup_to(hosts, config, output=output)
 
 
@@ -226,7 +228,8 @@ def swarm_backup(c, nodes=None, output=None):
 def swarm_restore(c, file, nodes=None, yes=False):
     """Replace the cluster's database with a dump, keeping a copy of what it replaces."""
     data = operations.backup_file(file, yes=yes)
-    hosts, config = targets(c, nodes)
+    hosts, config = targets(c, nodes, connect=False)
+    hosts = swarm.answering(hosts, config, database=True)
     swarm.restore(hosts, config, str(data), yes=yes)
 
 
@@ -235,7 +238,8 @@ def swarm_restore(c, file, nodes=None, yes=False):
 def swarm_manage(c, command, nodes=None):
     """Run a manage.py command in an app task (interactive on a terminal)."""
     words = checks.manage_command(command)
-    hosts, config = targets(c, nodes)
+    hosts, config = targets(c, nodes, connect=False)
+    hosts = swarm.answering(hosts, config)
     swarm.manage(hosts, config, words)
 
 
@@ -244,7 +248,8 @@ def swarm_manage(c, command, nodes=None):
 @guarded
 def swarm_logs(c, nodes=None, service="mysite", lines=100, follow=False):
     """Show a service's logs from every node."""
-    hosts, config = targets(c, nodes)
+    hosts, config = targets(c, nodes, connect=False)
+    hosts = swarm.answering(hosts, config)
     swarm.logs(hosts, config, service=service, lines=lines, follow=follow)
 
 

@@ -56,9 +56,10 @@ def target(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False, 
 
 
 def targets(c: Any, nodes: str | None = None, *, accept_new_host_key: bool = False, dry_run: bool = False,
-            **config_flags: Any):
+            connect: bool = True, **config_flags: Any):
     """The cluster's nodes (``--nodes``, else ``swarm: nodes:`` in fabric.yaml), each connected with its host
-    key checked; returns ``(hosts, config)``, the manager first."""
+    key checked (``connect=False``: not yet, `deploy.swarm.answering` does it); returns ``(hosts, config)``,
+    the manager first."""
     from fabric import Connection
 
     from deploy import config as configuration
@@ -74,9 +75,10 @@ def targets(c: Any, nodes: str | None = None, *, accept_new_host_key: bool = Fal
     found = [hosts.connect(Connection(node, config=settings) if settings is not None else Connection(node),
                            accept_new_host_key=accept_new_host_key, dry_run=dry_run, known_hosts=config.known_hosts)
              for node in config.swarm.nodes]
-    with step(f"connect to {len(found)} node(s) (host keys checked against {config.known_hosts})"):
-        for host in found:
-            host.open()
+    if connect:
+        with step(f"connect to {len(found)} node(s) (host keys checked against {config.known_hosts})"):
+            for host in found:
+                host.open()
     return found, config
 
 

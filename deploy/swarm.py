@@ -8,12 +8,15 @@ once behind the same gate as a single server, and reports what Swarm did. The fi
 """
 
 import hashlib
+import json
 import os
 import re
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+from paramiko.ssh_exception import AuthenticationException, BadHostKeyException, SSHException
 
 from deploy import envfile, images, lock, migrations, releases
 from deploy.backups import file_kind
@@ -459,6 +462,32 @@ def restore(hosts: list[Host], config: DeployConfig, file: str, yes: bool = Fals
             node.put(file, upload)
             node.run(backup.pg_restore_in(container or "POSTGRES", upload), timeout=1800,
                      what="the restore failed; the live database is unchanged")
+        migrate_restored(manager, names)
+
+
+def migrate_restored(manager: Host, names: Names) -> None:
+    """The restored database, migrated to the serving release: its one-off migrate task, as `swarm.deploy` runs it,
+    with the image, secrets and hosts the app service runs with."""
+    text = manager.probe(swarm.container_spec(names, swarm.APP_SERVICE)).stdout.strip()
+    spec = json.loads(text) if text else {}
+    release = spec.get("Image", "").split("@")[0].partition(":")[2]
+    if not release and not manager.dry_run:
+        say("    no release serves yet: the first `fab swarm.deploy` migrates the restored database")
+        return
+    release = release or "RELEASE"
+    secrets = {item["File"]["Name"]: item["SecretName"] for item in spec.get("Secrets") or []}
+    if not manager.dry_run and any(name not in secrets for name in APP_SECRETS):
+        raise DeployError(f"the database is restored, but the app service lacks its secrets ({', '.join(APP_SECRETS)})"
+                          " to migrate it: run `fab swarm.deploy`, which migrates")
+    hosts = [item.partition("=")[2] for item in spec.get("Env") or [] if item.startswith("DJANGO_ALLOWED_HOSTS=")]
+    env = envfile.EnvFile("the app service", {"DJANGO_ALLOWED_HOSTS": hosts[0] if hosts else ""})
+    try:
+        run_job(manager, names, f"{names.project}_migrate_{release.replace('-', '_')}", Names.app_image(release),
+                "python manage.py migrate --noinput", secrets or {name: name for name in APP_SECRETS}, env,
+                title=f"migrate the restored database to {release} (a one-off task, as swarm.deploy runs it)")
+    except DeployError as error:
+        raise DeployError(f"the database is restored, but migrating it to {release} failed: fix the cause (the "
+                          "one-off task's output is above), then run `fab swarm.manage migrate`") from error
 
 
 def manage(hosts: list[Host], config: DeployConfig, command: list[str]) -> None:
@@ -505,6 +534,46 @@ def remove_node(hosts: list[Host], config: DeployConfig, node: str) -> None:
         leaving.run(swarm.leave(), warn=True)
         manager.run(swarm.remove_node(node_ref or "NODE"))
     show_tasks(manager, names)
+
+
+def answering(hosts: list[Host], config: DeployConfig, *, database: bool = False) -> list[Host]:
+    """The nodes that answer over SSH (opened at once, host keys checked), the manager first; one line names
+    those that do not. A day-two task needs the manager (and, with ``database``, the database node), not the
+    others: without one of those it stops, in one line."""
+    needed = {hosts[0].name: "the manager"}
+    if database:
+        needed.setdefault(db_host(hosts, config).name, "the database node")
+    with step(f"connect to {len(hosts)} node(s) (host keys checked against {config.known_hosts})"):
+        with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+            failures = list(pool.map(open_failure, hosts))
+    down = []
+    for host, error in zip(hosts, failures, strict=True):
+        if error is None:
+            continue
+        if not unreachable(error):
+            raise error  # a changed host key or a refused login is never "down"
+        if host.name in needed:
+            raise DeployError(f"{needed[host.name]} does not answer, and this task needs it: {error}")
+        down.append(host)
+    if down:
+        say(f"    down (no answer over SSH), left out: {', '.join(host.name for host in down)}")
+    return [host for host in hosts if host not in down]
+
+
+def open_failure(host: Host) -> DeployError | None:
+    try:
+        host.open()
+    except DeployError as error:
+        return error
+    return None
+
+
+def unreachable(error: DeployError) -> bool:
+    """The node is down or cut off (refused, silent, reset), as opposed to refusing who we are."""
+    cause = error.__cause__
+    if isinstance(cause, AuthenticationException | BadHostKeyException):
+        return False
+    return isinstance(cause, OSError | EOFError | SSHException)
 
 
 def connected(hosts: list[Host]) -> list[Host]:

@@ -164,6 +164,12 @@ def service_image(names: Names, name: str) -> str:
             f"{service(names, name)} 2>/dev/null || true")
 
 
+def container_spec(names: Names, name: str) -> str:
+    """The service's container spec as JSON (image, env, secrets' names; never their values); '' when none."""
+    return (f"docker service inspect --format '{{{{json .Spec.TaskTemplate.ContainerSpec}}}}' "
+            f"{service(names, name)} 2>/dev/null || true")
+
+
 def tasks(names: Names) -> str:
     """'NODE SERVICE IMAGE STATE' of every task meant to run, per service of the stack."""
     return (f"docker stack ps {quote(names.project)} --filter desired-state=running --format "
