@@ -469,7 +469,11 @@ def migrate_restored(manager: Host, names: Names) -> None:
     """The restored database, migrated to the serving release: its one-off migrate task, as `swarm.deploy` runs it,
     with the image, secrets and hosts the app service runs with."""
     text = manager.probe(swarm.container_spec(names, swarm.APP_SERVICE)).stdout.strip()
-    spec = json.loads(text) if text else {}
+    try:
+        spec = json.loads(text) if text else {}
+    except ValueError:
+        raise DeployError(f"the database is restored, but the app service's spec on {manager.name} is unreadable "
+                          f"({text[:60]!r}): run `fab swarm.deploy`, which migrates") from None
     release = spec.get("Image", "").split("@")[0].partition(":")[2]
     if not release and not manager.dry_run:
         say("    no release serves yet: the first `fab swarm.deploy` migrates the restored database")
