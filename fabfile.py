@@ -200,7 +200,8 @@ def swarm_deploy(c, nodes=None, dirty=False, allow_unsafe_migrations=False, dry_
 @guarded
 def swarm_status(c, nodes=None):
     """Show the cluster: nodes, the release, and each service's tasks per node."""
-    hosts, config = targets(c, nodes)
+    hosts, config = targets(c, nodes, connect=False)
+    hosts = swarm.answering(hosts, config)
     swarm.status(hosts, config)
 
 
@@ -218,7 +219,8 @@ def swarm_backup(c, nodes=None, output=None):
     """Take a fresh pg_dump of the cluster's database and download it."""
     if output is not None:
         output = str(checks.new_file(output, "--output"))
-    hosts, config = targets(c, nodes)
+    hosts, config = targets(c, nodes, connect=False)
+    hosts = swarm.answering(hosts, config, database=True)
     swarm.backup_to(hosts, config, output=output)
 
 
@@ -228,7 +230,8 @@ def swarm_restore(c, file, nodes=None, yes=False):
     """Replace the cluster's database with a dump, keeping a copy of what it replaces."""
     data = operations.backup_file(file, yes=yes)
     swarm.check_dump(str(data))
-    hosts, config = targets(c, nodes)
+    hosts, config = targets(c, nodes, connect=False)
+    hosts = swarm.answering(hosts, config, database=True)
     swarm.restore(hosts, config, str(data), yes=yes)
 
 
@@ -237,7 +240,8 @@ def swarm_restore(c, file, nodes=None, yes=False):
 def swarm_manage(c, command, nodes=None):
     """Run a manage.py command in an app task (interactive on a terminal)."""
     words = checks.manage_command(command)
-    hosts, config = targets(c, nodes)
+    hosts, config = targets(c, nodes, connect=False)
+    hosts = swarm.answering(hosts, config)
     swarm.manage(hosts, config, words)
 
 
@@ -247,7 +251,8 @@ def swarm_manage(c, command, nodes=None):
 def swarm_logs(c, nodes=None, service="mysite", lines=100, follow=False):
     """Show a service's logs from every node."""
     swarm.check_service(service)
-    hosts, config = targets(c, nodes)
+    hosts, config = targets(c, nodes, connect=False)
+    hosts = swarm.answering(hosts, config)
     swarm.logs(hosts, config, service=service, lines=lines, follow=follow)
 
 

@@ -56,10 +56,11 @@ def target(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False, 
 
 
 def targets(c: Any, nodes: str | None = None, *, accept_new_host_key: bool = False, dry_run: bool = False,
-            check: Callable[[Any], Any] | None = None, **config_flags: Any):
+            check: Callable[[Any], Any] | None = None, connect: bool = True, **config_flags: Any):
     """The cluster's nodes (``--nodes``, else ``swarm: nodes:`` in fabric.yaml), each connected with its host
-    key checked; returns ``(hosts, config)``, the manager first. ``check(config)``: the task's own checks of
-    options that name nodes, made before any connection."""
+    key checked (``connect=False``: not yet, `deploy.swarm.answering` does it); returns ``(hosts, config)``,
+    the manager first. ``check(config)``: the task's own checks of options that name nodes, made before any
+    connection."""
     from fabric import Connection
 
     from deploy import config as configuration
@@ -80,9 +81,10 @@ def targets(c: Any, nodes: str | None = None, *, accept_new_host_key: bool = Fal
     found = [hosts.connect(Connection(**checks.host(node, "--nodes").connection(), **settings),
                            accept_new_host_key=accept_new_host_key, dry_run=dry_run, known_hosts=config.known_hosts)
              for node in config.swarm.nodes]
-    with step(f"connect to {len(found)} node(s) (host keys checked against {config.known_hosts})"):
-        for host in found:
-            host.open()
+    if connect:
+        with step(f"connect to {len(found)} node(s) (host keys checked against {config.known_hosts})"):
+            for host in found:
+                host.open()
     return found, config
 
 

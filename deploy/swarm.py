@@ -8,11 +8,15 @@ once behind the same gate as a single server, and reports what Swarm did. The fi
 """
 
 import hashlib
+import json
 import os
+import re
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+from paramiko.ssh_exception import AuthenticationException, BadHostKeyException, SSHException
 
 from deploy import checks, envfile, images, lock, migrations, releases
 from deploy.backups import HEADERS, POSTGRES, file_kind
@@ -55,6 +59,10 @@ def bootstrap(hosts: list[Host], config: DeployConfig, db_node: str | None = Non
     """Make the nodes (already bootstrapped for Docker) one swarm; safe to run again, and with one node more."""
     report = Report(hosts[0].dry_run)
     manager, workers = hosts[0], hosts[1:]
+    with step("the workers that join have curl (the join token goes to Docker's API on stdin, never in `ps`)"):
+        joining = [worker for worker in workers if node_id(worker)[0] != "active"]
+        for worker in joining:
+            check_curl(worker)
     with step(f"the manager: {manager.name}"):
         check_sudo(manager)
         state, _ = node_id(manager)
@@ -62,15 +70,22 @@ def bootstrap(hosts: list[Host], config: DeployConfig, db_node: str | None = Non
         if state != "active":
             manager.run(swarm.init(manager_addr), what=f"`docker swarm init` failed on {manager.name}")
         report.note(state != "active", f"{manager.name} manages the swarm, advertising {manager_addr}")
-        token = manager.output(swarm.join_token()) if workers else ""  # kept in memory only
-    for worker in workers:
-        with step(f"a worker: {worker.name}"):
-            state, _ = node_id(worker)
-            if state != "active":
-                worker.run(swarm.join(manager_addr, address(worker)), stdin=token + "\n",
-                           what=f"{worker.name} could not join the swarm at {manager_addr}:2377 (is that address "
-                                "reachable from it, and port 2377 open?)")
-            report.note(state != "active", f"{worker.name} is in the swarm")
+        token = manager.output(swarm.join_token()) if joining else ""  # kept in memory only
+    try:
+        for worker in workers:
+            with step(f"a worker: {worker.name}"):
+                if worker in joining:
+                    join(worker, manager_addr, token)
+                report.note(worker in joining, f"{worker.name} is in the swarm")
+    except BaseException:
+        if joining:  # the token went out: make it worthless, without hiding why the join failed
+            manager.run(swarm.rotate_join_token(), warn=True)
+        raise
+    if joining:
+        with step("rotate the worker join token (the one just used no longer joins)"):
+            manager.run(swarm.rotate_join_token(), what="rotating the worker join token failed: run "
+                        "`docker swarm join-token --rotate worker` on the manager")
+        report.note(True, "the worker join token rotated")
     with step("label the node that holds the database"):
         wanted = host_by_name(hosts, db_node or config.swarm.db_node) if (db_node or config.swarm.db_node) else manager
         ids = {host.name: node_id(host)[1] for host in hosts}
@@ -90,6 +105,30 @@ def check_db_node(config: DeployConfig, db_node: str | None) -> None:
     """``--db-node`` names one of the nodes: checked before connecting."""
     if db_node is not None:
         checks.node_named(config.swarm.nodes, db_node, "--db-node")
+
+
+def check_curl(worker: Host) -> None:
+    found = swarm.parse_curl_version(worker.probe(swarm.curl_version()).stdout)
+    if found < swarm.CURL_UNIX_SOCKET and not worker.dry_run:
+        have = "has no curl" if not found else f"has curl {'.'.join(map(str, found))}, older than 7.40"
+        raise DeployError(f"{worker.name} {have}: a worker joins through Docker's API with curl 7.40+ (so the join "
+                          "token never shows in `ps`); install it (`sudo apt-get install curl` or `sudo dnf install "
+                          "curl`), then run `fab swarm.bootstrap` again")
+
+
+def join(worker: Host, manager_addr: str, token: str) -> None:
+    """Join ``worker`` through the Engine API on its own socket: the token travels in the request body, on stdin."""
+    api = worker.probe(swarm.api_version()).stdout.strip()
+    if not re.fullmatch(r"\d+\.\d+", api) and not worker.dry_run:
+        raise DeployError(f"{worker.name}: `docker version` gave no Engine API version ({api[:60]!r}): is Docker "
+                          "running there, and is the deploy user in the docker group? (fab bootstrap)")
+    failed = (f"{worker.name} could not join the swarm at {manager_addr}:2377 (is that address reachable from it, "
+              "and port 2377 open?)")
+    done = worker.run(swarm.join(api or "1.41"), stdin=swarm.join_request(token, manager_addr, address(worker)),
+                      what=failed)
+    code, message = swarm.parse_join(done.stdout)
+    if code != "200" and not worker.dry_run:
+        raise DeployError(f"{failed}: Docker said {code} {message.replace(token, 'TOKEN') if token else message}")
 
 
 def parse_nodes(text: str) -> dict[str, dict[str, str]]:
@@ -448,6 +487,36 @@ def restore(hosts: list[Host], config: DeployConfig, file: str, yes: bool = Fals
             node.put(file, upload)
             node.run(backup.pg_restore_in(container or "POSTGRES", upload), timeout=1800,
                      what="the restore failed; the live database is unchanged")
+        migrate_restored(manager, names)
+
+
+def migrate_restored(manager: Host, names: Names) -> None:
+    """The restored database, migrated to the serving release: its one-off migrate task, as `swarm.deploy` runs it,
+    with the image, secrets and hosts the app service runs with."""
+    text = manager.probe(swarm.container_spec(names, swarm.APP_SERVICE)).stdout.strip()
+    try:
+        spec = json.loads(text) if text else {}
+    except ValueError:
+        raise DeployError(f"the database is restored, but the app service's spec on {manager.name} is unreadable "
+                          f"({text[:60]!r}): run `fab swarm.deploy`, which migrates") from None
+    release = spec.get("Image", "").split("@")[0].partition(":")[2]
+    if not release and not manager.dry_run:
+        say("    no release serves yet: the first `fab swarm.deploy` migrates the restored database")
+        return
+    release = release or "RELEASE"
+    secrets = {item["File"]["Name"]: item["SecretName"] for item in spec.get("Secrets") or []}
+    if not manager.dry_run and any(name not in secrets for name in APP_SECRETS):
+        raise DeployError(f"the database is restored, but the app service lacks its secrets ({', '.join(APP_SECRETS)})"
+                          " to migrate it: run `fab swarm.deploy`, which migrates")
+    hosts = [item.partition("=")[2] for item in spec.get("Env") or [] if item.startswith("DJANGO_ALLOWED_HOSTS=")]
+    env = envfile.EnvFile("the app service", {"DJANGO_ALLOWED_HOSTS": hosts[0] if hosts else ""})
+    try:
+        run_job(manager, names, f"{names.project}_migrate_{release.replace('-', '_')}", Names.app_image(release),
+                "python manage.py migrate --noinput", secrets or {name: name for name in APP_SECRETS}, env,
+                title=f"migrate the restored database to {release} (a one-off task, as swarm.deploy runs it)")
+    except DeployError as error:
+        raise DeployError(f"the database is restored, but migrating it to {release} failed: fix the cause (the "
+                          "one-off task's output is above), then run `fab swarm.manage migrate`") from error
 
 
 def manage(hosts: list[Host], config: DeployConfig, command: list[str]) -> None:
@@ -511,6 +580,46 @@ def remove_node(hosts: list[Host], config: DeployConfig, node: str) -> None:
         leaving.run(swarm.leave(), warn=True)
         manager.run(swarm.remove_node(node_ref or "NODE"))
     show_tasks(manager, names)
+
+
+def answering(hosts: list[Host], config: DeployConfig, *, database: bool = False) -> list[Host]:
+    """The nodes that answer over SSH (opened at once, host keys checked), the manager first; one line names
+    those that do not. A day-two task needs the manager (and, with ``database``, the database node), not the
+    others: without one of those it stops, in one line."""
+    needed = {hosts[0].name: "the manager"}
+    if database:
+        needed.setdefault(db_host(hosts, config).name, "the database node")
+    with step(f"connect to {len(hosts)} node(s) (host keys checked against {config.known_hosts})"):
+        with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+            failures = list(pool.map(open_failure, hosts))
+    down = []
+    for host, error in zip(hosts, failures, strict=True):
+        if error is None:
+            continue
+        if not unreachable(error):
+            raise error  # a changed host key or a refused login is never "down"
+        if host.name in needed:
+            raise DeployError(f"{needed[host.name]} does not answer, and this task needs it: {error}")
+        down.append(host)
+    if down:
+        say(f"    down (no answer over SSH), left out: {', '.join(host.name for host in down)}")
+    return [host for host in hosts if host not in down]
+
+
+def open_failure(host: Host) -> DeployError | None:
+    try:
+        host.open()
+    except DeployError as error:
+        return error
+    return None
+
+
+def unreachable(error: DeployError) -> bool:
+    """The node is down or cut off (refused, silent, reset), as opposed to refusing who we are."""
+    cause = error.__cause__
+    if isinstance(cause, AuthenticationException | BadHostKeyException):
+        return False
+    return isinstance(cause, OSError | EOFError | SSHException)
 
 
 def connected(hosts: list[Host]) -> list[Host]:

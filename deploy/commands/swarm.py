@@ -1,9 +1,12 @@
 """Docker Swarm on the cluster's nodes: membership, labels, secrets, the stack, one-off jobs, convergence.
 
 The join token and secret values never appear in a command line: they reach the remote command on its
-stdin (``read -r``), so neither `ps`, an error message nor a dry run shows them.
+stdin, so neither `ps`, an error message nor a dry run shows them. `docker swarm join` only takes the
+token as an argument, so a worker joins through the Engine API on its local socket instead (curl, the
+request body on stdin).
 """
 
+import json
 from shlex import quote
 
 from deploy.names import Names
@@ -36,10 +39,53 @@ def join_token() -> str:
     return "docker swarm join-token -q worker"
 
 
-def join(manager: str, address: str) -> str:
-    """Join as a worker; the token comes on stdin."""
-    return (f"read -r token && exec docker swarm join --token \"$token\" --advertise-addr {quote(address)} "
-            f"{quote(manager)}:2377 >/dev/null")
+def rotate_join_token() -> str:
+    """A new worker join token: the one handed out no longer joins (nodes already in stay; the new one is not shown)."""
+    return "docker swarm join-token --rotate -q worker >/dev/null"
+
+
+CURL_UNIX_SOCKET = (7, 40)  # the first curl with --unix-socket
+
+
+def curl_version() -> str:
+    """'curl 7.88.1 (x86_64-pc-linux-gnu) ...', or nothing when curl is missing."""
+    return "curl --version 2>/dev/null | head -n 1"
+
+
+def parse_curl_version(text: str) -> tuple[int, ...]:
+    words = text.split()
+    parts = words[1].split(".") if len(words) > 1 and words[0] == "curl" else []
+    return tuple(int(part) for part in parts[:2] if part.isdigit())
+
+
+def api_version() -> str:
+    """The Engine API version this node's daemon speaks (1.41 for Docker 20.10, 1.45 for Docker 26)."""
+    return "docker version --format '{{.Server.APIVersion}}'"
+
+
+def join(api: str) -> str:
+    """Join as a worker: ``POST /swarm/join`` on the local socket with the request (``join_request``) on stdin.
+
+    Prints the daemon's answer, then the HTTP status on a line of its own (200: joined).
+    """
+    return (f"curl -sS --unix-socket /var/run/docker.sock -X POST -H 'Content-Type: application/json' "
+            f"--data-binary @- -w '\\n%{{http_code}}' http://localhost/v{quote(api)}/swarm/join")
+
+
+def join_request(token: str, manager: str, address: str) -> str:
+    """The body of ``join``: what `docker swarm join --advertise-addr ADDRESS MANAGER:2377` sends."""
+    return json.dumps({"ListenAddr": "0.0.0.0:2377", "AdvertiseAddr": address, "RemoteAddrs": [f"{manager}:2377"],
+                       "JoinToken": token})
+
+
+def parse_join(output: str) -> tuple[str, str]:
+    """(HTTP status, the daemon's message) from ``join``'s output."""
+    body, _, code = output.rstrip("\n").rpartition("\n")
+    try:
+        message = json.loads(body).get("message", "") if body.strip() else ""
+    except (ValueError, AttributeError):
+        message = body.strip()
+    return code.strip(), message
 
 
 def nodes() -> str:
@@ -115,6 +161,12 @@ def update_state(names: Names) -> str:
 
 def service_image(names: Names, name: str) -> str:
     return (f"docker service inspect --format '{{{{.Spec.TaskTemplate.ContainerSpec.Image}}}}' "
+            f"{service(names, name)} 2>/dev/null || true")
+
+
+def container_spec(names: Names, name: str) -> str:
+    """The service's container spec as JSON (image, env, secrets' names; never their values); '' when none."""
+    return (f"docker service inspect --format '{{{{json .Spec.TaskTemplate.ContainerSpec}}}}' "
             f"{service(names, name)} 2>/dev/null || true")
 
 

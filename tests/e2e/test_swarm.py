@@ -122,15 +122,61 @@ def under_load(cluster, action, servers=(0, 1), timeout=10.0, clients=None):
     return outcome, failed, total
 
 
+# Every process's argv on a node, sampled every 50 ms while it runs: only the lines that show a join or a join
+# token are kept (the brackets keep the sampler's own argv from matching itself).
+ARGV_SAMPLER = ("while [ ! -e /tmp/argv-stop ]; do cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n' | "
+                "grep -E 'SWMTK[N]|swarm/joi[n]|^joi[n]$'; sleep 0.05; done > /tmp/argv-samples")
+
+
+def argv_during(servers, action):
+    """action() while every process's argv on ``servers`` is sampled; (its outcome, each server's samples)."""
+    samplers = [subprocess.Popen(["docker", "exec", s.name, "bash", "-c", ARGV_SAMPLER]) for s in servers]
+    try:
+        outcome = action()
+    finally:
+        for server, sampler in zip(servers, samplers, strict=True):
+            server.exec("touch /tmp/argv-stop")
+            sampler.wait(timeout=30)
+    return outcome, [s.exec("cat /tmp/argv-samples; rm -f /tmp/argv-samples /tmp/argv-stop").stdout for s in servers]
+
+
+def worker_token(cluster) -> str:
+    return manager(cluster, "docker swarm join-token -q worker").strip()
+
+
+def leaves(cluster, server) -> None:
+    """``server`` leaves the swarm and the manager forgets it, as a node that never joined."""
+    node, _ = node_of(server)
+    server.exec("docker swarm leave")
+    manager(cluster, f"docker node rm --force {node}")
+
+
 def test_bootstrap_makes_one_swarm_and_running_it_again_changes_nothing(cluster, checkout, laptop):
-    done = swarm(cluster, checkout, laptop, "bootstrap")
+    done, samples = argv_during(cluster[1:], lambda: swarm(cluster, checkout, laptop, "bootstrap"))
     assert done.returncode == 0, done.stdout + done.stderr
+    for server, seen in zip(cluster[1:], samples, strict=True):
+        assert "SWMTKN" not in seen, (server.name, seen)  # no join token in any process's argv
+        assert "join" in seen, (server.name, seen)  # while the sampler saw the join run
     listed = manager(cluster, "docker node ls --format '{{.Status}} {{.Availability}} {{.ManagerStatus}}'").split("\n")
     assert sorted(line.strip() for line in listed if line.strip()) == [
         "Ready Active", "Ready Active", "Ready Active Leader"]
     assert "mysite.db=true" in manager(cluster, "docker node inspect self --format '{{.Spec.Labels}}'").replace(
         ":", "=")
     assert "join-token" not in done.stdout and "SWMTKN" not in done.stdout + done.stderr  # never printed
+
+    # the token a node joins with is rotated once it joined: it no longer joins anything
+    used = worker_token(cluster)
+    leaves(cluster, cluster[2])
+    rejoined = swarm(cluster, checkout, laptop, "bootstrap")
+    assert rejoined.returncode == 0 and "the worker join token rotated" in rejoined.stdout, rejoined.stdout
+    assert worker_token(cluster) not in ("", used)
+    leaves(cluster, cluster[2])
+    address = manager(cluster, "docker info --format '{{.Swarm.NodeAddr}}'").strip()
+    refused = cluster[2].exec(f"docker swarm join --token {used} {address}:2377", check=False, timeout=60)
+    assert refused.returncode != 0 and "token" in (refused.stdout + refused.stderr).lower(), refused
+    back = swarm(cluster, checkout, laptop, "bootstrap")
+    assert back.returncode == 0, back.stdout + back.stderr
+
     again = swarm(cluster, checkout, laptop, "bootstrap")
     assert again.returncode == 0 and "nothing changed" in again.stdout, again.stdout + again.stderr
 
@@ -202,6 +248,7 @@ def test_backup_then_restore_round_trips_the_data(cluster, checkout, laptop, tmp
     assert status == 200 and quiet_fingerprint(cluster, checkout, laptop) != saved  # its page's view written too
     done = swarm(cluster, checkout, laptop, "restore", str(dump), "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "migrate the restored database to" in done.stdout  # the serving release's migrate task, as a deploy
     assert fingerprint(cluster, checkout, laptop) == saved
     assert COMMENT in flows.get(cluster[1], flows.first_post(cluster[1]))[1]
 
@@ -241,7 +288,8 @@ def test_a_node_drained_under_load_loses_nothing(cluster):
     assert moved and failed == 0 and total > 100
 
 
-def test_a_worker_killed_hard_does_not_stop_the_others_and_its_tasks_come_back_elsewhere(cluster):
+def test_a_worker_killed_hard_does_not_stop_the_others_and_its_tasks_come_back_elsewhere(cluster, checkout, laptop,
+                                                                                         tmp_path):
     victim = cluster[2]
     _, hostname = node_of(victim)
     manager(cluster, "docker service scale --detach mysite_mysite=3")  # spread: one app task on every node
@@ -285,3 +333,12 @@ def test_a_worker_killed_hard_does_not_stop_the_others_and_its_tasks_come_back_e
     assert later == [] and total > 100, later
     assert len(in_flight) <= sum(client.threads for client in clients), in_flight  # one per connection at most
     assert {reason for *_, reason in in_flight} <= {"IncompleteRead", "RemoteDisconnected", "ConnectionResetError"}
+
+    # the day-two tasks need the manager and the database node, not the dead worker: they run, and name it down
+    dump = tmp_path / "after-the-kill.pgdump"
+    for task, *args in (("backup", "--output", str(dump)), ("status",)):
+        done = swarm(cluster, checkout, laptop, task, *args)
+        assert done.returncode == 0, done.stdout + done.stderr
+        down = [line for line in done.stdout.splitlines() if "down" in line and victim.host_string in line]
+        assert len(down) == 1, done.stdout
+    assert dump.read_bytes().startswith(b"PGDMP")

@@ -1,10 +1,15 @@
 """`fab swarm.*`: the builders by exact string, the secrets' names, the stack's variables, and the sequences
 that keep the join token and the secret values out of every command line."""
 
+import json
+
+import pytest
+
 from deploy import envfile
 from deploy import swarm as cluster
 from deploy.commands import swarm
 from deploy.config import DeployConfig
+from deploy.errors import DeployError
 from tests.unit.deploy.mockremote import names
 
 P = names()
@@ -13,9 +18,23 @@ ENV = envfile.EnvFile(".envs/.production", {"DJANGO_SECRET_KEY": KEY, "DJANGO_AL
                                             **envfile.postgres_settings("S3cretPassw0rd")})
 
 
-def test_a_worker_joins_with_the_token_on_its_stdin_never_in_the_command():
-    assert swarm.join("10.0.0.5", "10.0.0.6") == (
-        'read -r token && exec docker swarm join --token "$token" --advertise-addr 10.0.0.6 10.0.0.5:2377 >/dev/null')
+def test_a_worker_joins_through_the_engine_api_with_the_request_on_stdin_never_in_the_command():
+    assert swarm.join("1.41") == (
+        "curl -sS --unix-socket /var/run/docker.sock -X POST -H 'Content-Type: application/json' --data-binary @- "
+        "-w '\\n%{http_code}' http://localhost/v1.41/swarm/join")
+    assert json.loads(swarm.join_request("SWMTKN-1-secret", "10.0.0.5", "10.0.0.6")) == {
+        "ListenAddr": "0.0.0.0:2377", "AdvertiseAddr": "10.0.0.6", "RemoteAddrs": ["10.0.0.5:2377"],
+        "JoinToken": "SWMTKN-1-secret"}
+    assert swarm.parse_join("\n200") == ("200", "")
+    assert swarm.parse_join('{"message":"This node is already part of a swarm."}\n503') == (
+        "503", "This node is already part of a swarm.")
+    assert swarm.rotate_join_token() == "docker swarm join-token --rotate -q worker >/dev/null"
+
+
+def test_curl_versions_are_read():
+    assert swarm.parse_curl_version("curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1\n") == (7, 88)
+    assert swarm.parse_curl_version("curl 7.29.0 (x86_64-redhat-linux-gnu)") < swarm.CURL_UNIX_SOCKET
+    assert swarm.parse_curl_version("") == ()
 
 
 def test_a_secret_is_created_from_stdin():
@@ -72,6 +91,7 @@ class FakeHost:
     """A node that answers probes from a table and records what runs (with what it got on stdin)."""
 
     dry_run = False
+    joined = ""  # what the Engine API's join answers
 
     def __init__(self, name, answers):
         self.name, self.answers, self.sent = name, answers, []
@@ -81,21 +101,59 @@ class FakeHost:
 
     def run(self, command, stdin=None, **kwargs):
         self.sent.append((command, stdin))
-        return type("R", (), {"stdout": "", "ok": True, "failed": False})()
+        stdout = self.joined if command.startswith("curl ") else ""
+        return type("R", (), {"stdout": stdout, "ok": True, "failed": False})()
 
     def output(self, command, **kwargs):
         self.sent.append((command, None))
         return self.answers.get(command, "").strip()
 
 
-def test_bootstrap_sends_the_join_token_only_on_stdin(monkeypatch, capsys):
-    monkeypatch.setattr(cluster, "check_sudo", lambda host: None)
+WORKER = {swarm.state(): "inactive  false\n", swarm.private_address(): "10.0.0.6\n",
+          swarm.curl_version(): "curl 7.88.1 (x86_64-pc-linux-gnu)\n", swarm.api_version(): "1.41\n"}
+
+
+def cluster_of_two(worker_answers=WORKER):
     manager = FakeHost("manager", {swarm.state(): "active n1 true\n", swarm.private_address(): "10.0.0.5\n",
                                    swarm.join_token(): "SWMTKN-1-secret\n",
                                    swarm.nodes(): "n1 srv1 ready active 10.0.0.5 \nn2 srv2 ready active 10.0.0.6 \n"})
-    worker = FakeHost("worker", {swarm.state(): "inactive  false\n", swarm.private_address(): "10.0.0.6\n"})
+    return manager, FakeHost("worker", worker_answers)
+
+
+def test_bootstrap_sends_the_join_token_only_on_stdin_then_rotates_it(monkeypatch, capsys):
+    monkeypatch.setattr(cluster, "check_sudo", lambda host: None)
+    manager, worker = cluster_of_two()
+    worker.joined = "\n200"
     cluster.bootstrap([manager, worker], DeployConfig())
-    assert worker.sent == [(swarm.join("10.0.0.5", "10.0.0.6"), "SWMTKN-1-secret\n")]
-    assert manager.sent == [(swarm.join_token(), None), (swarm.label_db("n1"), None)]
+    assert worker.sent == [(swarm.join("1.41"), swarm.join_request("SWMTKN-1-secret", "10.0.0.5", "10.0.0.6"))]
+    assert manager.sent == [(swarm.join_token(), None), (swarm.rotate_join_token(), None),
+                            (swarm.label_db("n1"), None)]
+    # the token is in no argv, not even through a shell variable that the remote shell expands into one
+    assert not any("SWMTKN" in command or "--token" in command for command, _ in worker.sent + manager.sent)
     out = capsys.readouterr().out
     assert "SWMTKN" not in out and "changed: worker is in the swarm" in out
+    assert "changed: the worker join token rotated" in out
+
+
+def test_a_refused_join_is_one_line_and_the_token_is_rotated_all_the_same(monkeypatch):
+    monkeypatch.setattr(cluster, "check_sudo", lambda host: None)
+    manager, worker = cluster_of_two()
+    worker.joined = '{"message":"rpc error: A valid join token is necessary to join this cluster"}\n400'
+    with pytest.raises(DeployError, match="could not join the swarm at 10.0.0.5:2377 .*: Docker said 400 rpc error"):
+        cluster.bootstrap([manager, worker], DeployConfig())
+    assert manager.sent[-1] == (swarm.rotate_join_token(), None)
+
+
+def test_a_worker_without_curl_is_refused_before_anything_changes(monkeypatch):
+    monkeypatch.setattr(cluster, "check_sudo", lambda host: None)
+    manager, worker = cluster_of_two({**WORKER, swarm.curl_version(): ""})
+    with pytest.raises(DeployError, match="worker has no curl: .* install it"):
+        cluster.bootstrap([manager, worker], DeployConfig())
+    assert manager.sent == [] and worker.sent == []
+
+
+def test_a_second_bootstrap_neither_joins_nor_rotates(monkeypatch):
+    monkeypatch.setattr(cluster, "check_sudo", lambda host: None)
+    manager, worker = cluster_of_two({**WORKER, swarm.state(): "active n2 false\n"})
+    cluster.bootstrap([manager, worker], DeployConfig())
+    assert worker.sent == [] and manager.sent == [(swarm.label_db("n1"), None)]
