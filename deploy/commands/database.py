@@ -36,5 +36,5 @@ def unsafe_migrations(python: str, applied: str) -> str:
 
 def remove_postgres(names: Names, release: str, kind: str) -> str:
     """The bundled PostgreSQL and its data gone: what a move that did not finish leaves behind."""
-    return (f"{compose.stack(names, release, 'rm -sf postgres', kind=kind)}; "
+    return (f"{compose.stack(names, release, compose.REMOVE_POSTGRES, kind=kind)}; "
             f"docker volume rm {names.volume('postgres')} >/dev/null 2>&1; rm -f {quote(names.postgres_env)}; true")
