@@ -235,6 +235,23 @@ class Migration(migrations.Migration):
     ]
 """
 
+# models that do not load from the migrations (a key to an app that none of them creates): app `loose`
+LOOSE_INITIAL = """
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [migrations.CreateModel("Thing", [
+        ("id", models.BigAutoField(primary_key=True, serialize=False)),
+        ("owner", models.ForeignKey(on_delete=models.CASCADE, to="elsewhere.owner")),
+    ])]
+"""
+LOOSE_ALTER = """
+class Migration(migrations.Migration):
+    dependencies = [("loose", "0001_initial")]
+    operations = [migrations.AlterField("thing", "owner", models.ForeignKey(null=True, on_delete=models.CASCADE,
+                                                                          to="elsewhere.owner"))]
+"""
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
@@ -256,7 +273,8 @@ def project(tmp_path_factory):
         previous = name
     (folder / f"{REVIEWED_NAME}.py").write_text(HEADER + REVIEWED.format(previous=previous))
     for app, files in (("counter", {"0001_initial": COUNTER_INITIAL, **RECIPE}),
-                       ("naive", {"0001_initial": COUNTER_INITIAL, "0002_remove_views": NAIVE})):
+                       ("naive", {"0001_initial": COUNTER_INITIAL, "0002_remove_views": NAIVE}),
+                       ("loose", {"0001_initial": LOOSE_INITIAL, "0002_alter_owner": LOOSE_ALTER})):
         folder = root / app / "migrations"
         folder.mkdir(parents=True)
         for name in ("__init__.py", "../__init__.py", "../models.py"):
@@ -264,7 +282,8 @@ def project(tmp_path_factory):
         for name, text in files.items():
             (folder / f"{name}.py").write_text(HEADER + text)
     (root / "gate_settings.py").write_text(
-        "from mysite.settings.test import *  # noqa\nINSTALLED_APPS = [*INSTALLED_APPS, 'shop', 'counter', 'naive']\n")
+        "from mysite.settings.test import *  # noqa\n"
+        "INSTALLED_APPS = [*INSTALLED_APPS, 'shop', 'counter', 'naive', 'loose']\n")
     return root
 
 
@@ -293,7 +312,7 @@ def verdicts(project):
         django.setup()
         from blog.migration_gate import unsafe_migrations
         chains = {{"shop": {NAMES!r}, "counter": {["0001_initial", *RECIPE]!r},
-                   "naive": ["0001_initial", "0002_remove_views"]}}
+                   "naive": ["0001_initial", "0002_remove_views"], "loose": ["0001_initial", "0002_alter_owner"]}}
         everything = {{(app, n) for app, names in chains.items() for n in names}}
         print(json.dumps({{f"{{app}}.{{n}}": [str(p) for p in unsafe_migrations(everything - {{(app, n)}}, {{app}})]
                           for app, names in chains.items() for n in names}}))
@@ -325,6 +344,13 @@ def test_the_documented_rename_passes_each_deploy_and_the_plain_one_does_not(ver
     assert verdicts["naive.0002_remove_views"] == [
         "naive.0002_remove_views: RemoveField post.views (the release still serving reads that column)"
     ]
+
+
+def test_models_that_do_not_load_are_refused_not_passed(verdicts):
+    [line] = verdicts["loose.0002_alter_owner"]
+    assert line.startswith("loose.0002_alter_owner: AlterField thing.owner (its models do not load (The field "
+                           "loose.Thing.owner was declared with a lazy reference to 'elsewhere.owner'"), line
+    assert line.endswith("so it cannot be checked: review it, then mark the migration `zero_downtime_safe = \"why\"`)")
 
 
 def test_the_cli_lists_problems_one_a_line_and_exits_1(project):
