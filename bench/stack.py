@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -187,6 +188,8 @@ class Stack(stack.Stack):
         env = compose.environment(env_file=str(self.env_file), http_addr="127.0.0.1", http_port=port,
                                   https_port=self.https_port, tag=TAG,
                                   postgres_env_file=str(self.postgres_env_file) if postgres else None)
+        if postgres:  # production.yml's postgres service is in its profile: every command here may name it
+            env["COMPOSE_PROFILES"] = compose.POSTGRES_PROFILE
         files = ("production.yml", str(LIMITS)) if limits else "production.yml"
         super().__init__(stack.compose_kind(), src, files, PROJECT, port=port, env=env)
         self.write_env_file()
@@ -332,8 +335,8 @@ def down_project() -> None:
     """Remove whatever a killed or --keep run left behind (project mysite-bench only)."""
     env = {**os.environ, **compose.environment(env_file=".envs/.production.example", http_addr="127.0.0.1",
                                                http_port=80, https_port=443, tag=TAG)}
-    argv = stack.compose_argv(stack.compose_kind(), "production.yml", "down", "--volumes", "--remove-orphans",
-                              project=PROJECT)
+    argv = stack.compose_argv(stack.compose_kind(), "production.yml", *shlex.split(compose.EVERY_PROFILE), "down",
+                              "--volumes", "--remove-orphans", project=PROJECT)
     subprocess.run(argv, cwd=ROOT, env=env)
 
 

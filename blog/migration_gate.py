@@ -13,13 +13,20 @@ Unsafe (for a table or column the old code knows, i.e. not created by this same 
   the existing rows and is then dropped from the table, so the old code's INSERTs fail;
 - AlterField that makes a column NOT NULL where the old field has no default (the old code writes NULL),
   that narrows it (a shorter max_length, fewer digits) or changes its type (other than widening:
-  CharField to TextField, smaller to bigger integers), or drops the database default of a NOT NULL column;
+  CharField to TextField, smaller to bigger integers; the database type, `db_parameters()`, on SQLite and
+  on PostgreSQL), or drops the database default of a NOT NULL column;
+- AlterField that re-points a foreign key (another model, or another `to_field`), or that changes a
+  many-to-many field's table (`db_table`: Django copies the rows to the new table and drops the old) or
+  its target;
+- new uniqueness or checks on a table with rows: AlterField to `unique=True`, AddConstraint (unique,
+  check or any other), AlterUniqueTogether with a new set. The gate cannot see the rows, nor what the
+  old code writes, so these are refused until a migration reviewed by hand says so (below);
 - RunSQL and operations this module does not know: they cannot be checked.
 Safe: CreateModel, AddField of a nullable column or with db_default, many-to-many fields added,
-RunPython, indexes and constraints, options and managers, SeparateDatabaseAndState's state half;
+RunPython, indexes, constraints removed, options and managers, SeparateDatabaseAndState's state half;
+an AlterField that changes nothing in the database (help_text, verbose_name, on_delete, related_name);
 anything on a model or field created by a migration of the same release.
-Not checked: new unique or check constraints the old code might violate, and how long a migration
-locks a big table.
+Not checked: how long a migration locks a big table.
 
 A migration reviewed by hand can say so, and is then skipped:
     class Migration(migrations.Migration):
@@ -35,7 +42,8 @@ from pathlib import Path
 from django.apps import apps
 from django.db import migrations
 from django.db.migrations.loader import MigrationLoader
-from django.db.models import NOT_PROVIDED
+from django.db.models import NOT_PROVIDED, CheckConstraint, UniqueConstraint
+from django.db.utils import ConnectionHandler
 
 REVIEWED_ATTRIBUTE = "zero_downtime_safe"
 APPLIED_MARK = re.compile(r"^\s*\[(?P<mark>[ xX])\]\s+(?P<name>\S+)")
@@ -53,11 +61,16 @@ WIDENING = {
 }
 SAFE_OPERATIONS = (
     migrations.CreateModel, migrations.RunPython, migrations.AddIndex, migrations.RemoveIndex,
-    migrations.RenameIndex, migrations.AddConstraint, migrations.RemoveConstraint, migrations.AlterModelOptions,
-    migrations.AlterModelManagers, migrations.AlterUniqueTogether, migrations.AlterIndexTogether,
-    migrations.AlterModelTableComment,
+    migrations.RenameIndex, migrations.RemoveConstraint, migrations.AlterModelOptions,
+    migrations.AlterModelManagers, migrations.AlterIndexTogether, migrations.AlterModelTableComment,
 )
 READS = "the release still serving reads"
+SIZES = ("max_length", "max_digits", "decimal_places")
+# A column's database type is judged on both databases a site can run on (never connected: only their types)
+BACKENDS = ConnectionHandler({"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+                              "postgresql": {"ENGINE": "django.db.backends.postgresql", "NAME": "unused"}})
+CHECK_ROWS = (f"the gate cannot see the rows: check them and the release still serving, then mark the migration "
+              f"`{REVIEWED_ATTRIBUTE} = \"why\"`")
 
 
 class AppliedListError(ValueError):
@@ -204,6 +217,13 @@ def _judge(app: str, op, state, release: _Release) -> list[tuple[str, str]]:
         return [(f"{name} {op.name_lower}", "adds the NOT NULL column _order without a database default: the "
                  "release still serving inserts rows without it" if op.order_with_respect_to else
                  f"drops the column _order: {READS} it")]
+    if isinstance(op, migrations.AddConstraint):
+        return [(f"{name} {op.model_name_lower}.{op.constraint.name}", _new_constraint(op.constraint))]
+    if isinstance(op, migrations.AlterUniqueTogether):
+        old = set(model_state.options.get("unique_together") or ()) if model_state else set()
+        added = sorted(set(op.option_value or ()) - old)
+        return [(f"{name} {op.name_lower}", f"makes ({', '.join(fields)}) unique together: the rows already there, "
+                 f"or those the release still serving writes, may repeat it; {CHECK_ROWS}") for fields in added]
     if isinstance(op, migrations.AddField):
         return _add_field(app, op, release)
     if isinstance(op, migrations.RemoveField | migrations.RenameField | migrations.AlterField):
@@ -219,7 +239,7 @@ def _judge(app: str, op, state, release: _Release) -> list[tuple[str, str]]:
             return [(f"{name} {target}", f"{READS} {what}")]
         if isinstance(op, migrations.RenameField):
             return _rename_field(op, old, target)
-        return _alter_field(op, old, target)
+        return _alter_field(app, op, state, old, target)
     return [(name, f"{name} is not an operation this gate knows, so it cannot be checked: review it, then mark the "
                    f"migration `{REVIEWED_ATTRIBUTE} = \"why\"`")]
 
@@ -242,12 +262,18 @@ def _rename_field(op, old, target: str) -> list[tuple[str, str]]:
     return [(f"RenameField {target} -> {op.new_name}", f"renames its {kind}: {READS} {op.old_name}")]
 
 
-def _alter_field(op, old, target: str) -> list[tuple[str, str]]:
-    new = op.field
-    if old is None or old.many_to_many or new.many_to_many:
-        return []
-    found = []
+def _alter_field(app: str, op, state, old, target: str) -> list[tuple[str, str]]:
     what = f"AlterField {target}"
+    if old is None:
+        return []
+    try:
+        old, new = _bound_fields(app, op, state)
+    except (ValueError, LookupError) as error:
+        return [(what, f"its models do not load ({' '.join(str(error).split())}), so it cannot be checked: review "
+                       f"it, then mark the migration `{REVIEWED_ATTRIBUTE} = \"why\"`")]
+    if old.many_to_many or new.many_to_many:
+        return _alter_many_to_many(old, new, what)
+    found = []
     if _column(old, op.name) != _column(new, op.name):
         found.append((what, f"renames its column: {READS} {_column(old, op.name)}"))
     if old.null and not new.null and old.default in (NOT_PROVIDED, None) and not _has_db_default(old):
@@ -255,24 +281,104 @@ def _alter_field(op, old, target: str) -> list[tuple[str, str]]:
     if _has_db_default(old) and not _has_db_default(new) and not new.null:
         found.append((what, "drops the database default of a NOT NULL column: the release still serving inserts "
                             "rows without it"))
-    narrowed = _narrowing(old, new)
+    repointed = _repointed(old, new)
+    if repointed:
+        found.append((what, repointed))
+    if new.unique and not old.unique:
+        found.append((what, "makes the column unique: the rows already there, or those the release still serving "
+                            f"writes, may repeat a value; {CHECK_ROWS}"))
+    narrowed = None if repointed else _narrowing(old, new)
     if narrowed:
         found.append((what, narrowed))
     return found
 
 
-def _narrowing(old, new) -> str | None:
-    old_type, new_type = old.get_internal_type(), new.get_internal_type()
-    if old_type != new_type:
-        if (old_type, new_type) in WIDENING:
-            return None
-        return f"changes the column's type from {old_type} to {new_type}: the release still serving writes the old one"
-    for attribute in ("max_length", "max_digits", "decimal_places"):
-        before, after = getattr(old, attribute, None), getattr(new, attribute, None)
-        if after is not None and (before is None or after < before):
-            return (f"narrows {attribute} from {before} to {after}: the release still serving may write values that "
-                    "no longer fit")
+def _bound_fields(app: str, op, state):
+    """The field before and after ``op``, on models rendered from the state: relations resolved, through
+    tables named. Rendered on copies, so that the state the gate walks stays unrendered (cheap to change)."""
+    before, after = state.clone(), state.clone()
+    op.state_forwards(app, after)
+    return (before.apps.get_model(app, op.model_name)._meta.get_field(op.name),
+            after.apps.get_model(app, op.model_name)._meta.get_field(op.name))
+
+
+def _alter_many_to_many(old, new, what: str) -> list[tuple[str, str]]:
+    if old.many_to_many != new.many_to_many:
+        return [(what, f"turns a many-to-many field into a column, or back: {READS} the old one")]
+    found = []
+    before, after = old.m2m_db_table(), new.m2m_db_table()
+    if before != after:
+        found.append((what, f"moves its table from {before} to {after} (the rows are copied, then {before} is "
+                            f"dropped): {READS} {before}"))
+    old_target, new_target = old.related_model._meta.label_lower, new.related_model._meta.label_lower
+    if old_target != new_target:
+        found.append((what, f"points it at {new_target} instead of {old_target}: {READS} and writes keys of "
+                            f"{old_target} there"))
+    return found
+
+
+def _repointed(old, new) -> str | None:
+    """What changes in what a foreign key refers to: another model, another `to_field`, or a new key at all."""
+    if not (new.many_to_one or new.one_to_one):
+        return None
+    target = f"{new.related_model._meta.label_lower}.{new.target_field.name}"
+    if not (old.many_to_one or old.one_to_one):
+        return (f"makes the column a foreign key to {target}: the rows already there, or those the release still "
+                f"serving writes, may hold values it does not have; {CHECK_ROWS}")
+    before = f"{old.related_model._meta.label_lower}.{old.target_field.name}"
+    if old.related_model._meta.label_lower != new.related_model._meta.label_lower:
+        return f"points the foreign key at {target} instead of {before}: the release still serving writes {before}"
+    if old.target_field.name != new.target_field.name:
+        return (f"makes the foreign key hold {target} (to_field) instead of {before}: the release still serving "
+                f"writes {before}")
     return None
+
+
+def _narrowing(old, new) -> str | None:
+    if not (old.is_relation or new.is_relation):  # a key's type is its target's
+        old_type, new_type = old.get_internal_type(), new.get_internal_type()
+        if old_type != new_type:
+            if (old_type, new_type) in WIDENING:
+                return None
+            return (f"changes the column's type from {old_type} to {new_type}: the release still serving writes "
+                    "the old one")
+        for attribute in SIZES:
+            before, after = getattr(old, attribute, None), getattr(new, attribute, None)
+            if after is not None and (before is None or after < before):
+                return (f"narrows {attribute} from {before} to {after}: the release still serving may write values "
+                        "that no longer fit")
+        old = _resized(old, new)  # a wider size is judged above: what else changes in the database?
+    for alias in ("default", "postgresql"):
+        connection = BACKENDS[alias]
+        before, after = _db_type(old, connection), _db_type(new, connection)
+        if before != after:
+            return (f"changes the column's type on {connection.display_name} from {before} to {after}: the release "
+                    "still serving writes the old one")
+    return None
+
+
+def _resized(old, new):
+    """``old`` with the sizes of ``new`` (max_length, digits)."""
+    field = old.clone()
+    for attribute in SIZES:
+        if getattr(new, attribute, None) is not None:
+            setattr(field, attribute, getattr(new, attribute))
+    field.set_attributes_from_name(old.name)
+    return field
+
+
+def _db_type(field, connection) -> str:
+    """The column's type and collation on ``connection``'s database (Django's own `db_parameters()`)."""
+    parameters = field.db_parameters(connection=connection)
+    collation = parameters.get("collation")
+    return f"{parameters['type']} COLLATE {collation}" if collation else str(parameters["type"])
+
+
+def _new_constraint(constraint) -> str:
+    kind = {UniqueConstraint: "a unique constraint", CheckConstraint: "a check constraint"}.get(
+        type(constraint), f"a constraint ({type(constraint).__name__})")
+    return (f"adds {kind}: the rows already there, or those the release still serving writes, may break it; "
+            f"{CHECK_ROWS}")
 
 
 def _column(field, name: str) -> str:

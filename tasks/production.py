@@ -6,7 +6,7 @@ import sys
 
 from deploy import checks, envfile
 from deploy.arguments import PORT, task
-from deploy.commands.compose import APP_SERVICES, BUILD_ENV, environment
+from deploy.commands.compose import APP_SERVICES, BUILD_ENV, EVERY_PROFILE, environment
 
 from . import commands as cmd
 from ._run import ROOT, TaskError, compose, in_root, say, user_errors
@@ -62,7 +62,7 @@ def down(c, volumes=False):
     """Stop and remove the production stack here."""
     env = _stack_env()
     with in_root(c):
-        c.run(_prod(c, "down", *(["--volumes"] if volumes else [])), env=env)
+        c.run(_prod(c, EVERY_PROFILE, "down", *(["--volumes"] if volumes else [])), env=env)
 
 
 @task(help={"follow": "keep following new log lines", "tail": "how many recent lines to show (default 200)"})
@@ -70,7 +70,7 @@ def logs(c, follow=False, tail=200):
     """Show the production stack's logs (nginx and gunicorn)."""
     env = _stack_env()
     with in_root(c):
-        c.run(_prod(c, "logs", f"--tail={int(tail)}", *(["--follow"] if follow else [])), env=env,
+        c.run(_prod(c, EVERY_PROFILE, "logs", f"--tail={int(tail)}", *(["--follow"] if follow else [])), env=env,
               pty=sys.stdin.isatty())
 
 

@@ -70,4 +70,5 @@ class Stack:
 
     def down(self, timeout: float = 300) -> None:
         """Remove the project's containers, volumes and network (also what a killed run left behind)."""
-        self.compose("down", "--volumes", "--remove-orphans", check=False, timeout=timeout)
+        self.compose(*shlex.split(compose.EVERY_PROFILE), "down", "--volumes", "--remove-orphans", check=False,
+                     timeout=timeout)

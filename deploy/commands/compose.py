@@ -60,10 +60,23 @@ def stack(names: Names, release: str, *args: str, kind: str) -> str:
     return f"cd {quote(names.release(release))} && {env} {compose}"
 
 
+def profiles(*names: str) -> str:
+    """`--profile NAME` words: they go before the command (``profiles("https") + " up ..."``)."""
+    return " ".join(f"--profile {quote(name)}" for name in names)
+
+
+# production.yml's profiles: a plain `up` starts APP_SERVICES, what every site runs; the bundled PostgreSQL
+# and the certbot renewal service only start in their profile. A command that names one of them enables its
+# profile too: compose v2 may not find a service whose profile is off (docker-compose 1.29 enables it itself).
+POSTGRES_PROFILE = "postgres"
+HTTPS_PROFILE = "https"
+EVERY_PROFILE = profiles(POSTGRES_PROFILE, HTTPS_PROFILE)  # for `down`: v2 leaves the services of profiles off
+
 # What the steps ask of the release's stack (words after `compose -p ... -f ...`)
 BUILD = "build"
 MIGRATE = "run --rm --no-deps -T mysite python manage.py migrate --noinput"
 START_NGINX = "up -d --no-deps nginx"
-START_CERTBOT = "up -d --no-deps certbot"
-START_POSTGRES = "up -d --no-deps postgres"
-APP_SERVICES = ("mysite", "nginx")  # what `up` starts on a laptop: PostgreSQL only when named
+START_CERTBOT = f"{profiles(HTTPS_PROFILE)} up -d --no-deps certbot"
+START_POSTGRES = f"{profiles(POSTGRES_PROFILE)} up -d --no-deps postgres"
+REMOVE_POSTGRES = f"{profiles(POSTGRES_PROFILE)} rm -sf postgres"
+APP_SERVICES = ("mysite", "nginx")  # what a plain `up` starts (production.yml's services in no profile)

@@ -43,7 +43,7 @@ def remove_postgres(names: Names, release: str, kind: str, *, container: bool = 
     """
     parts = []
     if container:
-        parts.append(compose.stack(names, release, "rm -sf postgres", kind=kind))
+        parts.append(compose.stack(names, release, compose.REMOVE_POSTGRES, kind=kind))
     if volume:
         parts.append(f"docker volume rm {names.volume('postgres')} >/dev/null 2>&1")
     if env_file:

@@ -57,7 +57,7 @@ def stack(base_images, compose_kind, repo_copy_factory, workdir):
             f"image sizes: {DJANGO_IMAGE} {image_size_mb(DJANGO_IMAGE):.0f} MB, "
             f"{NGINX_IMAGE} {image_size_mb(NGINX_IMAGE):.0f} MB"
         )
-        s.compose("up", "--detach", *compose.APP_SERVICES)
+        s.compose("up", "--detach")  # the article's command, as it is
         s.wait_healthy("mysite", "nginx")
         seeded = s.compose("run", "--rm", "mysite", "python", "manage.py", "seed_demo", "--posts", "5")
         assert "seed_demo" in seeded.stdout
@@ -77,6 +77,13 @@ def test_healthz_through_nginx_and_containers_healthy(stack):
     assert answer.body.replace(" ", "") == '{"status":"ok"}'
     assert stack.health("mysite") == "healthy"
     assert stack.health("nginx") == "healthy"
+
+
+def test_a_plain_up_starts_the_app_and_nginx_only(stack):
+    """On a SQLite site without HTTPS, the article's `up -d` runs neither PostgreSQL nor certbot (nor pulls them)."""
+    services = docker("ps", "--all", "--filter", f"label=com.docker.compose.project={PROJECT}",
+                      "--format", '{{.Label "com.docker.compose.service"}}').stdout.split()
+    assert sorted(services) == sorted(compose.APP_SERVICES) == ["mysite", "nginx"]
 
 
 def test_index_and_post_pages_on_seeded_data(stack):
@@ -188,7 +195,7 @@ def test_posts_survive_down_and_up(stack):
     before = post_links(http_get(stack.port, "/", host=DOMAIN).body)
     assert before
     stack.compose("down")  # no --volumes: what a redeploy or a reboot does
-    stack.compose("up", "--detach", *compose.APP_SERVICES)
+    stack.compose("up", "--detach")
     stack.wait_healthy("mysite", "nginx")
     after = wait_http(stack.port, "/", host=DOMAIN)
     assert post_links(after.body) == before

@@ -43,6 +43,19 @@ class Migration(migrations.Migration):
             ("items", models.ManyToManyField(to="shop.item")),
         ]),
         migrations.CreateModel("Crate", [("id", models.BigAutoField(primary_key=True, serialize=False))]),
+        migrations.CreateModel("Maker", [
+            ("id", models.AutoField(primary_key=True, serialize=False)),
+            ("code", models.CharField(max_length=10, unique=True)),
+            ("email", models.CharField(max_length=50)),
+        ]),
+        migrations.CreateModel("Part", [
+            ("id", models.BigAutoField(primary_key=True, serialize=False)),
+            ("item", models.ForeignKey(on_delete=models.CASCADE, to="shop.item")),
+            ("maker", models.ForeignKey(on_delete=models.CASCADE, to="shop.maker")),
+            ("supplier", models.ForeignKey(on_delete=models.CASCADE, related_name="+", to="shop.maker")),
+            ("serial", models.CharField(max_length=20)),
+            ("makers", models.ManyToManyField(related_name="+", to="shop.maker")),
+        ]),
         migrations.CreateModel("Shadow", [("id", models.BigAutoField(primary_key=True, serialize=False))],
                                options={"managed": False}),
     ]
@@ -105,7 +118,50 @@ CASES = {
                                  'migrations.AlterModelOptions("item", {"ordering": ["name"]})', []),
     "0025_unknown_operation": ("UnknownOperation()", ["UnknownOperation (UnknownOperation is not an operation this "
                                                       "gate knows, so it cannot be checked"]),
+    "0026_many_to_many_table": ('migrations.AlterField("carton", "items", models.ManyToManyField(to="shop.item", '
+                                'db_table="shop_carton_things"))',
+                                ["AlterField carton.items (moves its table from shop_carton_items to "
+                                 "shop_carton_things (the rows are copied, then shop_carton_items is dropped): the "
+                                 "release still serving reads shop_carton_items)"]),
+    "0027_many_to_many_target": ('migrations.AlterField("part", "makers", models.ManyToManyField(related_name="+", '
+                                 'to="shop.item"))',
+                                 ["AlterField part.makers (points it at shop.item instead of shop.maker"]),
+    "0028_foreign_key_repointed": ('migrations.AlterField("part", "supplier", models.ForeignKey('
+                                   'on_delete=models.CASCADE, related_name="+", to="shop.item"))',
+                                   ["AlterField part.supplier (points the foreign key at shop.item.id instead of "
+                                    "shop.maker.id: the release still serving writes shop.maker.id)"]),
+    "0029_foreign_key_to_field": ('migrations.AlterField("part", "maker", models.ForeignKey(on_delete=models.CASCADE, '
+                                  'to="shop.maker", to_field="code"))',
+                                  ["AlterField part.maker (makes the foreign key hold shop.maker.code (to_field) "
+                                   "instead of shop.maker.id"]),
+    "0030_unique": ('migrations.AlterField("part", "serial", models.CharField(max_length=20, unique=True))',
+                    ["AlterField part.serial (makes the column unique: the rows already there"]),
+    "0031_one_to_one": ('migrations.AlterField("part", "item", models.OneToOneField(on_delete=models.CASCADE, '
+                        'to="shop.item"))',
+                        ["AlterField part.item (makes the column unique"]),
+    "0032_unique_constraint": ('migrations.AddConstraint("maker", models.UniqueConstraint(fields=["email"], '
+                               'name="maker_email_unique"))',
+                               ["AddConstraint maker.maker_email_unique (adds a unique constraint: the rows already "
+                                "there, or those the release still serving writes, may break it; the gate cannot see "
+                                "the rows"]),
+    "0033_check_constraint": ('migrations.AddConstraint("part", models.CheckConstraint(condition=models.Q(serial__gt='
+                              '""), name="part_serial_set"))',
+                              ["AddConstraint part.part_serial_set (adds a check constraint"]),
+    "0034_unique_together": ('migrations.AlterUniqueTogether("maker", {("code", "email")})',
+                             ["AlterUniqueTogether maker (makes (code, email) unique together"]),
+    "0035_database_type": ('migrations.AlterField("maker", "code", FixedChar(max_length=10, unique=True))',
+                           ["AlterField maker.code (changes the column's type on SQLite from varchar(10) to char(10)"]),
+    "0036_nothing_in_the_database": (
+        'migrations.AlterField("maker", "email", models.CharField(max_length=50, help_text="where to write", '
+        'verbose_name="e-mail")), '
+        'migrations.AlterField("part", "supplier", models.ForeignKey(on_delete=models.PROTECT, '
+        'related_name="supplied", to="shop.item", verbose_name="supplied by")), '
+        'migrations.AlterField("carton", "items", models.ManyToManyField(blank=True, db_table="shop_carton_things", '
+        'related_name="cartons", to="shop.item")), '
+        'migrations.AlterUniqueTogether("maker", {("code", "email")}), '
+        'migrations.RemoveConstraint("part", "part_serial_set")', []),
 }
+REVIEWED_NAME = "0099_reviewed"
 REVIEWED = '''
 class Migration(migrations.Migration):
     zero_downtime_safe = "reviewed: nothing reads Item.label any more"
@@ -121,7 +177,13 @@ class UnknownOperation(migrations.operations.base.Operation):
         pass
 
 '''
-NAMES = ["0001_initial", *CASES, "0026_reviewed"]
+FIXED_CHAR = '''
+class FixedChar(models.CharField):
+    def db_type(self, connection):
+        return f"char({self.max_length})"
+
+'''
+NAMES = ["0001_initial", *CASES, REVIEWED_NAME]
 
 # docs/DATABASES.md's example, renaming Post.views to Post.view_count: expand, contract, cleanup (app `counter`);
 # and the plain way that breaks the serving release (app `naive`)
@@ -173,6 +235,23 @@ class Migration(migrations.Migration):
     ]
 """
 
+# models that do not load from the migrations (a key to an app that none of them creates): app `loose`
+LOOSE_INITIAL = """
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [migrations.CreateModel("Thing", [
+        ("id", models.BigAutoField(primary_key=True, serialize=False)),
+        ("owner", models.ForeignKey(on_delete=models.CASCADE, to="elsewhere.owner")),
+    ])]
+"""
+LOOSE_ALTER = """
+class Migration(migrations.Migration):
+    dependencies = [("loose", "0001_initial")]
+    operations = [migrations.AlterField("thing", "owner", models.ForeignKey(null=True, on_delete=models.CASCADE,
+                                                                          to="elsewhere.owner"))]
+"""
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
@@ -186,14 +265,16 @@ def project(tmp_path_factory):
     (folder / "0001_initial.py").write_text(HEADER + INITIAL)
     previous = "0001_initial"
     for name, (operations, _) in CASES.items():
-        extra = UNKNOWN if "UnknownOperation" in operations else ""
+        extra = "".join(code for name_, code in (("UnknownOperation", UNKNOWN), ("FixedChar", FIXED_CHAR))
+                        if name_ in operations)
         body = f"class Migration(migrations.Migration):\n    dependencies = [(\"shop\", \"{previous}\")]\n" \
                f"    operations = [{operations}]\n"
         (folder / f"{name}.py").write_text(HEADER + extra + body)
         previous = name
-    (folder / "0026_reviewed.py").write_text(HEADER + REVIEWED.format(previous=previous))
+    (folder / f"{REVIEWED_NAME}.py").write_text(HEADER + REVIEWED.format(previous=previous))
     for app, files in (("counter", {"0001_initial": COUNTER_INITIAL, **RECIPE}),
-                       ("naive", {"0001_initial": COUNTER_INITIAL, "0002_remove_views": NAIVE})):
+                       ("naive", {"0001_initial": COUNTER_INITIAL, "0002_remove_views": NAIVE}),
+                       ("loose", {"0001_initial": LOOSE_INITIAL, "0002_alter_owner": LOOSE_ALTER})):
         folder = root / app / "migrations"
         folder.mkdir(parents=True)
         for name in ("__init__.py", "../__init__.py", "../models.py"):
@@ -201,7 +282,8 @@ def project(tmp_path_factory):
         for name, text in files.items():
             (folder / f"{name}.py").write_text(HEADER + text)
     (root / "gate_settings.py").write_text(
-        "from mysite.settings.test import *  # noqa\nINSTALLED_APPS = [*INSTALLED_APPS, 'shop', 'counter', 'naive']\n")
+        "from mysite.settings.test import *  # noqa\n"
+        "INSTALLED_APPS = [*INSTALLED_APPS, 'shop', 'counter', 'naive', 'loose']\n")
     return root
 
 
@@ -230,7 +312,7 @@ def verdicts(project):
         django.setup()
         from blog.migration_gate import unsafe_migrations
         chains = {{"shop": {NAMES!r}, "counter": {["0001_initial", *RECIPE]!r},
-                   "naive": ["0001_initial", "0002_remove_views"]}}
+                   "naive": ["0001_initial", "0002_remove_views"], "loose": ["0001_initial", "0002_alter_owner"]}}
         everything = {{(app, n) for app, names in chains.items() for n in names}}
         print(json.dumps({{f"{{app}}.{{n}}": [str(p) for p in unsafe_migrations(everything - {{(app, n)}}, {{app}})]
                           for app, names in chains.items() for n in names}}))
@@ -254,7 +336,7 @@ def test_each_kind_of_operation(verdicts, name):
 
 
 def test_a_reviewed_migration_is_skipped(verdicts):
-    assert verdicts["shop.0026_reviewed"] == []
+    assert verdicts[f"shop.{REVIEWED_NAME}"] == []
 
 
 def test_the_documented_rename_passes_each_deploy_and_the_plain_one_does_not(verdicts):
@@ -262,6 +344,13 @@ def test_the_documented_rename_passes_each_deploy_and_the_plain_one_does_not(ver
     assert verdicts["naive.0002_remove_views"] == [
         "naive.0002_remove_views: RemoveField post.views (the release still serving reads that column)"
     ]
+
+
+def test_models_that_do_not_load_are_refused_not_passed(verdicts):
+    [line] = verdicts["loose.0002_alter_owner"]
+    assert line.startswith("loose.0002_alter_owner: AlterField thing.owner (its models do not load (The field "
+                           "loose.Thing.owner was declared with a lazy reference to 'elsewhere.owner'"), line
+    assert line.endswith("so it cannot be checked: review it, then mark the migration `zero_downtime_safe = \"why\"`)")
 
 
 def test_the_cli_lists_problems_one_a_line_and_exits_1(project):
@@ -290,7 +379,7 @@ def test_every_pending_migration_is_checked_in_order(project):
     done = gate(project, ["shop.0001_initial", "shop.0002_add_nullable"])
     names = [line.split(":")[0] for line in done.stdout.splitlines()]
     assert names == sorted(names)
-    assert "shop.0003_add_not_null_with_default" in names and "shop.0026_reviewed" not in names
+    assert "shop.0003_add_not_null_with_default" in names and f"shop.{REVIEWED_NAME}" not in names
     assert "shop.0007_rename_field" in names and "shop.0020_new_in_this_release" not in names
 
 

@@ -108,7 +108,8 @@ def test_a_copy_that_fails_is_undone_and_the_site_stays_on_sqlite(local, monkeyp
              database.remove_postgres(P, REL, "v1"), database.writable(P, REL), lock_commands.release_lock(P.lock),
              monkeypatch=monkeypatch)
     assert database.remove_postgres(P, REL, "v1") == (
-        f"{compose.stack(P, REL, 'rm -sf postgres', kind='v1')}; docker volume rm mysite_postgres >/dev/null 2>&1; "
+        f"{compose.stack(P, REL, '--profile postgres rm -sf postgres', kind='v1')}; "
+        "docker volume rm mysite_postgres >/dev/null 2>&1; "
         f"rm -f {P.postgres_env}; true")
     assert str(info.value) == (
         "the copy into PostgreSQL failed (the fingerprints differ: blog_comment 1 vs 0); nothing was switched: the "

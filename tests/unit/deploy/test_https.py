@@ -167,7 +167,7 @@ def test_fab_https_issues_then_switches_nginx_then_django(request_, monkeypatch,
     run(request_, *PREFLIGHT, LOCK, f"chmod 644 {BUNDLE}", CERTONLY, certbot.store_ca(NGINX_C, BUNDLE),
         Command(certbot.https_on(NGINX_C, ["blog.example"]), out=b"nginx entrypoint: serving\n"),
         certbot.reload(NGINX_C),
-        compose.stack(N, REL, "up -d --no-deps certbot", kind="v1"),
+        compose.stack(N, REL, "--profile https up -d --no-deps certbot", kind="v1"),
         certbot.write_env(N.https_env),
         Command(LIST, out=f"{APP_C} Up 2 hours (healthy)\n".encode()),
         Command(certbot.app_https(APP_C), out=b"\n"),
@@ -192,7 +192,7 @@ def test_dry_run_on_a_deployed_http_site_reads_for_real_and_plans_the_whole_swit
 def test_running_it_again_neither_reloads_nor_restarts(request_, monkeypatch, capsys):
     run(request_, *PREFLIGHT, LOCK, f"chmod 644 {BUNDLE}", CERTONLY, certbot.store_ca(NGINX_C, BUNDLE),
         Command(certbot.https_on(NGINX_C, ["blog.example"]), out=b"https for 'blog.example' unchanged\n"),
-        compose.stack(N, REL, "up -d --no-deps certbot", kind="v1"),
+        compose.stack(N, REL, "--profile https up -d --no-deps certbot", kind="v1"),
         certbot.write_env(N.https_env),
         Command(LIST, out=f"{APP_C} Up 2 hours (healthy)\n".encode()),
         Command(certbot.app_https(APP_C), out=b"true\n"), UNLOCK, SHOW, monkeypatch=monkeypatch)
@@ -223,7 +223,7 @@ def test_a_failed_restart_puts_the_serving_container_back_under_its_name(request
     with pytest.raises(DeployError, match="rolled back"):
         run(request_, *PREFLIGHT, LOCK, f"chmod 644 {BUNDLE}", CERTONLY, certbot.store_ca(NGINX_C, BUNDLE),
             Command(certbot.https_on(NGINX_C, ["blog.example"]), out=b"ok\n"), certbot.reload(NGINX_C),
-            compose.stack(N, REL, "up -d --no-deps certbot", kind="v1"),
+            compose.stack(N, REL, "--profile https up -d --no-deps certbot", kind="v1"),
             certbot.write_env(N.https_env),
             Command(LIST, out=f"{APP_C} Up 2 hours (healthy)\n".encode()),
             Command(certbot.app_https(APP_C), out=b"\n"), f"docker rename {APP_C} {ASIDE}",

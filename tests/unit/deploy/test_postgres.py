@@ -148,7 +148,7 @@ def test_a_first_postgres_start_waits_until_it_is_healthy(local, monkeypatch):
     wait = health.wait_until(docker.is_healthy("mysite_postgres_1"), 120)
     deploy_case.run_deploy(
         *ON_POSTGRES, deploy_case.BUILD, Command(docker.service_container("mysite", "postgres")),
-        compose.stack(P, deploy_case.NEW, "up -d --no-deps postgres", kind="v1"),
+        compose.stack(P, deploy_case.NEW, "--profile postgres up -d --no-deps postgres", kind="v1"),
         Command(docker.service_container("mysite", "postgres"), out=b"mysite_postgres_1\n"), wait, *DUMP,
         *deploy_case.MIGRATE, *deploy_case.NGINX, *deploy_case.SWITCH,
         deploy_case.commands.link_current(P, deploy_case.NEW), *deploy_case.PRUNE,
@@ -161,7 +161,7 @@ def test_a_postgres_that_never_gets_healthy_stops_the_deploy_before_the_switch(l
     with pytest.raises(DeployError, match=r"PostgreSQL \(mysite_postgres_1\) did not become healthy within 120s"):
         deploy_case.run_deploy(
             *ON_POSTGRES, deploy_case.BUILD, Command(docker.service_container("mysite", "postgres")),
-            compose.stack(P, deploy_case.NEW, "up -d --no-deps postgres", kind="v1"),
+            compose.stack(P, deploy_case.NEW, "--profile postgres up -d --no-deps postgres", kind="v1"),
             Command(docker.service_container("mysite", "postgres"), out=b"mysite_postgres_1\n"),
             Command(wait, exit=1), Command(docker.logs_tail("mysite_postgres_1", 20), out=b"FATAL: bad\n"),
             deploy_case.commands.remove_release(P, deploy_case.NEW),

@@ -163,15 +163,16 @@ def test_production_up_without_env_file_says_what_to_run(tmp_path, monkeypatch):
     assert commands(c) == []
 
 
+PROFILED = "docker compose -p mysite -f production.yml --profile postgres --profile https"
+
+
 @pytest.mark.parametrize(
     ("call", "expected"),
     [
-        (lambda c: production.down(c), "docker compose -p mysite -f production.yml down"),
-        (lambda c: production.down(c, volumes=True), "docker compose -p mysite -f production.yml down --volumes"),
-        (
-            lambda c: production.logs(c, follow=True),
-            "docker compose -p mysite -f production.yml logs --tail=200 --follow",
-        ),
+        # every profile: compose v2's `down` and `logs` leave out the services of a profile that is off
+        (lambda c: production.down(c), f"{PROFILED} down"),
+        (lambda c: production.down(c, volumes=True), f"{PROFILED} down --volumes"),
+        (lambda c: production.logs(c, follow=True), f"{PROFILED} logs --tail=200 --follow"),
         (
             lambda c: production.check(c),
             "docker compose -p mysite -f production.yml run --rm --no-deps mysite python manage.py check --deploy",
