@@ -12,6 +12,9 @@ import os
 import random
 import secrets
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
@@ -194,8 +197,27 @@ def registry(local: Local, login: Login | None = None) -> int:
         if not port and not local.dry_run:
             raise DeployError(f"the registry container {commands.REGISTRY_CONTAINER} publishes no 127.0.0.1 port: "
                               f"remove it (`docker rm -f {commands.REGISTRY_CONTAINER}`) and deploy again")
+        if not local.dry_run:
+            wait_until_answers(port)
         say(f"    127.0.0.1:{port}")
         return port or 5000
+
+
+def wait_until_answers(port: int, seconds: float = 30) -> None:
+    """A new registry container takes a moment to listen: until then its port resets every connection."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2).close()  # noqa: S310 - loopback
+            return
+        except urllib.error.HTTPError:
+            return  # 401 without a login: it answers
+        except OSError:
+            if time.monotonic() > deadline:
+                raise DeployError(f"the registry container {commands.REGISTRY_CONTAINER} did not answer on "
+                                  f"127.0.0.1:{port} within {seconds:g}s: see `docker logs "
+                                  f"{commands.REGISTRY_CONTAINER}`, then deploy again") from None
+            time.sleep(0.2)
 
 
 def push(local: Local, port: int, built: Built) -> None:

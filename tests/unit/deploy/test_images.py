@@ -180,6 +180,7 @@ def ship(host_commands, local, monkeypatch):
 
     monkeypatch.setattr(images.random, "randint", lambda low, high: 31337)
     monkeypatch.setattr(images.secrets, "token_urlsafe", lambda size: PASSWORD)
+    monkeypatch.setattr(images, "wait_until_answers", lambda port: None)
     with MockRemote() as mock:
         mock.expect_sessions(session(*host_commands))
         host = remote()
@@ -302,8 +303,37 @@ def test_a_host_without_room_for_the_new_layers_is_refused_with_both_numbers():
                                "then deploy again")
 
 
+def test_the_registry_is_used_once_it_answers_even_with_401(monkeypatch):
+    import http.server
+    import threading
+
+    class Unauthorized(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            self.send_response(401)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with http.server.HTTPServer(("127.0.0.1", 0), Unauthorized) as server:
+        threading.Thread(target=server.handle_request, daemon=True).start()
+        images.wait_until_answers(server.server_address[1], seconds=5)
+
+
+def test_a_registry_that_never_answers_is_one_line():
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(DeployError) as info:
+        images.wait_until_answers(port, seconds=0.5)
+    assert str(info.value) == (f"the registry container mysite-registry did not answer on 127.0.0.1:{port} within "
+                               "0.5s: see `docker logs mysite-registry`, then deploy again")
+
+
 @pytest.mark.timeout(60)
-def test_ctrl_c_while_servers_pull_ends_every_pull_and_tunnel_at_once(tmp_path):
+def test_ctrl_c_while_servers_pull_ends_every_pull_and_tunnel_at_once(tmp_path, monkeypatch):
     """Real SSH connections whose pulls never finish: Ctrl-C must not wait for them (up to 30 minutes each)."""
     import signal
     import threading
@@ -327,6 +357,7 @@ def test_ctrl_c_while_servers_pull_ends_every_pull_and_tunnel_at_once(tmp_path):
         time.sleep(0.2)
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # Ctrl-C
 
+    monkeypatch.setattr(images, "wait_until_answers", lambda port: None)
     local = RegistryLocal()
     threading.Thread(target=interrupt_when_both_pull, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
