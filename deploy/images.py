@@ -8,6 +8,7 @@ machine's before the deploy goes on.
 """
 
 import fcntl
+import http.client
 import os
 import random
 import secrets
@@ -212,7 +213,7 @@ def wait_until_answers(port: int, seconds: float = 30) -> None:
             return
         except urllib.error.HTTPError:
             return  # 401 without a login: it answers
-        except OSError:
+        except (OSError, http.client.HTTPException):  # refused, reset, or closed before an answer
             if time.monotonic() > deadline:
                 raise DeployError(f"the registry container {commands.REGISTRY_CONTAINER} did not answer on "
                                   f"127.0.0.1:{port} within {seconds:g}s: see `docker logs "
