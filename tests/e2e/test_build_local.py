@@ -153,7 +153,7 @@ def test_while_a_server_pulls_another_user_there_gets_401_and_nobody_can_push(pa
     assert host.password and seen[:3] == ["401", "200", "405"], seen  # no login; this deploy's; read-only
     docker_config = server.exec("cat /home/deploy/.docker/config.json", check=False).stdout
     assert "127.0.0.1:" not in docker_config, docker_config  # logged out after the pull
-    assert subprocess.run(["sh", "-c", registry.registry_state()], capture_output=True, text=True).stdout == ""
+    assert subprocess.run(["sh", "-c", registry.registry_state()], capture_output=True, text=True).stdout.strip() == ""
     tags = subprocess.run(["docker", "run", "--rm", "-v", f"{registry.REGISTRY_VOLUME}:/var/lib/registry",
                            "--entrypoint", "ls", registry.REGISTRY_IMAGE,
                            "/var/lib/registry/docker/registry/v2/repositories/mysite-django/_manifests/tags"],
