@@ -3,7 +3,12 @@
 Only the layers a server lacks cross the wire: the laptop runs the upstream ``registry:2`` image on
 127.0.0.1 (storage in a volume, so pushes are incremental too), and each server's engine pulls from its
 own 127.0.0.1:PORT, which the deploy's SSH connection forwards back to that registry. Docker talks
-plain HTTP to a registry on 127.0.0.0/8 without any configuration, so no TLS and no credentials.
+plain HTTP to a registry on 127.0.0.0/8 without any configuration, so no TLS.
+
+The registry lives for one ship only: writable and without a password for the push (no tunnel is
+open then), then read-only behind htpasswd auth with a fresh random password while servers pull
+(anyone else on a server can reach the tunnel's port), then pruned to the release just shipped and
+removed. Its volume stays, so the next push writes only new layers.
 """
 
 from shlex import quote
@@ -12,6 +17,12 @@ REGISTRY_IMAGE = "registry:2"
 REGISTRY_CONTAINER = "mysite-registry"
 REGISTRY_VOLUME = "mysite-registry"
 REGISTRY_PORT = 5000  # inside the container
+REGISTRY_CONFIG = "/etc/docker/registry/config.yml"
+HTPASSWD = "/etc/docker/registry/htpasswd"
+STORAGE = "/var/lib/registry"
+# the registry's configuration by environment: read-only storage, and htpasswd (bcrypt) logins
+SERVING = ('REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}', "REGISTRY_AUTH=htpasswd",
+           "REGISTRY_AUTH_HTPASSWD_REALM=mysite", f"REGISTRY_AUTH_HTPASSWD_PATH={HTPASSWD}")
 
 
 def architecture() -> str:
@@ -28,14 +39,45 @@ def registry_state() -> str:
     return f"docker inspect -f '{{{{.State.Status}}}}' {REGISTRY_CONTAINER} 2>/dev/null || true"
 
 
+def _registry(verb: str, *environment: str) -> str:
+    # 127.0.0.1 only, on a port Docker picks: nothing outside this machine reaches it but through a tunnel
+    settings = "".join(f" -e {quote(setting)}" for setting in environment)
+    return (f"docker {verb} --name {REGISTRY_CONTAINER} -p 127.0.0.1::{REGISTRY_PORT} "
+            f"-v {REGISTRY_VOLUME}:{STORAGE}{settings} {REGISTRY_IMAGE}")
+
+
 def start_registry() -> str:
-    # 127.0.0.1 only, on a port Docker picks: nothing outside this machine ever reaches it
-    return (f"docker run -d --name {REGISTRY_CONTAINER} --restart unless-stopped "
-            f"-p 127.0.0.1::{REGISTRY_PORT} -v {REGISTRY_VOLUME}:/var/lib/registry {REGISTRY_IMAGE}")
+    """Writable and open, for this machine's push only (no tunnel is open while it runs)."""
+    return _registry("run -d")
 
 
-def restart_registry() -> str:
-    return f"docker start {REGISTRY_CONTAINER}"
+def create_serving_registry() -> str:
+    """Read-only, htpasswd logins only; started by ``start_created_registry`` once the password file is in."""
+    return _registry("create", *SERVING)
+
+
+def copy_htpasswd(path: str) -> str:
+    return f"docker cp {quote(path)} {REGISTRY_CONTAINER}:{HTPASSWD}"
+
+
+def start_created_registry() -> str:
+    return f"docker start {REGISTRY_CONTAINER} >/dev/null"
+
+
+def remove_registry() -> str:
+    """The container only: its volume (every layer pushed) stays for the next push."""
+    return f"docker rm -f {REGISTRY_CONTAINER} >/dev/null"
+
+
+def prune_registry(release: str) -> str:
+    """Untag every release but ``release`` in the registry's storage, then delete what no tag needs.
+
+    garbage-collect needs the registry read-only (it is, while it serves) and runs with its config.
+    """
+    tags = f"{STORAGE}/docker/registry/v2/repositories/*/_manifests/tags"
+    untag_others = f"find {tags} -mindepth 1 -maxdepth 1 ! -name {quote(release)} -exec rm -rf {{}} +"
+    collect = f"registry garbage-collect --delete-untagged {REGISTRY_CONFIG} >/dev/null"
+    return f"docker exec {REGISTRY_CONTAINER} sh -c {quote(f'{untag_others}; {collect}')}"
 
 
 def registry_port() -> str:
@@ -72,6 +114,30 @@ def push(image: str) -> str:
 def untag(*images: str) -> str:
     """Remove tags only: an image that still has another name stays."""
     return f"docker rmi {' '.join(quote(i) for i in images)} >/dev/null"
+
+
+def login(port: int, user: str) -> str:
+    """Log the server's Docker in to the tunnel's registry; the password comes on stdin."""
+    return f"docker login --username {quote(user)} --password-stdin 127.0.0.1:{int(port)} >/dev/null"
+
+
+def logout(port: int) -> str:
+    """Remove the login from the user's ~/.docker/config.json."""
+    return f"docker logout 127.0.0.1:{int(port)} >/dev/null"
+
+
+def gateway_ports() -> str:
+    """sshd's effective GatewayPorts (root reads sshd's host keys, which `sshd -T` needs)."""
+    return "sshd -T | grep -i '^gatewayports '"
+
+
+def parse_gateway_ports(text: str) -> str:
+    """'no', 'yes', 'clientspecified', or '' when sshd did not say."""
+    for line in text.splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key.lower() == "gatewayports":
+            return value.strip().lower()
+    return ""
 
 
 def pull(image: str) -> str:

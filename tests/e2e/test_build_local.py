@@ -4,17 +4,21 @@ One story on two fresh servers (bootstrapped in parallel; no base image is loade
 nothing is built there): the first deploy ships every layer to one server; a code-only change deployed
 under load ships only the new layers, counted by the server's own network counters, with 0 failed
 requests; then `deploy.images.ship` puts the same images on both servers at once, each through its own
-tunnel; last, an sshd that refuses tunnels is refused before the server changes.
+tunnel; while a server pulls, another user there gets 401 from the tunnel and even the deploy's login
+cannot write; the registry here keeps only the last release and stops; last, an sshd that refuses
+tunnels, or would open them to the network (GatewayPorts), is refused before the server changes.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from deploy import images as shipping
+from deploy.commands import images as registry
 from deploy.host import Host
 from deploy.local import Local
 from testbed import images as standins
@@ -114,6 +118,63 @@ def test_one_build_goes_to_both_servers_at_once_through_their_own_tunnels(pair):
     for server in pair:
         same_images(server, release)
     assert got[0] * 10 < got[1]  # only the server that lacked the layers received them
+
+
+class Watched(Host):
+    """A Host that runs ``during_pull(port, password)`` just before each pull goes through the tunnel."""
+
+    def __init__(self, conn, during_pull):
+        super().__init__(conn)
+        self.during_pull, self.password = during_pull, None
+
+    def run(self, command, **kwargs):
+        if "--password-stdin" in command:
+            self.password = kwargs.get("stdin")
+        elif command.startswith("docker pull "):
+            self.during_pull(int(re.search(r"127\.0\.0\.1:(\d+)/", command).group(1)), self.password)
+        return super().run(command, **kwargs)
+
+
+def test_while_a_server_pulls_another_user_there_gets_401_and_nobody_can_push(pair):
+    server, release = pair[1], current_release(pair[0])
+    seen = []
+
+    def probe(port, password):
+        url = f"http://127.0.0.1:{port}/v2"
+        anonymous = f"curl -s -o /dev/null -w '%{{http_code}}' {url}/_catalog"
+        seen.append(server.exec(anonymous, user="nosudo").stdout)  # another local user, as it would
+        login = f"curl -s -o /dev/null -w '%{{http_code}}' -u {shipping.REGISTRY_USER}:{password}"
+        seen.append(server.exec(f"{login} {url}/_catalog").stdout)
+        seen.append(server.exec(f"{login} -X POST {url}/intruder/blobs/uploads/").stdout)  # a push starts so
+
+    host = Watched(server.connection(), probe)
+    shipping.ship([host], Local(), shipping.inspect(Local(), release))
+    same_images(server, release)
+    assert host.password and seen[:3] == ["401", "200", "405"], seen  # no login; this deploy's; read-only
+    docker_config = server.exec("cat /home/deploy/.docker/config.json", check=False).stdout
+    assert "127.0.0.1:" not in docker_config, docker_config  # logged out after the pull
+    assert subprocess.run(["sh", "-c", registry.registry_state()], capture_output=True, text=True).stdout.strip() == ""
+    tags = subprocess.run(["docker", "run", "--rm", "-v", f"{registry.REGISTRY_VOLUME}:/var/lib/registry",
+                           "--entrypoint", "ls", registry.REGISTRY_IMAGE,
+                           "/var/lib/registry/docker/registry/v2/repositories/mysite-django/_manifests/tags"],
+                          capture_output=True, text=True, check=True).stdout.split()
+    assert tags == [release], tags  # the two earlier deploys pushed two releases: only the last one stays
+
+
+def test_an_sshd_with_gateway_ports_is_refused_before_the_server_changes(pair, checkout, laptop):
+    server = pair[1]
+    server.exec("echo 'GatewayPorts yes' >> /etc/ssh/sshd_config && systemctl reload ssh")
+    try:
+        before = snapshot(server)
+        done = flows.fab(server, checkout, laptop, "deploy", "--build", "local")
+        assert done.returncode != 0
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "has `GatewayPorts yes`" in errors[0] and "--build server" in errors[0], errors[0]
+        assert "here, from commit" not in done.stdout  # refused in preflight, before the build
+        assert_unchanged(before, snapshot(server))
+    finally:
+        server.exec("sed -i '/^GatewayPorts yes$/d' /etc/ssh/sshd_config && systemctl reload ssh")
 
 
 def test_an_sshd_that_refuses_tunnels_is_refused_before_the_server_changes(pair, checkout, laptop):

@@ -3,6 +3,8 @@
 Each server has its own ed25519 host key, accepts any public key, answers `exec` requests with a
 fixed line, and forwards `direct-tcpip` channels (what a ProxyJump gateway does) to the addresses
 its ``routes`` name, so a target can be reached "behind" a gateway under a name like `target.test`.
+With ``forwarding``, it grants remote port forwards (it listens on nothing for them); a command that
+contains ``hang`` is never answered, one that contains ``reads`` is answered once its stdin ends.
 Nothing listens anywhere but 127.0.0.1.
 
     with SSHServer() as gateway, SSHServer() as target:
@@ -39,8 +41,9 @@ def new_key_file(path) -> str:
 
 
 class _Interface(paramiko.ServerInterface):
-    def __init__(self, server: SSHServer):
+    def __init__(self, server: SSHServer, transport: paramiko.Transport):
         self.server = server
+        self.transport = transport
 
     def get_allowed_auths(self, username: str) -> str:
         return "publickey"
@@ -61,18 +64,30 @@ class _Interface(paramiko.ServerInterface):
         self.server.forwards[chanid] = address
         return paramiko.OPEN_SUCCEEDED
 
+    def check_port_forward_request(self, address: str, port: int) -> int | bool:
+        if not self.server.forwarding:
+            return False
+        self.server.forwarded.append(self.transport)
+        return port
+
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
         self.server.commands.append(command.decode())
-        threading.Thread(target=_answer, args=(channel, self.server.reply, self.server.delay), daemon=True).start()
+        if self.server.hang and self.server.hang in command.decode():
+            return True
+        reads = bool(self.server.reads and self.server.reads in command.decode())
+        threading.Thread(target=_answer, args=(channel, self.server.reply, reads, self.server.delay),
+                         daemon=True).start()
         return True
 
 
-def _answer(channel: paramiko.Channel, reply: bytes, delay: float = 0.0) -> None:
+def _answer(channel: paramiko.Channel, reply: bytes, reads: bool = False, delay: float = 0.0) -> None:
     # paramiko sends the exec request's success only after check_channel_exec_request returns: a
     # channel closed before that makes the client's exec_command fail with "Channel closed."
     time.sleep(0.1 + delay)
     if channel.closed:  # the client stopped waiting (a timeout)
         return
+    while reads and channel.recv(1024):  # invoke writes stdin a byte at a time, then sends EOF
+        pass
     channel.sendall(reply)
     channel.send_exit_status(0)
     channel.shutdown_write()
@@ -99,10 +114,13 @@ class SSHServer:
     ``delay``: seconds every command takes before it answers (a command that runs too long).
     """
 
-    def __init__(self, reply: bytes = b"ok\n", delay: float = 0.0):
+    def __init__(self, reply: bytes = b"ok\n", delay: float = 0.0, *, forwarding: bool = False,
+                 hang: str | None = None, reads: str | None = None):
         self.key = new_key()
         self.reply = reply
         self.delay = delay
+        self.forwarding, self.hang, self.reads = forwarding, hang, reads
+        self.forwarded: list[paramiko.Transport] = []  # the connection of each remote forward granted
         self.routes: dict[tuple[str, int], tuple[str, int]] = {}
         self.forwards: dict[int, tuple[str, int]] = {}
         self.logins: list[str] = []
@@ -134,7 +152,7 @@ class SSHServer:
         self._transports.append(transport)
         transport.add_server_key(self.key)
         try:
-            transport.start_server(server=_Interface(self))
+            transport.start_server(server=_Interface(self, transport))
         except (paramiko.SSHException, EOFError, OSError):
             return
         while transport.is_active():
