@@ -161,33 +161,22 @@ def test_while_a_server_pulls_another_user_there_gets_401_and_nobody_can_push(pa
     assert tags == [release], tags  # the two earlier deploys pushed two releases: only the last one stays
 
 
-def test_an_sshd_with_gateway_ports_is_refused_before_the_server_changes(pair, checkout, laptop):
+@pytest.mark.parametrize(("setting", "said"), [
+    ("GatewayPorts yes", "has `GatewayPorts yes`"),  # the tunnel would be open to the network
+    ("AllowTcpForwarding no", "refuses to open the SSH tunnel"),
+], ids=["gateway-ports", "no-tunnels"])
+def test_an_sshd_unfit_for_the_tunnel_is_refused_before_the_server_changes(pair, checkout, laptop, setting, said):
     server = pair[1]
-    server.exec("echo 'GatewayPorts yes' >> /etc/ssh/sshd_config && systemctl reload ssh")
+    server.exec(f"echo '{setting}' >> /etc/ssh/sshd_config && systemctl reload ssh")
     try:
         before = snapshot(server)
         done = flows.fab(server, checkout, laptop, "deploy", "--build", "local")
         assert done.returncode != 0
         errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
-        assert "has `GatewayPorts yes`" in errors[0] and "--build server" in errors[0], errors[0]
+        assert said in errors[0] and "--build server" in errors[0], errors[0]
         assert "here, from commit" not in done.stdout  # refused in preflight, before the build
         assert_unchanged(before, snapshot(server))
     finally:
-        server.exec("sed -i '/^GatewayPorts yes$/d' /etc/ssh/sshd_config && systemctl reload ssh")
-
-
-def test_an_sshd_that_refuses_tunnels_is_refused_before_the_server_changes(pair, checkout, laptop):
-    server = pair[1]
-    server.exec("echo 'AllowTcpForwarding no' >> /etc/ssh/sshd_config && systemctl reload ssh")
-    try:
-        before = snapshot(server)
-        done = flows.fab(server, checkout, laptop, "deploy", "--build", "local")
-        assert done.returncode != 0
-        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-        assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
-        assert "refuses to open the SSH tunnel" in errors[0] and "--build server" in errors[0], errors[0]
-        assert_unchanged(before, snapshot(server))
-    finally:
-        server.exec("sed -i '/^AllowTcpForwarding no$/d' /etc/ssh/sshd_config && systemctl reload ssh")
+        server.exec(f"sed -i '/^{setting}$/d' /etc/ssh/sshd_config && systemctl reload ssh")
     assert DOMAIN
