@@ -19,9 +19,10 @@ import pytest
 from testbed.load import Load
 from testbed.servers import record_timing
 from tests.e2e.conftest import docker, http_get
-from tests.e2e.test_deploy import DOMAIN, commit, fab, get, laptop, project, site  # noqa: F401 - fixtures
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
+from tests.harness.flows import DOMAIN, commit, fab, get
 from tests.harness.pebble import start_pebble
+from tests.harness.story import *  # noqa: F403 - project, laptop, site: one bootstrapped site
 
 pytestmark = pytest.mark.e2e
 NGINX_FILES = Path(__file__).resolve().parents[2] / "compose/production/nginx"

@@ -1,31 +1,15 @@
 """Settings: the secret-key rule, production refusing weak keys, check --deploy, the SQLite folder."""
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from mysite.keycheck import ARTICLE_SECRET_KEY, EXAMPLE_SECRET_KEY, secret_key_problem, weak_secret_key_reason
-
-REPO = Path(__file__).resolve().parents[2]
-STRONG_KEY = "k3J9x!vQ2#pL8zR@w5mN7^tY1&bC4eF6gH0jK-sD_uA+oI=qW9lP2xZ8cV5bN3mM"
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "MYSITE_"))}
-    env.update(extra)
-    return env
-
-
-def run_python(code, cwd=REPO, **env):
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, env=clean_env(**env), capture_output=True, text=True, timeout=120
-    )
+from tests.harness.settings_env import REPO, STRONG_KEY, clean_env, run_python
 
 
 def import_production(**env):

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.integration.test_settings import STRONG_KEY, run_python
+from tests.harness.settings_env import STRONG_KEY, run_python
 
 OTHER_KEY = "Zq8!xW3#rT6@yU1^iO4&pA7*sD0(fG2)hJ5_kL9+mN3=bV6-cX1zQ8wE4rT7yU2iO5"
 PRODUCTION = "mysite.settings.production"

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.integration.test_settings import REPO, STRONG_KEY, clean_env
+from tests.harness.settings_env import REPO, STRONG_KEY, clean_env
 
 FOREVER = "max-age=315360000, public, immutable"  # WhiteNoise's for a hashed name (10 years)
 

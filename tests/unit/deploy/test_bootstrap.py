@@ -12,7 +12,7 @@ from deploy.commands import compose, files, shell
 from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.report import Report
-from tests.unit.deploy.test_distro import OS_RELEASE
+from tests.harness.os_release import OS_RELEASE
 
 SETTINGS = config.load({}, {})
 ROOT = "/home/deploy/apps/mysite"

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from tests.reliability.test_hostile_input import ROOT, SERVER, Machine, Run
-from tests.reliability.test_hostile_input import refused as one_line
+from tests.harness.machine import ROOT, SERVER, Machine, Run
+from tests.harness.machine import refused as one_line
 
 
 @pytest.fixture

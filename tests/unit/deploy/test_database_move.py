@@ -11,7 +11,7 @@ from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
-from tests.unit.deploy.mockremote import names, remote, routed, session
+from tests.harness.mockremote import names, remote, routed, session
 
 KEY = "k8#Jd0-vQ2!xL9pZ3@tR7^wY1&nB5*cF6(hM4)sG8_eA2+uK0qW"
 REL = "20261124100509-bbbbbbb"

@@ -17,7 +17,7 @@ from fabric.testing.base import Command, MockRemote, Session
 from deploy import hostkeys
 from deploy.errors import DeployError
 from deploy.host import Host, connect
-from tests.unit.deploy.sshserver import SSHServer, new_key, new_key_file
+from tests.harness.sshserver import SSHServer, new_key, new_key_file
 
 REPO = Path(__file__).resolve().parents[3]
 

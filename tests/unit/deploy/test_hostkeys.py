@@ -6,7 +6,7 @@ from fabric import Connection
 
 from deploy import hostkeys
 from deploy.errors import DeployError
-from tests.unit.deploy.sshserver import new_key
+from tests.harness.sshserver import new_key
 
 ED25519 = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 

@@ -16,7 +16,7 @@ from deploy.commands import lock as lock_commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.scripts import source
-from tests.unit.deploy.mockremote import names, remote, routed, session
+from tests.harness.mockremote import names, remote, routed, session
 
 ROOT = Path(__file__).resolve().parents[3]
 NGINX = ROOT / "compose/production/nginx"

@@ -106,7 +106,7 @@ def test_a_server_that_refuses_port_forwarding_is_one_line(tmp_path):
     from fabric import Connection
 
     from deploy.host import connect
-    from tests.unit.deploy.sshserver import SSHServer, new_key_file
+    from tests.harness.sshserver import SSHServer, new_key_file
 
     identity = {"key_filename": [new_key_file(tmp_path / "id")], "look_for_keys": False, "allow_agent": False}
     with SSHServer() as server:
@@ -176,7 +176,7 @@ def ship(host_commands, local, monkeypatch):
 
     from fabric.testing.base import MockRemote
 
-    from tests.unit.deploy.mockremote import remote, session
+    from tests.harness.mockremote import remote, session
 
     monkeypatch.setattr(images.random, "randint", lambda low, high: 31337)
     monkeypatch.setattr(images.secrets, "token_urlsafe", lambda size: PASSWORD)
@@ -247,7 +247,7 @@ def gateway_refusal(answer, monkeypatch=None):
     from fabric.testing.base import Command, MockRemote
 
     from deploy.commands.shell import sudo
-    from tests.unit.deploy.mockremote import session
+    from tests.harness.mockremote import session
 
     with MockRemote() as mock:
         mock.expect_sessions(session(Command(sudo(commands.gateway_ports()), out=answer.encode(),
@@ -277,7 +277,7 @@ def test_an_sshd_whose_settings_cannot_be_read_is_refused():
 def test_a_host_on_another_architecture_is_refused_naming_both(monkeypatch):
     from fabric.testing.base import Command, MockRemote
 
-    from tests.unit.deploy.mockremote import remote, session
+    from tests.harness.mockremote import remote, session
 
     with MockRemote() as mock:
         mock.expect_sessions(session(Command(commands.architecture(), out=b"aarch64\n")))
@@ -290,7 +290,7 @@ def test_a_host_on_another_architecture_is_refused_naming_both(monkeypatch):
 def test_a_host_without_room_for_the_new_layers_is_refused_with_both_numbers():
     from fabric.testing.base import Command, MockRemote
 
-    from tests.unit.deploy.mockremote import remote, session
+    from tests.harness.mockremote import remote, session
 
     built = images.Built(REL, {}, {APP: [(A, 900 * images.MB)], NGINX: [(B, 100 * images.MB)]})
     with MockRemote() as mock:
@@ -342,7 +342,7 @@ def test_ctrl_c_while_servers_pull_ends_every_pull_and_tunnel_at_once(tmp_path, 
     from fabric import Connection
 
     from deploy.host import connect
-    from tests.unit.deploy.sshserver import SSHServer, new_key_file
+    from tests.harness.sshserver import SSHServer, new_key_file
 
     identity = {"key_filename": [new_key_file(tmp_path / "id")], "look_for_keys": False, "allow_agent": False}
     servers = [SSHServer(forwarding=True, hang="docker pull", reads="--password-stdin") for _ in range(2)]

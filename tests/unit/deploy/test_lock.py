@@ -8,7 +8,7 @@ from fabric.testing.base import Command, MockRemote
 from deploy import lock
 from deploy.commands import lock as commands
 from deploy.errors import DeployError
-from tests.unit.deploy.mockremote import names, remote, session
+from tests.harness.mockremote import names, remote, session
 
 APP = "/home/deploy/apps/mysite"
 LOCK = f"{APP}/.deploy.lock"

@@ -9,7 +9,7 @@ from fabric.testing.base import Command, MockRemote
 from deploy import migrations, releases
 from deploy.commands import database
 from deploy.errors import DeployError
-from tests.unit.deploy.mockremote import names, remote, session
+from tests.harness.mockremote import names, remote, session
 
 P = names()
 OLD = "20261123090000-aaaaaaa"

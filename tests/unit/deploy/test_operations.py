@@ -18,7 +18,7 @@ from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.names import Names
 from deploy.scripts import source
-from tests.unit.deploy.mockremote import names, remote, session
+from tests.harness.mockremote import names, remote, session
 
 CFG = DeployConfig(keep_backups=2)
 P = names(CFG)

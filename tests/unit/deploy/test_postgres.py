@@ -11,8 +11,8 @@ from fabric.testing.base import Command
 from deploy import backups, envfile
 from deploy.commands import backup, compose, docker, health
 from deploy.errors import DeployError
-from tests.unit.deploy import test_pipeline as deploy_case
-from tests.unit.deploy.mockremote import names
+from tests.harness import deploy_case
+from tests.harness.mockremote import names
 
 P = names()
 KEY = deploy_case.KEY

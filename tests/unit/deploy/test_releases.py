@@ -11,7 +11,7 @@ from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.names import Names
-from tests.unit.deploy.mockremote import names
+from tests.harness.mockremote import names
 
 P = names()
 NOW = datetime(2026, 11, 24, 10, 5, 9, tzinfo=UTC)

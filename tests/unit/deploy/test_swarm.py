@@ -10,7 +10,7 @@ from deploy import swarm as cluster
 from deploy.commands import swarm
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
-from tests.unit.deploy.mockremote import names
+from tests.harness.mockremote import names
 
 P = names()
 KEY = "k8#Jd0-vQ2!xL9pZ3@tR7^wY1&nB5*cF6(hM4)sG8_eA2+uK0qW"

@@ -14,7 +14,7 @@ from deploy.commands import swarm
 from deploy.config import DeployConfig, SwarmConfig
 from deploy.errors import DeployError
 from deploy.host import Host
-from tests.unit.deploy.mockremote import names
+from tests.harness.mockremote import names
 
 P = names()
 SPEC = {"Image": "mysite-django:20261124100509-bbbbbbb",

@@ -12,8 +12,8 @@ from invoke import Result
 from deploy import checks, config
 from deploy.commands import swarm
 from deploy.errors import DeployError
-from tests.reliability.test_hostile_input import CASES, NODES, Machine, Run, argv
-from tests.reliability.test_hostile_input import refused as one_line
+from tests.harness.machine import Machine, Run
+from tests.harness.machine import refused as one_line
 
 A, B = "deploy@a.example", "deploy@b.example"
 
@@ -148,17 +148,3 @@ def test_an_ipv6_node_is_reached_bare_or_in_brackets_with_a_port(machine, given,
 ])
 def test_a_malformed_ipv6_node_is_one_line(machine, given, words):
     refused(machine.fab("swarm.status", f"--nodes={given}"), f"--nodes {given!r}", *words)
-
-
-# --- the net ------------------------------------------------------------------------------------------------
-
-
-def test_the_net_gives_every_swarm_task_its_nodes(machine):
-    """So that a case reaches the check of its own option, not "no nodes given"."""
-    first = {case.task: case for case in CASES if case.task.startswith("swarm.") and case.option != "nodes"
-             and case.value == "empty" and case.joined}
-    assert {"swarm.manage", "swarm.remove-node", "swarm.restore", "swarm.logs"} <= set(first)
-    for case in first.values():
-        line = argv(case, machine)
-        assert f"--nodes={NODES}" in line and "-H" not in line, line
-        assert "no nodes given" not in machine.fab(*line).text, case

@@ -10,7 +10,7 @@ from deploy.commands import compose, docker, health
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.scripts import source
-from tests.unit.deploy.mockremote import names, remote, routed, session
+from tests.harness.mockremote import names, remote, routed, session
 
 CFG = DeployConfig(health_timeout=60, stop_timeout=30)
 N = names(CFG)

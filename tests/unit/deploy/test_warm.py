@@ -17,8 +17,8 @@ from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.names import Names
-from tests.unit.deploy import test_pipeline as case
-from tests.unit.deploy.mockremote import names, remote, routed, session
+from tests.harness import deploy_case as case
+from tests.harness.mockremote import names, remote, routed, session
 
 N = names(DeployConfig())
 A, B = "20261123090000-aaaaaaa", "20261124100509-bbbbbbb"

@@ -10,7 +10,7 @@ import tasks
 from deploy.commands import compose
 from tasks import local, production
 from tasks._run import TaskError
-from tests.reliability.test_hostile_input import Machine, refused
+from tests.harness.machine import Machine, refused
 
 DETECT = compose.detect()
 
