@@ -3,10 +3,14 @@
 The real fabfile.py and fabric.yaml run in this process against a faked machine (the net's `Machine`).
 """
 
+import os
 import shutil
 
 import pytest
+from invoke.exceptions import Exit
 
+from deploy.cli import guarded
+from deploy.errors import DeployError
 from tests.harness.machine import ROOT, SERVER, Machine, Run
 from tests.harness.machine import refused as one_line
 
@@ -213,3 +217,14 @@ def test_a_bad_value_is_refused_before_connecting(machine, argv, words):
     done = machine.fab("-H", SERVER, *argv)
     refused(done, *words)
     assert done.connected == []
+
+
+def test_guarded_turns_deploy_errors_into_exit_with_one_line():
+    @guarded
+    def body():
+        raise DeployError("something is wrong:\n  do this")
+
+    with pytest.raises(Exit) as info:
+        body()
+    assert info.value.message == "error: something is wrong: do this" and info.value.code == 1
+    assert os.path.basename(__file__)  # the module imports cleanly without Django

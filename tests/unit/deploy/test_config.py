@@ -1,5 +1,6 @@
 """Settings that would fail late, or do harm, are refused at load: one line, before any connection."""
 
+
 import pytest
 
 from deploy import config
@@ -84,3 +85,44 @@ def test_other_variables_of_the_project_are_left_alone(name):
 def test_a_deploy_section_that_is_not_a_mapping_is_one_line(section):
     with pytest.raises(DeployError, match=r"fabric.yaml: `deploy:` must be a section of settings"):
         config.from_context(Context(section))
+
+
+def test_config_defaults_then_file_then_env_then_flags():
+    cfg = config.load({"keep_releases": "3", "app_name": "blog"}, {"MYSITE_KEEP_RELEASES": "4"}, health_timeout=9)
+    assert (cfg.app_name, cfg.keep_releases, cfg.health_timeout, cfg.keep_backups) == ("blog", 4, 9, 10)
+
+
+def test_config_flags_left_unset_do_not_override():
+    assert config.load({"http_port": 8080}, {}, http_port=None).http_port == 8080
+
+
+@pytest.mark.parametrize("key, suggestion", [("keep_release", "keep_releases"), ("helth_timeout", "health_timeout"),
+                                             ("app_nmae", "app_name")])
+def test_misspelled_key_names_the_nearest_known_key(key, suggestion):
+    with pytest.raises(DeployError, match=f"unknown deploy key '{key}' \\(did you mean {suggestion}\\?\\)"):
+        config.load({key: 1}, {})
+
+
+def test_unknown_key_without_near_match_lists_known_keys():
+    with pytest.raises(DeployError, match="known keys: app_name, app_path"):
+        config.load({"zzz": 1}, {})
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"http_port": 0}, "http_port=0 is not a TCP port"),
+    ({"https_port": 70000}, "https_port=70000 is not a TCP port"),
+    ({"http_port": "eighty"}, "http_port must be a whole number"),
+    ({"http_port": 8000, "https_port": 8000}, "same port"),
+    ({"app_name": "My Site"}, "not usable as a Docker name"),
+    ({"keep_releases": 0}, "keep_releases must be at least 1"),
+    ({"app_path": "../etc"}, "without '..'"),
+])
+def test_bad_settings_are_one_clear_line(settings, message):
+    with pytest.raises(DeployError, match=message) as info:
+        config.load(settings, {})
+    assert "\n" not in str(info.value)
+
+
+def test_bad_env_value_is_reported():
+    with pytest.raises(DeployError, match="keep_releases must be a whole number"):
+        config.load({}, {"MYSITE_KEEP_RELEASES": "many"})

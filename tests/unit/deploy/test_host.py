@@ -3,6 +3,7 @@
 Jump hosts (ProxyJump) are checked like the target; low-level failures of either become one line.
 """
 
+import os
 import socket
 import subprocess
 import sys
@@ -10,13 +11,14 @@ import threading
 import time
 from pathlib import Path
 
+import paramiko
 import pytest
 from fabric import Config, Connection
 from fabric.testing.base import Command, MockRemote, Session
 
 from deploy import hostkeys
-from deploy.errors import DeployError
-from deploy.host import Host, connect
+from deploy.errors import DeployError, RemoteCommandFailed
+from deploy.host import Host, connect, connection_error
 from tests.harness.sshserver import SSHServer, new_key, new_key_file
 
 REPO = Path(__file__).resolve().parents[3]
@@ -315,3 +317,162 @@ def test_a_timeout_is_one_line_that_never_shows_the_command(identity, known):
     assert str(info.value) == (f"a command on deploy@127.0.0.1:{server.port} did not finish within 1 s (it may "
                                "still be running there): see `fab status`, then run this again")
     assert info.value.__cause__ is None and info.value.__suppress_context__  # invoke's message is not chained
+
+
+def _remote(**kwargs):
+    return Host(Connection("deploy@srv.example:2200"), **kwargs)
+
+
+def test_run_sends_the_exact_command_and_returns_output():
+    with MockRemote() as mock:
+        mock.expect(host="srv.example", user="deploy", port=2200, cmd="uname -s", out=b"Linux\n")
+        assert _remote().output("uname -s") == "Linux"
+
+
+def test_failed_command_raises_one_line_with_the_tail_of_output():
+    with MockRemote() as mock:
+        mock.expect(cmd="false-ish", err=b"line1\nline2\nboom\n", exit=3)
+        with pytest.raises(RemoteCommandFailed) as info:
+            _remote().run("false-ish")
+    assert info.value.returncode == 3
+    assert str(info.value) == "remote command failed (exit 3): false-ish: line1 | line2 | boom"
+
+
+def test_sudo_without_password_uses_sudo_n():
+    with MockRemote() as mock:
+        mock.expect(commands=[Command("sudo -n sh -c 'systemctl enable --now docker'")])
+        _remote().sudo("systemctl enable --now docker")
+
+
+def test_ok_is_a_probe_that_never_raises():
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[Command("test -d /x", exit=1), Command("test -d /y")]))
+        remote = _remote()
+        assert (remote.ok("test -d /x"), remote.ok("test -d /y")) == (False, True)
+
+
+def test_dry_run_prints_and_runs_nothing(capsys):
+    with MockRemote() as mock:
+        remote = _remote(dry_run=True)
+        remote.run("rm -rf /")
+        remote.sudo("reboot")
+        client = mock.sessions[0].client
+    client.connect.assert_not_called()  # nothing was even connected
+    out = capsys.readouterr().out
+    assert "[dry-run] rm -rf /" in out and "[dry-run] sudo -n sh -c reboot" in out
+
+
+@pytest.mark.parametrize("error, words", [
+    (paramiko.AuthenticationException("no"), "SSH login as deploy on srv.example:2200 was refused"),
+    (ConnectionRefusedError(111, "Connection refused"), "connection refused; is sshd running"),
+    (TimeoutError("timed out"), "did not answer within"),
+    (EOFError(), "SSH connection to srv.example:2200 failed or was lost"),
+    (__import__("socket").gaierror(-2, "Name or service not known"), "cannot resolve host"),
+])
+def test_connection_failures_become_one_line(error, words):
+    message = str(connection_error(_remote(), error))
+    assert words in message and "\n" not in message
+
+
+def test_connect_without_host_is_a_clear_error():
+    from invoke import Context
+    with pytest.raises(DeployError, match="no host given"):
+        connect(Context())
+
+
+def test_connect_replaces_fabrics_auto_add_policy(tmp_path):
+    conn = Connection("deploy@127.0.0.1:18022")
+    connect(conn, known_hosts=str(tmp_path / "kh"))
+    assert isinstance(conn.client._policy, hostkeys.RefuseUnknown)
+    assert conn.connect_timeout == 10
+
+
+def test_probe_runs_even_in_dry_run_and_never_raises():
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[Command("cat /etc/os-release", out=b"ID=debian\n"),
+                                               Command("test -e /x", exit=1)]))
+        remote = _remote(dry_run=True)
+        assert remote.probe("cat /etc/os-release").stdout == "ID=debian\n"
+        assert remote.probe("test -e /x").failed
+
+
+def test_reconnect_closes_the_open_connection():
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[Command("usermod-ish"), Command("docker ps")]))
+        remote = _remote()
+        remote.run("usermod-ish")
+        remote.reconnect()
+        remote.run("docker ps")
+        client = mock.sessions[0].client
+    client.close.assert_called_once_with()
+
+
+def test_reconnect_in_dry_run_does_nothing():
+    with MockRemote() as mock:
+        _remote(dry_run=True).reconnect()
+        client = mock.sessions[0].client
+    client.connect.assert_not_called()
+
+
+class ServerFiles:
+    """The calls Fabric's transfer makes on paramiko's SFTP client; every file there is 644 (made under umask 022)."""
+
+    def __init__(self):
+        self.fetched = []
+
+    def getcwd(self):
+        return "/home/deploy"
+
+    def get(self, remotepath, localpath):  # as paramiko does: the local file opened for writing, its mode kept
+        self.fetched.append(remotepath)
+        with open(localpath, "wb") as handle:
+            handle.write(b"PGDMP")
+
+    def stat(self, path):
+        return os.stat_result((0o100644, 0, 0, 1, 0, 0, 5, 0, 0, 0))
+
+
+def test_get_downloads_readable_by_its_owner_only_and_dry_run_only_prints(tmp_path, capsys):
+    conn = Connection("deploy@srv.example:2200")
+    server = ServerFiles()
+    conn.sftp = lambda: server
+    made, new = tmp_path / "made.pgdump", tmp_path / "new.pgdump"
+    made.touch(mode=0o600)  # what `fab backup` does first
+    umask = os.umask(0o022)
+    try:
+        Host(conn).get("/srv/a.pgdump", str(made))
+        Host(conn).get("/srv/b.pgdump", str(new))
+        Host(conn, dry_run=True).get("/srv/c", str(tmp_path / "d"))
+    finally:
+        os.umask(umask)
+    assert server.fetched == ["/srv/a.pgdump", "/srv/b.pgdump"]
+    assert made.read_bytes() == new.read_bytes() == b"PGDMP"
+    assert oct(made.stat().st_mode & 0o777) == oct(new.stat().st_mode & 0o777) == "0o600"  # not the server's 644
+    assert not (tmp_path / "d").exists()
+    assert f"[dry-run] download /srv/c -> {tmp_path / 'd'}" in capsys.readouterr().out
+
+
+def test_reconnect_reloads_known_hosts_so_an_accepted_key_is_pinned(server_key, tmp_path):
+    known = tmp_path / "known_hosts"
+    conn = Connection("deploy@127.0.0.1:18022")
+    remote = connect(conn, accept_new_host_key=True, known_hosts=str(known))
+    conn.client._policy.missing_host_key(conn.client, "[127.0.0.1]:18022", server_key)  # first contact
+    remote.reconnect()
+    assert conn.client._system_host_keys.lookup("[127.0.0.1]:18022")["ssh-ed25519"] == server_key
+
+
+def test_sudo_with_a_password_never_forwards_local_stdin(monkeypatch):
+    from fabric import Config
+    from invoke.runners import Result
+
+    remote = Host(Connection("deploy@srv.example", config=Config(overrides={"sudo": {"password": "pw"}})))
+    seen = {}
+
+    def fake_sudo(command, **kwargs):
+        seen.update(kwargs, command=command)
+        return Result(stdout="", stderr="", exited=0, command=command)
+
+    monkeypatch.setattr(remote.conn, "sudo", fake_sudo)
+    remote.sudo("true", hide=False)
+    # local stdin at EOF would close the remote stdin before the password watcher answers sudo
+    assert seen == {"command": "sh -c true", "in_stream": False, "hide": False, "warn": True}

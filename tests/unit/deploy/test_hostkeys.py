@@ -1,11 +1,13 @@
 """deploy/hostkeys.py: known_hosts files, the two policies, and every hop of a ProxyJump route."""
 
+
 import paramiko
 import pytest
 from fabric import Connection
 
 from deploy import hostkeys
 from deploy.errors import DeployError
+from tests.harness.keys import ed25519_key_file
 from tests.harness.sshserver import new_key
 
 ED25519 = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
@@ -170,3 +172,51 @@ def test_secure_route_uses_each_hops_own_ssh_config(tmp_path):
     hostkeys.secure_route(target, str(tmp_path / "kh"), accept_new=False)
     assert outer.client._system_host_keys.lookup("[127.0.0.1]:18001") is not None
     assert target.client._system_host_keys.lookup("[127.0.0.1]:18001") is None
+
+
+def test_fingerprint_matches_openssh_format(server_key):
+    value = hostkeys.fingerprint(server_key)
+    assert value.startswith("SHA256:") and len(value) == 50 and not value.endswith("=")
+
+
+def test_unknown_key_is_refused_with_how_to_accept(server_key, tmp_path):
+    client = paramiko.SSHClient()
+    hostkeys.secure(client, {}, str(tmp_path / "known_hosts"), accept_new=False)
+    with pytest.raises(DeployError) as info:
+        client._policy.missing_host_key(client, "[127.0.0.1]:18022", server_key)
+    message = str(info.value)
+    assert "host key of 127.0.0.1:18022 (ssh-ed25519 SHA256:" in message
+    assert f"ssh-keyscan -p 18022 127.0.0.1 >> {tmp_path / 'known_hosts'}" in message
+    assert "--accept-new-host-key" in message
+    assert not (tmp_path / "known_hosts").exists()
+
+
+def test_accept_new_records_the_key_once(server_key, tmp_path):
+    known = tmp_path / "ssh" / "known_hosts"
+    client = paramiko.SSHClient()
+    hostkeys.secure(client, {}, str(known), accept_new=True)
+    client._policy.missing_host_key(client, "[127.0.0.1]:18022", server_key)
+    assert known.read_text() == f"[127.0.0.1]:18022 ssh-ed25519 {server_key.get_base64()}\n"
+    assert oct(known.stat().st_mode & 0o777) == "0o600"
+    assert client.get_host_keys().lookup("[127.0.0.1]:18022")["ssh-ed25519"] == server_key  # pinned now
+    reloaded = paramiko.SSHClient()
+    hostkeys.secure(reloaded, {}, str(known), accept_new=False)
+    assert reloaded._system_host_keys.lookup("[127.0.0.1]:18022")["ssh-ed25519"] == server_key
+
+
+def test_ssh_config_accept_new_counts_as_explicit(tmp_path):
+    client = paramiko.SSHClient()
+    hostkeys.secure(client, {"stricthostkeychecking": "accept-new"}, str(tmp_path / "kh"), accept_new=False)
+    assert isinstance(client._policy, hostkeys.AcceptNew)
+
+
+def test_user_known_hosts_files_from_ssh_config_are_loaded():
+    assert hostkeys.known_hosts_files("~/.ssh/known_hosts", {"userknownhostsfile": ["/a /b", "/c"]}) == [
+        "~/.ssh/known_hosts", "/a", "/b", "/c"]
+
+
+def test_changed_key_is_always_refused(server_key):
+    other = paramiko.Ed25519Key.from_private_key_file(ed25519_key_file())
+    error = hostkeys.changed_host_key_error("[10.0.0.5]:2200", other, server_key, "~/.ssh/known_hosts")
+    assert "has CHANGED" in str(error) and "man-in-the-middle" in str(error)
+    assert "ssh-keygen -f ~/.ssh/known_hosts -R '[10.0.0.5]:2200'" in str(error)

@@ -1,0 +1,17 @@
+"""deploy/commands/compose.py: the exact strings."""
+
+import pytest
+
+from deploy.commands import compose
+
+
+@pytest.mark.parametrize("v2, expected", [
+    (True, "docker compose -p mysite -f production.yml up -d nginx"),
+    (False, "docker-compose -p mysite -f production.yml up -d nginx"),
+])
+def test_compose_v1_and_v2(v2, expected):
+    assert compose.command("v2" if v2 else "v1", ["production.yml"], "up", "-d", "nginx", project="mysite") == expected
+
+
+def test_compose_quotes_paths_with_spaces():
+    assert compose.command("v2", ["/srv/my site/production.yml"]) == "docker compose -f '/srv/my site/production.yml'"
