@@ -122,11 +122,14 @@ class BenchRun(ShipRun):
             super().__init__(tmp)
 
     def timed_fab(self, *args: str, server=None, zero: float | None = None) -> TimedRun:
-        """`fab -H SERVER ARGS` as Run.fab runs it, read line by line: step marks in seconds since ``zero``."""
+        """`fab -H SERVER ARGS` as Run.fab runs it (a swarm task without -H), read line by line: step marks in seconds
+        since ``zero``."""
         server = server or self.server
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SSH_", "MYSITE_"))}
         env.update(HOME=str(self.laptop), MYSITE_KNOWN_HOSTS=str(self.laptop / ".ssh/known_hosts"))
-        argv = [FAB, "-H", f"deploy@127.0.0.1:{server.ssh_port}", "-i", server.key_filename, *args]
+        # a swarm task takes its nodes from --nodes only (with -H it is refused: Fabric would run it once per host)
+        hosts = [] if args and args[0].startswith("swarm.") else ["-H", f"deploy@127.0.0.1:{server.ssh_port}"]
+        argv = [FAB, *hosts, "-i", server.key_filename, *args]
         say(f"fab {' '.join(args)}")
         done = run_timed(argv, cwd=self.repo, env=env, zero=zero, timeout=1800)
         if done.returncode != 0:

@@ -79,7 +79,9 @@ def fab(server, project: Path, laptop: Path, *args: str, wait: bool = True, time
     environ.update(HOME=str(laptop), MYSITE_KNOWN_HOSTS=str(known_hosts or laptop / ".ssh" / "known_hosts"))
     environ.update(env or {})
     host = target or f"{user}@{server.host}:{server.ssh_port}"
-    argv = [FAB, "-H", host, "-i", identity or server.key_filename, *args]
+    # a swarm task takes its nodes from --nodes only (with -H it is refused: Fabric would run it once per host)
+    hosts = [] if args and args[0].startswith("swarm.") else ["-H", host]
+    argv = [FAB, *hosts, "-i", identity or server.key_filename, *args]
     if not wait:
         return subprocess.Popen(argv, cwd=project, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, start_new_session=True, preexec_fn=_ctrl_c_reaches_python)
