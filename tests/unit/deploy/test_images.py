@@ -359,9 +359,15 @@ def test_ctrl_c_while_servers_pull_ends_every_pull_and_tunnel_at_once(tmp_path, 
 
     monkeypatch.setattr(images, "wait_until_answers", lambda port: None)
     local = RegistryLocal()
+    # Ctrl-C as in a terminal: a test run started in the background (nohup, `cmd &`) inherits SIGINT ignored,
+    # and Python then installs no KeyboardInterrupt handler (the pulls would wait for ever)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=interrupt_when_both_pull, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        images.ship(hosts, local, BUILT)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            images.ship(hosts, local, BUILT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     interrupted = time.monotonic()
     for server in servers:
         assert server.forwarded and not any(t.is_active() for t in server.forwarded)  # the tunnels are closed
