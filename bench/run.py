@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m bench.run`: every benchmark (``--no-<section>`` leaves one out), the report, the record's path."""
     import argparse
 
-    parser = argparse.ArgumentParser(description="every benchmark in one run (inv bench)")
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description="every benchmark in one run (inv bench)")
     parser.add_argument("--quick", action="store_true", help="serving at 8 connections only, about a minute")
     for section in SECTIONS:
         parser.add_argument(f"--{section}", action=argparse.BooleanOptionalAction, default=True)
