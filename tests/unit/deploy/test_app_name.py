@@ -1,0 +1,56 @@
+"""Two apps on one server: every name a deploy sends comes from its own ``app_name``, so neither touches the other's."""
+
+import re
+from types import SimpleNamespace
+
+from deploy import pipeline
+from deploy.config import DeployConfig
+from deploy.names import Names
+
+BLOG_RELEASES = ["20261120000000-aaaaaaa", "20261121000000-bbbbbbb", "20261122000000-ccccccc"]
+SHOP_RELEASES = ["20261123000000-ddddddd", "20261124000000-eeeeeee", "20261125000000-fffffff"]
+
+
+class SharedServer:
+    """One server's image tags and release folders, as `docker images REPO`, `ls -1` and `docker rmi` see them."""
+
+    def __init__(self, images: dict[str, list[str]], folders: dict[str, list[str]]):
+        self.images, self.folders = images, folders
+
+    def probe(self, command: str) -> SimpleNamespace:
+        if found := re.fullmatch(r"docker images (\S+) --format '\{\{\.Tag\}\}'", command):
+            return SimpleNamespace(stdout="".join(f"{tag}\n" for tag in self.images.get(found[1], [])), ok=True)
+        if found := re.fullmatch(r"ls -1 (\S+) 2>/dev/null \|\| true", command):
+            return SimpleNamespace(stdout="".join(f"{name}\n" for name in self.folders.get(found[1], [])), ok=True)
+        raise AssertionError(f"unexpected probe: {command}")
+
+    def run(self, command: str, **kwargs) -> SimpleNamespace:
+        found = re.fullmatch(r"rm -rf (\S+)/([^/\s]+); docker rmi (.+) >/dev/null 2>&1 \|\| true", command)
+        if not found:
+            raise AssertionError(f"unexpected command: {command}")
+        folder, release, images = found.groups()
+        if release in self.folders.get(folder, []):
+            self.folders[folder].remove(release)
+        for image in images.split():
+            repo, _, tag = image.partition(":")
+            if tag in self.images.get(repo, []):
+                self.images[repo].remove(tag)
+        return SimpleNamespace(stdout="", ok=True, failed=False)
+
+
+def names(app: str) -> Names:
+    return Names.of(DeployConfig(app_name=app, app_path=f"apps/{app}", keep_releases=1), "/home/deploy")
+
+
+def test_pruning_one_app_leaves_the_other_apps_images_and_releases_alone():
+    blog, shop = names("mysite"), names("shop")
+    server = SharedServer(
+        images={"mysite-django": list(BLOG_RELEASES), "mysite-nginx": list(BLOG_RELEASES),
+                "shop-django": list(SHOP_RELEASES), "shop-nginx": list(SHOP_RELEASES)},
+        folders={blog.releases: list(BLOG_RELEASES), shop.releases: list(SHOP_RELEASES)})
+    pipeline.prune(server, shop, {SHOP_RELEASES[-1]})
+    assert server.images["mysite-django"] == BLOG_RELEASES and server.images["mysite-nginx"] == BLOG_RELEASES
+    assert server.folders[blog.releases] == BLOG_RELEASES
+    assert server.images["shop-django"] == SHOP_RELEASES[-1:] and server.folders[shop.releases] == SHOP_RELEASES[-1:]
+    pipeline.prune(server, blog, {BLOG_RELEASES[-1]})
+    assert server.images["mysite-django"] == BLOG_RELEASES[-1:] and server.images["shop-django"] == SHOP_RELEASES[-1:]
