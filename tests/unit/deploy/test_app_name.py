@@ -3,11 +3,19 @@
 import re
 from types import SimpleNamespace
 
+import pytest
+from fabric import Connection
+
 from deploy import pipeline
+from deploy.commands import docker, warm
+from deploy.commands.releases import read_current
 from deploy.config import DeployConfig
+from deploy.host import Host
 from deploy.names import Names
+from tests.harness.machine import SERVER, Machine
 
 BLOG_RELEASES = ["20261120000000-aaaaaaa", "20261121000000-bbbbbbb", "20261122000000-ccccccc"]
+SHOP = DeployConfig(app_name="shop", app_path="apps/shop")
 SHOP_RELEASES = ["20261123000000-ddddddd", "20261124000000-eeeeeee", "20261125000000-fffffff"]
 
 
@@ -54,3 +62,21 @@ def test_pruning_one_app_leaves_the_other_apps_images_and_releases_alone():
     assert server.images["shop-django"] == SHOP_RELEASES[-1:] and server.folders[shop.releases] == SHOP_RELEASES[-1:]
     pipeline.prune(server, blog, {BLOG_RELEASES[-1]})
     assert server.images["mysite-django"] == BLOG_RELEASES[-1:] and server.images["shop-django"] == SHOP_RELEASES[-1:]
+
+
+@pytest.fixture
+def machine(monkeypatch, tmp_path) -> Machine:
+    return Machine(monkeypatch, tmp_path)
+
+
+def test_a_deploy_of_another_app_sends_no_name_of_the_blog(machine):
+    """`mysite` (lower case) is the blog's app name; MYSITE_* variables are the toolkit's and may appear."""
+    shop, previous = Names.of(SHOP, "/home/deploy"), SHOP_RELEASES[0]
+    machine.answers.update({  # a redeploy: the previous release serves, so its container is stopped and kept warm
+        read_current(shop): f"releases/{previous}\n",
+        docker.app_containers(shop.project): f"{shop.container(previous)} Up 1 hour\n",
+        warm.listing(shop.project): f"/{shop.container(previous)} unless-stopped 2026-11-23T00:00:00Z\n"})
+    pipeline.deploy(Host(Connection(SERVER)), SHOP, allow_unsafe_migrations=True)
+    sent = [line for line in machine.remote if line.startswith(("run: ", "sudo: ", "put: "))]
+    assert any(line.startswith(f"run: {warm.expire(shop, shop.container(previous), 600)}") for line in sent), sent
+    assert [line for line in sent if "mysite" in line] == []
