@@ -1,18 +1,20 @@
 """Two apps on one server: every name a deploy sends comes from its own ``app_name``, so neither touches the other's."""
 
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from fabric import Connection
 
-from deploy import pipeline
-from deploy.commands import docker, warm
+from deploy import images, pipeline, releases
+from deploy import swarm as cluster
+from deploy.commands import docker, swarm, warm
 from deploy.commands.releases import read_current
 from deploy.config import DeployConfig
 from deploy.host import Host
 from deploy.names import Names
-from tests.harness.machine import SERVER, Machine
+from tests.harness.machine import SERVER, STRONG_KEY, Machine
 
 BLOG_RELEASES = ["20261120000000-aaaaaaa", "20261121000000-bbbbbbb", "20261122000000-ccccccc"]
 SHOP = DeployConfig(app_name="shop", app_path="apps/shop")
@@ -79,4 +81,40 @@ def test_a_deploy_of_another_app_sends_no_name_of_the_blog(machine):
     pipeline.deploy(Host(Connection(SERVER)), SHOP, allow_unsafe_migrations=True)
     sent = [line for line in machine.remote if line.startswith(("run: ", "sudo: ", "put: "))]
     assert any(line.startswith(f"run: {warm.expire(shop, shop.container(previous), 600)}") for line in sent), sent
+    assert [line for line in sent if "mysite" in line] == []
+
+
+def test_a_swarm_deploy_of_another_app_sends_no_name_of_the_blog(machine, monkeypatch):
+    """The images are built and shipped elsewhere (deploy.images, its own tests): here, what the cluster is sent."""
+    shop, previous, release = Names.of(SHOP, "/home/deploy"), SHOP_RELEASES[0], SHOP_RELEASES[1]
+    (machine.project / ".envs/.production").write_text(
+        f"DJANGO_SECRET_KEY={STRONG_KEY}\nDJANGO_ALLOWED_HOSTS=shop.example\n"
+        "DATABASE_URL=postgres://shop:pw@postgres:5432/shop\nPOSTGRES_USER=shop\nPOSTGRES_PASSWORD=pw\n"
+        "POSTGRES_DB=shop\n")
+    built = images.Built(release, {shop.app_image(release): "sha256:" + "a" * 64,
+                                   shop.nginx_image(release): "sha256:" + "b" * 64}, {})
+    monkeypatch.setattr(releases, "name", lambda sha, now=None: release)
+    monkeypatch.setattr(releases, "export", lambda sha, tree, cwd=None: Path(tree, "swarm.yml").write_text("{}\n"))
+    monkeypatch.setattr(images, "local_architecture", lambda local: "x86_64")
+    monkeypatch.setattr(images, "check_tunnel", lambda host: None)
+    monkeypatch.setattr(images, "check_disk", lambda host, built: None)
+    monkeypatch.setattr(images, "build_here", lambda *args: built)
+    monkeypatch.setattr(images, "ship", lambda hosts, local, built: None)
+    machine.answers.update({
+        swarm.state(): "active node1 true\n",
+        swarm.service_image(shop, shop.alias): f"{shop.app_image(previous)}\n",  # then the new one: see below
+        swarm.job_state(shop.scoped(f"migrate_{release.replace('-', '_')}")): "Complete 2 seconds ago\n",
+        swarm.task_container(shop, swarm.POSTGRES_SERVICE): "c0ffee\n",  # the backup's pg_dump runs in it
+        swarm.update_state(shop): "completed\n"})
+    images_served = iter([f"{shop.app_image(previous)}\n", f"{shop.app_image(release)}\n"])
+    answer = machine.answers.get
+
+    def served(command, default=""):  # the app service runs the previous release until the rollout
+        if command == swarm.service_image(shop, shop.alias):
+            return next(images_served, f"{shop.app_image(release)}\n")
+        return answer(command, default)
+    monkeypatch.setattr(machine, "answers", SimpleNamespace(get=served))
+    cluster.deploy([Host(Connection(SERVER))], SHOP, allow_unsafe_migrations=True)
+    sent = [line for line in machine.remote if line.startswith(("run: ", "sudo: ", "put: "))]
+    assert any("docker stack deploy" in line and line.endswith(" shop >/dev/null") for line in sent), sent
     assert [line for line in sent if "mysite" in line] == []
