@@ -29,7 +29,7 @@ from deploy.commands import images as commands
 from deploy.errors import DeployError, RemoteCommandFailed
 from deploy.host import Host
 from deploy.local import Local
-from deploy.names import Names
+from deploy.names import TOOLKIT, Names
 from deploy.output import say, step, tail
 from deploy.preflight import root_probe
 
@@ -38,8 +38,8 @@ EXAMPLE_ENV = ".envs/.production.example"  # what `inv production.build` builds 
 TUNNEL_PORTS = (20000, 60000)
 TUNNEL_TRIES = 3
 MB = 1024 * 1024
-REGISTRY_USER = "mysite-deploy"
-REGISTRY_LOCK = os.path.join(tempfile.gettempdir(), "mysite-registry.lock")
+REGISTRY_USER = f"{TOOLKIT}-deploy"
+REGISTRY_LOCK = os.path.join(tempfile.gettempdir(), f"{TOOLKIT}-registry.lock")
 # Every request of a pull checks the password; a cost of 4 keeps that fast, and a random 192-bit
 # password needs no slow hash to resist guessing.
 BCRYPT_ROUNDS = 4
@@ -116,7 +116,7 @@ def build_here(local: Local, names: Names, root: str, sha: str, release: str) ->
     """Build both images from exactly ``sha`` (an export of the commit, not the working tree), tagged ``release``."""
     kind = local_compose(local)
     with step(f"build {' and '.join(images(names, release))} here, from commit {sha[:7]}"), \
-            tempfile.TemporaryDirectory(prefix="mysite-build-") as tree:
+            tempfile.TemporaryDirectory(prefix=f"{TOOLKIT}-build-") as tree:
         if not local.dry_run:
             releases.export(sha, tree, cwd=root)
         env = {**compose.BUILD_ENV, **compose.environment(tag=release, env_file=EXAMPLE_ENV,
@@ -188,7 +188,7 @@ def registry(local: Local, login: Login | None = None) -> int:
             local.run(commands.start_registry(), what=failed)
         else:
             local.run(commands.create_serving_registry(), what=failed)
-            with tempfile.TemporaryDirectory(prefix="mysite-registry-") as folder:
+            with tempfile.TemporaryDirectory(prefix=f"{TOOLKIT}-registry-") as folder:
                 path = os.path.join(folder, "htpasswd")
                 with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
                     handle.write(htpasswd_line(login.user, login.password))

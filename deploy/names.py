@@ -12,6 +12,10 @@ from posixpath import dirname, join, normpath
 from deploy.checks import RELEASE_NAME  # noqa: F401 - part of the naming contract, checked in checks
 from deploy.config import DeployConfig
 
+# The toolkit's own name, for what is the same whatever the app: the files of the nginx image it builds
+# (/mysite-entrypoint.sh, /etc/nginx/mysite, its state in /etc/letsencrypt/mysite) and the things of this
+# machine (the registry's login, lock and temporary folders). Never an app's name: that is app_name.
+TOOLKIT = "mysite"
 # The app folder's own names: the toolkit's layout, the same for every app
 RELEASES, ENVS, BACKUPS = "releases", ".envs", "backups"
 DATABASE_VOLUMES = (("database", "/app/database"), ("media", "/app/media"))

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from fabric import Connection
 
-from deploy import images, pipeline, releases
+from deploy import config, images, pipeline, releases
 from deploy import swarm as cluster
 from deploy.commands import docker, swarm, warm
 from deploy.commands.releases import read_current
@@ -118,3 +118,10 @@ def test_a_swarm_deploy_of_another_app_sends_no_name_of_the_blog(machine, monkey
     sent = [line for line in machine.remote if line.startswith(("run: ", "sudo: ", "put: "))]
     assert any("docker stack deploy" in line and line.endswith(" shop >/dev/null") for line in sent), sent
     assert [line for line in sent if "mysite" in line] == []
+
+
+def test_an_app_without_its_own_app_path_gets_a_folder_of_its_own():
+    assert config.load({"app_name": "shop"}, {}).app_path == "apps/shop"
+    assert config.load({}, {"MYSITE_APP_NAME": "shop"}).app_path == "apps/shop"
+    assert config.load({"app_name": "shop", "app_path": "/srv/shop"}, {}).app_path == "/srv/shop"
+    assert config.load({}, {}).app_path == "apps/mysite"
