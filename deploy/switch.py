@@ -12,7 +12,7 @@ from collections.abc import Callable
 from deploy.commands import compose, docker, health, warm
 from deploy.errors import DeployError
 from deploy.host import Host
-from deploy.names import ALIAS, Names
+from deploy.names import Names
 from deploy.output import say, step
 
 LOG_LINES = 30
@@ -129,7 +129,7 @@ def use_warm(host: Host, names: Names, release: str, domain: str, nginx: str) ->
 def _keep_warm(host: Host, names: Names, name: str, seconds: int) -> None:
     """A new ``name`` of its release, out of traffic; the server removes it after ``seconds``. Never fails a deploy."""
     with step(f"keep {name} warm for {seconds}s (running, out of traffic) for a fast `fab rollback`"):
-        release = name.removeprefix(f"{names.project}-")
+        release = names.release_of(name)
         for command in (warm.keep(names, release, DNS_SECONDS), warm.expire(names, name, seconds)):
             result = host.run(command, warn=True)
             if result.failed:
@@ -182,11 +182,11 @@ def complete(host: Host, names: Names, release: str, domain: str, nginx: str) ->
     timeout = config.health_timeout
     with step(f"health-check {name} directly (/healthz and / as {domain}, {timeout}s)"):
         _check(host, health.direct_check(name, domain, timeout), f"{name} failed its health check")
-    if host.run(health.alias_resolves(nginx, names.network, name, DNS_SECONDS), warn=True).failed:
-        with step(f"route traffic to {name} (alias {ALIAS}) and wait until nginx resolves it"):
-            host.run(docker.route(names.network, name))
-            _check(host, health.alias_resolves(nginx, names.network, name, timeout),
-                   f"Docker's DNS never answered {ALIAS} with {name}")
+    if host.run(health.alias_resolves(nginx, names, name, DNS_SECONDS), warn=True).failed:
+        with step(f"route traffic to {name} (alias {names.alias}) and wait until nginx resolves it"):
+            host.run(docker.route(names, name))
+            _check(host, health.alias_resolves(nginx, names, name, timeout),
+                   f"Docker's DNS never answered {names.alias} with {name}")
     with step(f"verify through nginx (/healthz and / as {domain})"):
         _check(host, health.nginx_check(nginx, domain, timeout, at_least=DNS_SECONDS), f"nginx could not serve {name}")
     old = [n for n in found if n != name]
@@ -204,12 +204,12 @@ def _check_and_route(host: Host, names: Names, name: str, domain: str, nginx: st
     timeout = names.config.health_timeout
     with step(f"health-check {name} directly (/healthz and / as {domain}, {timeout}s)"):
         _check(host, health.direct_check(name, domain, timeout), f"{name} failed its health check")
-    with step(f"route traffic to {name} (alias {ALIAS}) and wait until nginx resolves it"):
+    with step(f"route traffic to {name} (alias {names.alias}) and wait until nginx resolves it"):
         if routed:
             routed()
-        host.run(docker.route(names.network, name))
-        _check(host, health.alias_resolves(nginx, names.network, name, timeout),
-               f"Docker's DNS never answered {ALIAS} with {name}")
+        host.run(docker.route(names, name))
+        _check(host, health.alias_resolves(nginx, names, name, timeout),
+               f"Docker's DNS never answered {names.alias} with {name}")
     with step(f"verify through nginx (/healthz and / as {domain}) while its cached answers run out ({DNS_SECONDS}s)"):
         _check(host, health.nginx_check(nginx, domain, timeout, at_least=DNS_SECONDS), f"nginx could not serve {what}")
 

@@ -1,7 +1,7 @@
 """Health checks of a release: the probe run inside the containers, repeated until it passes or time runs out."""
 
 from deploy.commands.docker import python
-from deploy.names import ALIAS
+from deploy.names import Names
 from deploy.scripts import source
 
 APP_URL = "http://127.0.0.1:8000"  # gunicorn, inside the app container
@@ -34,8 +34,8 @@ def nginx_check(nginx: str, domain: str, seconds: int, at_least: int) -> str:
     return f"sleep {int(at_least)} & {check}; verified=$?; wait; exit $verified"
 
 
-def alias_resolves(nginx: str, network: str, name: str, seconds: int) -> str:
+def alias_resolves(nginx: str, names: Names, name: str, seconds: int) -> str:
     """Wait until Docker's DNS, asked from inside nginx's container, answers the shared alias with ``name``."""
-    address = f"docker inspect -f '{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}' {name}"
-    found = f"docker exec {nginx} getent ahostsv4 {ALIAS} | grep -q \"^$address \""
+    address = f"docker inspect -f '{{{{(index .NetworkSettings.Networks \"{names.network}\").IPAddress}}}}' {name}"
+    found = f"docker exec {nginx} getent ahostsv4 {names.alias} | grep -q \"^$address \""
     return f"address=$({address}) && " + wait_until(found, seconds)

@@ -36,4 +36,4 @@ def remote(monkeypatch=None, uploads: list | None = None, dry_run: bool = False)
 
 def routed(names: Names, container: str, nginx: str = "mysite_nginx_1", seconds: int = 60) -> list[str]:
     """The switch's route step: the shared alias, then Docker's DNS answering it when asked from nginx."""
-    return [docker.route(names.network, container), health.alias_resolves(nginx, names.network, container, seconds)]
+    return [docker.route(names, container), health.alias_resolves(nginx, names, container, seconds)]

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Render our nginx config from the environment and the certificates' volume, then run nginx.
 #   server_name: MYSITE_DOMAIN if set, else every entry of DJANGO_ALLOWED_HOSTS (the names Django accepts)
+#   the app:     proxied to MYSITE_APP_ALIAS (the app's name on the project's network, its compose service);
+#                the templates say `mysite`, the blog's, and it is put in their place (unset: mysite)
 #   user:        `nginx` on the official image, `www-data` on Debian's nginx
 #   https:       on for the names `fab https` recorded in /etc/letsencrypt/mysite/https-names, as long as
 #                their certificate (/etc/letsencrypt/live/<first name>/fullchain.pem) exists; else http only
@@ -67,6 +69,13 @@ site_names() {
     echo "$found"
 }
 
+# The host the app answers on: the app's name (Docker's DNS on the project's network).
+app_alias() {
+    alias=${MYSITE_APP_ALIAS:-mysite}
+    is_name "$alias" || die "MYSITE_APP_ALIAS='$alias' is not a host name: set the app's name (its compose service)"
+    echo "$alias"
+}
+
 # The names served over https: recorded by `fab https`, and only while their certificate exists.
 https_names() {
     [ -r "$names_file" ] || return 0
@@ -124,6 +133,7 @@ static_from_app() {
 render() {
     user=$(nginx_user)
     names=$(site_names)
+    app=$(app_alias)
     secure=$(https_names)
     from_app=""
     if static_from_app; then
@@ -138,16 +148,19 @@ render() {
     sed "s/__NGINX_USER__/$user/" "$templates/nginx.conf.template" > "$nginx_dir/nginx.conf"
     if [ -n "$from_app" ]; then
         # the lines from `# >>> static and media` to `# <<< static and media` give way to static-from-app.conf
-        sed -e "s/__SERVER_NAME__/${all# }/" \
-            -e "/^ *# >>> static and media/r $from_app" \
+        # the volume locations give way first; the app's address is then set in what was read in too
+        sed -e "/^ *# >>> static and media/r $from_app" \
             -e '/^ *# >>> static and media/,/^ *# <<< static and media/d' \
-            "$templates/mysite.conf.template" > "$nginx_dir/conf.d/mysite.conf.new"
+            "$templates/mysite.conf.template" \
+            | sed -e "s/__SERVER_NAME__/${all# }/" -e "s|http://mysite:8000;|http://$app:8000;|" \
+            > "$nginx_dir/conf.d/mysite.conf.new"
         if grep -q 'alias /srv/' "$nginx_dir/conf.d/mysite.conf.new"; then
             rm -f "$nginx_dir/conf.d/mysite.conf.new"
             die "MYSITE_STATIC_FROM_APP is on but the volume locations of mysite.conf.template stayed"
         fi
     else
-        sed "s/__SERVER_NAME__/${all# }/" "$templates/mysite.conf.template" > "$nginx_dir/conf.d/mysite.conf.new"
+        sed -e "s/__SERVER_NAME__/${all# }/" -e "s|http://mysite:8000;|http://$app:8000;|" \
+            "$templates/mysite.conf.template" > "$nginx_dir/conf.d/mysite.conf.new"
     fi
     if [ -n "$secure" ]; then
         certperms

@@ -231,7 +231,7 @@ def test_a_second_run_finishes_what_a_stopped_move_left(local, monkeypatch, caps
          Command(database.is_read_only(APP)), FINISH_LOCK,
          Command(docker.nginx_container("mysite"), out=f"{NGINX}\n".encode()),
          Command(docker.app_containers("mysite"), out=both), health.direct_check(APP, "blog.example", 60),
-         health.alias_resolves(NGINX, P.network, APP, 3), VIA_NGINX, docker.stop([ASIDE], 30),
+         health.alias_resolves(NGINX, P, APP, 3), VIA_NGINX, docker.stop([ASIDE], 30),
          database.writable(P, REL), commands.append_audit(P, f"to-postgres {REL} finished"),
          lock_commands.release_lock(P.lock), monkeypatch=monkeypatch)
     out = capsys.readouterr().out
@@ -247,7 +247,7 @@ def test_a_second_run_routes_a_container_that_never_took_traffic(local, monkeypa
          Command(database.is_read_only(APP)), FINISH_LOCK,
          Command(docker.nginx_container("mysite"), out=f"{NGINX}\n".encode()),
          Command(docker.app_containers("mysite"), out=both), health.direct_check(APP, "blog.example", 60),
-         Command(health.alias_resolves(NGINX, P.network, APP, 3), exit=1), *routed(P, APP, NGINX), VIA_NGINX,
+         Command(health.alias_resolves(NGINX, P, APP, 3), exit=1), *routed(P, APP, NGINX), VIA_NGINX,
          docker.stop([ASIDE], 30), database.writable(P, REL), commands.append_audit(P, f"to-postgres {REL} finished"),
          lock_commands.release_lock(P.lock), monkeypatch=monkeypatch)
     assert envfile.load(local / ".envs/.production").database == envfile.BUNDLED

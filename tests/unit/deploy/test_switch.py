@@ -48,14 +48,14 @@ def test_stack_runs_compose_in_the_release_with_its_tag_and_the_shared_env_file(
 
 
 def test_route_adds_the_shared_alias_and_keeps_the_private_one():
-    assert docker.route(N.network, NEW_C) == (
+    assert docker.route(N, NEW_C) == (
         f"docker network disconnect mysite_default {NEW_C} && "
         f"docker network connect --alias mysite --alias {NEW_C} mysite_default {NEW_C}")
 
 
 def test_after_routing_the_alias_is_asked_from_nginx_until_it_answers_the_new_container():
     # nginx caches an answer (valid=1s): the old container may stop only once Docker's DNS has the new one
-    assert health.alias_resolves("mysite_nginx_1", N.network, NEW_C, 60) == (
+    assert health.alias_resolves("mysite_nginx_1", N, NEW_C, 60) == (
         "address=$(docker inspect -f '{{(index .NetworkSettings.Networks \"mysite_default\").IPAddress}}' "
         f"{NEW_C}) && end=$(($(date +%s)+60)); until docker exec mysite_nginx_1 getent ahostsv4 mysite | "
         'grep -q "^$address "; do if [ "$(date +%s)" -ge "$end" ]; then exit 1; fi; sleep 1; done')
