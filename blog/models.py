@@ -5,7 +5,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-from . import readonly
+from deploy.djangoapp import readonly
+
 from .markdown_render import make_excerpt, render_markdown
 
 # Names in the same order on SQLite and PostgreSQL: ignoring case ("apple", "Banana", "cherry"), then
@@ -90,7 +91,7 @@ class Post(models.Model):
 
         A view is written here only with VIEW_COUNT_FLUSH_SECONDS=0; else blog/viewcount.py writes views in batches.
 
-        Not while the blog is read-only (a database move, blog/readonly.py): that view goes uncounted.
+        Not while the blog is read-only (a database move, deploy/djangoapp/readonly.py): that view goes uncounted.
         """
         if readonly.active():
             return

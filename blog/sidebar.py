@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db.models import Count
 from django.template.loader import render_to_string
 
-from . import readonly
+from deploy.djangoapp import readonly
 
 GENERATION_KEY = "blog:sidebar:generation"
 HTML_KEY = "blog:sidebar:html:{num_recent}"
@@ -70,7 +70,7 @@ class Lookup:
     def store(self, plain=None, current=None) -> None:
         """Store content-keyed fragments as they are, the others with the generation read by lookup().
 
-        Nothing while the blog is read-only (blog/readonly.py): the page is rendered, not kept.
+        Nothing while the blog is read-only (deploy/djangoapp/readonly.py): the page is rendered, not kept.
         """
         if readonly.active():
             return

@@ -12,7 +12,7 @@ A page shows the database's count plus what this process has pending for the pos
 their own view at once. The counts are written after the fact, so a page read while a batch is being
 written may show up to that batch's views more or fewer than it should, once.
 
-Read-only mode (blog/readonly.py, a database move): a view served read-only is not counted (as with
+Read-only mode (deploy/djangoapp/readonly.py, a database move): a view served read-only is not counted (as with
 the interval 0), and no batch is written while the flag names this process's database: what was pending
 when the move began stays in memory and is written if the site becomes writable again on the same
 database (a move that was undone). A process stopped while still read-only (the move switched the site to
@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections, transaction
 from django.db.models import F
 
-from . import readonly
+from deploy.djangoapp import readonly
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ os.register_at_fork(after_in_child=counter._after_fork)
 def count_view(post) -> None:
     """Count one view of ``post`` (a GET of its page); post.views then includes it.
 
-    Not while the request is read-only (blog/readonly.py): that view goes uncounted, and nothing is written.
+    Not while the request is read-only (deploy/djangoapp/readonly.py): that view goes uncounted, and nothing is written.
     """
     if readonly.active():
         post.views += counter.pending(post.pk)

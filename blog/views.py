@@ -3,10 +3,9 @@ import hashlib
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import DatabaseError, connection
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
@@ -14,7 +13,6 @@ from django.urls import get_script_prefix
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import ListView
 
@@ -279,19 +277,3 @@ def comment(request, post_pk):
     messages.error(request, "Your comment was not published: please fix the errors below.")
     post.views = viewcount.shown_views(post)
     return _render_detail(request, post, form, status=400)
-
-
-@never_cache
-@require_http_methods(["GET", "HEAD"])
-def healthz(request):
-    """Cheap liveness + readiness: one real query, no session, no template."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            row = cursor.fetchone()
-        if not row or row[0] != 1:
-            raise DatabaseError(f"unexpected answer {row!r}")
-    except DatabaseError as exc:
-        reason = f"database: {type(exc).__name__}: {exc}".splitlines()[0][:200]
-        return JsonResponse({"status": "error", "reason": reason}, status=503)
-    return JsonResponse({"status": "ok"})

@@ -14,6 +14,7 @@ from typing import Any
 from deploy.errors import DeployError
 
 APP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
+MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")  # a dotted Python module name
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class DeployConfig:
     https_port: int = 443
     known_hosts: str = "~/.ssh/known_hosts"
     build: str = "server"  # where images are built: "server" (from the shipped commit) or "local" (here, then shipped)
+    # the project's Django settings the migration gate loads on this machine: it reads migration files only, so
+    # settings that need no database server and no secret (the test settings)
+    gate_settings: str = "mysite.settings.test"
     swarm: SwarmConfig = field(default_factory=SwarmConfig)
 
 
@@ -145,6 +149,10 @@ def _check(config: DeployConfig) -> DeployConfig:
     _check_app_path(config.app_path)
     _check_http_addr(config.http_addr)
     _check_compose_file(config.compose_file)
+    if not MODULE.match(config.gate_settings):
+        raise DeployError(f"deploy setting gate_settings={config.gate_settings!r} is not a Python module name: "
+                          "name the project's settings module that needs no database server and no secret, "
+                          "e.g. mysite.settings.test")
     return config
 
 

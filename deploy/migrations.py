@@ -1,7 +1,8 @@
 """The migration gate: during a switch the old release serves on the new schema, so a migration that
 breaks it (dropping or renaming a column or table, a NOT NULL column without a default, ...) is refused
-before the server changes. The release's own `manage.py unsafe_migrations` judges, here on this machine,
-in an export of the commit, against the list of migrations the server has already applied.
+before the server changes. The release's own `manage.py unsafe_migrations` (the toolkit's Django app,
+deploy/djangoapp) judges, here on this machine, in an export of the commit, under the project's settings
+named by the deploy setting ``gate_settings``, against the list of migrations the server has already applied.
 """
 
 import os
@@ -16,21 +17,22 @@ from deploy.local import Local
 from deploy.names import Names
 from deploy.output import say
 
-SETTINGS = "mysite.settings.test"  # no database server and no secret needed to read migration files
 
-
-def check(host: Host, names: Names, serving: str, root: str, sha: str) -> None:
+def check(host: Host, names: Names, serving: str, root: str, sha: str, settings: str) -> None:
     """Refuse (one line naming the migration and the operation) when the release would break ``serving``."""
     plan = host.probe(database.applied_migrations(names.container(serving)))
     if plan.failed or "[X]" not in plan.stdout:
         say(f"    migrations: {serving} does not answer, so nothing serves old code: not checked")
         return
-    judge(plan.stdout, root, sha)
+    judge(plan.stdout, root, sha, settings)
 
 
-def judge(plan: str, root: str, sha: str) -> None:
-    """Refuse when a migration of commit ``sha`` not in ``plan`` (`showmigrations --plan`) breaks old code."""
-    here = Local(env={"DJANGO_SETTINGS_MODULE": SETTINGS})
+def judge(plan: str, root: str, sha: str, settings: str) -> None:
+    """Refuse when a migration of commit ``sha`` not in ``plan`` (`showmigrations --plan`) breaks old code.
+
+    ``settings``: the Django settings module the judge loads here (one that needs no database server or secret).
+    """
+    here = Local(env={"DJANGO_SETTINGS_MODULE": settings})
     with tempfile.TemporaryDirectory(prefix="mysite-gate-") as tree:
         releases.export(sha, tree, cwd=root)
         applied = os.path.join(tree, ".applied-migrations")

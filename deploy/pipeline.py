@@ -124,7 +124,7 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_m
             if allow_unsafe_migrations:
                 say("    migrations: not checked (--allow-unsafe-migrations)")
             else:
-                migrations.check(host, names, previous, root, sha)
+                migrations.check(host, names, previous, root, sha, config.gate_settings)
         here = Local(dry_run=host.dry_run) if config.build == "local" else None
         if here:
             images.check_architecture(host, images.local_architecture(here))

@@ -244,7 +244,7 @@ def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_u
                                                                             secrets, replicas=0)))
                     wait_postgres(manager, names)
             elif serving:
-                gate(manager, names, serving, secrets, env, root, sha, allow_unsafe_migrations)
+                gate(manager, names, serving, secrets, env, root, sha, allow_unsafe_migrations, config.gate_settings)
                 with step("back up the database (pg_dump on the node that holds it)"):
                     dump_database(hosts, names, config, label=release)
             run_job(manager, names, names.scoped(f"migrate_{release.replace('-', '_')}"),
@@ -337,7 +337,7 @@ def run_job(manager: Host, names: Names, name: str, image: str, command: str, se
 
 
 def gate(manager: Host, names: Names, serving: str, secrets: dict[str, str], env: envfile.EnvFile, root: str,
-         sha: str, allow: bool) -> None:
+         sha: str, allow: bool, settings: str) -> None:
     if allow:
         say("    migrations: not checked (--allow-unsafe-migrations)")
         return
@@ -345,7 +345,7 @@ def gate(manager: Host, names: Names, serving: str, secrets: dict[str, str], env
                    "python manage.py showmigrations --plan", secrets, env,
                    title=f"read the migrations {serving} has applied (a one-off task)")
     with step("the migration gate: nothing that breaks the release still serving"):
-        migrations.judge(plan, root, sha)
+        migrations.judge(plan, root, sha, settings)
 
 
 def wait_postgres(manager: Host, names: Names) -> None:

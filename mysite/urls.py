@@ -4,11 +4,10 @@ from django.urls import include, path
 
 from blog.feeds import AllPostsRssFeed
 from blog.sitemaps import sitemaps
-from blog.views import healthz
 from mysite.floor import floor
 
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
+    path("", include("deploy.djangoapp.urls")),  # /healthz: the deploy toolkit's app
     path("floor", floor, name="floor"),  # the serving benchmark's reference (mysite/floor.py)
     path("admin/", admin.site.urls),
     path("all/rss/", AllPostsRssFeed(), name="rss"),

@@ -1,49 +1,17 @@
 """Settings shared by every environment (local, test, production)."""
 
-import os
 from pathlib import Path
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from deploy.djangoapp import secret_files
+from deploy.djangoapp.secret_files import env_source
 
 # The repository root: the directory that holds manage.py.
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-
-class _EnvOrFiles(environ.FileAwareMapping):
-    """django-environ's FileAwareMapping: NAME_FILE, when set and not empty, names a file whose text is
-    NAME's value, and then wins over NAME itself (Docker secrets: /run/secrets/<name>). Two additions:
-    a file that cannot be read stops the start with a line naming the variable and the path (not a bare
-    FileNotFoundError), and the line end that `echo ... | docker secret create` leaves is not part of
-    the value (a DATABASE_URL ending in a newline names a database that does not exist)."""
-
-    def __getitem__(self, key):
-        path = self.env.get(key + "_FILE")
-        if not path:
-            return self.env[key]
-        try:
-            value = super().__getitem__(key)
-        except (OSError, UnicodeDecodeError) as error:
-            reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error.strerror or str(error)
-            raise ImproperlyConfigured(
-                f"{key}_FILE={path} cannot be read ({reason}): mount the secret there, or unset {key}_FILE "
-                f"to read {key} itself"
-            ) from error
-        return value.rstrip("\r\n")
-
-
-class _FileAwareEnv(environ.FileAwareEnv):
-    ENVIRON = _EnvOrFiles()
-
-
-def env_source(name: str) -> str:
-    """Where NAME's value comes from, for a message: NAME, or NAME read from the file NAME_FILE names."""
-    path = os.environ.get(name + "_FILE")
-    return f"{name} (read from {name}_FILE={path})" if path else name
-
-
-# Every value can come from a file: DJANGO_SECRET_KEY_FILE, DATABASE_URL_FILE, ... (see _EnvOrFiles).
-env = _FileAwareEnv()
+# Every value can come from a file: DJANGO_SECRET_KEY_FILE, DATABASE_URL_FILE, ... (deploy/djangoapp/secret_files.py).
+env = secret_files.environment()
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")  # each environment decides what it accepts
 DEBUG = False
@@ -58,12 +26,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "blog.apps.BlogConfig",
+    "deploy.djangoapp",  # the deploy toolkit's app: the migration gate, the database move's copy
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # a database move (docs/DATABASES.md): outside the others, so that it spans their response side too
-    "blog.readonly.ReadOnlyMiddleware",
+    "deploy.djangoapp.readonly.ReadOnlyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -121,11 +90,11 @@ else:
         }
     }
 
-# Read-only mode (blog/readonly.py): while this file exists and names this process's database engine
+# Read-only mode (deploy/djangoapp/readonly.py): while this file exists and names this process's database engine
 # ("sqlite", "postgresql"; empty: any), writes answer 503 and GETs write nothing. It lives in the
 # database volume, which every app container shares: `fab db.to-postgres` sets it during the copy.
 READ_ONLY_FILE = SQLITE_DIR / ".read-only"
-SESSION_ENGINE = "blog.sessions"  # Django's database sessions, which write nothing while read-only
+SESSION_ENGINE = "deploy.djangoapp.sessions"  # Django's database sessions, which write nothing while read-only
 
 
 def _flush_seconds(name: str, default: float) -> float:

@@ -1,17 +1,18 @@
 """Production settings (wsgi.py's default), configured from the environment (.envs/.production).
 
-Required: DJANGO_SECRET_KEY (strong, see mysite/keycheck.py) and DJANGO_ALLOWED_HOSTS (comma list,
+Required: DJANGO_SECRET_KEY (strong, see deploy/djangoapp/keycheck.py) and DJANGO_ALLOWED_HOSTS (comma list,
 the first entry is the site's domain). DJANGO_HTTPS=true turns on the HTTPS-only settings together.
 Any of them (and DATABASE_URL) may instead come from a file: DJANGO_SECRET_KEY_FILE=/run/secrets/... (a
-Docker secret); the file wins when both are set (mysite/settings/common.py).
+Docker secret); the file wins when both are set (deploy/djangoapp/secret_files.py).
 """
 
 from django.core.exceptions import ImproperlyConfigured
 
-from mysite.keycheck import secret_key_problem
+from deploy.djangoapp.keycheck import secret_key_problem
+from deploy.djangoapp.secret_files import env_source
 
 from .common import *  # noqa: F403
-from .common import MIDDLEWARE, env, env_source
+from .common import MIDDLEWARE, env
 
 DEBUG = False
 

@@ -2,6 +2,7 @@
 MYSITE_ variable of the shell the tests run in leaks into it."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,3 +21,12 @@ def run_python(code, cwd=REPO, **env):
     return subprocess.run(
         [sys.executable, "-c", code], cwd=cwd, env=clean_env(**env), capture_output=True, text=True, timeout=120
     )
+
+
+def copy_app(root: Path) -> Path:
+    """A copy of what the app image holds (.dockerignore): the project, and of the deploy toolkit its Django app."""
+    for name in ("mysite", "blog", "templates", "deploy/djangoapp"):
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "deploy/__init__.py", root / "deploy/__init__.py")
+    shutil.copy(REPO / "manage.py", root / "manage.py")
+    return root

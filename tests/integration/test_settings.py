@@ -1,15 +1,14 @@
 """Settings: the secret-key rule, production refusing weak keys, check --deploy, the SQLite folder."""
 
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
 
 import pytest
 
-from mysite.keycheck import ARTICLE_SECRET_KEY, EXAMPLE_SECRET_KEY, secret_key_problem, weak_secret_key_reason
-from tests.harness.settings_env import REPO, STRONG_KEY, clean_env, run_python
+from deploy.djangoapp.keycheck import ARTICLE_SECRET_KEY, EXAMPLE_SECRET_KEY
+from tests.harness.settings_env import REPO, STRONG_KEY, clean_env, copy_app, run_python
 
 
 def import_production(**env):
@@ -20,45 +19,6 @@ def import_production(**env):
         " 'SECURE_PROXY_SSL_HEADER', 'SITE_DOMAIN')}))"
     )
     return run_python(code, **env)
-
-
-# --- keycheck: pure rule ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("key", "reason"),
-    [
-        (None, "missing"),
-        ("", "missing"),
-        ("   ", "missing"),
-        ("short-key", "fewer than 50 characters"),
-        ("a" * 49, "fewer than 50 characters"),
-        ("abab" * 20, "fewer than 5 distinct characters"),
-        ("django-insecure-" + "x1y2z3w4v5" * 6, "django-insecure-"),
-        (EXAMPLE_SECRET_KEY, ".envs/.production.example"),
-        (ARTICLE_SECRET_KEY, "article"),
-    ],
-)
-def test_weak_keys_are_named(key, reason):
-    assert reason in weak_secret_key_reason(key)
-
-
-def test_strong_key_passes():
-    assert weak_secret_key_reason(STRONG_KEY) is None
-    assert secret_key_problem(STRONG_KEY) is None
-
-
-def test_known_public_keys():
-    assert ARTICLE_SECRET_KEY == "2pe8eih8oah2_2z1=7f84bzme7^bwuto7y&f(#@rgd9ux9mp-3"
-    assert EXAMPLE_SECRET_KEY == "change-me-to-a-long-random-string-of-at-least-50-characters-0000"
-    # The example file's key is long and varied: only the explicit rule catches it.
-    assert len(EXAMPLE_SECRET_KEY) >= 50
-
-
-def test_keycheck_is_pure_python():
-    result = run_python("import sys, mysite.keycheck; print(any(m.startswith('django') for m in sys.modules))")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
 
 
 # --- production settings -----------------------------------------------------------------------------
@@ -190,10 +150,8 @@ def test_manage_defaults_to_local_and_wsgi_to_production():
 
 @pytest.fixture
 def project_copy(tmp_path):
-    """A copy of the project without a database/ folder (a fresh clone)."""
-    for name in ("mysite", "blog", "templates"):
-        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "manage.py", tmp_path / "manage.py")
+    """A copy of the project without a database/ folder (a fresh clone, as the image holds it)."""
+    copy_app(tmp_path)
     assert not (tmp_path / "database").exists()
     return tmp_path
 

@@ -6,13 +6,12 @@ gzip_static.py (start.sh's order), then requests through Django's test client in
 
 import gzip
 import json
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tests.harness.settings_env import REPO, STRONG_KEY, clean_env
+from tests.harness.settings_env import REPO, STRONG_KEY, clean_env, copy_app
 
 FOREVER = "max-age=315360000, public, immutable"  # WhiteNoise's for a hashed name (10 years)
 
@@ -51,10 +50,7 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The answers of a production app to static requests, after start.sh's collectstatic and gzip_static."""
-    root = tmp_path_factory.mktemp("app")
-    for name in ("mysite", "blog", "templates"):
-        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "manage.py", root / "manage.py")
+    root = copy_app(tmp_path_factory.mktemp("app"))
     env = clean_env(
         DJANGO_SETTINGS_MODULE="mysite.settings.production",
         DJANGO_SECRET_KEY=STRONG_KEY,

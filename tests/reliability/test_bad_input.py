@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from mysite.keycheck import ARTICLE_SECRET_KEY
+from deploy.djangoapp.keycheck import ARTICLE_SECRET_KEY
 from testbed.worktree import free_ports
 from tests.harness import flows
 from tests.harness.flows import DOMAIN, KEY

@@ -2,7 +2,7 @@
 
 Stdlib only (the slim image has no curl). Exit 0 when the app answers 200, 1 otherwise.
 It reads DJANGO_ALLOWED_HOSTS only (host names, nothing secret), from the file DJANGO_ALLOWED_HOSTS_FILE
-names when that is set, as the settings do (mysite/settings/common.py): the file wins.
+names when that is set, as the settings do (deploy/djangoapp/secret_files.py): the file wins.
 """
 
 import os

@@ -101,7 +101,7 @@ def test_copy_steps_from_the_stamped_stderr_lines():
              [1.3, "db_copy: migrate: the schema in the target"],
              [3.0, "db_copy: dumpdata: every row of this database"],
              [3.5, "db_copy: loaddata: into the target, in one transaction; sequences reset"],
-             [4.5, "db_copy: done: 100 posts, fingerprints equal"]]  # fmt: skip
+             [4.5, "db_copy: done: 742 rows in 12 tables, fingerprints equal"]]  # fmt: skip
     assert databases.copy_steps(lines, 4.6) == {"start": 1.2, "connect + migrate": 1.8, "dumpdata": 0.5,
                                                 "loaddata + fingerprints": 1.0, "exit": 0.1}  # fmt: skip
     assert databases.copy_steps([], 2.0) == {"start": 2.0}  # no -v 2 lines: all of it is one step

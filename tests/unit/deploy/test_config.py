@@ -51,6 +51,19 @@ def test_compose_file_must_be_a_yml_file_of_the_project(name):
         config.load({"compose_file": name}, {})
 
 
+def test_gate_settings_name_the_projects_settings_module():
+    assert config.DeployConfig().gate_settings == "mysite.settings.test"
+    assert config.load({"gate_settings": "shop.settings.ci"}, {}).gate_settings == "shop.settings.ci"
+    assert config.load({}, {"MYSITE_GATE_SETTINGS": "shop.test_settings"}).gate_settings == "shop.test_settings"
+
+
+@pytest.mark.parametrize("name", ["", "shop/settings.py", "shop.settings.", "1shop.settings", "shop settings",
+                                  "$(id)"])
+def test_gate_settings_that_are_no_module_name_are_refused(name):
+    with pytest.raises(DeployError, match=r"gate_settings=.* is not a Python module name: .*e\.g\. mysite"):
+        config.load({"gate_settings": name}, {})
+
+
 @pytest.mark.parametrize("key", ["keep_releases", "keep_backups", "health_timeout", "stop_timeout"])
 def test_huge_numbers_are_refused(key):
     with pytest.raises(DeployError, match=f"{key} must be at least 1 and at most"):

@@ -269,7 +269,7 @@ def test_a_second_run_restarts_a_release_still_on_sqlite(local, monkeypatch):
 def test_a_refused_copy_leaves_a_postgres_that_ran_before_and_its_data(local, monkeypatch):
     uploads = []
     earlier = b"POSTGRES_USER=mysite\nPOSTGRES_PASSWORD=TheOldOne\nPOSTGRES_DB=mysite\n"
-    with pytest.raises(DeployError, match="the target database already holds 3 posts"):
+    with pytest.raises(DeployError, match=r"the target database already holds rows: it is not empty \(blog_post 3\)"):
         move(*PREFLIGHT, *SERVING, LOCK, *BACKUP,
              Command(files.read_file(P.postgres_env), out=earlier),
              Command(docker.service_container("mysite", "postgres"), out=b"mysite_postgres_1\n"),
@@ -277,7 +277,7 @@ def test_a_refused_copy_leaves_a_postgres_that_ran_before_and_its_data(local, mo
              commands.install_env(f"{P.postgres_env}.upload", P.postgres_env),
              Command(docker.service_container("mysite", "postgres"), out=b"mysite_postgres_1\n"),
              docker.is_healthy("mysite_postgres_1"), *READ_ONLY,
-             Command(COPY, err=b"the target database already holds 3 posts: it is not empty\n", exit=1),
+             Command(COPY, err=b"the target database already holds rows: it is not empty (blog_post 3)\n", exit=1),
              commands.install_env(f"{P.postgres_env}.upload", P.postgres_env),  # its own settings back
              database.writable(P, REL), lock_commands.release_lock(P.lock), uploads=uploads, monkeypatch=monkeypatch)
     assert uploads[-1] == (f"{P.postgres_env}.upload", earlier)

@@ -3,8 +3,8 @@
 import pytest
 
 from deploy import envfile
+from deploy.djangoapp.keycheck import ARTICLE_SECRET_KEY, EXAMPLE_SECRET_KEY
 from deploy.errors import DeployError
-from mysite.keycheck import ARTICLE_SECRET_KEY, EXAMPLE_SECRET_KEY
 
 GOOD_KEY = "k8#Jd0-vQ2!xL9pZ3@tR7^wY1&nB5*cF6(hM4)sG8_eA2+uK0qW"
 

@@ -37,10 +37,10 @@ def judged(monkeypatch):
     return answer
 
 
-def gate(plan=PLAN):
+def gate(plan=PLAN, settings="mysite.settings.test"):
     with MockRemote() as mock:
         mock.expect_sessions(session(Command(database.applied_migrations(f"mysite-{OLD}"), out=plan)))
-        migrations.check(remote(), P, OLD, "/repo", "b" * 40)
+        migrations.check(remote(), P, OLD, "/repo", "b" * 40, settings)
 
 
 def test_an_unsafe_migration_is_one_line_naming_it_and_the_way_out(judged):
@@ -72,3 +72,10 @@ def test_nothing_serving_means_nothing_to_break(judged, capsys):
     judged(1, "never asked\n")
     gate(b"")
     assert "not checked" in capsys.readouterr().out
+
+
+def test_the_judge_loads_the_settings_the_deploy_names(judged):
+    """The project's settings module comes from the deploy setting gate_settings, never from the engine."""
+    seen = judged(0)
+    gate(settings="shop.settings.ci")
+    assert seen["env"] == {"DJANGO_SETTINGS_MODULE": "shop.settings.ci"}

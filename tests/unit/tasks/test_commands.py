@@ -117,7 +117,7 @@ def test_check_domain_refuses_the_rest(domain):
 
 
 def test_new_secret_key_is_strong_and_env_file_safe():
-    from mysite.keycheck import weak_secret_key_reason
+    from deploy.djangoapp.keycheck import weak_secret_key_reason
 
     keys = {envfile.new_secret_key() for _ in range(50)}
     assert len(keys) == 50
@@ -140,7 +140,7 @@ def test_render_adds_missing_lines():
 
 
 def test_render_of_the_real_example_passes_the_key_rule():
-    from mysite.keycheck import weak_secret_key_reason
+    from deploy.djangoapp.keycheck import weak_secret_key_reason
 
     example = (ROOT / cmd.PRODUCTION_EXAMPLE).read_text()
     rendered = envfile.render_production_env(example, "example.org", envfile.new_secret_key())

@@ -3,11 +3,12 @@
 While the file named by settings.READ_ONLY_FILE (`database/.read-only`, in the volume every app
 container shares) exists and its text names this process's database engine ("sqlite" or
 "postgresql"; an empty file names any), ReadOnlyMiddleware:
-- answers every unsafe method (POST, PUT, PATCH, DELETE, ...) with a 503 page that says the blog is
-  moving to a new database, `Retry-After: 30`, before any view or database query runs;
-- lets GET and HEAD through with `active()` true, so that nothing they do writes: the view counter
-  counts nothing and writes no batch (blog/viewcount.py), the cache keeps what it has (blog/sidebar.py stores nothing),
-  and sessions are neither saved nor deleted (blog/sessions.py).
+- answers every unsafe method (POST, PUT, PATCH, DELETE, ...) with a 503 page that says the site is
+  moving to a new database, `Retry-After: 30`, before any view or database query runs (the template
+  `deploy_tools/read_only.html`: a project's own of that name, in its templates folder, replaces the plain one);
+- lets GET and HEAD through with `active()` true, so that nothing they do writes: sessions are neither
+  saved nor deleted (deploy/djangoapp/sessions.py), and a project's code that writes on a GET asks
+  `active()` first (the blog's view counter and page cache do).
 The flag is looked up on every request, one os.stat (its text is read only while it exists): no
 process keeps an answer that would miss the flag appearing. Measured: docs/DATABASES.md.
 """
@@ -25,14 +26,14 @@ from django.utils.cache import add_never_cache_headers
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 RETRY_AFTER_SECONDS = 30
-TEMPLATE = "blog/read_only.html"
+TEMPLATE = "deploy_tools/read_only.html"
 # what a flag may say to name an engine (Django's vendor names first)
 ENGINE_NAMES = {
     "sqlite": {"sqlite", "sqlite3", "django.db.backends.sqlite3"},
     "postgresql": {"postgresql", "postgres", "django.db.backends.postgresql"},
 }
 
-_active: contextvars.ContextVar[bool] = contextvars.ContextVar("blog_read_only", default=False)
+_active: contextvars.ContextVar[bool] = contextvars.ContextVar("deploy_tools_read_only", default=False)
 log = logging.getLogger(__name__)
 
 
@@ -60,7 +61,7 @@ def flag_names(path, vendor: str) -> bool:
 
 
 class ReadOnlyMiddleware:
-    """Listed before SessionMiddleware (mysite/settings/common.py): a session saved while the response goes
+    """Listed before SessionMiddleware in a project's MIDDLEWARE: a session saved while the response goes
     out (a message shown) must still see active()."""
 
     def __init__(self, get_response):
@@ -80,7 +81,7 @@ class ReadOnlyMiddleware:
 
 
 def moving_response(request):
-    """503 in the site's theme, no database query: the blog is moving, try again in a moment."""
+    """503 in the site's theme, no database query: the site is moving, try again in a moment."""
     response = render(request, TEMPLATE, {"retry_after": RETRY_AFTER_SECONDS}, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     add_never_cache_headers(response)

@@ -1,6 +1,6 @@
-"""python manage.py db_fingerprint [--database ALIAS]: one line of JSON (blog/fingerprint.py).
+"""python manage.py db_fingerprint [--database ALIAS]: one line of JSON (deploy/djangoapp/fingerprint.py).
 
-    {"counts": {"auth_group": 0, ..., "blog_post": 12, ...}, "sha256": {"auth_group": "...", ..., "blog_post": "..."}}
+    {"counts": {"auth_group": 0, ..., "auth_user": 2, ...}, "sha256": {"auth_group": "...", ..., "auth_user": "..."}}
 
 The same rows give the same line on SQLite and on PostgreSQL: compare a copy with its source.
 """
@@ -8,7 +8,7 @@ The same rows give the same line on SQLite and on PostgreSQL: compare a copy wit
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
-from blog.fingerprint import fingerprint, render
+from deploy.djangoapp.fingerprint import fingerprint, render
 
 
 class Command(BaseCommand):

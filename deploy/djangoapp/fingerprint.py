@@ -5,12 +5,13 @@ text form whatever the backend returned (datetimes as UTC ISO 8601 with microsec
 true/false, NULL as null), one JSON line per row, in primary-key order. `manage.py db_fingerprint`
 prints it; `manage.py db_copy` compares the source's and the copy's.
 
-Copied, so counted and checksummed: every model of every installed app (what dumpdata dumps: blog,
-users, groups, the admin log, sessions) but what `migrate` creates by itself (content types,
-permissions; the cache table is no model). Each table's checksum covers every column, and its
-many-to-many pairs (the pairs' own ids are not kept by a copy); a reference to a content type or a
-permission is written by its natural key, since `migrate` numbers those anew in the target. A
-password changed in one database (its hash in auth_user) makes the fingerprints differ.
+Copied, so counted and checksummed: every model of every installed app, read from the app registry,
+never listed by name (what dumpdata dumps: the project's own, users, groups, the admin log, sessions)
+but what `migrate` creates by itself (content types, permissions; a cache table is no model). Each
+table's checksum covers every column, and its many-to-many pairs (the pairs' own ids are not kept by a
+copy); a reference to a content type or a permission is written by its natural key, since `migrate`
+numbers those anew in the target. A password changed in one database (its hash in auth_user) makes the
+fingerprints differ.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Database sessions that write nothing while the blog is read-only (blog/readonly.py).
+"""Database sessions that write nothing while the site is read-only (deploy/djangoapp/readonly.py).
 
 A GET may save a session (a message shown from the session, a new session's key) or delete one (a
 logged-in user whose password hash no longer matches is flushed): during a database move those writes

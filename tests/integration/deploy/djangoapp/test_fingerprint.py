@@ -1,4 +1,5 @@
-"""manage.py db_fingerprint (blog/fingerprint.py): equal rows give equal fingerprints on SQLite and PostgreSQL."""
+"""manage.py db_fingerprint (deploy/djangoapp/fingerprint.py): equal rows give equal fingerprints on SQLite and
+PostgreSQL."""
 
 import datetime
 import decimal
@@ -9,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from blog.fingerprint import copied_models, counted_models, fingerprint, first_difference, render, text_form
 from blog.models import Comment
+from deploy.djangoapp.fingerprint import copied_models, counted_models, fingerprint, first_difference, render, text_form
 from tests.integration import databases
 
 TABLES = ["auth_group", "auth_group_permissions", "auth_user", "auth_user_groups", "auth_user_user_permissions",
@@ -156,7 +157,7 @@ def test_one_text_form_whatever_the_backend_returned(value, text):
 def test_a_database_that_cannot_be_read_is_one_line(capsys, monkeypatch):
     from django.db import DatabaseError
 
-    monkeypatch.setattr("blog.management.commands.db_fingerprint.fingerprint",
+    monkeypatch.setattr("deploy.djangoapp.management.commands.db_fingerprint.fingerprint",
                         lambda using: (_ for _ in ()).throw(DatabaseError("no such table: blog_post\nmore")))
     from django.core.management.base import CommandError
 

@@ -2,24 +2,25 @@
 
     printf '%s\n' "$TARGET_URL" | python manage.py db_copy     # or type it at the prompt (not echoed)
 
-The URL (a DATABASE_URL, e.g. postgres://blog:PASSWORD@postgres:5432/blog) holds a password, so it is
+The URL (a DATABASE_URL, e.g. postgres://site:PASSWORD@postgres:5432/site) holds a password, so it is
 never an argument: a process's arguments are readable by every user of the machine (`ps`).
 
 1. The URL becomes a second connection, and `migrate` builds the schema there (content
    types, permissions and the cache table come with it).
 2. Refused when the target already holds rows in the tables the fingerprint counts (every table it
-   copies: blog, users, groups, admin log, sessions): `the target database already holds N posts: ...`.
+   copies: the project's, users, groups, admin log, sessions): `the target database already holds rows:
+   it is not empty (TABLE N, ...)`.
    Nothing is copied.
 3. dumpdata of this database (natural foreign keys: content types and permissions are matched by
    name, not id; ids of everything else are kept) into a private temporary file, in JSON that keeps
-   microseconds (blog/exact_json.py: Django's json format cuts them), then loaddata into the target
+   microseconds (deploy/djangoapp/exact_json.py: Django's json format cuts them), then loaddata into the target
    in one transaction; loaddata also moves PostgreSQL's sequences past the copied ids.
    Sessions are copied too (admins stay logged in); the cache table starts empty.
-4. The fingerprints of both (blog/fingerprint.py: row counts and a checksum of every copied table)
+4. The fingerprints of both (deploy/djangoapp/fingerprint.py: row counts and a checksum of every copied table)
    are printed, source then copy, one JSON line each; when they differ, exit 1 naming the first table
    that does.
 
-Run it while the site is read-only (blog/readonly.py; `fab db.to-postgres` does): rows written during
+Run it while the site is read-only (deploy/djangoapp/readonly.py; `fab db.to-postgres` does): rows written during
 the copy would be missed, which step 4 would then report. Every failure is one line on stderr, exit 1.
 With -v 2 the steps are said on stderr.
 """
@@ -39,9 +40,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from blog import exact_json
-from blog.fingerprint import EXCLUDED, fingerprint, first_difference, render
-from blog.management.commands.db_fingerprint import one_line
+from deploy.djangoapp import exact_json
+from deploy.djangoapp.fingerprint import EXCLUDED, fingerprint, first_difference, render
+from deploy.djangoapp.management.commands.db_fingerprint import one_line
 
 TARGET = "db_copy_target"
 
@@ -82,8 +83,7 @@ class Command(BaseCommand):
         held = fingerprint(alias)["counts"]
         if any(held.values()):
             rows = ", ".join(f"{table} {n}" for table, n in held.items() if n)
-            posts = held.get("blog_post", 0)
-            raise CommandError(f"the target database already holds {posts} posts: it is not empty ({rows}); "
+            raise CommandError(f"the target database already holds rows: it is not empty ({rows}); "
                                "db_copy fills an empty database only, and copied nothing")
         with tempfile.TemporaryDirectory(prefix="db_copy-") as folder:  # mode 700: the dump holds password hashes
             serializers.register_serializer(exact_json.FORMAT, exact_json.__name__)
@@ -99,7 +99,8 @@ class Command(BaseCommand):
         difference = first_difference(source, copied)
         if difference:
             raise CommandError(f"the copy differs from the source: {difference}")
-        self.say(f"done: {source['counts'].get('blog_post', 0)} posts, fingerprints equal")
+        rows, tables = sum(source["counts"].values()), len(source["counts"])
+        self.say(f"done: {rows} rows in {tables} tables, fingerprints equal")
 
 
 def read_target() -> str:

@@ -2,7 +2,7 @@
 
 FILE lists the migrations already applied where the release will run: one app.migration_name per
 line, or what `manage.py showmigrations --plan` prints there ([X] applied, [ ] not); `-` reads stdin.
-The project's own migrations that are not in it are checked (blog/migration_gate.py says what is
+The project's own migrations that are not in it are checked (deploy/djangoapp/migration_gate.py says what is
 unsafe and why): one line per problem,
 
     blog.0007_remove_post_views: RemoveField post.views (the release still serving reads that column)
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from blog.migration_gate import AppliedListError, parse_applied, unsafe_migrations
+from deploy.djangoapp.migration_gate import AppliedListError, parse_applied, unsafe_migrations
 
 CANNOT_CHECK = 2
 

@@ -1,4 +1,4 @@
-"""manage.py unsafe_migrations (blog/migration_gate.py) against real migration files of a throwaway app.
+"""manage.py unsafe_migrations (deploy/djangoapp/migration_gate.py) against real migration files of a throwaway app.
 
 The app `shop` lives in a temporary folder: 0001 is what the serving release has; each later
 migration holds one kind of change. The gate runs in subprocesses (as on a laptop, with no database
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from blog.migration_gate import AppliedListError, parse_applied
+from deploy.djangoapp.migration_gate import AppliedListError, parse_applied
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 NOWHERE = "postgres://nobody:nothing@127.0.0.1:1/none"  # opening it would fail: the gate must not try
 
 HEADER = "from django.db import migrations, models\n\n\n"
@@ -310,7 +310,7 @@ def verdicts(project):
     code = textwrap.dedent(f"""
         import json, django
         django.setup()
-        from blog.migration_gate import unsafe_migrations
+        from deploy.djangoapp.migration_gate import unsafe_migrations
         chains = {{"shop": {NAMES!r}, "counter": {["0001_initial", *RECIPE]!r},
                    "naive": ["0001_initial", "0002_remove_views"], "loose": ["0001_initial", "0002_alter_owner"]}}
         everything = {{(app, n) for app, names in chains.items() for n in names}}
