@@ -15,7 +15,10 @@ ALIAS = "mysite"  # the app service; nginx proxies to it (compose/production/ngi
 APP_IMAGE = "mysite-django"  # production.yml names the images
 NGINX_IMAGE = "mysite-nginx"
 DATABASE_VOLUMES = (("database", "/app/database"), ("media", "/app/media"))
-APP_VOLUMES = (("database", "/app/database"), ("static", "/app/staticfiles"), ("media", "/app/media"))
+SOCKETS = "/run/app-sockets"  # the sockets' volume, in the app containers and in nginx's (production.yml)
+SERVING_LINK = "serving.sock"  # the link in it nginx connects through (compose/production/nginx/app-socket.conf)
+APP_VOLUMES = (("database", "/app/database"), ("static", "/app/staticfiles"), ("media", "/app/media"),
+               ("sockets", SOCKETS))
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,11 @@ class Names:
     def container(self, release: str) -> str:
         """The app container of a release."""
         return f"{self.project}-{release}"
+
+    @staticmethod
+    def socket(container: str) -> str:
+        """An app container's own unix socket, beside nginx's link to the serving one."""
+        return f"{container}.sock"
 
     def one_off(self, what: str) -> str:
         """A one-off container's name, e.g. ``mysite-certbot-renew``."""
