@@ -8,6 +8,7 @@ on another fresh server (`fab deploy --build local` vs `docker save | gzip | ssh
 Quick (< 3 min): serving only, at 8 connections, 4 s per URL, on a cached build. A fresh server alone
 (bootstrap installs Docker, the first deploy builds with no cache) takes longer than that, so the
 deploy and shipping numbers come from full runs only.
+Run by `inv bench` as `python -m bench.run [--quick] [--no-serving ...]` from the repository root.
 Databases (full runs, `--no-databases` skips it): SQLite vs PostgreSQL on one stack, interleaved, and the
 move's duration (bench/databases.py); about 7 minutes more.
 Swarm (full runs, `--no-swarm` skips it): a code-only `fab swarm.deploy` on 3 nodes against a code-only
@@ -76,3 +77,24 @@ def run_all(
     for picture in pictures.draw_and_publish(path, payload):
         print(f"drew {picture} (newest copy in docs/bench/)")
     return payload, path
+
+
+SECTIONS = ("serving", "deploy", "ship", "views", "databases", "swarm")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.run`: every benchmark (``--no-<section>`` leaves one out), the report, the record's path."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description="every benchmark in one run (inv bench)")
+    parser.add_argument("--quick", action="store_true", help="serving at 8 connections only, about a minute")
+    for section in SECTIONS:
+        parser.add_argument(f"--{section}", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args(argv)
+    payload, path = run_all(quick=args.quick, **{section: getattr(args, section) for section in SECTIONS})
+    print(report.render(payload))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

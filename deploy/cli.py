@@ -112,7 +112,8 @@ class Executor(FabricExecutor):
 def check_settings(path: Path) -> None:
     """Refuse, in one line, a ``fabric.yaml`` that Fabric could not load (it would stop with a traceback).
 
-    Fabric reads the project's fabric.yaml after importing fabfile.py, so fabfile.py calls this first;
+    Fabric reads the project's fabric.yaml after importing fabfile.py, so the fabfile's
+    ``deploy.fab.collection`` calls this first;
     invoke's Program turns the ``Exit`` raised here (while it loads the tasks) into the line and exit 1.
     """
     try:

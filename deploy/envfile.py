@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from deploy.djangoapp.keycheck import secret_key_problem
 from deploy.errors import DeployError
-from mysite.keycheck import secret_key_problem
 
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What Django's ALLOWED_HOSTS can match: a name or IPv4 (optionally with a leading dot), [IPv6], or *

@@ -1,15 +1,13 @@
-"""`inv --list`: the development and production stacks, tests and lint. Wiring only (builders: commands)."""
+"""`inv --list`: the development and production stacks, tests and lint. Wiring only (builders: commands).
+
+The repository's own tasks: they import the toolkit (`deploy`, installed editable by the Pipfile) and this
+package only; the repository's other tools (bench/, testbed/) run as `python -m` from its root.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-
-# invoke's loader puts only this folder (tasks/) on sys.path, and the `inv` script's own folder is
-# .venv/bin, so `deploy` and `bench` beside tasks/ would not import. pytest and `python -m` have the
-# repository root on the path already; for `inv` it goes first here, once, before the task modules load.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from invoke import Collection
 

@@ -1,15 +1,16 @@
 """`inv bench`: serving speed, deploy speed and downtime, image shipping, SQLite vs PostgreSQL, a swarm's deploy
-against one server's (the code is in bench/).
-
-Not tasks/bench.py: invoke puts tasks/ on sys.path too, so a module named bench here could shadow
-the bench/ package it runs.
+against one server's. The code is in bench/, the repository's own (not the toolkit's): it runs as
+`python -m bench.run` from the repository's root.
 """
 
 from __future__ import annotations
 
+import sys
+
 from deploy.arguments import CheckedTask, task
 
-from ._run import in_root, say
+from . import commands as cmd
+from ._run import TaskError, in_root
 
 
 class BenchTask(CheckedTask):
@@ -43,12 +44,9 @@ class BenchTask(CheckedTask):
 )
 def bench(c, quick=False, serving=True, deploy=True, ship=True, views=True, databases=True, swarm=True):
     """Benchmark serving, post views, deploys, image shipping, the two databases and a swarm; write bench/results/."""
-    from bench import report
-    from bench.run import run_all
-
+    sections = {"serving": serving, "deploy": deploy, "ship": ship, "views": views, "databases": databases,
+                "swarm": swarm}
     with in_root(c):
-        payload, path = run_all(quick=quick, serving=serving, deploy=deploy, ship=ship, views=views,
-                                databases=databases,
-                                swarm=swarm)
-    print(report.render(payload))
-    say(f"wrote {path}")
+        done = c.run(cmd.bench_command(sys.executable, quick=quick, **sections), pty=sys.stdin.isatty(), warn=True)
+    if done.failed:
+        raise TaskError(f"the benchmark failed (exit {done.exited}): its reason is above")

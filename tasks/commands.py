@@ -48,6 +48,13 @@ def postgres_url_command(python: str) -> str:
     return f"{shlex.quote(python)} -m testbed.postgres"
 
 
+def bench_command(python: str, quick: bool = False, **sections: bool) -> str:
+    """`python -m bench.run`: bench/ is the repository's own, found from its root (not part of the toolkit)."""
+    words = [shlex.quote(python), "-m", "bench.run", *(["--quick"] if quick else [])]
+    words += [f"--no-{name}" for name, wanted in sections.items() if not wanted]
+    return " ".join(words)
+
+
 def redact_url(url: str) -> str:
     """A DATABASE_URL fit to print: its password replaced by ***."""
     scheme, sep, rest = url.partition("://")

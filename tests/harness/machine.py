@@ -95,7 +95,7 @@ class Machine:
         for name in [n for n in os.environ if n.startswith("MYSITE_")]:
             mp.delenv(name)
         mp.setattr(sys, "stdin", io.StringIO(""))  # no terminal, as in CI
-        mp.setattr(sys, "path", list(sys.path))  # each load of the tasks puts the repository root first again
+        mp.setattr(sys, "path", list(sys.path))  # each load of the tasks puts its folder first again
         for name in ("run", "sudo"):
             mp.setattr(Connection, name, self._remote_command(name))
         for name in ("put", "get"):

@@ -5,7 +5,7 @@
   one, or a parameter that every caller fills with one. Checked in deploy/, fabfile.py, tasks/, bench/
   and testbed/. In the toolkit (deploy/, fabfile.py, tasks/) only builders quote for the shell.
 - Builders are pure: they read no file, no clock, no environment and run no program.
-- Task modules (the deploy modules fabfile.py calls with a Host) don't import each other.
+- Task modules (the deploy modules deploy/fab.py calls with a Host) don't import each other.
 
 ``test_each_rule_catches_its_bad_examples`` feeds every rule code that must be flagged.
 """
@@ -23,8 +23,8 @@ BUILDERS = sorted((ROOT / "deploy" / "commands").glob("*.py")) + [ROOT / "tasks"
 
 
 def task_modules() -> set[str]:
-    """The deploy modules fabfile.py imports that take a Host: the steps behind the menu."""
-    imported = {name for name in TREE.imports(ROOT / "fabfile.py") if name.startswith("deploy.")}
+    """The deploy modules deploy/fab.py imports that take a Host: the steps behind the menu."""
+    imported = {name for name in TREE.imports(ROOT / "deploy" / "fab.py") if name.startswith("deploy.")}
     found = set()
     for name in imported:
         path = ROOT / (name.replace(".", "/") + ".py")

@@ -106,7 +106,7 @@ def test_nginx_routes_for_zero_downtime():
 def test_dockerignore_keeps_secrets_and_state_out():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in (".*", ".git", ".envs", "**/*.sqlite3", "database/", "tests/", "testbed/", "fabfile.py",
-                  "**/_credentials.py"):
+                  "**/_credentials.py", "**/*.egg-info", "build/"):  # the last two: the toolkit's editable install
         assert entry in ignored, entry
 
 

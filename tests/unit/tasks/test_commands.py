@@ -88,6 +88,18 @@ def test_pytest_command(fast, extra, expected):
     assert cmd.pytest_command("py", fast=fast, extra=extra) == expected
 
 
+@pytest.mark.parametrize(
+    ("quick", "sections", "expected"),
+    [
+        (False, {}, "py -m bench.run"),
+        (True, {"serving": True, "swarm": False}, "py -m bench.run --quick --no-swarm"),
+        (False, {"deploy": False, "ship": False, "views": True}, "py -m bench.run --no-deploy --no-ship"),
+    ],
+)
+def test_bench_command_runs_the_repository_s_bench_package(quick, sections, expected):
+    assert cmd.bench_command("py", quick=quick, **sections) == expected
+
+
 def test_remainder_is_what_follows_the_double_dash():
     assert cmd.remainder(["inv", "test", "--", "-k", "stack"]) == ["-k", "stack"]
     assert cmd.remainder(["inv", "test"]) == []

@@ -1,6 +1,7 @@
 """The `inv` tasks with invoke's MockContext: the exact commands they run."""
 
 import re
+import shlex
 import sys
 
 import pytest
@@ -8,7 +9,7 @@ from invoke import Config, MockContext, Result
 
 import tasks
 from deploy.commands import compose
-from tasks import local, production
+from tasks import benchmarks, local, production
 from tasks._run import TaskError
 from tests.harness.machine import Machine, refused
 
@@ -26,6 +27,22 @@ def kwargs(c, command):
 def anything():
     """A MockContext that answers every command with success, on a machine with compose v2."""
     return MockContext(config=Config(), run={DETECT: Result("v2\n"), re.compile(".*"): Result(exited=0)}, repeat=True)
+
+
+# --- bench -------------------------------------------------------------------------------------------
+
+
+def test_bench_runs_bench_as_a_program_from_the_repository_root():
+    """bench/ is not part of the installed toolkit: `python -m` from the root finds it, whatever sys.path inv has."""
+    c = anything()
+    benchmarks.bench(c, quick=True, swarm=False)
+    assert commands(c) == [f"{shlex.quote(sys.executable)} -m bench.run --quick --no-swarm"]
+
+
+def test_a_failed_benchmark_is_one_line():
+    c = MockContext(config=Config(), run=Result(exited=3))
+    with pytest.raises(TaskError, match=r"the benchmark failed \(exit 3\)"):
+        benchmarks.bench(c, quick=True)
 
 
 # --- local ------------------------------------------------------------------------------------------
