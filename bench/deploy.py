@@ -39,7 +39,9 @@ from deploy.envfile import new_secret_key
 from deploy.names import Names
 
 DOMAIN = "bench.mysite.test"
-APP = "/home/deploy/apps/mysite"
+BLOG = Names.of(DeployConfig(), "/home/deploy")  # the blog, deployed with fabric.yaml's settings
+APP = BLOG.root
+OURS = f"--filter label={BLOG.label('project')}={BLOG.project}"  # our app containers (deploy.commands.docker)
 FAB = str(ROOT / ".venv" / "bin" / "fab")
 TEMPLATE = "blog/templates/blog/detail.html"
 # Steps that switch traffic (deploy/switch.py); "build images ..." is the build. Everything else the
@@ -54,7 +56,7 @@ SWITCH_PREFIXES = (
     "keep ",  # the replaced container up again out of traffic (keep_warm)
 )
 BUILD_PREFIX = "build images"
-ARTICLE_SERVICES = "mysite nginx"  # the article's stack: the app and nginx (compose/production/{django,nginx})
+ARTICLE_SERVICES = f"{BLOG.alias} nginx"  # the article's stack: the app and nginx (compose/production/{django,nginx})
 
 
 
@@ -250,7 +252,7 @@ class Run:
         """'warm' and 'serving' app containers (a warm one has no restart policy), once the warm one is healthy."""
         deadline = time.monotonic() + 120
         while True:
-            out = self.server.exec("docker ps -q --filter label=mysite.project=mysite | xargs -r docker inspect -f "
+            out = self.server.exec(f"docker ps -q {OURS} | xargs -r docker inspect -f "
                                    "'{{.Name}} {{.HostConfig.RestartPolicy.Name}} {{.State.Health.Status}}'").stdout
             rows = [line.split() for line in out.splitlines() if line.strip()]
             found = {("warm" if policy == "no" else "serving"): (name.lstrip("/"), health)
@@ -267,17 +269,18 @@ class Run:
                      .get(unit, 1), 1)
 
     def app_container(self) -> str:
-        out = self.server.exec("docker ps --filter label=mysite.project=mysite --format '{{.Names}}'").stdout
+        out = self.server.exec(f"docker ps {OURS} --format '{{{{.Names}}}}'").stdout
         return out.split()[0]
 
     def article_method(self) -> dict:
         """Hand the app to plain compose (as the article runs it), then ship a change its way under load."""
         release = self.server.exec(f"readlink -f {APP}/current").stdout.strip()
         kind = compose.parse_kind(self.server.exec(compose.detect(), check=False).stdout)
-        env = {**Names.of(DeployConfig(), "/home/deploy").compose_env("article"), **compose.BUILD_ENV}
-        up = f"cd {release} && {compose.assignments(env)} {compose.command(kind, ['production.yml'], project='mysite')}"
+        env = {**BLOG.compose_env("article"), **compose.BUILD_ENV}
+        up = (f"cd {release} && {compose.assignments(env)} "
+              f"{compose.command(kind, [BLOG.config.compose_file], project=BLOG.project)}")
         # our containers out, the article's in (same volumes, same network, same nginx published on :80)
-        ours = self.server.exec("docker ps -q --filter label=mysite.project=mysite").stdout.split()
+        ours = self.server.exec(f"docker ps -q {OURS}").stdout.split()
         self.server.exec(f"{up} build", timeout=1200)
         nginx = self.server.exec("docker ps -q --filter label=com.docker.compose.service=nginx").stdout.split()
         self.server.exec(f"docker stop {' '.join(ours + nginx)} && docker rm {' '.join(ours + nginx)}")
@@ -311,7 +314,7 @@ class Run:
     def images(self, phases: dict) -> dict:
         release = self.server.exec(f"basename $(readlink -f {APP}/current)").stdout.strip()
         sizes = {}
-        for repo in ("mysite-django", "mysite-nginx"):
+        for repo in (BLOG.app_repository, BLOG.nginx_repository):
             out = self.server.exec(f"docker image inspect --format '{{{{.Size}}}}' {repo}:{release}", check=False)
             if out.returncode == 0:
                 sizes[f"{repo}:<release>"] = round(int(out.stdout.strip()) / 1e6, 1)

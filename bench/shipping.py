@@ -41,9 +41,11 @@ from pathlib import Path
 from bench import report
 from bench.deploy import APP, TEMPLATE, Run, parse_steps
 from bench.stack import BenchError, say
+from deploy.config import DeployConfig
 from deploy.names import Names
 
 LOCAL, SAVE_LOAD, SERVER = "build local", "save|load", "build server"
+BLOG = Names.of(DeployConfig(), APP)  # the blog, as bench.deploy deploys it: its image names
 METHODS = (LOCAL, SAVE_LOAD, SERVER)
 SHIPMENTS = ("first", "code_only")
 
@@ -183,7 +185,7 @@ class ShipRun(Run):
         return phase, self.current_release()
 
     def save_load(self, release: str) -> dict:
-        images = [Names.app_image(release), Names.nginx_image(release)]
+        images = [BLOG.app_image(release), BLOG.nginx_image(release)]
         command = save_load_command(images, self.server.ssh_argv())
         say(f"save|load {' '.join(images)}")
         before = self.received()
@@ -235,7 +237,7 @@ def cold_push(release: str) -> dict:
         rx = f"docker exec {name} cat /sys/class/net/eth0/statistics/rx_bytes"
         before = int(_local(rx, check=True))
         started = time.monotonic()
-        for image in (Names.app_image(release), Names.nginx_image(release)):
+        for image in (BLOG.app_image(release), BLOG.nginx_image(release)):
             remote = commands.at(port, image)
             _local(commands.tag(image, remote), check=True)
             try:
@@ -309,7 +311,7 @@ def run() -> dict:
             else:
                 run_.server.remove()
             for release in releases:  # the tags our --build local deploys made here (not the layers' other names)
-                subprocess.run(["docker", "rmi", Names.app_image(release), Names.nginx_image(release)],
+                subprocess.run(["docker", "rmi", BLOG.app_image(release), BLOG.nginx_image(release)],
                                capture_output=True)
     result["ratios"] = ratios(methods)
     result["notes"] = [

@@ -127,13 +127,14 @@ def join_docker_group(host: Host, report: Report) -> None:
 
 
 def create_app_layout(host: Host, config: DeployConfig, report: Report) -> None:
-    root = Names.of(config, host.home).root
+    names = Names.of(config, host.home)
+    root = names.root
     with step(f"create the app layout in {root}"):
         user = host.conn.user
         outside_home = not root.startswith(host.home.rstrip("/") + "/")
         # shared/.envs holds the secrets and backups/ the database copies: owner only
-        wanted = [(root, 0o755), (f"{root}/releases", 0o755), (f"{root}/shared", 0o755),
-                  (f"{root}/shared/.envs", 0o700), (f"{root}/backups", 0o700)]
+        wanted = [(root, 0o755), (names.releases, 0o755), (names.shared, 0o755),
+                  (names.envs, 0o700), (names.backups, 0o700)]
         changed = [path for path, mode in wanted
                    if ensure_dir(host, path, owner=user, mode=mode, sudo=outside_home)]
         report.note(bool(changed), f"{root}/{{releases,shared/.envs,backups}} owned by {user}")

@@ -24,6 +24,9 @@ DIGITS = re.compile(r"^[0-9]+$")
 IPV6_PORT = re.compile(r"^\[([^\]]*)\](?::([^:]*))?$")  # [address] or [address]:port
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # Docker's grammar for a tag
 SHOWN = 60  # characters of a value an error line repeats
+# the words `--service` takes for the app, whatever its name (`fab logs`'s default is the first); the app's
+# service itself is named after app_name (deploy.names.app_service)
+APP_SERVICES = ("mysite", "app", "django")
 
 
 def shown(value: str) -> str:

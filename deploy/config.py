@@ -29,7 +29,7 @@ class SwarmConfig:
 @dataclass(frozen=True)
 class DeployConfig:
     app_name: str = "mysite"
-    app_path: str = "apps/mysite"  # relative paths are under the SSH user's home
+    app_path: str = "apps/mysite"  # relative paths are under the SSH user's home; unset: apps/<app_name>
     compose_file: str = "production.yml"
     env_file: str = ".envs/.production"
     keep_releases: int = 5
@@ -57,7 +57,8 @@ SYSTEM_FOLDERS = {"/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "
 # Variables that start with MYSITE_ but are not deploy settings (compose, the app, the tests and benchmarks)
 OTHER_VARIABLES = {"MYSITE_TAG", "MYSITE_MIGRATE_ON_START", "MYSITE_DOMAIN", "MYSITE_SEED_DEMO", "MYSITE_CHROMIUM",
                    "MYSITE_LOCAL_PORT", "MYSITE_LOCAL_TAG", "MYSITE_BENCH_KEEP", "MYSITE_ACME_WEBROOT",
-                   "MYSITE_LETSENCRYPT", "MYSITE_NGINX_USER", "MYSITE_NGINX_DIR", "MYSITE_NGINX_TEMPLATES"}
+                   "MYSITE_LETSENCRYPT", "MYSITE_NGINX_USER", "MYSITE_NGINX_DIR", "MYSITE_NGINX_TEMPLATES",
+                   "MYSITE_APP_ALIAS"}
 
 
 def _swarm(value: Any, where: str, base: SwarmConfig | None = None) -> SwarmConfig:
@@ -221,6 +222,8 @@ def load(
             values["swarm"] = _swarm(value, "command line", values.get("swarm"))
         elif value is not None:
             values[key] = _coerce(key, value)
+    if "app_path" not in values and "app_name" in values:  # two apps never share a folder by default
+        values["app_path"] = f"apps/{values['app_name']}"
     return _check(replace(DeployConfig(), **values))
 
 

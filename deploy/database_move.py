@@ -62,7 +62,8 @@ def to_postgres(host: Host, config: DeployConfig) -> None:
             raise DeployError(f"the site is not serving on {host.name} (nginx or the app is down): run `fab status`, "
                               "then `fab deploy`, and move it once it serves")
         say(f"    release {current or 'CURRENT'} on SQLite, serving from {', '.join(running) or '?'}")
-    moved = envfile.EnvFile(env.path, {**env.values, **envfile.postgres_settings(envfile.new_password())})
+    postgres = envfile.postgres_settings(envfile.new_password(), names.project)  # user and database: the app's name
+    moved = envfile.EnvFile(env.path, {**env.values, **postgres})
     routed_at: list[str] = []  # when traffic may first reach PostgreSQL: from then on, never undo
     done = False
     with lock.held(host, names, lock.holder(current or "move", action="to-postgres")):

@@ -29,7 +29,7 @@ from deploy.commands import images as commands
 from deploy.errors import DeployError, RemoteCommandFailed
 from deploy.host import Host
 from deploy.local import Local
-from deploy.names import Names
+from deploy.names import TOOLKIT, Names
 from deploy.output import say, step, tail
 from deploy.preflight import root_probe
 
@@ -38,8 +38,8 @@ EXAMPLE_ENV = ".envs/.production.example"  # what `inv production.build` builds 
 TUNNEL_PORTS = (20000, 60000)
 TUNNEL_TRIES = 3
 MB = 1024 * 1024
-REGISTRY_USER = "mysite-deploy"
-REGISTRY_LOCK = os.path.join(tempfile.gettempdir(), "mysite-registry.lock")
+REGISTRY_USER = f"{TOOLKIT}-deploy"
+REGISTRY_LOCK = os.path.join(tempfile.gettempdir(), f"{TOOLKIT}-registry.lock")
 # Every request of a pull checks the password; a cost of 4 keeps that fast, and a random 192-bit
 # password needs no slow hash to resist guessing.
 BCRYPT_ROUNDS = 4
@@ -72,8 +72,8 @@ class Built:
         return total
 
 
-def images(release: str) -> list[str]:
-    return [Names.app_image(release), Names.nginx_image(release)]
+def images(names: Names, release: str) -> list[str]:
+    return [names.app_image(release), names.nginx_image(release)]
 
 
 def local_architecture(local: Local) -> str:
@@ -112,29 +112,29 @@ def local_compose(local: Local) -> str:
     return kind or "v2"
 
 
-def build_here(local: Local, root: str, sha: str, release: str) -> Built:
+def build_here(local: Local, names: Names, root: str, sha: str, release: str) -> Built:
     """Build both images from exactly ``sha`` (an export of the commit, not the working tree), tagged ``release``."""
     kind = local_compose(local)
-    with step(f"build {' and '.join(images(release))} here, from commit {sha[:7]}"), \
-            tempfile.TemporaryDirectory(prefix="mysite-build-") as tree:
+    with step(f"build {' and '.join(images(names, release))} here, from commit {sha[:7]}"), \
+            tempfile.TemporaryDirectory(prefix=f"{TOOLKIT}-build-") as tree:
         if not local.dry_run:
             releases.export(sha, tree, cwd=root)
         env = {**compose.BUILD_ENV, **compose.environment(tag=release, env_file=EXAMPLE_ENV,
                                                            nginx_env_file=EXAMPLE_ENV, http_addr="127.0.0.1",
                                                            http_port=80, https_port=443)}
-        command = compose.command(kind, ["production.yml"], compose.BUILD, project="mysite")
+        command = compose.command(kind, [names.config.compose_file], compose.BUILD, project=names.project)
         try:
             local.run(command, env=env, cwd=tree, timeout=3600)
         except RemoteCommandFailed as error:
             tail("build output", error.output, 20)
             raise DeployError("building the images here failed (output above); nothing on the server changed: "
                               "fix the build and deploy again") from None
-    return inspect(local, release)
+    return inspect(local, names, release)
 
 
-def inspect(local: Local, release: str) -> Built:
+def inspect(local: Local, names: Names, release: str) -> Built:
     ids, layers = {}, {}
-    for image in images(release):
+    for image in images(names, release):
         ids[image] = local.probe(commands.image_id(image)).stdout.strip() or f"sha256:DRY-RUN-{image}"
         diff_ids = local.probe(commands.image_layers(image)).stdout.split()
         sizes = [int(s) for s in local.probe(commands.layer_sizes(image)).stdout.split() if s.isdigit()]
@@ -188,7 +188,7 @@ def registry(local: Local, login: Login | None = None) -> int:
             local.run(commands.start_registry(), what=failed)
         else:
             local.run(commands.create_serving_registry(), what=failed)
-            with tempfile.TemporaryDirectory(prefix="mysite-registry-") as folder:
+            with tempfile.TemporaryDirectory(prefix=f"{TOOLKIT}-registry-") as folder:
                 path = os.path.join(folder, "htpasswd")
                 with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
                     handle.write(htpasswd_line(login.user, login.password))
@@ -223,8 +223,8 @@ def wait_until_answers(port: int, seconds: float = 30) -> None:
 
 def push(local: Local, port: int, built: Built) -> None:
     """Into the registry: only layers it does not hold yet are written."""
-    with step(f"push {' and '.join(images(built.release))} to 127.0.0.1:{port}"):
-        for image in images(built.release):
+    with step(f"push {' and '.join(built.ids)} to 127.0.0.1:{port}"):
+        for image in built.ids:
             remote = commands.at(port, image)
             local.run(commands.tag(image, remote))
             try:

@@ -10,12 +10,12 @@ from deploy.commands import files, shell, supervisor, system
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.host import Host
-from deploy.names import Names
+from deploy.names import TOOLKIT, Names
 from deploy.output import say, step
 from deploy.preflight import check_sudo, port_holders, root_probe
 from deploy.report import Report
 
-DISABLED = ".disabled-by-mysite"
+DISABLED = f".disabled-by-{TOOLKIT}"
 # `fab supervisor` marks its own program file; that one runs the containers and must stay.
 OURS = "installed by `fab supervisor`"
 

@@ -1,8 +1,9 @@
 """The naming contract: every name and path a deploy uses, derived once from the configuration.
 
 ``Names.of(config, home)`` answers the app root and its folders, the env files, images, containers,
-volumes, the network, the compose project and the compose environment. Nothing else computes them;
-docs/ARCHITECTURE.md lists them.
+volumes, the network, labels, the compose project and the compose environment, every Docker name from
+``app_name`` (the default, ``mysite``, is the blog's). Nothing else computes them, and code that reads a
+name back (a release from a container's name) asks here too; docs/ARCHITECTURE.md lists them.
 """
 
 from dataclasses import dataclass
@@ -11,9 +12,12 @@ from posixpath import dirname, join, normpath
 from deploy.checks import RELEASE_NAME  # noqa: F401 - part of the naming contract, checked in checks
 from deploy.config import DeployConfig
 
-ALIAS = "mysite"  # the app service; nginx proxies to it (compose/production/nginx/mysite.conf.template)
-APP_IMAGE = "mysite-django"  # production.yml names the images
-NGINX_IMAGE = "mysite-nginx"
+# The toolkit's own name, for what is the same whatever the app: the files of the nginx image it builds
+# (/mysite-entrypoint.sh, /etc/nginx/mysite, its state in /etc/letsencrypt/mysite) and the things of this
+# machine (the registry's login, lock and temporary folders). Never an app's name: that is app_name.
+TOOLKIT = "mysite"
+# The app folder's own names: the toolkit's layout, the same for every app
+RELEASES, ENVS, BACKUPS = "releases", ".envs", "backups"
 DATABASE_VOLUMES = (("database", "/app/database"), ("media", "/app/media"))
 SOCKETS = "/run/app-sockets"  # the sockets' volume, in the app containers and in nginx's (production.yml)
 SERVING_LINK = "serving.sock"  # the link in it nginx connects through (compose/production/nginx/app-socket.conf)
@@ -34,7 +38,12 @@ class Names:
     # --- the app folder -------------------------------------------------------------------------
     @property
     def releases(self) -> str:
-        return f"{self.root}/releases"
+        return f"{self.root}/{RELEASES}"
+
+    @staticmethod
+    def current_target(release: str) -> str:
+        """What ``current`` points at: relative, so the app folder can move."""
+        return f"{RELEASES}/{release}"
 
     def release(self, name: str) -> str:
         return f"{self.releases}/{name}"
@@ -53,7 +62,7 @@ class Names:
 
     @property
     def envs(self) -> str:
-        return f"{self.shared}/.envs"
+        return f"{self.shared}/{ENVS}"
 
     @property
     def env_file(self) -> str:
@@ -81,7 +90,7 @@ class Names:
 
     @property
     def backups(self) -> str:
-        return f"{self.root}/backups"
+        return f"{self.root}/{BACKUPS}"
 
     @property
     def lock(self) -> str:
@@ -97,12 +106,17 @@ class Names:
         """The compose project name; also the prefix of volumes, the network and containers."""
         return self.config.app_name
 
+    def scoped(self, name: str) -> str:
+        """A name in the project's namespace, as compose and Swarm write them: volumes, the network, a stack's
+        services, secrets and one-off jobs."""
+        return f"{self.project}_{name}"
+
     @property
     def network(self) -> str:
-        return f"{self.project}_default"
+        return self.scoped("default")
 
     def volume(self, name: str) -> str:
-        return f"{self.project}_{name}"
+        return self.scoped(name)
 
     def container(self, release: str) -> str:
         """The app container of a release."""
@@ -113,6 +127,10 @@ class Names:
         """An app container's own unix socket, beside nginx's link to the serving one."""
         return f"{container}.sock"
 
+    def release_of(self, container: str) -> str:
+        """The release an app container (``container``'s name) runs: its name without the project's prefix."""
+        return container.removeprefix(f"{self.project}-")
+
     def one_off(self, what: str) -> str:
         """A one-off container's name, e.g. ``mysite-certbot-renew``."""
         return f"{self.project}-{what}"
@@ -122,13 +140,27 @@ class Names:
         """nginx's container name when the server cannot be asked (a dry run)."""
         return f"{self.project}-nginx"
 
-    @staticmethod
-    def app_image(release: str) -> str:
-        return f"{APP_IMAGE}:{release}"
+    @property
+    def alias(self) -> str:
+        return app_service(self.project)
 
-    @staticmethod
-    def nginx_image(release: str) -> str:
-        return f"{NGINX_IMAGE}:{release}"
+    def label(self, key: str) -> str:
+        return label(self.project, key)
+
+    @property
+    def app_repository(self) -> str:
+        """The app image's repository: only this app's images are in it (pruning lists it)."""
+        return f"{self.project}-django"
+
+    @property
+    def nginx_repository(self) -> str:
+        return f"{self.project}-nginx"
+
+    def app_image(self, release: str) -> str:
+        return f"{self.app_repository}:{release}"
+
+    def nginx_image(self, release: str) -> str:
+        return f"{self.nginx_repository}:{release}"
 
     def mounts(self, volumes: tuple[tuple[str, str], ...] = APP_VOLUMES) -> list[str]:
         """``-v`` words of the app container's volumes (production.yml's list)."""
@@ -147,6 +179,19 @@ class Names:
     def unit(self) -> str:
         """The systemd unit (and supervisor program) that `fab systemd`/`fab supervisor` install."""
         return f"{self.config.app_name}.service"
+
+
+def app_service(project: str) -> str:
+    """The app's compose (and Swarm) service, and the network alias nginx proxies to: the app's own name.
+
+    The stack file names its app service so (production.yml: ``mysite``); nginx gets it as MYSITE_APP_ALIAS.
+    """
+    return project
+
+
+def label(project: str, key: str) -> str:
+    """A label key of ours, in the app's namespace: ``mysite.project``, ``mysite.release``, ``mysite.db``."""
+    return f"{project}.{key}"
 
 
 def environment(*, env_file: str, http_addr: str, http_port: int, https_port: int,

@@ -41,7 +41,7 @@ def show_releases(host: Host, config: DeployConfig) -> list[str]:
     names = Names.of(config, host.home)
     found = releases.parse_listing(host.probe(commands.listing(names)).stdout)
     current = releases.parse_current(host.probe(commands.read_current(names)).stdout)
-    images = set(host.probe(commands.image_tags()).stdout.split())
+    images = set(host.probe(commands.image_tags(names)).stdout.split())
     if not found:
         say("no releases yet: run `fab deploy`")
     for name in found:
@@ -72,7 +72,7 @@ def warm_until(started: str, config: DeployConfig, now: datetime | None = None) 
     return f"removed at about {until} (in {max(0, int(left))}s, keep_warm {config.keep_warm}s)"
 
 
-APP_SERVICES = ("mysite", "app", "django")
+APP_SERVICES = checks.APP_SERVICES
 
 
 def service(name: str) -> str:

@@ -52,7 +52,7 @@ def migrate(host: Host, names: Names, release: str, kind: str) -> None:
     # `compose run` (not `docker run`): on a first deploy it creates the project's network and volumes,
     # and the app image is the first to mount them, so the data folders belong to the app's user
     with step("migrate the database once, in a one-off container of the new image"):
-        _stack_or_explain(host, names, release, kind, compose.MIGRATE, 1800, "migrate output",
+        _stack_or_explain(host, names, release, kind, compose.migrate(names), 1800, "migrate output",
                           "migrations failed (output above); nothing was switched and the previous release keeps "
                           "serving: fix the migration and deploy again")
 
@@ -80,7 +80,7 @@ def prune(host: Host, names: Names, protect: set[str]) -> None:
     keep_releases = names.config.keep_releases
     with step(f"prune releases and images beyond the last {keep_releases}"):
         found = releases.parse_listing(host.probe(commands.listing(names)).stdout)
-        tags = releases.parse_listing(host.probe(commands.image_tags()).stdout)
+        tags = releases.parse_listing(host.probe(commands.image_tags(names)).stdout)
         keep = set(found[-keep_releases:]) | protect
         old = releases.to_prune(found, keep_releases, protect) + [t for t in tags if t not in found and t not in keep]
         for name in sorted(set(old)):
@@ -132,7 +132,7 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_m
         say(f"    {'working tree (--dirty) as ' if is_dirty else 'commit '}{sha[:7]}, "
             f"domain {env.domain}, compose {kind}, images built {'here' if here else 'on the server'}")
     release = releases.name(sha)
-    built = images.build_here(here, root, sha, release) if here else None
+    built = images.build_here(here, names, root, sha, release) if here else None
     if built:
         with step(f"check that {host.name} has room for the new layers"):
             images.check_disk(host, built)
@@ -177,7 +177,7 @@ def rollback(host: Host, config: DeployConfig, to: str | None = None) -> None:
         found = releases.parse_listing(host.probe(commands.listing(names)).stdout)
         current = current_release(host, names)
         target = pick_target(found, current, to, host.dry_run)
-        if not host.probe(commands.image_exists(target)).ok and not host.dry_run:
+        if not host.probe(commands.image_exists(names, target)).ok and not host.dry_run:
             raise DeployError(f"the image of release {target} is gone (pruned): deploy that commit again instead")
         hosts = host.probe(commands.env_value(names.env_file, "DJANGO_ALLOWED_HOSTS")).stdout.strip()
         domain = envfile.first_host(hosts) or ("example.com" if host.dry_run else "")

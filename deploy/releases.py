@@ -12,6 +12,7 @@ from pathlib import Path
 
 from deploy.checks import RELEASE_NAME
 from deploy.errors import DeployError
+from deploy.names import TOOLKIT
 
 NAME = RELEASE_NAME
 
@@ -67,7 +68,7 @@ def archive(sha: str, output: str, cwd: str | None = None) -> None:
 
 def export(sha: str, tree: str, cwd: str | None = None) -> None:
     """The files of commit ``sha`` into the folder ``tree``: what a server unpacks, and what it builds."""
-    with tempfile.TemporaryDirectory(prefix="mysite-archive-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"{TOOLKIT}-archive-") as folder:
         tarball = os.path.join(folder, "release.tar")
         archive(sha, tarball, cwd=cwd)
         with tarfile.open(tarball) as files:

@@ -27,7 +27,7 @@ from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.local import Local
-from deploy.names import Names
+from deploy.names import Names, label
 from deploy.output import confirmed, say, step, tail
 from deploy.preflight import check_sudo
 from deploy.report import Report
@@ -90,14 +90,15 @@ def bootstrap(hosts: list[Host], config: DeployConfig, db_node: str | None = Non
         wanted = host_by_name(hosts, db_node or config.swarm.db_node) if (db_node or config.swarm.db_node) else manager
         ids = {host.name: node_id(host)[1] for host in hosts}
         listed = parse_nodes(manager.probe(swarm.nodes()).stdout)
-        labelled = [node for node, info in listed.items() if f"{swarm.DB_LABEL}=true" in info["labels"]]
+        db_label = label(config.app_name, "db")
+        labelled = [node for node, info in listed.items() if f"{db_label}=true" in info["labels"]]
         target = ids[wanted.name]
         for node in labelled:
             if node != target:
-                manager.run(swarm.unlabel_db(node))
+                manager.run(swarm.unlabel_db(config.app_name, node))
         if target not in labelled:
-            manager.run(swarm.label_db(target or "NODE"))
-        report.note(target not in labelled, f"{wanted.name} holds PostgreSQL's data ({swarm.DB_LABEL}=true)")
+            manager.run(swarm.label_db(config.app_name, target or "NODE"))
+        report.note(target not in labelled, f"{wanted.name} holds PostgreSQL's data ({db_label}=true)")
     report.summary()
 
 
@@ -179,7 +180,7 @@ def require_cluster(hosts: list[Host]) -> None:
 
 def secret_names(names: Names, env: envfile.EnvFile) -> dict[str, str]:
     """The stack's secrets, named after a hash of their value: a changed value is a new secret (rotation)."""
-    return {secret: f"{names.project}_{secret}_{hashlib.sha256(env.values[key].encode()).hexdigest()[:12]}"
+    return {secret: names.scoped(f"{secret}_{hashlib.sha256(env.values[key].encode()).hexdigest()[:12]}")
             for secret, key in SECRETS.items()}
 
 
@@ -222,7 +223,7 @@ def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_u
         say(f"    {'working tree as ' if is_dirty else 'commit '}{sha[:7]}, {len(hosts)} node(s), "
             f"serving {serving or 'nothing yet (first deploy)'}")
     release = releases.name(sha)
-    built = images.build_here(here, root, sha, release)
+    built = images.build_here(here, names, root, sha, release)
     for host in hosts:
         with step(f"check that {host.name} has room for the new layers"):
             images.check_disk(host, built)
@@ -230,10 +231,10 @@ def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_u
         result = "failed"
         try:
             images.ship(hosts, here, built)
-            nginx_tag = swarm.nginx_tag(built.ids[Names.nginx_image(release)])
+            nginx_tag = swarm.nginx_tag(built.ids[names.nginx_image(release)])
             with step(f"tag nginx by its image ID on every node ({nginx_tag}: unchanged nginx, untouched ports)"):
                 for host in hosts:
-                    host.run(tag(Names.nginx_image(release), f"mysite-nginx:{nginx_tag}"))
+                    host.run(tag(names.nginx_image(release), names.nginx_image(nginx_tag)))
             secrets = ensure_secrets(manager, names, env)
             folder = ship_stack_file(manager, names, release, sha, root)
             first = not manager.probe(swarm.service_exists(names, swarm.POSTGRES_SERVICE)).ok
@@ -246,8 +247,8 @@ def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_u
                 gate(manager, names, serving, secrets, env, root, sha, allow_unsafe_migrations)
                 with step("back up the database (pg_dump on the node that holds it)"):
                     dump_database(hosts, names, config, label=release)
-            run_job(manager, names, f"{names.project}_migrate_{release.replace('-', '_')}",
-                    Names.app_image(release), "python manage.py migrate --noinput", secrets, env,
+            run_job(manager, names, names.scoped(f"migrate_{release.replace('-', '_')}"),
+                    names.app_image(release), "python manage.py migrate --noinput", secrets, env,
                     title="migrate the database once, in a one-off task on the stack's network")
             with step(f"roll {release} out: {config.swarm.replicas} app task(s), new before old (Swarm)"):
                 manager.run(swarm.stack_deploy(names, folder, stack_env(names, env, release, nginx_tag, secrets,
@@ -270,7 +271,7 @@ def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_u
 
 def current_image(manager: Host, names: Names) -> str:
     """The release the app service runs now ('' before the first deploy)."""
-    image = manager.probe(swarm.service_image(names, swarm.APP_SERVICE)).stdout.strip()
+    image = manager.probe(swarm.service_image(names, names.alias)).stdout.strip()
     return image.split(":", 1)[1].split("@")[0] if ":" in image else ""
 
 
@@ -340,7 +341,7 @@ def gate(manager: Host, names: Names, serving: str, secrets: dict[str, str], env
     if allow:
         say("    migrations: not checked (--allow-unsafe-migrations)")
         return
-    plan = run_job(manager, names, f"{names.project}_plan", Names.app_image(serving),
+    plan = run_job(manager, names, names.scoped("plan"), names.app_image(serving),
                    "python manage.py showmigrations --plan", secrets, env,
                    title=f"read the migrations {serving} has applied (a one-off task)")
     with step("the migration gate: nothing that breaks the release still serving"):
@@ -398,7 +399,7 @@ def status(hosts: list[Host], config: DeployConfig) -> None:
     say(f"current release: {current_image(manager, names) or 'none'}")
     for node in parse_nodes(manager.probe(swarm.nodes()).stdout).values():
         say(f"node {node['hostname']} {node['address']}: {node['state']}, {node['availability']}"
-            f"{', database' if swarm.DB_LABEL in node['labels'] else ''}")
+            f"{', database' if names.label('db') in node['labels'] else ''}")
     show_tasks(manager, names)
 
 
@@ -493,7 +494,7 @@ def restore(hosts: list[Host], config: DeployConfig, file: str, yes: bool = Fals
 def migrate_restored(manager: Host, names: Names) -> None:
     """The restored database, migrated to the serving release: its one-off migrate task, as `swarm.deploy` runs it,
     with the image, secrets and hosts the app service runs with."""
-    text = manager.probe(swarm.container_spec(names, swarm.APP_SERVICE)).stdout.strip()
+    text = manager.probe(swarm.container_spec(names, names.alias)).stdout.strip()
     try:
         spec = json.loads(text) if text else {}
     except ValueError:
@@ -511,7 +512,7 @@ def migrate_restored(manager: Host, names: Names) -> None:
     hosts = [item.partition("=")[2] for item in spec.get("Env") or [] if item.startswith("DJANGO_ALLOWED_HOSTS=")]
     env = envfile.EnvFile("the app service", {"DJANGO_ALLOWED_HOSTS": hosts[0] if hosts else ""})
     try:
-        run_job(manager, names, f"{names.project}_migrate_{release.replace('-', '_')}", Names.app_image(release),
+        run_job(manager, names, names.scoped(f"migrate_{release.replace('-', '_')}"), names.app_image(release),
                 "python manage.py migrate --noinput", secrets or {name: name for name in APP_SECRETS}, env,
                 title=f"migrate the restored database to {release} (a one-off task, as swarm.deploy runs it)")
     except DeployError as error:
@@ -523,7 +524,7 @@ def manage(hosts: list[Host], config: DeployConfig, command: list[str]) -> None:
     """manage.py in a running app task, on whichever node runs one."""
     names = Names.of(config, hosts[0].home)
     for host in hosts:
-        container = host.probe(swarm.task_container(names, swarm.APP_SERVICE)).stdout.strip()
+        container = host.probe(swarm.task_container(names, names.alias)).stdout.strip()
         if container or host.dry_run:
             tty = sys.stdin.isatty() and sys.stdout.isatty()
             result = host.run(docker.manage(container or "APP", command, tty), hide=False, pty=tty, warn=True)
@@ -535,7 +536,7 @@ def manage(hosts: list[Host], config: DeployConfig, command: list[str]) -> None:
 
 
 def check_service(service: str) -> str:
-    if service not in (swarm.APP_SERVICE, swarm.NGINX_SERVICE, swarm.POSTGRES_SERVICE):
+    if service not in (*checks.APP_SERVICES, swarm.NGINX_SERVICE, swarm.POSTGRES_SERVICE):
         raise DeployError(f"--service {checks.shown(service)} is not a service of the stack: use mysite (the app), "
                           "nginx or postgres")
     return service
@@ -545,6 +546,7 @@ def logs(hosts: list[Host], config: DeployConfig, service: str = "mysite", lines
          follow: bool = False) -> None:
     check_service(service)
     names = Names.of(config, hosts[0].home)
+    service = names.alias if service in checks.APP_SERVICES else service
     hosts[0].run(swarm.logs(names, service, lines, follow), hide=False, pty=follow and sys.stdin.isatty())
 
 
@@ -572,7 +574,7 @@ def remove_node(hosts: list[Host], config: DeployConfig, node: str) -> None:
         manager.run(swarm.drain(node_ref or "NODE"))
         deadline = time.monotonic() + CONVERGE_SECONDS
         while time.monotonic() < deadline and not manager.dry_run:
-            if not leaving.probe(swarm.task_container(names, swarm.APP_SERVICE)).stdout.strip() and \
+            if not leaving.probe(swarm.task_container(names, names.alias)).stdout.strip() and \
                     manager.probe(swarm.converged(names)).ok:
                 break
             time.sleep(2)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from deploy.commands import compose, docker, health, warm
 from deploy.errors import DeployError
 from deploy.host import Host
-from deploy.names import ALIAS, Names
+from deploy.names import Names
 from deploy.output import say, step
 
 LOG_LINES = 30
@@ -132,7 +132,7 @@ def use_warm(host: Host, names: Names, release: str, domain: str, nginx: str) ->
 def _keep_warm(host: Host, names: Names, name: str, seconds: int) -> None:
     """A new ``name`` of its release, out of traffic; the server removes it after ``seconds``. Never fails a deploy."""
     with step(f"keep {name} warm for {seconds}s (running, out of traffic) for a fast `fab rollback`"):
-        release = name.removeprefix(f"{names.project}-")
+        release = names.release_of(name)
         for command in (warm.keep(names, release, DNS_SECONDS), warm.expire(names, name, seconds)):
             result = host.run(command, warn=True)
             if result.failed:
@@ -213,8 +213,8 @@ def _check_and_route(host: Host, names: Names, name: str, domain: str, nginx: st
 
 def _route(host: Host, names: Names, name: str, nginx: str) -> None:
     """Send nginx's new connections to ``name``: its socket behind nginx's link (one rename), and the alias."""
-    with step(f"route traffic to {name}: nginx's link to its socket (one rename) and the alias {ALIAS}"):
-        host.run(docker.route(names.network, name))
+    with step(f"route traffic to {name}: nginx's link to its socket (one rename) and the alias {names.alias}"):
+        host.run(docker.route(names, name))
         linked = host.run(docker.serve(name), warn=True)
         if linked.exited == NO_SOCKET:
             raise DeployError(f"{name} made no socket for nginx ({linked.stdout.strip()}): its image predates "

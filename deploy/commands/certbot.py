@@ -9,13 +9,15 @@ for the names recorded in the volume while their certificate exists.
 from shlex import quote
 
 from deploy.commands.docker import python
-from deploy.names import Names
+from deploy.names import TOOLKIT, Names
 from deploy.scripts import source
 
-ENTRYPOINT = "/mysite-entrypoint.sh"
+# The nginx image's own files (compose/production/nginx): the toolkit's names, the same whatever the app
+ENTRYPOINT = f"/{TOOLKIT}-entrypoint.sh"
+STATE = f"/etc/letsencrypt/{TOOLKIT}"  # the entrypoint's state in the letsencrypt volume: https names, CA bundle
 WEBROOT = "/var/www/acme"
-CA_IN_CONTAINER = "/etc/mysite/acme-ca.pem"  # where a one-off certbot sees --acme-ca-bundle
-STORED_CA = "/etc/letsencrypt/mysite/acme-ca.pem"  # kept for renewals (the entrypoint's `certbot` uses it)
+CA_IN_CONTAINER = f"/etc/{TOOLKIT}/acme-ca.pem"  # where a one-off certbot sees --acme-ca-bundle
+STORED_CA = f"{STATE}/acme-ca.pem"  # kept for renewals (the entrypoint's `certbot` uses it)
 HTTPS_ENV = "DJANGO_HTTPS=true\n"
 UNCHANGED = "unchanged"  # what `https-on` prints when https was already on for these names
 
@@ -48,7 +50,7 @@ def renew(names: Names, image: str, cert_name: str) -> str:
 
 
 def store_ca(nginx: str, bundle: str) -> str:
-    write = quote(f"mkdir -p /etc/letsencrypt/mysite && cat > {STORED_CA}")
+    write = quote(f"mkdir -p {STATE} && cat > {STORED_CA}")
     return f"docker exec -i {nginx} sh -c {write} < {quote(bundle)}"
 
 

@@ -60,6 +60,11 @@ def stack(names: Names, release: str, *args: str, kind: str) -> str:
     return f"cd {quote(names.release(release))} && {env} {compose}"
 
 
+def migrate(names: Names) -> str:
+    """Words of the one-off migration, in the app's service of the release's stack."""
+    return f"run --rm --no-deps -T {names.alias} python manage.py migrate --noinput"
+
+
 def profiles(*names: str) -> str:
     """`--profile NAME` words: they go before the command (``profiles("https") + " up ..."``)."""
     return " ".join(f"--profile {quote(name)}" for name in names)
@@ -74,7 +79,6 @@ EVERY_PROFILE = profiles(POSTGRES_PROFILE, HTTPS_PROFILE)  # for `down`: v2 leav
 
 # What the steps ask of the release's stack (words after `compose -p ... -f ...`)
 BUILD = "build"
-MIGRATE = "run --rm --no-deps -T mysite python manage.py migrate --noinput"
 START_NGINX = "up -d --no-deps nginx"
 START_CERTBOT = f"{profiles(HTTPS_PROFILE)} up -d --no-deps certbot"
 START_POSTGRES = f"{profiles(POSTGRES_PROFILE)} up -d --no-deps postgres"

@@ -5,7 +5,7 @@ Names come from ``deploy.names.Names``; docs/ARCHITECTURE.md ("App containers on
 
 from shlex import quote
 
-from deploy.names import ALIAS, DATABASE_VOLUMES, SOCKETS, Names
+from deploy.names import DATABASE_VOLUMES, SOCKETS, Names, app_service, label
 from deploy.scripts import source
 
 NAMES = "--format '{{.Names}} {{.Status}}'"
@@ -20,15 +20,16 @@ def run_app(names: Names, release: str, restart: str = "unless-stopped") -> str:
         f"--env-file {quote(names.env_file)}", f'--env-file "$(test -f {extra} && echo {extra} || echo /dev/null)"',
         "-e MYSITE_MIGRATE_ON_START=0", f"-e MYSITE_SOCKET={SOCKETS}/{names.socket(name)}",
         f"--restart {restart}", *names.mounts(),
-        f"--label mysite.project={names.project}", f"--label mysite.release={release}", names.app_image(release),
+        f"--label {names.label('project')}={names.project}", f"--label {names.label('release')}={release}",
+        names.app_image(release),
     ])
 
 
 def app_containers(project: str) -> str:
     """Every app container of the project, ours and any left by a plain `compose up`: 'name status'."""
-    return (f"docker ps -a --filter label=mysite.project={project} {NAMES}; "
+    return (f"docker ps -a --filter label={label(project, 'project')}={project} {NAMES}; "
             f"docker ps -a --filter label=com.docker.compose.project={project} "
-            f"--filter label=com.docker.compose.service={ALIAS} {NAMES}")
+            f"--filter label=com.docker.compose.service={app_service(project)} {NAMES}")
 
 
 def parse_containers(text: str) -> dict[str, bool]:
@@ -43,7 +44,7 @@ def parse_containers(text: str) -> dict[str, bool]:
 
 def containers_table(project: str) -> str:
     """`fab status`: the app containers (ours) and compose's (nginx, certbot), one table."""
-    return (f"docker ps -a --filter label=mysite.project={project} {TABLE}; "
+    return (f"docker ps -a --filter label={label(project, 'project')}={project} {TABLE}; "
             f"docker ps -a --filter label=com.docker.compose.project={project} {TABLE} | tail -n +2")
 
 
@@ -66,10 +67,11 @@ def image_ids(name: str, image: str) -> str:
     return f"docker inspect -f '{{{{.Image}}}}' {name} && docker image inspect -f '{{{{.Id}}}}' {image}"
 
 
-def route(network: str, name: str) -> str:
+def route(names: Names, name: str) -> str:
     # an alias can only be added on connect; the new container has had no traffic, so this is safe
+    network = names.network
     return (f"docker network disconnect {network} {name} && "
-            f"docker network connect --alias {ALIAS} --alias {name} {network} {name}")
+            f"docker network connect --alias {names.alias} --alias {name} {network} {name}")
 
 
 def serve(name: str) -> str:

@@ -13,16 +13,19 @@ removed. Its volume stays, so the next push writes only new layers.
 
 from shlex import quote
 
+from deploy.names import TOOLKIT
+
 REGISTRY_IMAGE = "registry:2"
-REGISTRY_CONTAINER = "mysite-registry"
-REGISTRY_VOLUME = "mysite-registry"
+# One registry on this machine for every app (one ship at a time: deploy.images.registry_lock): the toolkit's
+REGISTRY_CONTAINER = f"{TOOLKIT}-registry"
+REGISTRY_VOLUME = f"{TOOLKIT}-registry"
 REGISTRY_PORT = 5000  # inside the container
 REGISTRY_CONFIG = "/etc/docker/registry/config.yml"
 HTPASSWD = "/etc/docker/registry/htpasswd"
 STORAGE = "/var/lib/registry"
 # the registry's configuration by environment: read-only storage, and htpasswd (bcrypt) logins
 SERVING = ('REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}', "REGISTRY_AUTH=htpasswd",
-           "REGISTRY_AUTH_HTPASSWD_REALM=mysite", f"REGISTRY_AUTH_HTPASSWD_PATH={HTPASSWD}")
+           f"REGISTRY_AUTH_HTPASSWD_REALM={TOOLKIT}", f"REGISTRY_AUTH_HTPASSWD_PATH={HTPASSWD}")
 
 
 def architecture() -> str:

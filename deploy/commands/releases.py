@@ -7,7 +7,7 @@ and the ``.deploy.lock`` folder.
 
 from shlex import quote
 
-from deploy.names import APP_IMAGE, Names
+from deploy.names import Names
 
 
 def unpack(names: Names, release: str, tarball: str) -> str:
@@ -36,7 +36,7 @@ def read_current(names: Names) -> str:
 def link_current(names: Names, release: str) -> str:
     # a symlink renamed over the old one: `current` always points at a whole release
     tmp = quote(f"{names.current}.tmp")
-    return f"ln -sfn {quote('releases/' + release)} {tmp} && mv -Tf {tmp} {quote(names.current)}"
+    return f"ln -sfn {quote(names.current_target(release))} {tmp} && mv -Tf {tmp} {quote(names.current)}"
 
 
 def remove_release(names: Names, release: str) -> str:
@@ -45,12 +45,13 @@ def remove_release(names: Names, release: str) -> str:
             f"docker rmi {names.app_image(release)} {names.nginx_image(release)} >/dev/null 2>&1 || true")
 
 
-def image_tags() -> str:
-    return f"docker images {APP_IMAGE} --format '{{{{.Tag}}}}'"
+def image_tags(names: Names) -> str:
+    """The tags of this app's images: its own repository, never another app's on the same server."""
+    return f"docker images {names.app_repository} --format '{{{{.Tag}}}}'"
 
 
-def image_exists(release: str) -> str:
-    return f"docker image inspect {Names.app_image(release)} >/dev/null 2>&1"
+def image_exists(names: Names, release: str) -> str:
+    return f"docker image inspect {names.app_image(release)} >/dev/null 2>&1"
 
 
 def append_audit(names: Names, line: str) -> str:

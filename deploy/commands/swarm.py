@@ -9,11 +9,11 @@ request body on stdin).
 import json
 from shlex import quote
 
-from deploy.names import Names
+from deploy.names import Names, label
 
 STACK_FILE = "swarm.yml"
-DB_LABEL = "mysite.db"
-APP_SERVICE, NGINX_SERVICE, POSTGRES_SERVICE = "mysite", "nginx", "postgres"
+# the stack's other services, the same in every app's stack file (the app's own is named after it: Names.alias)
+NGINX_SERVICE, POSTGRES_SERVICE = "nginx", "postgres"
 
 
 def state() -> str:
@@ -95,12 +95,13 @@ def nodes() -> str:
             "{{range $k, $v := .Spec.Labels}}{{$k}}={{$v}},{{end}}'")
 
 
-def label_db(node: str) -> str:
-    return f"docker node update --label-add {DB_LABEL}=true {quote(node)} >/dev/null"
+def label_db(project: str, node: str) -> str:
+    """The node that holds this app's database (swarm.yml's placement constraint reads the label)."""
+    return f"docker node update --label-add {label(project, 'db')}=true {quote(node)} >/dev/null"
 
 
-def unlabel_db(node: str) -> str:
-    return f"docker node update --label-rm {DB_LABEL} {quote(node)} >/dev/null"
+def unlabel_db(project: str, node: str) -> str:
+    return f"docker node update --label-rm {label(project, 'db')} {quote(node)} >/dev/null"
 
 
 def drain(node: str) -> str:
@@ -121,11 +122,11 @@ def secret_exists(name: str) -> str:
 
 def create_secret(name: str, project: str) -> str:
     """A secret whose value comes on stdin."""
-    return f"docker secret create --label mysite.project={quote(project)} {quote(name)} - >/dev/null"
+    return f"docker secret create --label {label(project, 'project')}={quote(project)} {quote(name)} - >/dev/null"
 
 
 def secrets(project: str) -> str:
-    return f"docker secret ls --filter label=mysite.project={quote(project)} --format '{{{{.Name}}}}'"
+    return f"docker secret ls --filter label={label(project, 'project')}={quote(project)} --format '{{{{.Name}}}}'"
 
 
 def remove_secrets(names: list[str]) -> str:
@@ -140,8 +141,8 @@ def stack_deploy(names: Names, folder: str, env: dict[str, str]) -> str:
 
 
 def service(names: Names, name: str) -> str:
-    """A service of the stack by its compose name: ``mysite`` -> ``mysite_mysite``."""
-    return f"{names.project}_{name}"
+    """A service of the stack by its compose name: ``nginx`` -> ``mysite_nginx``."""
+    return names.scoped(name)
 
 
 def service_exists(names: Names, name: str) -> str:
@@ -156,7 +157,7 @@ def service_states(names: Names, name: str) -> str:
 def update_state(names: Names) -> str:
     """The app service's update state (updating, completed, rollback_started, rollback_completed, paused...)."""
     return (f"docker service inspect --format '{{{{if .UpdateStatus}}}}{{{{.UpdateStatus.State}}}}"
-            f"{{{{end}}}}' {service(names, APP_SERVICE)}")
+            f"{{{{end}}}}' {service(names, names.alias)}")
 
 
 def service_image(names: Names, name: str) -> str:
@@ -185,8 +186,8 @@ def converged(names: Names) -> str:
 def job(names: Names, name: str, image: str, command: str, secrets_: dict[str, str], env: dict[str, str]) -> str:
     """A one-off task on the stack's overlay network, with the app's secrets: it runs once, then stays done."""
     parts = [f"docker service create --detach --quiet --name {quote(name)} --mode replicated-job",
-             "--restart-condition none", f"--network {names.project}_default",
-             f"--label mysite.project={quote(names.project)}"]
+             "--restart-condition none", f"--network {names.network}",
+             f"--label {names.label('project')}={quote(names.project)}"]
     parts += [f"--secret source={quote(source)},target={quote(target)}" for target, source in secrets_.items()]
     parts += [f"--env {quote(f'{key}={value}')}" for key, value in env.items()]
     parts += [quote(image), command]
@@ -206,7 +207,7 @@ def remove_service(name: str) -> str:
 
 
 def rollback(names: Names) -> str:
-    return f"docker service rollback --detach {service(names, APP_SERVICE)} >/dev/null"
+    return f"docker service rollback --detach {service(names, names.alias)} >/dev/null"
 
 
 def logs(names: Names, name: str, lines: int, follow: bool = False) -> str:

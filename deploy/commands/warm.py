@@ -1,6 +1,6 @@
 """The warm container: the previous release's app container kept running, out of traffic, for a fast rollback.
 
-A deploy stops and removes the container it replaces gracefully (that takes it out of the ``mysite``
+A deploy stops and removes the container it replaces gracefully (that takes it out of the app's
 alias without breaking a request), then starts a new container of that release under its private alias
 only, with restart policy ``no`` (the mark of a warm container: every serving one has ``unless-stopped``).
 A new container, not the stopped one started again: Docker's DNS could answer the shared alias with a
@@ -12,7 +12,7 @@ docs/ARCHITECTURE.md ("Zero-downtime routing") has the rules.
 from shlex import quote
 
 from deploy.commands import docker
-from deploy.names import ALIAS, Names
+from deploy.names import Names, label
 
 WARM_POLICY = "no"
 LOCK_TRIES, LOCK_PAUSE = 720, 5  # the timer waits up to an hour for a deploy or rollback to release the lock
@@ -20,7 +20,7 @@ LOCK_TRIES, LOCK_PAUSE = 720, 5  # the timer waits up to an hour for a deploy or
 
 def listing(project: str) -> str:
     """Running app containers of ours: 'name restart-policy started-at', one a line."""
-    return (f"docker ps -q --filter label=mysite.project={project} --filter status=running | "
+    return (f"docker ps -q --filter label={label(project, 'project')}={project} --filter status=running | "
             "xargs -r docker inspect -f '{{.Name}} {{.HostConfig.RestartPolicy.Name}} {{.State.StartedAt}}'")
 
 
@@ -65,7 +65,7 @@ def expire(names: Names, name: str, seconds: int) -> str:
         f"sleep {int(seconds)}; n=0; "
         f"until mkdir {lock} 2>/dev/null; do n=$((n+1)); [ $n -lt {LOCK_TRIES} ] || exit 0; sleep {LOCK_PAUSE}; done; "
         f'echo "keep-warm expiry of $c (a few seconds)" > {lock}/holder; '
-        f'case "$({state}) " in *" {ALIAS} "*) ;; '
+        f'case "$({state}) " in *" {names.alias} "*) ;; '
         f'"$s {WARM_POLICY} "*) docker stop -t {stop} "$c" >/dev/null; docker rm "$c" >/dev/null ;; esac; '
         f"rm -rf {lock}"
     )

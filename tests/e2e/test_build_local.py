@@ -19,14 +19,18 @@ import pytest
 
 from deploy import images as shipping
 from deploy.commands import images as registry
+from deploy.config import DeployConfig
 from deploy.host import Host
 from deploy.local import Local
+from deploy.names import Names
 from testbed import images as standins
 from testbed.servers import record_timing
 from tests.harness import flows
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
 from tests.harness.flows import DOMAIN
 from tests.reliability.checks import assert_unchanged, current_release, snapshot
+
+BLOG = Names.of(DeployConfig(), "/home/deploy")  # the blog's image names (the app folder plays no part)
 
 pytestmark = pytest.mark.e2e
 SHIPPED: dict[str, int] = {}
@@ -110,7 +114,7 @@ def test_a_code_only_change_ships_a_tenth_of_the_bytes_with_no_failed_request(pa
 def test_one_build_goes_to_both_servers_at_once_through_their_own_tunnels(pair):
     release = current_release(pair[0])
     here = Local()
-    built = shipping.inspect(here, release)
+    built = shipping.inspect(here, BLOG, release)
     before = [received(server) for server in pair]
     shipping.ship([Host(server.connection()) for server in pair], here, built)
     got = [received(server) - start for server, start in zip(pair, before, strict=True)]
@@ -148,7 +152,7 @@ def test_while_a_server_pulls_another_user_there_gets_401_and_nobody_can_push(pa
         seen.append(server.exec(f"{login} -X POST {url}/intruder/blobs/uploads/").stdout)  # a push starts so
 
     host = Watched(server.connection(), probe)
-    shipping.ship([host], Local(), shipping.inspect(Local(), release))
+    shipping.ship([host], Local(), shipping.inspect(Local(), BLOG, release))
     same_images(server, release)
     assert host.password and seen[:3] == ["401", "200", "405"], seen  # no login; this deploy's; read-only
     docker_config = server.exec("cat /home/deploy/.docker/config.json", check=False).stdout

@@ -86,7 +86,7 @@ SWITCH = [Command(docker.app_containers("mysite"), out=f"{OLD_C} Up 1 hour (heal
           warm.keep(P, OLD, 3), warm.expire(P, OLD_C, 600)]
 OLDEST = "20261120000000-0000000"
 PRUNE = [Command(commands.listing(P), out=f"{OLDEST}\n{OLD}\n{NEW}\n".encode()),
-         Command(commands.image_tags(), out=f"{NEW}\n{OLD}\n{OLDEST}\n20261001000000-1111111\nlatest\n".encode()),
+         Command(commands.image_tags(P), out=f"{NEW}\n{OLD}\n{OLDEST}\n20261001000000-1111111\nlatest\n".encode()),
          commands.remove_release(P, "20261001000000-1111111"), commands.remove_release(P, OLDEST)]
 
 

@@ -36,4 +36,4 @@ def remote(monkeypatch=None, uploads: list | None = None, dry_run: bool = False)
 
 def routed(names: Names, container: str, nginx: str = "mysite_nginx_1") -> list[str]:
     """The switch's route step: the shared alias, nginx's link moved to the container's socket, then checked."""
-    return [docker.route(names.network, container), docker.serve(container), health.serves(nginx, container)]
+    return [docker.route(names, container), docker.serve(container), health.serves(nginx, container)]

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Render our nginx config from the environment and the certificates' volume, then run nginx.
 #   server_name: MYSITE_DOMAIN if set, else every entry of DJANGO_ALLOWED_HOSTS (the names Django accepts)
+#   the app:     proxied to MYSITE_APP_ALIAS (the app's name on the project's network, its compose service);
+#                the templates say `mysite`, the blog's, and it is put in their place (unset: mysite)
 #   user:        `nginx` on the official image, `www-data` on Debian's nginx
 #   https:       on for the names `fab https` recorded in /etc/letsencrypt/mysite/https-names, as long as
 #                their certificate (/etc/letsencrypt/live/<first name>/fullchain.pem) exists; else http only
@@ -68,6 +70,13 @@ site_names() {
     found=${found# }
     [ -n "$found" ] || die "set MYSITE_DOMAIN or DJANGO_ALLOWED_HOSTS in the env file (.envs/.production)"
     echo "$found"
+}
+
+# The host the app answers on: the app's name (Docker's DNS on the project's network).
+app_alias() {
+    alias=${MYSITE_APP_ALIAS:-mysite}
+    is_name "$alias" || die "MYSITE_APP_ALIAS='$alias' is not a host name: set the app's name (its compose service)"
+    echo "$alias"
 }
 
 # The names served over https: recorded by `fab https`, and only while their certificate exists.
@@ -139,6 +148,7 @@ render() {
     user=$(nginx_user)
     socket=$(app_socket)
     names=$(site_names)
+    app=$(app_alias)
     secure=$(https_names)
     from_app=""
     if static_from_app; then
@@ -172,6 +182,9 @@ render() {
             die "MYSITE_APP_SOCKET is set but the app location of mysite.conf.template stayed"
         fi
     fi
+    # the app's name on the project's network, in every block that goes by name (what was read in too)
+    sed "s|http://mysite:8000;|http://$app:8000;|" "$site" > "$site.tmp"
+    mv "$site.tmp" "$site"
     if [ -n "$secure" ]; then
         certperms
         printf '%s 1;\n' $secure > "$nginx_dir/mysite.d/https-hosts"

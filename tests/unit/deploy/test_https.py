@@ -466,3 +466,23 @@ def test_the_image_carries_the_app_locations():
     copy = copy[:copy.index("/etc/nginx/mysite/")]
     assert "compose/production/nginx/static-from-app.conf" in copy
     assert "127.0.0.1:81/nginx-health" in dockerfile  # the image's own health check is unchanged
+
+
+@pytest.mark.parametrize("flag", ["0", "1"])
+def test_nginx_proxies_to_the_apps_own_name(tmp_path, flag):
+    """Another app than the blog: its compose service (MYSITE_APP_ALIAS) wherever the blog's says mysite."""
+    site = render(tmp_path, MYSITE_APP_ALIAS="shop", MYSITE_STATIC_FROM_APP=flag)["conf.d/mysite.conf"]
+    assert "set $app http://shop:8000;" in site[site.rindex("location / {"):]  # the site's, after the health server's
+    assert "http://mysite:" not in site
+    if flag == "1":
+        assert "set $app http://shop:8000;" in location(site, "/static/")
+
+
+def test_an_app_alias_that_is_no_host_name_is_refused(tmp_path):
+    environment = {"PATH": os.environ["PATH"], "DJANGO_ALLOWED_HOSTS": "blog.example", "MYSITE_APP_ALIAS": "sh op",
+                   "MYSITE_NGINX_TEMPLATES": str(NGINX), "MYSITE_NGINX_DIR": str(tmp_path / "nginx"),
+                   "MYSITE_LETSENCRYPT": str(tmp_path / "le"), "MYSITE_NGINX_USER": getpass.getuser()}
+    done = subprocess.run(["sh", str(NGINX / "entrypoint.sh"), "render"], env=environment, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 1 and "MYSITE_APP_ALIAS='sh op' is not a host name" in done.stderr
+    assert not (tmp_path / "nginx/conf.d/mysite.conf").exists()

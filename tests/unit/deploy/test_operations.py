@@ -133,7 +133,7 @@ def test_releases_marks_current_and_gone_images(capsys):
     old = "20261101000000-aaaaaaa"
     with MockRemote() as mock:
         mock.expect_sessions(session(Command(listing(P), out=f"{old}\n{REL}\n".encode()), CURRENT,
-                                     Command(commands.image_tags(), out=f"{REL}\n".encode())))
+                                     Command(commands.image_tags(P), out=f"{REL}\n".encode())))
         operations.show_releases(remote(), CFG)
     assert capsys.readouterr().out == f"  {old}  (image gone)\n* {REL}\n"
 

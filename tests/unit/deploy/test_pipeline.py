@@ -68,7 +68,7 @@ def test_first_deploy_skips_the_backup_and_starts_nginx_after_migrating(local, m
                Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
                Command(docker.app_containers("mysite")), Command(WARM), docker.run_app(P, NEW), DIRECT,
                *routed(P, NEW_C), VIA_NGINX, commands.link_current(P, NEW),
-               Command(commands.listing(P), out=f"{NEW}\n".encode()), Command(commands.image_tags()),
+               Command(commands.listing(P), out=f"{NEW}\n".encode()), Command(commands.image_tags(P)),
                audit("deploy", NEW, "ok"), UNLOCK, monkeypatch=monkeypatch)
     out = capsys.readouterr().out
     assert "previous none (first deploy)" in out and "nothing to back up" in out
@@ -170,7 +170,7 @@ def test_dry_run_prints_and_survives_empty_probes(local, monkeypatch, capsys):
             "docker volume inspect mysite_database >/dev/null 2>&1",
             f"ls -1 {P.backups}",
             docker.nginx_container("mysite"), docker.nginx_container("mysite"), docker.app_containers("mysite"), WARM,
-            commands.listing(P), commands.image_tags())]))
+            commands.listing(P), commands.image_tags(P))]))
         pipeline.deploy(remote(monkeypatch, [], dry_run=True), CFG)
     out = capsys.readouterr().out
     assert "[dry-run] " + docker.run_app(P, NEW) in out
@@ -180,7 +180,7 @@ def test_dry_run_prints_and_survives_empty_probes(local, monkeypatch, capsys):
 # --- rollback ----------------------------------------------------------------------------------
 
 ROLLBACK_PRE = [*preflight(), Command(commands.listing(P), out=f"{OLD}\n{NEW}\n".encode()),
-                Command(commands.read_current(P), out=f"releases/{NEW}".encode()), commands.image_exists(OLD),
+                Command(commands.read_current(P), out=f"releases/{NEW}".encode()), commands.image_exists(P, OLD),
                 Command(f"sed -n 's/^DJANGO_ALLOWED_HOSTS=//p' {P.env_file}", out=b"blog.example,www.blog.example\n")]
 
 
@@ -202,7 +202,7 @@ def test_rollback_switches_back_to_the_previous_release(monkeypatch):
 
 def test_rollback_is_refused_when_the_image_is_gone():
     with MockRemote() as mock:
-        mock.expect_sessions(session(*ROLLBACK_PRE[:4], Command(commands.image_exists(OLD), exit=1)))
+        mock.expect_sessions(session(*ROLLBACK_PRE[:4], Command(commands.image_exists(P, OLD), exit=1)))
         with pytest.raises(DeployError, match=f"the image of release {OLD} is gone"):
             pipeline.rollback(remote(), CFG)
 

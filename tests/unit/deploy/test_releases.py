@@ -49,8 +49,8 @@ def test_server_side_builders_are_exact():
         " || true")
     assert commands.listing(P) == "ls -1 /home/deploy/apps/mysite/releases 2>/dev/null || true"
     assert commands.read_current(P) == "readlink /home/deploy/apps/mysite/current 2>/dev/null || true"
-    assert commands.image_tags() == "docker images mysite-django --format '{{.Tag}}'"
-    assert commands.image_exists("r1") == "docker image inspect mysite-django:r1 >/dev/null 2>&1"
+    assert commands.image_tags(P) == "docker images mysite-django --format '{{.Tag}}'"
+    assert commands.image_exists(P, "r1") == "docker image inspect mysite-django:r1 >/dev/null 2>&1"
 
 
 def test_listing_keeps_release_names_only_sorted():

@@ -127,7 +127,7 @@ def test_bootstrap_sends_the_join_token_only_on_stdin_then_rotates_it(monkeypatc
     cluster.bootstrap([manager, worker], DeployConfig())
     assert worker.sent == [(swarm.join("1.41"), swarm.join_request("SWMTKN-1-secret", "10.0.0.5", "10.0.0.6"))]
     assert manager.sent == [(swarm.join_token(), None), (swarm.rotate_join_token(), None),
-                            (swarm.label_db("n1"), None)]
+                            (swarm.label_db(P.project, "n1"), None)]
     # the token is in no argv, not even through a shell variable that the remote shell expands into one
     assert not any("SWMTKN" in command or "--token" in command for command, _ in worker.sent + manager.sent)
     out = capsys.readouterr().out
@@ -156,4 +156,4 @@ def test_a_second_bootstrap_neither_joins_nor_rotates(monkeypatch):
     monkeypatch.setattr(cluster, "check_sudo", lambda host: None)
     manager, worker = cluster_of_two({**WORKER, swarm.state(): "active n2 false\n"})
     cluster.bootstrap([manager, worker], DeployConfig())
-    assert worker.sent == [] and manager.sent == [(swarm.label_db("n1"), None)]
+    assert worker.sent == [] and manager.sent == [(swarm.label_db(P.project, "n1"), None)]

@@ -52,7 +52,7 @@ class Node:
 def manager_with(spec: dict | None) -> Node:
     return Node("deploy@a:22", {
         swarm.task_container(P, swarm.POSTGRES_SERVICE): "pg1\n",
-        swarm.container_spec(P, swarm.APP_SERVICE): json.dumps(spec) + "\n" if spec else "",
+        swarm.container_spec(P, P.alias): json.dumps(spec) + "\n" if spec else "",
         swarm.job_state(MIGRATE): "Complete 2 seconds ago\n"})
 
 

@@ -49,7 +49,7 @@ def test_stack_runs_compose_in_the_release_with_its_tag_and_the_shared_env_file(
 
 
 def test_route_adds_the_shared_alias_and_keeps_the_private_one():
-    assert docker.route(N.network, NEW_C) == (
+    assert docker.route(N, NEW_C) == (
         f"docker network disconnect mysite_default {NEW_C} && "
         f"docker network connect --alias mysite --alias {NEW_C} mysite_default {NEW_C}")
 

@@ -167,7 +167,7 @@ def test_a_restart_with_new_settings_keeps_nothing_warm():
 
 OLD_DIRECT = health.direct_check(A_C, "blog.example", 60)
 ROLLBACK_PRE = [*case.preflight(), Command(commands.listing(N), out=f"{A}\n{B}\n".encode()),
-                Command(commands.read_current(N), out=f"releases/{B}".encode()), commands.image_exists(A),
+                Command(commands.read_current(N), out=f"releases/{B}".encode()), commands.image_exists(N, A),
                 Command(f"sed -n 's/^DJANGO_ALLOWED_HOSTS=//p' {N.env_file}", out=b"blog.example\n")]
 NGINX = [Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
          Command(docker.image_ids("mysite_nginx_1", f"mysite-nginx:{A}"), out=b"sha256:1\nsha256:1\n")]
