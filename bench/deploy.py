@@ -105,6 +105,25 @@ def timeline_record(result, marks: list[dict], width: float = 0.1) -> dict:
     }
 
 
+def switch_record(result, marks: list[dict]) -> dict:
+    """The stall and the latency a switch adds, from a load's requests and the steps' marks (seconds since the start).
+
+    ``longest_stall_s``: the longest run of 100 ms slots with no completed request while the load ran (its first and
+    last half second left out). ``steady_p99_ms``: p99 of the requests that ended before the route step;
+    ``switch_max_ms``: the slowest request that ended from the route step to 1 s after the old container's stop.
+    """
+    ends = [at for at, _ in result.events]
+    record = {"longest_stall_s": result.longest_stall(0.5, max(ends) - 0.5) if ends else None}
+    route = next((m for m in marks if m["title"].startswith("route traffic to ")), None)
+    stop = next((m for m in marks if m["title"].startswith("stop the old container")), None)
+    if route and stop:
+        steady = result.latency_quantile(0.99, 0.5, route["at"])
+        during = result.latency_quantile(1.0, route["at"], stop["at"] + (stop["seconds"] or 0) + 1.0)
+        record.update(steady_p99_ms=round(steady * 1000, 1), switch_max_ms=round(during * 1000, 1),
+                      switch_vs_p99=round(during / steady, 2) if steady else None)
+    return record
+
+
 class Run:
     """One benchmark run: a checkout, a laptop home, a fresh server."""
 
@@ -203,6 +222,7 @@ class Run:
         result = load.result
         return {
             **timeline_record(result, marks),
+            **switch_record(result, marks or []),
             "failed": result.failed,
             "total": result.total,
             "max_ms": round(result.max_latency * 1000, 1),
@@ -225,6 +245,7 @@ class Run:
         load = self.under_load(back)
         return {**took, "deploy_s": deploy_s, "ratio": round(took["seconds"] / deploy_s, 2),
                 "failed": load["failed"], "total": load["total"], "max_ms": load["max_ms"],
+                "longest_stall_s": load.get("longest_stall_s"), "switch_vs_p99": load.get("switch_vs_p99"),
                 "warm_memory_mb": memory.get("warm"), "serving_memory_mb": memory.get("serving"), "load": load}
 
     def roles(self) -> dict[str, str]:

@@ -129,10 +129,19 @@ def steps_table(phases: dict[str, dict]) -> str:
 
 
 def downtime_table(methods: dict[str, dict]) -> str:
+    """Failed requests, the longest stall (100 ms slots with no completed request) and the switch's slowest request
+    against the steady p99 before it."""
     return table(
-        ["method", "failed", "total", "max latency ms", "seconds"],
-        [[name, m["failed"], m["total"], m["max_ms"], m.get("seconds")] for name, m in methods.items()],
+        ["method", "failed", "total", "max latency ms", "longest stall s", "switch max / steady p99", "seconds"],
+        [[name, m["failed"], m["total"], m["max_ms"], m.get("longest_stall_s"),
+          _switch_latency(m), m.get("seconds")] for name, m in methods.items()],
     )
+
+
+def _switch_latency(method: dict) -> str | None:
+    if method.get("switch_vs_p99") is None:
+        return None
+    return f"{method['switch_max_ms']:g} / {method['steady_p99_ms']:g} ms = {method['switch_vs_p99']:g}"
 
 
 def images_table(images: dict) -> str:
@@ -260,6 +269,8 @@ def render(payload: dict) -> str:
             back = deploy["rollback"]
             parts += ["", f"rollback right after the code-only deploy, under the same load: {back['seconds']}s vs "
                       f"{back['deploy_s']}s (ratio {back['ratio']}), {back['failed']}/{back['total']} failed, "
+                      f"longest stall {back.get('longest_stall_s')}s, "
+                      f"switch max/steady p99 {back.get('switch_vs_p99')}, "
                       f"warm container {'used' if back['used_warm'] else 'NOT used'}; the warm container costs "
                       f"{back['warm_memory_mb']} MB while kept (the serving one: {back['serving_memory_mb']} MB)"]
         if deploy.get("images"):

@@ -19,7 +19,10 @@ TOOLKIT = "mysite"
 # The app folder's own names: the toolkit's layout, the same for every app
 RELEASES, ENVS, BACKUPS = "releases", ".envs", "backups"
 DATABASE_VOLUMES = (("database", "/app/database"), ("media", "/app/media"))
-APP_VOLUMES = (("database", "/app/database"), ("static", "/app/staticfiles"), ("media", "/app/media"))
+SOCKETS = "/run/app-sockets"  # the sockets' volume, in the app containers and in nginx's (production.yml)
+SERVING_LINK = "serving.sock"  # the link in it nginx connects through (compose/production/nginx/app-socket.conf)
+APP_VOLUMES = (("database", "/app/database"), ("static", "/app/staticfiles"), ("media", "/app/media"),
+               ("sockets", SOCKETS))
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,11 @@ class Names:
     def container(self, release: str) -> str:
         """The app container of a release."""
         return f"{self.project}-{release}"
+
+    @staticmethod
+    def socket(container: str) -> str:
+        """An app container's own unix socket, beside nginx's link to the serving one."""
+        return f"{container}.sock"
 
     def release_of(self, container: str) -> str:
         """The release an app container (``container``'s name) runs: its name without the project's prefix."""

@@ -1,10 +1,12 @@
 """The zero-downtime switch (docs/ARCHITECTURE.md, "Zero-downtime routing").
 
-The new app container starts beside the old one under a private alias, is health-checked directly,
-then joins the shared alias that nginx resolves on every request; the old one is stopped gracefully
-afterwards. nginx is never reloaded, and recreated only when its image changed. A deploy keeps a new
-container of the old release warm (running, out of traffic) for a while; a rollback to it only
-routes to it (``use_warm``).
+The new app container starts beside the old one, with its own unix socket on the volume nginx shares,
+and is health-checked directly. Routing it is one rename: nginx's link to the serving socket now points
+at the new container's, so each new connection goes there and those open finish where they are; it
+joins the shared alias too (the cluster's way, nginx's fallback for GETs). The old one is stopped
+gracefully afterwards. nginx is never reloaded, and recreated only when its image changed. A deploy
+keeps a new container of the old release warm (running, out of traffic) for a while; a rollback to it
+only routes to it (``use_warm``).
 """
 
 from collections.abc import Callable
@@ -16,9 +18,10 @@ from deploy.names import Names
 from deploy.output import say, step
 
 LOG_LINES = 30
-# nginx keeps an answer for the alias up to 2 s (valid=1s, counted in whole seconds) after it arrived; the
-# extra second covers an answer that arrived late on a busy server
+# nginx's fallback by name keeps an answer for the alias up to 2 s (valid=1s, counted in whole seconds) after
+# it arrived; the extra second covers an answer that arrived late on a busy server
 DNS_SECONDS = 3
+NO_SOCKET = 3  # serve_socket.py's exit status when the container made no socket
 
 
 def nginx_name(host: Host, names: Names) -> str:
@@ -182,13 +185,10 @@ def complete(host: Host, names: Names, release: str, domain: str, nginx: str) ->
     timeout = config.health_timeout
     with step(f"health-check {name} directly (/healthz and / as {domain}, {timeout}s)"):
         _check(host, health.direct_check(name, domain, timeout), f"{name} failed its health check")
-    if host.run(health.alias_resolves(nginx, names, name, DNS_SECONDS), warn=True).failed:
-        with step(f"route traffic to {name} (alias {names.alias}) and wait until nginx resolves it"):
-            host.run(docker.route(names, name))
-            _check(host, health.alias_resolves(nginx, names, name, timeout),
-                   f"Docker's DNS never answered {names.alias} with {name}")
+    if host.run(health.serves(nginx, name), warn=True).failed:
+        _route(host, names, name, nginx)
     with step(f"verify through nginx (/healthz and / as {domain})"):
-        _check(host, health.nginx_check(nginx, domain, timeout, at_least=DNS_SECONDS), f"nginx could not serve {name}")
+        _check(host, health.nginx_check(nginx, domain, timeout), f"nginx could not serve {name}")
     old = [n for n in found if n != name]
     if old:
         with step(f"stop the old container(s) gracefully: {', '.join(old)}"):
@@ -204,14 +204,27 @@ def _check_and_route(host: Host, names: Names, name: str, domain: str, nginx: st
     timeout = names.config.health_timeout
     with step(f"health-check {name} directly (/healthz and / as {domain}, {timeout}s)"):
         _check(host, health.direct_check(name, domain, timeout), f"{name} failed its health check")
-    with step(f"route traffic to {name} (alias {names.alias}) and wait until nginx resolves it"):
-        if routed:
-            routed()
+    if routed:
+        routed()
+    _route(host, names, name, nginx)
+    with step(f"verify through nginx (/healthz and / as {domain})"):
+        _check(host, health.nginx_check(nginx, domain, timeout), f"nginx could not serve {what}")
+
+
+def _route(host: Host, names: Names, name: str, nginx: str) -> None:
+    """Send nginx's new connections to ``name``: its socket behind nginx's link (one rename), and the alias."""
+    with step(f"route traffic to {name}: nginx's link to its socket (one rename) and the alias {names.alias}"):
         host.run(docker.route(names, name))
-        _check(host, health.alias_resolves(nginx, names, name, timeout),
-               f"Docker's DNS never answered {names.alias} with {name}")
-    with step(f"verify through nginx (/healthz and / as {domain}) while its cached answers run out ({DNS_SECONDS}s)"):
-        _check(host, health.nginx_check(nginx, domain, timeout, at_least=DNS_SECONDS), f"nginx could not serve {what}")
+        linked = host.run(docker.serve(name), warn=True)
+        if linked.exited == NO_SOCKET:
+            raise DeployError(f"{name} made no socket for nginx ({linked.stdout.strip()}): its image predates "
+                              "routing through sockets; deploy that commit again with `fab deploy` instead")
+        if linked.failed:
+            raise DeployError(f"could not point nginx's link at {name}'s socket "
+                              f"({(linked.stderr or linked.stdout).strip() or 'no output'})")
+        _check(host, health.serves(nginx, name),
+               f"nginx does not see {name}'s socket (its container lacks the sockets' volume: "
+               "`fab deploy` recreates it with production.yml's)")
 
 
 def _check(host: Host, command: str, what: str) -> None:

@@ -39,6 +39,7 @@ class Result:
     started: float = 0.0  # time.monotonic() when the load started: the timeline's zero
     # (seconds since `started` when the request ended, whether it failed), in the order they ended
     events: list[tuple[float, bool]] = field(default_factory=list, repr=False)
+    latencies: list[float] = field(default_factory=list, repr=False)  # each request's, in the same order
     # every failure as (seconds since `started` when it was sent, when it ended, its reason)
     failures: list[tuple[float, float, str]] = field(default_factory=list, repr=False)
 
@@ -57,6 +58,23 @@ class Result:
                 buckets.append([0, 0])
             buckets[index][1 if failed else 0] += 1
         return [(ok, bad) for ok, bad in buckets]
+
+    def longest_stall(self, begin: float, end: float, width: float = 0.1) -> float:
+        """The longest run of ``width``-second slots with no completed request, from ``begin`` to ``end`` (seconds
+        since `started`): 0.0 when every slot of the span has one."""
+        buckets = self.timeline(width)
+        longest = current = 0
+        for index in range(int(begin / width), min(int(end / width), len(buckets))):
+            current = current + 1 if buckets[index][0] == 0 else 0
+            longest = max(longest, current)
+        return round(longest * width, 2)
+
+    def latency_quantile(self, quantile: float, begin: float, end: float) -> float:
+        """The ``quantile`` (0.99: p99) of the latencies of requests that ended from ``begin`` to ``end``; 0.0: none."""
+        chosen = sorted(lat for (at, _), lat in zip(self.events, self.latencies, strict=True) if begin <= at <= end)
+        if not chosen:
+            return 0.0
+        return chosen[min(len(chosen) - 1, int(quantile * len(chosen)))]
 
     def __str__(self) -> str:
         why = ", ".join(f"{k}: {v}" for k, v in self.reasons.most_common(5))
@@ -116,6 +134,7 @@ class Load:
         with self._lock:
             self.result.total += 1
             self.result.events.append((ended - self.result.started, bool(failure)))
+            self.result.latencies.append(latency)
             if status:
                 self.result.statuses[status] += 1
             self.result.max_latency = max(self.result.max_latency, latency)

@@ -5,7 +5,8 @@ Names come from ``deploy.names.Names``; docs/ARCHITECTURE.md ("App containers on
 
 from shlex import quote
 
-from deploy.names import DATABASE_VOLUMES, Names, app_service, label
+from deploy.names import DATABASE_VOLUMES, SOCKETS, Names, app_service, label
+from deploy.scripts import source
 
 NAMES = "--format '{{.Names}} {{.Status}}'"
 TABLE = "--format 'table {{.Names}}\\t{{.Status}}\\t{{.Image}}'"
@@ -17,7 +18,8 @@ def run_app(names: Names, release: str, restart: str = "unless-stopped") -> str:
         "docker run -d", f"--name {name}", f"--network {names.network}", f"--network-alias {name}",
         # the second env file exists once `fab https` ran; an empty /dev/null otherwise
         f"--env-file {quote(names.env_file)}", f'--env-file "$(test -f {extra} && echo {extra} || echo /dev/null)"',
-        "-e MYSITE_MIGRATE_ON_START=0", f"--restart {restart}", *names.mounts(),
+        "-e MYSITE_MIGRATE_ON_START=0", f"-e MYSITE_SOCKET={SOCKETS}/{names.socket(name)}",
+        f"--restart {restart}", *names.mounts(),
         f"--label {names.label('project')}={names.project}", f"--label {names.label('release')}={release}",
         names.app_image(release),
     ])
@@ -70,6 +72,11 @@ def route(names: Names, name: str) -> str:
     network = names.network
     return (f"docker network disconnect {network} {name} && "
             f"docker network connect --alias {names.alias} --alias {name} {network} {name}")
+
+
+def serve(name: str) -> str:
+    """Point nginx's link at ``name``'s own socket in one rename (deploy/scripts/serve_socket.py); exit 3: no socket."""
+    return f"docker exec {name} {python(source('serve_socket'), SOCKETS, Names.socket(name))}"
 
 
 def stop(names: list[str], seconds: int) -> str:

@@ -1,7 +1,7 @@
 """Health checks of a release: the probe run inside the containers, repeated until it passes or time runs out."""
 
 from deploy.commands.docker import python
-from deploy.names import Names
+from deploy.names import SERVING_LINK, SOCKETS, Names
 from deploy.scripts import source
 
 APP_URL = "http://127.0.0.1:8000"  # gunicorn, inside the app container
@@ -28,14 +28,11 @@ def direct_check(name: str, domain: str, seconds: int) -> str:
     return wait_until(probe(name, APP_URL, domain), seconds, watch=name)
 
 
-def nginx_check(nginx: str, domain: str, seconds: int, at_least: int) -> str:
-    """The probe through nginx; done no sooner than ``at_least`` seconds (a wait that runs meanwhile)."""
-    check = wait_until(probe(nginx, NGINX_URL, domain, interpreter="python3"), seconds)
-    return f"sleep {int(at_least)} & {check}; verified=$?; wait; exit $verified"
+def nginx_check(nginx: str, domain: str, seconds: int) -> str:
+    """The probe through nginx (with the site's host name), until it passes or ``seconds`` ran out."""
+    return wait_until(probe(nginx, NGINX_URL, domain, interpreter="python3"), seconds)
 
 
-def alias_resolves(nginx: str, names: Names, name: str, seconds: int) -> str:
-    """Wait until Docker's DNS, asked from inside nginx's container, answers the shared alias with ``name``."""
-    address = f"docker inspect -f '{{{{(index .NetworkSettings.Networks \"{names.network}\").IPAddress}}}}' {name}"
-    found = f"docker exec {nginx} getent ahostsv4 {names.alias} | grep -q \"^$address \""
-    return f"address=$({address}) && " + wait_until(found, seconds)
+def serves(nginx: str, name: str) -> str:
+    """Whether nginx's link to the serving socket, read inside nginx's container, points at ``name``'s socket."""
+    return f'[ "$(docker exec {nginx} readlink {SOCKETS}/{SERVING_LINK})" = {Names.socket(name)} ]'

@@ -123,7 +123,9 @@ def under_load(server, action, paths=("/", "/healthz")):
         time.sleep(2)
         outcome = action()
         time.sleep(2)
-    print(f"load: {load.result}\n" + "\n".join(load.result.first_failures))
+    ends = [at for at, _ in load.result.events]
+    stall = load.result.longest_stall(0.5, max(ends) - 0.5) if ends else None
+    print(f"load: {load.result}, longest stall {stall}s\n" + "\n".join(load.result.first_failures))
     return outcome, load.result
 
 

@@ -34,6 +34,6 @@ def remote(monkeypatch=None, uploads: list | None = None, dry_run: bool = False)
     return host
 
 
-def routed(names: Names, container: str, nginx: str = "mysite_nginx_1", seconds: int = 60) -> list[str]:
-    """The switch's route step: the shared alias, then Docker's DNS answering it when asked from nginx."""
-    return [docker.route(names, container), health.alias_resolves(nginx, names, container, seconds)]
+def routed(names: Names, container: str, nginx: str = "mysite_nginx_1") -> list[str]:
+    """The switch's route step: the shared alias, nginx's link moved to the container's socket, then checked."""
+    return [docker.route(names, container), docker.serve(container), health.serves(nginx, container)]

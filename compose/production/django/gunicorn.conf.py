@@ -9,6 +9,7 @@ memory limit, else the machine's), by the formula in gunicorn_sizing.py beside t
 WEB_CONCURRENCY and GUNICORN_THREADS in the env file win over it. The choice and why: one line at start.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +18,10 @@ import gunicorn_sizing  # noqa: E402  (beside this file, which gunicorn loads by
 
 sizing = gunicorn_sizing.choose()
 
-bind = "0.0.0.0:8000"
+# 8000 for the health checks and the cluster; MYSITE_SOCKET too on one server: nginx reaches the serving
+# container through a link to its socket, which a deploy moves in one rename (docs/ARCHITECTURE.md).
+# gunicorn makes the socket with umask 0 (its default), so nginx's workers may connect.
+bind = ["0.0.0.0:8000"] + ([f"unix:{os.environ['MYSITE_SOCKET']}"] if os.environ.get("MYSITE_SOCKET") else [])
 workers = sizing.workers
 worker_class = "gthread"
 threads = sizing.threads

@@ -9,6 +9,9 @@
 #   static:      /static/ and /media/ from the shared volumes (/srv/static, /srv/media: one server); with
 #                MYSITE_STATIC_FROM_APP=1 (a cluster, where volumes are local to a node) proxied to the app,
 #                which serves its own collected files (static-from-app.conf replaces the volume locations)
+#   app:         with MYSITE_APP_SOCKET (one server) through that unix socket, a link a deploy points at the
+#                serving container's own socket (app-socket.conf replaces the DNS block); else by name through
+#                Docker's DNS (a cluster)
 #
 # Subcommands (fab https and the certbot service use them; the image's default is to run nginx):
 #   render              render the config and exit (then `nginx -t && nginx -s reload`)
@@ -130,8 +133,20 @@ static_from_app() {
     esac
 }
 
+# MYSITE_APP_SOCKET: the link to the serving app's unix socket (one server); unset: the app by name (a cluster).
+app_socket() {
+    socket=${MYSITE_APP_SOCKET:-}
+    case "$socket" in
+        '') ;;
+        /*[!A-Za-z0-9._/-]* | /*/) die "MYSITE_APP_SOCKET='$socket': a socket's absolute path, e.g. /run/app-sockets/serving.sock" ;;
+        /*) echo "$socket" ;;
+        *) die "MYSITE_APP_SOCKET='$socket': a socket's absolute path, e.g. /run/app-sockets/serving.sock" ;;
+    esac
+}
+
 render() {
     user=$(nginx_user)
+    socket=$(app_socket)
     names=$(site_names)
     app=$(app_alias)
     secure=$(https_names)
@@ -146,22 +161,30 @@ render() {
     done
     mkdir -p "$nginx_dir/conf.d" "$nginx_dir/mysite.d"
     sed "s/__NGINX_USER__/$user/" "$templates/nginx.conf.template" > "$nginx_dir/nginx.conf"
+    site=$nginx_dir/conf.d/mysite.conf.new
+    sed "s/__SERVER_NAME__/${all# }/" "$templates/mysite.conf.template" > "$site"
     if [ -n "$from_app" ]; then
         # the lines from `# >>> static and media` to `# <<< static and media` give way to static-from-app.conf
-        # the volume locations give way first; the app's address is then set in what was read in too
-        sed -e "/^ *# >>> static and media/r $from_app" \
-            -e '/^ *# >>> static and media/,/^ *# <<< static and media/d' \
-            "$templates/mysite.conf.template" \
-            | sed -e "s/__SERVER_NAME__/${all# }/" -e "s|http://mysite:8000;|http://$app:8000;|" \
-            > "$nginx_dir/conf.d/mysite.conf.new"
-        if grep -q 'alias /srv/' "$nginx_dir/conf.d/mysite.conf.new"; then
-            rm -f "$nginx_dir/conf.d/mysite.conf.new"
+        replace_block "static and media" "$from_app"
+        if grep -q 'alias /srv/' "$site"; then
+            rm -f "$site"
             die "MYSITE_STATIC_FROM_APP is on but the volume locations of mysite.conf.template stayed"
         fi
-    else
-        sed -e "s/__SERVER_NAME__/${all# }/" -e "s|http://mysite:8000;|http://$app:8000;|" \
-            "$templates/mysite.conf.template" > "$nginx_dir/conf.d/mysite.conf.new"
     fi
+    if [ -n "$socket" ]; then
+        # the lines from `# >>> app` to `# <<< app` give way to app-socket.conf, for this socket
+        [ -r "$templates/app-socket.conf" ] || die "MYSITE_APP_SOCKET is set but $templates/app-socket.conf is missing"
+        sed "s#__APP_SOCKET__#$socket#" "$templates/app-socket.conf" > "$site.socket"
+        replace_block "app" "$site.socket"
+        rm -f "$site.socket"
+        if ! grep -q "proxy_pass http://unix:$socket;" "$site"; then
+            rm -f "$site"
+            die "MYSITE_APP_SOCKET is set but the app location of mysite.conf.template stayed"
+        fi
+    fi
+    # the app's name on the project's network, in every block that goes by name (what was read in too)
+    sed "s|http://mysite:8000;|http://$app:8000;|" "$site" > "$site.tmp"
+    mv "$site.tmp" "$site"
     if [ -n "$secure" ]; then
         certperms
         printf '%s 1;\n' $secure > "$nginx_dir/mysite.d/https-hosts"
@@ -171,8 +194,24 @@ render() {
     else
         rm -f "$nginx_dir/conf.d/mysite-https.conf" "$nginx_dir/mysite.d/https.conf" "$nginx_dir/mysite.d/https-hosts"
     fi
-    mv "$nginx_dir/conf.d/mysite.conf.new" "$nginx_dir/conf.d/mysite.conf"
-    echo "nginx entrypoint: serving '${all# }' (https: '${secure:-none}'${from_app:+; static and media from the app}; workers run as $user)"
+    mv "$site" "$nginx_dir/conf.d/mysite.conf"
+    echo "nginx entrypoint: serving '${all# }' (https: '${secure:-none}'${from_app:+; static and media from the app}${socket:+; app at $socket}; workers run as $user)"
+}
+
+# replace_block NAME FILE: in the site being rendered, the lines from `# >>> NAME` to `# <<< NAME` give way to FILE
+replace_block() {
+    sed -e "/^ *# >>> $1[:]/r $2" -e "/^ *# >>> $1[:]/,/^ *# <<< $1\$/d" "$site" > "$site.tmp"
+    mv "$site.tmp" "$site"
+}
+
+# The socket's folder is a volume the app containers share: their user (not root) must be able to make its
+# socket there, and nginx's workers to reach it (not sticky: a link in a sticky folder is followed only by
+# its owner)
+socket_folder() {
+    [ -n "$socket" ] || return 0
+    folder=$(dirname "$socket")
+    mkdir -p "$folder"
+    chmod 0777 "$folder"
 }
 
 https_on() {
@@ -226,6 +265,7 @@ case "${1:-}" in
     renew-loop) renew_loop ;;
     *)
         render
+        socket_folder
         if [ "$#" -eq 0 ]; then
             set -- nginx -g 'daemon off;'
         fi

@@ -48,7 +48,9 @@ def test_steps_table_lists_steps_then_the_sums():
 def test_render_shows_every_present_section():
     out = report.render(payload(
         serving={"rows": [ROW], "images": {"sizes_mb": {"mysite-django:bench": 271.8}, "cold_build_s": 95.0}},
-        deploy={"downtime": {"ours": {"failed": 0, "total": 900, "max_ms": 80.0, "seconds": 30.1},
+        deploy={"downtime": {"ours": {"failed": 0, "total": 900, "max_ms": 80.0, "seconds": 30.1,
+                                      "longest_stall_s": 0.0, "steady_p99_ms": 40.0, "switch_max_ms": 60.0,
+                                      "switch_vs_p99": 1.5},
                              "article": {"failed": 55, "total": 700, "max_ms": 1400.0, "seconds": 31.0}}},
     ))  # fmt: skip
     assert "commit abc1234; 2 CPUs, load average [0.5, 0.4, 0.3]" in out
@@ -56,7 +58,8 @@ def test_render_shows_every_present_section():
     assert "cold_build" in out and "95.0" in out
     assert "## serving through nginx" in out
     assert [line.split() for line in out.splitlines() if line.startswith(("ours", "article"))] == [
-        ["ours", "0", "900", "80.0", "30.1"], ["article", "55", "700", "1400.0", "31.0"]]  # fmt: skip
+        ["ours", "0", "900", "80.0", "0.00", "60", "/", "40", "ms", "=", "1.5", "30.1"],
+        ["article", "55", "700", "1400.0", "-", "-", "31.0"]]  # fmt: skip
     assert "## deploy" not in out  # no phases measured: no empty table
 
 
@@ -74,7 +77,8 @@ def test_write_names_the_file_by_date_and_kind(tmp_path):
 def test_render_shows_the_rollback_against_the_deploy_and_what_the_warm_container_costs():
     out = report.render(payload(deploy={"rollback": {
         "seconds": 4.2, "deploy_s": 18.9, "ratio": 0.22, "failed": 0, "total": 1200, "used_warm": True,
-        "warm_memory_mb": 151.3, "serving_memory_mb": 160.0}}))
+        "warm_memory_mb": 151.3, "serving_memory_mb": 160.0, "longest_stall_s": 0.0, "switch_vs_p99": 1.2}}))
     assert ("rollback right after the code-only deploy, under the same load: 4.2s vs 18.9s (ratio 0.22), 0/1200 "
-            "failed, warm container used; the warm container costs 151.3 MB while kept (the serving one: 160.0 MB)"
+            "failed, longest stall 0.0s, switch max/steady p99 1.2, warm container used; the warm container costs "
+            "151.3 MB while kept (the serving one: 160.0 MB)"
             ) in out

@@ -41,7 +41,7 @@ def test_every_name_of_the_contract(name, expected):
 
 def test_app_container_mounts_match_production_yml():
     assert N.mounts() == ["-v mysite_database:/app/database", "-v mysite_static:/app/staticfiles",
-                          "-v mysite_media:/app/media"]
+                          "-v mysite_media:/app/media", "-v mysite_sockets:/run/app-sockets"]
 
 
 def test_compose_environment_with_and_without_a_release():

@@ -20,16 +20,17 @@ NEW, OLD = "20261124100509-bbbbbbb", "20261123090000-aaaaaaa"
 NEW_C, OLD_C = f"mysite-{NEW}", f"mysite-{OLD}"
 LIST = docker.app_containers("mysite")
 DIRECT = health.direct_check(NEW_C, "blog.example", 60)
-VIA_NGINX = health.nginx_check("mysite_nginx_1", "blog.example", 60, at_least=3)
+VIA_NGINX = health.nginx_check("mysite_nginx_1", "blog.example", 60)
 
 
 def test_run_app_is_the_contract_from_architecture():
     assert docker.run_app(N, NEW) == (
         f"docker run -d --name {NEW_C} --network mysite_default --network-alias {NEW_C} --env-file {ENV} "
         f'--env-file "$(test -f {HTTPS_ENV} && echo {HTTPS_ENV} || echo /dev/null)" '
-        "-e MYSITE_MIGRATE_ON_START=0 --restart unless-stopped -v mysite_database:/app/database "
-        "-v mysite_static:/app/staticfiles -v mysite_media:/app/media --label mysite.project=mysite "
-        f"--label mysite.release={NEW} mysite-django:{NEW}")
+        f"-e MYSITE_MIGRATE_ON_START=0 -e MYSITE_SOCKET=/run/app-sockets/{NEW_C}.sock --restart unless-stopped "
+        "-v mysite_database:/app/database -v mysite_static:/app/staticfiles -v mysite_media:/app/media "
+        f"-v mysite_sockets:/run/app-sockets --label mysite.project=mysite --label mysite.release={NEW} "
+        f"mysite-django:{NEW}")
 
 
 def test_https_env_file_sits_beside_the_env_file():
@@ -53,12 +54,14 @@ def test_route_adds_the_shared_alias_and_keeps_the_private_one():
         f"docker network connect --alias mysite --alias {NEW_C} mysite_default {NEW_C}")
 
 
-def test_after_routing_the_alias_is_asked_from_nginx_until_it_answers_the_new_container():
-    # nginx caches an answer (valid=1s): the old container may stop only once Docker's DNS has the new one
-    assert health.alias_resolves("mysite_nginx_1", N, NEW_C, 60) == (
-        "address=$(docker inspect -f '{{(index .NetworkSettings.Networks \"mysite_default\").IPAddress}}' "
-        f"{NEW_C}) && end=$(($(date +%s)+60)); until docker exec mysite_nginx_1 getent ahostsv4 mysite | "
-        'grep -q "^$address "; do if [ "$(date +%s)" -ge "$end" ]; then exit 1; fi; sleep 1; done')
+def test_serving_moves_nginx_s_link_inside_the_new_container():
+    assert docker.serve(NEW_C) == (f"docker exec {NEW_C} python -c {quote(source('serve_socket'))} "
+                                   f"/run/app-sockets {NEW_C}.sock")
+
+
+def test_the_link_is_read_from_nginx_s_side_of_the_volume():
+    assert health.serves("mysite_nginx_1", NEW_C) == (
+        f'[ "$(docker exec mysite_nginx_1 readlink /run/app-sockets/serving.sock)" = {NEW_C}.sock ]')
 
 
 def test_old_containers_stop_gracefully_then_go():
@@ -72,10 +75,10 @@ def test_checks_ask_healthz_and_home_with_the_site_host():
         + NEW_C + " 2>/dev/null)\" != 'running 0' ]; then echo '" + NEW_C + " is not running (crashed or restarting)'; "
         "exit 2; "
         "fi; if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
-    # through nginx, with nginx's cache running out meanwhile: the probe's status, once the 3 s are over too
-    assert VIA_NGINX.startswith("sleep 3 & end=$(($(date +%s)+60)); until docker exec mysite_nginx_1 python3 -c ")
-    assert VIA_NGINX.endswith(" http://127.0.0.1:80 blog.example; do if [ \"$(date +%s)\" -ge \"$end\" ]; "
-                              "then exit 1; fi; sleep 1; done; verified=$?; wait; exit $verified")
+    # through nginx: no cache to wait out (nginx follows the socket's link at each connection)
+    assert VIA_NGINX == ("end=$(($(date +%s)+60)); until docker exec mysite_nginx_1 python3 -c "
+                         + quote(source("probe")) + " http://127.0.0.1:80 blog.example; "
+                         "do if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
 
 
 def test_probe_script_compiles():
@@ -125,12 +128,23 @@ def test_failure_through_nginx_after_routing_stops_the_new_one_gracefully():
                 *routed(N, NEW_C), Command(VIA_NGINX, exit=1), *ABORT, f"docker start {OLD_C}")
 
 
-def test_an_alias_dns_never_answers_aborts_before_any_old_container_stops():
-    route, resolves = routed(N, NEW_C)
+def test_a_link_nginx_does_not_see_aborts_before_any_old_container_stops():
+    route, serve, serves = routed(N, NEW_C)
     with pytest.raises(DeployError) as info:
         _switch(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), docker.run_app(N, NEW), DIRECT,
-                route, Command(resolves, exit=1), *ABORT, f"docker start {OLD_C}")
-    assert str(info.value).startswith(f"Docker's DNS never answered mysite with {NEW_C} (no answer); rolled back: ")
+                route, serve, Command(serves, exit=1), *ABORT, f"docker start {OLD_C}")
+    assert str(info.value).startswith(f"nginx does not see {NEW_C}'s socket (its container lacks the sockets' volume: ")
+    assert f"rolled back: {NEW_C} removed, still serving: {OLD_C}" in str(info.value)
+
+
+def test_an_image_that_makes_no_socket_is_refused_and_the_old_one_keeps_serving():
+    route, serve, _ = routed(N, NEW_C)
+    with pytest.raises(DeployError) as info:
+        _switch(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), docker.run_app(N, NEW), DIRECT,
+                route, Command(serve, out=f"no socket {NEW_C}.sock in /run/app-sockets\n".encode(), exit=3),
+                *ABORT, f"docker start {OLD_C}")
+    assert str(info.value).startswith(f"{NEW_C} made no socket for nginx (no socket {NEW_C}.sock in /run/app-sockets): "
+                                      "its image predates routing through sockets; deploy that commit again")
 
 
 def test_ctrl_c_during_the_check_also_removes_the_new_container():

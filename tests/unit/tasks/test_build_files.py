@@ -79,8 +79,12 @@ def test_dockerfiles_build_with_the_classic_builder(path):
 
 
 def test_nginx_routes_for_zero_downtime():
-    conf = (NGINX / "mysite.conf.template").read_text()
+    parts = ("mysite.conf.template", "app-proxy.conf", "app-socket.conf")
+    conf = "\n".join((NGINX / name).read_text() for name in parts)
     for directive in (
+        "proxy_pass http://unix:__APP_SOCKET__;",
+        "include /etc/nginx/mysite/app-proxy.conf;",
+        "error_page 502 504 = @app_by_name;",
         "resolver 127.0.0.11 valid=1s ipv6=off;",
         "set $app http://mysite:8000;",
         "proxy_pass $app;",
