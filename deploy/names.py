@@ -122,11 +122,6 @@ class Names:
         """The app container of a release."""
         return f"{self.project}-{release}"
 
-    @staticmethod
-    def socket(container: str) -> str:
-        """An app container's own unix socket, beside nginx's link to the serving one."""
-        return f"{container}.sock"
-
     def release_of(self, container: str) -> str:
         """The release an app container (``container``'s name) runs: its name without the project's prefix."""
         return container.removeprefix(f"{self.project}-")

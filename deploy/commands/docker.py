@@ -18,7 +18,7 @@ def run_app(names: Names, release: str, restart: str = "unless-stopped") -> str:
         "docker run -d", f"--name {name}", f"--network {names.network}", f"--network-alias {name}",
         # the second env file exists once `fab https` ran; an empty /dev/null otherwise
         f"--env-file {quote(names.env_file)}", f'--env-file "$(test -f {extra} && echo {extra} || echo /dev/null)"',
-        "-e MYSITE_MIGRATE_ON_START=0", f"-e MYSITE_SOCKET={SOCKETS}/{names.socket(name)}",
+        "-e MYSITE_MIGRATE_ON_START=0", f"-e MYSITE_SOCKET_DIR={SOCKETS}",
         f"--restart {restart}", *names.mounts(),
         f"--label {names.label('project')}={names.project}", f"--label {names.label('release')}={release}",
         names.app_image(release),
@@ -76,7 +76,7 @@ def route(names: Names, name: str) -> str:
 
 def serve(name: str) -> str:
     """Point nginx's link at ``name``'s own socket in one rename (deploy/scripts/serve_socket.py); exit 3: no socket."""
-    return f"docker exec {name} {python(source('serve_socket'), SOCKETS, Names.socket(name))}"
+    return f"docker exec {name} {python(source('serve_socket'), SOCKETS)}"
 
 
 def stop(names: list[str], seconds: int) -> str:

@@ -1,7 +1,7 @@
 """Health checks of a release: the probe run inside the containers, repeated until it passes or time runs out."""
 
 from deploy.commands.docker import python
-from deploy.names import SERVING_LINK, SOCKETS, Names
+from deploy.names import SERVING_LINK, SOCKETS
 from deploy.scripts import source
 
 APP_URL = "http://127.0.0.1:8000"  # gunicorn, inside the app container
@@ -34,5 +34,8 @@ def nginx_check(nginx: str, domain: str, seconds: int) -> str:
 
 
 def serves(nginx: str, name: str) -> str:
-    """Whether nginx's link to the serving socket, read inside nginx's container, points at ``name``'s socket."""
-    return f'[ "$(docker exec {nginx} readlink {SOCKETS}/{SERVING_LINK})" = {Names.socket(name)} ]'
+    """Whether nginx's link to the serving socket, read inside nginx's container, points at ``name``'s socket.
+
+    A container's socket is named after its host name (its ID), not its name: a restart reuses the name."""
+    own = f"\"$(docker inspect -f '{{{{.Config.Hostname}}}}' {name}).sock\""
+    return f'[ "$(docker exec {nginx} readlink {SOCKETS}/{SERVING_LINK})" = {own} ]'

@@ -1,6 +1,7 @@
-"""Point nginx's link at a container's own socket, in one rename: ``serve_socket.py FOLDER SOCKET``.
+"""Point nginx's link at this container's own socket, in one rename: ``serve_socket.py FOLDER``.
 
 Runs inside the app container whose socket it is; FOLDER is the sockets' volume, which nginx mounts too.
+The socket is ``<host name>.sock``, as gunicorn.conf.py names it (a container's host name is its ID).
 The link is made under a temporary name and renamed over the old one, so nginx never finds the link
 missing: each new connection goes to the old container or to the new one, never nowhere. The link's
 target is the socket's own name, so it resolves the same in every container that mounts the folder.
@@ -8,12 +9,14 @@ Exits 3 (and says so) when the socket is not there: an image whose gunicorn does
 """
 
 import os
+import socket as sockets
 import sys
 
 LINK = "serving.sock"
 
 
-def main(folder: str, socket: str) -> int:
+def main(folder: str) -> int:
+    socket = f"{sockets.gethostname()}.sock"
     if not os.path.exists(os.path.join(folder, socket)):
         print(f"no socket {socket} in {folder}")
         return 3
@@ -26,4 +29,4 @@ def main(folder: str, socket: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:3]))
+    sys.exit(main(sys.argv[1]))

@@ -10,6 +10,7 @@ WEB_CONCURRENCY and GUNICORN_THREADS in the env file win over it. The choice and
 """
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -18,10 +19,20 @@ import gunicorn_sizing  # noqa: E402  (beside this file, which gunicorn loads by
 
 sizing = gunicorn_sizing.choose()
 
-# 8000 for the health checks and the cluster; MYSITE_SOCKET too on one server: nginx reaches the serving
-# container through a link to its socket, which a deploy moves in one rename (docs/ARCHITECTURE.md).
+# 8000 for the health checks and the cluster; a unix socket too on one server, where nginx reaches the serving
+# container through a link to its socket, which a deploy moves in one rename (docs/ARCHITECTURE.md). A deploy's
+# containers get MYSITE_SOCKET_DIR: the socket is named after this container's host name (its ID), unique to it
+# even when a restart reuses the container's name. A plain `compose up` sets MYSITE_SOCKET: where nginx looks.
 # gunicorn makes the socket with umask 0 (its default), so nginx's workers may connect.
-bind = ["0.0.0.0:8000"] + ([f"unix:{os.environ['MYSITE_SOCKET']}"] if os.environ.get("MYSITE_SOCKET") else [])
+def unix_socket(environ=os.environ) -> str:
+    if environ.get("MYSITE_SOCKET"):
+        return environ["MYSITE_SOCKET"]
+    if environ.get("MYSITE_SOCKET_DIR"):
+        return f"{environ['MYSITE_SOCKET_DIR']}/{socket.gethostname()}.sock"
+    return ""
+
+
+bind = ["0.0.0.0:8000"] + ([f"unix:{unix_socket()}"] if unix_socket() else [])
 workers = sizing.workers
 worker_class = "gthread"
 threads = sizing.threads

@@ -324,3 +324,27 @@ def test_served_cert_defaults_to_127_0_0_1_port_443(monkeypatch, args, address):
     with pytest.raises(ConnectionRefusedError):
         served_cert.main(args)
     assert asked == [address]
+
+
+def serve_socket(folder) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", source("serve_socket"), str(folder)], capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_serve_socket_points_the_link_at_this_container_s_socket_in_one_rename(tmp_path):
+    own = f"{socket.gethostname()}.sock"
+    with closing(socket.socket(socket.AF_UNIX)) as listening:
+        listening.bind(str(tmp_path / own))
+        (tmp_path / "serving.sock").symlink_to("an-older-container.sock")
+        (tmp_path / f".{own}.link").symlink_to("left-by-a-stopped-attempt")
+        done = serve_socket(tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert os.readlink(tmp_path / "serving.sock") == own  # relative: the same in nginx's container
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([own, "serving.sock"])
+
+
+def test_serve_socket_without_the_socket_exits_3_and_leaves_the_link(tmp_path):
+    (tmp_path / "serving.sock").symlink_to("the-serving-container.sock")
+    done = serve_socket(tmp_path)
+    assert (done.returncode, done.stdout) == (3, f"no socket {socket.gethostname()}.sock in {tmp_path}\n")
+    assert os.readlink(tmp_path / "serving.sock") == "the-serving-container.sock"

@@ -27,7 +27,7 @@ def test_run_app_is_the_contract_from_architecture():
     assert docker.run_app(N, NEW) == (
         f"docker run -d --name {NEW_C} --network mysite_default --network-alias {NEW_C} --env-file {ENV} "
         f'--env-file "$(test -f {HTTPS_ENV} && echo {HTTPS_ENV} || echo /dev/null)" '
-        f"-e MYSITE_MIGRATE_ON_START=0 -e MYSITE_SOCKET=/run/app-sockets/{NEW_C}.sock --restart unless-stopped "
+        "-e MYSITE_MIGRATE_ON_START=0 -e MYSITE_SOCKET_DIR=/run/app-sockets --restart unless-stopped "
         "-v mysite_database:/app/database -v mysite_static:/app/staticfiles -v mysite_media:/app/media "
         f"-v mysite_sockets:/run/app-sockets --label mysite.project=mysite --label mysite.release={NEW} "
         f"mysite-django:{NEW}")
@@ -55,13 +55,14 @@ def test_route_adds_the_shared_alias_and_keeps_the_private_one():
 
 
 def test_serving_moves_nginx_s_link_inside_the_new_container():
-    assert docker.serve(NEW_C) == (f"docker exec {NEW_C} python -c {quote(source('serve_socket'))} "
-                                   f"/run/app-sockets {NEW_C}.sock")
+    assert docker.serve(NEW_C) == f"docker exec {NEW_C} python -c {quote(source('serve_socket'))} /run/app-sockets"
 
 
 def test_the_link_is_read_from_nginx_s_side_of_the_volume():
+    # a container's socket is named after its host name (its ID): a restart reuses the container's name
     assert health.serves("mysite_nginx_1", NEW_C) == (
-        f'[ "$(docker exec mysite_nginx_1 readlink /run/app-sockets/serving.sock)" = {NEW_C}.sock ]')
+        '[ "$(docker exec mysite_nginx_1 readlink /run/app-sockets/serving.sock)" = '
+        f'"$(docker inspect -f \'{{{{.Config.Hostname}}}}\' {NEW_C}).sock" ]')
 
 
 def test_old_containers_stop_gracefully_then_go():
@@ -141,10 +142,11 @@ def test_an_image_that_makes_no_socket_is_refused_and_the_old_one_keeps_serving(
     route, serve, _ = routed(N, NEW_C)
     with pytest.raises(DeployError) as info:
         _switch(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), docker.run_app(N, NEW), DIRECT,
-                route, Command(serve, out=f"no socket {NEW_C}.sock in /run/app-sockets\n".encode(), exit=3),
+                route, Command(serve, out=b"no socket 3f2a1b4c5d6e.sock in /run/app-sockets\n", exit=3),
                 *ABORT, f"docker start {OLD_C}")
-    assert str(info.value).startswith(f"{NEW_C} made no socket for nginx (no socket {NEW_C}.sock in /run/app-sockets): "
-                                      "its image predates routing through sockets; deploy that commit again")
+    assert str(info.value).startswith(f"{NEW_C} made no socket for nginx (no socket 3f2a1b4c5d6e.sock in "
+                                      "/run/app-sockets): its image predates routing through sockets; "
+                                      "deploy that commit again")
 
 
 def test_ctrl_c_during_the_check_also_removes_the_new_container():
