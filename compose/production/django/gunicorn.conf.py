@@ -24,15 +24,16 @@ sizing = gunicorn_sizing.choose()
 # containers get MYSITE_SOCKET_DIR: the socket is named after this container's host name (its ID), unique to it
 # even when a restart reuses the container's name. A plain `compose up` sets MYSITE_SOCKET: where nginx looks.
 # gunicorn makes the socket with umask 0 (its default), so nginx's workers may connect.
-def unix_socket(environ=os.environ) -> str:
-    if environ.get("MYSITE_SOCKET"):
-        return environ["MYSITE_SOCKET"]
-    if environ.get("MYSITE_SOCKET_DIR"):
-        return f"{environ['MYSITE_SOCKET_DIR']}/{socket.gethostname()}.sock"
+def unix_socket() -> str:
+    if os.environ.get("MYSITE_SOCKET"):
+        return os.environ["MYSITE_SOCKET"]
+    if os.environ.get("MYSITE_SOCKET_DIR"):
+        return f"{os.environ['MYSITE_SOCKET_DIR']}/{socket.gethostname()}.sock"
     return ""
 
 
-bind = ["0.0.0.0:8000"] + ([f"unix:{unix_socket()}"] if unix_socket() else [])
+own_socket = unix_socket()
+bind = ["0.0.0.0:8000"] + ([f"unix:{own_socket}"] if own_socket else [])
 workers = sizing.workers
 worker_class = "gthread"
 threads = sizing.threads
