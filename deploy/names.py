@@ -21,7 +21,7 @@ RELEASES, ENVS, BACKUPS = "releases", ".envs", "backups"
 DATABASE_VOLUMES = (("database", "/app/database"), ("media", "/app/media"))
 SOCKETS = "/run/app-sockets"  # the sockets' volume, in the app containers and in nginx's (production.yml)
 SERVING_LINK = "serving.sock"  # the link in it nginx connects through (compose/production/nginx/app-socket.conf)
-APP_VOLUMES = (("database", "/app/database"), ("static", "/app/staticfiles"), ("media", "/app/media"),
+APP_VOLUMES = (("database", "/app/database"), ("static", "/srv/static"), ("media", "/app/media"),
                ("sockets", SOCKETS))
 
 

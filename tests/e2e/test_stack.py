@@ -163,12 +163,55 @@ def test_app_runs_as_non_root(stack):
         stack.container("mysite"),
         "sh",
         "-c",
-        "test -w /app/database && test -w /app/staticfiles && test -w /app/media && ! test -w /app/manage.py",
+        "test -w /app/database && test -w /app/staticfiles && test -w /srv/static && test -w /app/media "
+        "&& ! test -w /app/manage.py",
         check=False,
     )
     assert probe.returncode == 0, probe.stderr
     gunicorn = docker("exec", stack.container("mysite"), "cat", "/proc/1/cmdline").stdout
     assert "gunicorn" in gunicorn  # exec'd: PID 1 gets docker stop's SIGTERM
+
+
+# Renames in a folder of the static volume, as fast as Python goes: a listing of it is out of date at once
+CHURN = """
+import os
+d = "/churn/e2e-churn"
+os.makedirs(d, exist_ok=True)
+for i in range(2000):
+    open(f"{d}/a{i}", "w").close()
+n = 0
+while True:
+    old, new = ("a", "b") if n % 2 == 0 else ("b", "a")
+    for i in range(2000):
+        os.replace(f"{d}/{old}{i}", f"{d}/{new}{i}")
+    n += 1
+"""
+
+
+def test_workers_restart_while_another_start_writes_the_static_volume(stack):
+    """WhiteNoise lists the collected files as each worker starts. In the volume that another release's start
+    writes, a file renamed away during the listing fails the worker's boot, and gunicorn then stops (the
+    container restarts: seconds of 502s). The app lists its own folder; only nginx reads the volume."""
+    app = stack.container("mysite")
+    mounts = {line.split()[4] for line in docker("exec", app, "cat", "/proc/self/mountinfo").stdout.splitlines()}
+    assert "/srv/static" in mounts and "/app/staticfiles" not in mounts, sorted(mounts)
+    assert docker("exec", app, "test", "-f", "/srv/static/staticfiles.json", check=False).returncode == 0
+    before = docker("inspect", "-f", "{{.RestartCount}} {{.State.StartedAt}}", app).stdout
+    churn = docker("run", "-d", "--user", "10001", "--entrypoint", "python", "-v", f"{PROJECT}_static:/churn",
+                   DJANGO_IMAGE, "-c", CHURN).stdout.strip()
+    try:
+        time.sleep(1)
+        for _ in range(5):
+            docker("kill", "-s", "HUP", app)  # gunicorn starts new workers: each loads the app, WhiteNoise too
+            time.sleep(2)
+    finally:
+        docker("rm", "-f", churn)
+        docker("run", "--rm", "--entrypoint", "rm", "-v", f"{PROJECT}_static:/churn", DJANGO_IMAGE,
+               "-rf", "/churn/e2e-churn")
+    log = docker("logs", app).stderr + docker("logs", app).stdout
+    assert "Worker failed to boot" not in log, log[-3000:]
+    assert docker("inspect", "-f", "{{.RestartCount}} {{.State.StartedAt}}", app).stdout == before
+    assert http_get(stack.port, "/healthz", host=DOMAIN).status == 200
 
 
 def find_in_image(image: str, *names: str) -> str:

@@ -126,6 +126,10 @@ def under_load(server, action, paths=("/", "/healthz")):
     ends = [at for at, _ in load.result.events]
     stall = load.result.longest_stall(0.5, max(ends) - 0.5) if ends else None
     print(f"load: {load.result}, longest stall {stall}s\n" + "\n".join(load.result.first_failures))
+    if load.result.failed:  # a container that restarted meanwhile explains a burst of 502s: say so
+        print(server.exec("docker ps -aq --filter label=mysite.project=mysite | xargs -r docker inspect -f "
+                          "'{{.Name}} restarted {{.RestartCount}}x, up since {{.State.StartedAt}}'",
+                          check=False).stdout)
     return outcome, load.result
 
 

@@ -24,5 +24,6 @@ def test_start_collects_and_compresses_before_gunicorn():
              if line.strip() and not line.strip().startswith("#")]
     collect = lines.index("python manage.py collectstatic --noinput --verbosity 0")
     compress = lines.index("python /app/compose/production/django/gzip_static.py /app/staticfiles")
+    publish = lines.index("python /app/compose/production/django/publish_static.py /app/staticfiles /srv/static")
     serve = next(i for i, line in enumerate(lines) if line.startswith("exec gunicorn "))
-    assert collect < compress < serve
+    assert collect < compress < publish < serve

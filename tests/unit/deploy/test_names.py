@@ -40,7 +40,7 @@ def test_every_name_of_the_contract(name, expected):
 
 
 def test_app_container_mounts_match_production_yml():
-    assert N.mounts() == ["-v mysite_database:/app/database", "-v mysite_static:/app/staticfiles",
+    assert N.mounts() == ["-v mysite_database:/app/database", "-v mysite_static:/srv/static",
                           "-v mysite_media:/app/media", "-v mysite_sockets:/run/app-sockets"]
 
 

@@ -28,7 +28,7 @@ def test_run_app_is_the_contract_from_architecture():
         f"docker run -d --name {NEW_C} --network mysite_default --network-alias {NEW_C} --env-file {ENV} "
         f'--env-file "$(test -f {HTTPS_ENV} && echo {HTTPS_ENV} || echo /dev/null)" '
         "-e MYSITE_MIGRATE_ON_START=0 -e MYSITE_SOCKET_DIR=/run/app-sockets --restart unless-stopped "
-        "-v mysite_database:/app/database -v mysite_static:/app/staticfiles -v mysite_media:/app/media "
+        "-v mysite_database:/app/database -v mysite_static:/srv/static -v mysite_media:/app/media "
         f"-v mysite_sockets:/run/app-sockets --label mysite.project=mysite --label mysite.release={NEW} "
         f"mysite-django:{NEW}")
 
