@@ -51,6 +51,26 @@ def pytest_report_header(config):
     return f"database: {where}{selection}"
 
 
+MODULE_SECONDS: dict[str, float] = {}  # each test module's setup, call and teardown time (its servers' boot too)
+
+
+def pytest_runtest_logreport(report):
+    module = report.nodeid.split("::", 1)[0]
+    MODULE_SECONDS[module] = MODULE_SECONDS.get(module, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """What the slow test modules cost (setup, tests, teardown): where a run's minutes go."""
+    slow = [(module, seconds) for module, seconds in MODULE_SECONDS.items() if seconds >= 5]
+    if not slow:
+        return
+    terminalreporter.section("what each test module of 5 s or more cost (setup, tests, teardown)")
+    for module, seconds in sorted(slow, key=lambda m: -m[1]):
+        terminalreporter.write_line(f"{seconds:6.0f}s  {module}")
+    rest = sum(MODULE_SECONDS.values()) - sum(seconds for _, seconds in slow)
+    terminalreporter.write_line(f"{rest:6.0f}s  the {len(MODULE_SECONDS) - len(slow)} other modules together")
+
+
 @pytest.fixture
 def author(django_user_model):
     return django_user_model.objects.create_user(username="alice", email="alice@example.com", password="pw")

@@ -33,19 +33,7 @@ def measure(line: str) -> None:
     print(f"[e2e] {line}", flush=True)
 
 
-MODULE_SECONDS: dict[str, float] = {}  # each e2e module's setup, call and teardown time (its servers' boot too)
-
-
-def pytest_runtest_logreport(report):
-    if "tests/e2e/" in report.nodeid:
-        module = report.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
-        MODULE_SECONDS[module] = MODULE_SECONDS.get(module, 0.0) + report.duration
-
-
 def pytest_terminal_summary(terminalreporter):
-    if MODULE_SECONDS:
-        MEASUREMENTS.append("what each e2e module cost (setup, tests, teardown): " + ", ".join(
-            f"{module} {seconds:.0f}s" for module, seconds in sorted(MODULE_SECONDS.items(), key=lambda m: -m[1])))
     if not MEASUREMENTS:
         return
     terminalreporter.section("mysite e2e measurements")
