@@ -6,16 +6,27 @@ from deploy.scripts import source
 
 APP_URL = "http://127.0.0.1:8000"  # gunicorn, inside the app container
 NGINX_URL = "http://127.0.0.1:80"  # nginx, inside its container
+UP_BUT_BROKEN = 3  # deploy/scripts/probe.py's exit: /healthz 200, / a server error
+BROKEN_AFTER = 10  # that many in a row (about 10 s) and the new release is judged broken
 
 
-def wait_until(check: str, seconds: int, watch: str | None = None) -> str:
-    """Repeat ``check`` every second until it passes; give up after ``seconds`` or when ``watch`` stops."""
+def wait_until(check: str, seconds: int, watch: str | None = None, broken_after: int = 0) -> str:
+    """Repeat ``check`` every second until it passes; give up after ``seconds`` or when ``watch`` stops.
+
+    ``broken_after``: also give up (exit 3) once ``check`` said "up but broken" (exit 3) that many times in a
+    row: a release whose home page keeps answering a server error fails in seconds, not at the deadline.
+    """
     alive = ""
     if watch:
         # a crash loop under --restart shows "running" most of the time: any restart counts as a crash
         alive = (f"if [ \"$(docker inspect -f '{{{{.State.Status}}}} {{{{.RestartCount}}}}' {watch} 2>/dev/null)\" "
                  f"!= 'running 0' ]; then echo '{watch} is not running (crashed or restarting)'; exit 2; fi; ")
-    return (f"end=$(($(date +%s)+{seconds})); until {check}; do {alive}"
+    count, broken = "", ""
+    if broken_after:
+        count = "broken=0; "
+        broken = (f"if [ $? -eq {UP_BUT_BROKEN} ]; then broken=$((broken+1)); else broken=0; fi; "
+                  f"if [ $broken -ge {int(broken_after)} ]; then exit {UP_BUT_BROKEN}; fi; ")
+    return (f"{count}end=$(($(date +%s)+{seconds})); until {check}; do {broken}{alive}"
             f"if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
 
 
@@ -25,7 +36,9 @@ def probe(container: str, url: str, domain: str, interpreter: str = "python") ->
 
 
 def direct_check(name: str, domain: str, seconds: int) -> str:
-    return wait_until(probe(name, APP_URL, domain), seconds, watch=name)
+    """The probe inside the new container until it passes, ``seconds`` run out, it crashes, or it keeps
+    answering / with a server error (``BROKEN_AFTER`` times in a row)."""
+    return wait_until(probe(name, APP_URL, domain), seconds, watch=name, broken_after=BROKEN_AFTER)
 
 
 def nginx_check(nginx: str, domain: str, seconds: int) -> str:

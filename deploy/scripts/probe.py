@@ -2,7 +2,9 @@
 
 Usage: probe.py BASE_URL HOST, e.g. probe.py http://127.0.0.1:8000 example.com; every request carries
 ``Host: HOST``. Prints ``/healthz: <code> /: <code>`` (a failed request shows as the repr of its error)
-and exits 0 when healthy, else 1. Runs in the app container and in the nginx container (Debian's python3).
+and exits 0 when healthy; 3 when the app is up (/healthz 200) but / answers a server error (5xx): a
+broken release, which waiting seldom mends; else 1 (not up yet). Runs in the app container and in the
+nginx container (Debian's python3).
 """
 
 import sys
@@ -10,6 +12,7 @@ import urllib.error
 import urllib.request
 
 TIMEOUT = 5  # seconds per request; the caller retries until its own deadline
+UP_BUT_BROKEN = 3
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -39,7 +42,9 @@ def main(argv):
     opener = urllib.request.build_opener(NoRedirect)
     health, root = get(opener, base + "/healthz", host), get(opener, base + "/", host)
     print("/healthz:", health, "/:", root)
-    return 0 if health == 200 and isinstance(root, int) and 200 <= root < 400 else 1
+    if health == 200 and isinstance(root, int) and 200 <= root < 400:
+        return 0
+    return UP_BUT_BROKEN if health == 200 and isinstance(root, int) and root >= 500 else 1
 
 
 if __name__ == "__main__":

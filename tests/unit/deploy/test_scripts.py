@@ -98,9 +98,21 @@ def test_probe_fails_on_unhealthy_healthz(answers):
     assert probe(answers) == (1, "/healthz: 503 /: 200")
 
 
-def test_probe_fails_on_broken_home_page(answers):
+def test_probe_says_up_but_broken_when_the_home_page_is_a_server_error(answers):
     answers.answers["/"] = 500
-    assert probe(answers) == (1, "/healthz: 200 /: 500")
+    assert probe(answers) == (3, "/healthz: 200 /: 500")
+    answers.answers["/"] = 502
+    assert probe(answers) == (3, "/healthz: 200 /: 502")
+
+
+def test_probe_says_not_up_yet_when_healthz_fails_whatever_the_home_page(answers):
+    answers.answers["/healthz"], answers.answers["/"] = 503, 500
+    assert probe(answers) == (1, "/healthz: 503 /: 500")
+
+
+def test_probe_says_not_up_yet_on_a_client_error(answers):
+    answers.answers["/"] = 404  # e.g. a site whose home page is elsewhere: not a crash of the release
+    assert probe(answers) == (1, "/healthz: 200 /: 404")
 
 
 def test_probe_counts_a_redirect_as_an_answer_and_does_not_follow_it(answers):

@@ -71,8 +71,10 @@ def test_old_containers_stop_gracefully_then_go():
 
 def test_checks_ask_healthz_and_home_with_the_site_host():
     assert DIRECT == (
-        "end=$(($(date +%s)+60)); until docker exec " + NEW_C + " python -c " + quote(source("probe"))
-        + " http://127.0.0.1:8000 blog.example; do if [ \"$(docker inspect -f '{{.State.Status}} {{.RestartCount}}' "
+        "broken=0; end=$(($(date +%s)+60)); until docker exec " + NEW_C + " python -c " + quote(source("probe"))
+        + " http://127.0.0.1:8000 blog.example; do "
+        "if [ $? -eq 3 ]; then broken=$((broken+1)); else broken=0; fi; if [ $broken -ge 10 ]; then exit 3; fi; "
+        "if [ \"$(docker inspect -f '{{.State.Status}} {{.RestartCount}}' "
         + NEW_C + " 2>/dev/null)\" != 'running 0' ]; then echo '" + NEW_C + " is not running (crashed or restarting)'; "
         "exit 2; "
         "fi; if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
@@ -230,3 +232,4 @@ def test_nginx_is_started_when_missing():
         mock.expect_sessions(session(Command(NGINX_PS), compose.stack(N, NEW, "up -d --no-deps nginx", kind="v2"),
                                      Command(NGINX_PS, out=b"mysite-nginx-1\n")))
         assert sw.ensure_nginx(remote(), N, NEW, "v2") == "mysite-nginx-1"
+
