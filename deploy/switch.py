@@ -231,7 +231,8 @@ def _check(host: Host, command: str, what: str) -> None:
     result = host.run(command, warn=True)
     if result.failed:
         last = (result.stdout.strip().splitlines() or ["no answer"])[-1]
-        raise DeployError(f"{what} ({last})")
+        again = f", {health.BROKEN_AFTER} times in a row" if result.exited == health.UP_BUT_BROKEN else ""
+        raise DeployError(f"{what} ({last}{again})")
 
 
 def _abort(host: Host, name: str, serving: list[str]) -> None:

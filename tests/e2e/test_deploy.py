@@ -117,6 +117,7 @@ def test_broken_release_is_rolled_back_by_itself_under_load(site, project, lapto
     assert done.returncode != 0
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "failed its health check" in errors[0] and "rolled back" in errors[0], done.stderr
+    assert "/: 500, 10 times in a row" in errors[0]  # judged broken, not waited on until the deadline
     assert "last lines of mysite-" in done.stdout  # the new app's log is shown
     assert load.failed == 0 and load.total > 100, load
     assert 'id="e2e-marker">release two' in get(site, "/")[1]

@@ -125,6 +125,15 @@ def test_unhealthy_new_container_is_removed_and_the_old_one_keeps_serving(capsys
     assert "| ZeroDivisionError: boom" in capsys.readouterr().out
 
 
+def test_a_new_container_that_keeps_failing_its_home_page_is_said_to(capsys):
+    with pytest.raises(DeployError) as info:
+        _switch(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), docker.run_app(N, NEW),
+                Command(DIRECT, out=b"/healthz: 200 /: 500\n" * 10, exit=3), *ABORT[:1], ABORT[1],
+                f"docker start {OLD_C}")
+    assert str(info.value).startswith(f"{NEW_C} failed its health check (/healthz: 200 /: 500, 10 times in a row); "
+                                      f"rolled back: {NEW_C} removed, still serving: {OLD_C}")
+
+
 def test_failure_through_nginx_after_routing_stops_the_new_one_gracefully():
     with pytest.raises(DeployError, match="nginx could not serve the new release"):
         _switch(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), docker.run_app(N, NEW), DIRECT,
