@@ -13,7 +13,9 @@ from typing import Any
 
 from deploy.errors import DeployError
 
-APP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
+# Docker's rule for a part of an image name (`<app>-django`): lowercase letters and digits, joined by one
+# '_', two '_' or any number of '-'; so never ending with '_' or '-' ("shop_" would make "shop_-django").
+APP_NAME = re.compile(r"^(?=.{1,40}$)[a-z0-9]+(?:(?:__?|-+)[a-z0-9]+)*$")
 MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")  # a dotted Python module name
 
 
@@ -127,8 +129,8 @@ def _check(config: DeployConfig) -> DeployConfig:
                               "give it on one line of plain text")
     if not APP_NAME.match(config.app_name):
         raise DeployError(
-            f"deploy setting app_name={config.app_name!r} is not usable as a Docker name: "
-            "use lowercase letters, digits, '-' or '_'"
+            f"deploy setting app_name={config.app_name!r} is not usable as a Docker name: use up to 40 lowercase "
+            "letters and digits, joined by '-' or '_' (at most two '_' in a row; not at the start or the end)"
         )
     for key in ("http_port", "https_port"):
         port = getattr(config, key)

@@ -136,6 +136,17 @@ def test_bad_settings_are_one_clear_line(settings, message):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("name", ["shop_", "shop-", "_shop", "-shop", "shop___2", "shop_-2", "shop.2", "a" * 41, ""])
+def test_an_app_name_docker_refuses_in_an_image_name_is_refused(name):
+    with pytest.raises(DeployError, match="not usable as a Docker name"):
+        config.load({"app_name": name}, {})
+
+
+@pytest.mark.parametrize("name", ["shop", "my-shop", "my_shop", "my__shop", "my--shop", "shop2", "2shop", "a" * 40])
+def test_app_names_docker_accepts_are_kept(name):
+    assert config.load({"app_name": name}, {}).app_name == name
+
+
 def test_bad_env_value_is_reported():
     with pytest.raises(DeployError, match="keep_releases must be a whole number"):
         config.load({}, {"MYSITE_KEEP_RELEASES": "many"})
