@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gunicorn_sizing  # noqa: E402  (beside this file, which gunicorn loads by path)
+import warm_worker  # noqa: E402
 
 sizing = gunicorn_sizing.choose()
 
@@ -55,6 +56,17 @@ control_socket_disable = True
 def on_starting(server):
     """One line in the log: the workers and threads chosen, and why."""
     server.log.info("sizing: %s workers x %s threads; %s", workers, threads, sizing.reason)
+
+
+def post_worker_init(worker):
+    """Before it takes traffic, each worker answers one GET / itself (warm_worker.py beside this file)."""
+    try:  # an exception here would fail the worker's boot, and gunicorn would stop
+        from django.conf import settings
+
+        answer = warm_worker.first_request(worker.wsgi, warm_worker.site_host(settings.ALLOWED_HOSTS))
+    except Exception as error:  # noqa: BLE001
+        answer = repr(error)
+    worker.log.info("warm-up: GET / answered %s", answer)
 
 
 def worker_exit(server, worker):
