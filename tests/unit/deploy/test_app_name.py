@@ -11,13 +11,14 @@ from deploy import config, images, pipeline, releases
 from deploy import swarm as cluster
 from deploy.commands import docker, swarm, warm
 from deploy.commands.releases import read_current
-from deploy.config import DeployConfig
+from deploy.config import AppConfig, DeployConfig
 from deploy.host import Host
 from deploy.names import Names
 from tests.harness.machine import SERVER, STRONG_KEY, Machine
 
 BLOG_RELEASES = ["20261120000000-aaaaaaa", "20261121000000-bbbbbbb", "20261122000000-ccccccc"]
-SHOP = DeployConfig(app_name="shop", app_path="apps/shop")
+SHOP = DeployConfig(app=AppConfig(name="shop", settings="shop.settings.production", wsgi="shop.wsgi:application"),
+                    app_path="apps/shop")
 SHOP_RELEASES = ["20261123000000-ddddddd", "20261124000000-eeeeeee", "20261125000000-fffffff"]
 
 
@@ -49,7 +50,7 @@ class SharedServer:
 
 
 def names(app: str) -> Names:
-    return Names.of(DeployConfig(app_name=app, app_path=f"apps/{app}", keep_releases=1), "/home/deploy")
+    return Names.of(DeployConfig(app=AppConfig(name=app), app_path=f"apps/{app}", keep_releases=1), "/home/deploy")
 
 
 def test_pruning_one_app_leaves_the_other_apps_images_and_releases_alone():

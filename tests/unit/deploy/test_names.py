@@ -2,7 +2,7 @@
 
 import pytest
 
-from deploy.config import DeployConfig
+from deploy.config import AppConfig, DeployConfig
 from deploy.names import Names
 
 REL = "20261124100509-bbbbbbb"
@@ -63,6 +63,6 @@ def test_app_path_is_made_absolute_under_the_home(app_path, root):
 
 
 def test_the_app_name_prefixes_every_docker_name():
-    names = Names.of(DeployConfig(app_name="blog2"), "/home/ann")
+    names = Names.of(DeployConfig(app=AppConfig(name="blog2")), "/home/ann")
     assert (names.project, names.network, names.volume("media"), names.container(REL), names.unit) == (
         "blog2", "blog2_default", "blog2_media", f"blog2-{REL}", "blog2.service")
