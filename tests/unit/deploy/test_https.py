@@ -13,7 +13,7 @@ from deploy import https as tls
 from deploy import switch as sw
 from deploy.commands import certbot, compose, docker, health
 from deploy.commands import lock as lock_commands
-from deploy.config import DeployConfig
+from deploy.config import AppConfig, DeployConfig
 from deploy.errors import DeployError
 from deploy.scripts import source
 from tests.harness.mockremote import names, remote, routed, session
@@ -146,8 +146,8 @@ CERTONLY = certbot.certonly(N, IMAGE, ["blog.example"], "a@b.example", server=AC
 SHOW = Command(certbot.served(NGINX_C, "blog.example"), out=SERVED)
 LIST = docker.app_containers(N.project)
 SWITCH = [Command(LIST, out=f"{ASIDE} Up 2 hours (healthy)\n".encode()), docker.run_app(N, REL),
-          health.direct_check(APP_C, "blog.example", 60), *routed(N, APP_C, NGINX_C),
-          health.nginx_check(NGINX_C, "blog.example", 60), docker.stop([ASIDE], 30)]
+          health.direct_check(APP_C, "blog.example", 60, AppConfig()), *routed(N, APP_C, NGINX_C),
+          health.nginx_check(NGINX_C, "blog.example", 60, AppConfig()), docker.stop([ASIDE], 30)]
 
 
 @pytest.fixture
@@ -228,7 +228,7 @@ def test_a_failed_restart_puts_the_serving_container_back_under_its_name(request
             Command(LIST, out=f"{APP_C} Up 2 hours (healthy)\n".encode()),
             Command(certbot.app_https(APP_C), out=b"\n"), f"docker rename {APP_C} {ASIDE}",
             Command(LIST, out=f"{ASIDE} Up 2 hours\n".encode()), docker.run_app(N, REL),
-            Command(health.direct_check(APP_C, "blog.example", 60), exit=1), *abort,
+            Command(health.direct_check(APP_C, "blog.example", 60, AppConfig()), exit=1), *abort,
             f"docker rename {ASIDE} {APP_C}", UNLOCK, monkeypatch=monkeypatch)
 
 
