@@ -1,5 +1,8 @@
 """The naming contract in one table: every name and path a deploy uses (docs/ARCHITECTURE.md)."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from deploy.config import AppConfig, DeployConfig
@@ -77,3 +80,13 @@ def test_the_app_contract_as_the_containers_compose_and_the_stack_read_it():
     assert shop.stack_app_env == {"MYSITE_APP_SETTINGS": "shop.settings.prod", **contract}
     assert {key: shop.compose_env()[key] for key in contract} == contract
     assert "DJANGO_SETTINGS_MODULE" not in shop.compose_env()  # production.yml's app keeps the image's (or env file's)
+
+
+def test_the_stack_files_read_the_app_contract_by_the_names_the_engine_gives():
+    root = Path(__file__).resolve().parents[3]
+    production = set(re.findall(r"\$\{(MYSITE_APP_\w+):-", (root / "production.yml").read_text()))
+    swarm = set(re.findall(r"\$\{(MYSITE_APP_\w+):-", (root / "swarm.yml").read_text()))
+    names = Names.of(DeployConfig(), "/home/deploy")
+    assert production == {"MYSITE_APP_WSGI", "MYSITE_APP_PORT", "MYSITE_APP_HEALTH_PATH"}
+    assert production <= set(names.compose_env())
+    assert swarm == set(names.stack_app_env)
