@@ -2,7 +2,7 @@
 
 Usage: probe.py BASE_URL HOST [HEALTH_PATH], e.g. probe.py http://127.0.0.1:8000 example.com /healthz (the
 default; fabric.yaml's ``app: health_path``); every request carries ``Host: HOST``. Prints
-``/healthz: <code> /: <code>`` (a failed request shows as the repr of its error)
+``HEALTH_PATH: <code> /: <code>`` (a failed request shows as the repr of its error)
 and exits 0 when healthy; 3 when the app is up (HEALTH_PATH 200) but / answers a server error (5xx): a
 broken release, which waiting seldom mends; else 1 (not up yet). Runs in the app container and in the
 nginx container (Debian's python3).
