@@ -13,6 +13,7 @@ from deploy import swarm as cluster
 from deploy.commands import docker, swarm, warm
 from deploy.commands.releases import read_current
 from deploy.config import AppConfig, DeployConfig
+from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.names import Names
 from deploy.scripts import SOURCES
@@ -168,3 +169,12 @@ def test_an_app_without_its_own_app_path_gets_a_folder_of_its_own():
     assert config.load({}, {"MYSITE_APP_NAME": "shop"}).app_path == "apps/shop"
     assert config.load({"app_name": "shop", "app_path": "/srv/shop"}, {}).app_path == "/srv/shop"
     assert config.load({}, {}).app_path == "apps/mysite"
+
+
+def test_an_env_file_that_names_another_settings_module_stops_the_deploy_before_anything_changes(machine):
+    env = machine.project / ".envs/.production"
+    env.write_text(env.read_text() + "DJANGO_SETTINGS_MODULE=mysite.settings.production\n")
+    with pytest.raises(DeployError, match="DJANGO_SETTINGS_MODULE=mysite.settings.production but fabric.yaml's app "
+                                          "settings is shop.settings.prod"):
+        pipeline.deploy(Host(Connection(SERVER)), CONTRACT, allow_unsafe_migrations=True)
+    assert [line for line in machine.remote if line.startswith(("run: ", "sudo: ", "put: "))] == []
