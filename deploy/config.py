@@ -17,6 +17,24 @@ from deploy.errors import DeployError
 # '_', two '_' or any number of '-'; so never ending with '_' or '-' ("shop_" would make "shop_-django").
 APP_NAME = re.compile(r"^(?=.{1,40}$)[a-z0-9]+(?:(?:__?|-+)[a-z0-9]+)*$")
 MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")  # a dotted Python module name
+WSGI = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")  # gunicorn's module:variable
+HEALTH_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")  # an absolute URL path, no query, no trailing slash
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """``app:`` under ``deploy:``: the contract between the engine and the project's image, nothing about where
+    it runs. The blog's values are the defaults; the image's start.sh, gunicorn.conf.py and healthcheck.py
+    fall back to the same ones, so an image run by hand behaves as a deployed one."""
+
+    name: str = "mysite"  # the Docker names' prefix (deploy/names.py); the old top-level key is app_name
+    settings: str = "mysite.settings.production"  # DJANGO_SETTINGS_MODULE of the app containers and one-offs
+    wsgi: str = "mysite.wsgi:application"  # what gunicorn serves
+    port: int = 8000  # gunicorn's TCP port in the app container (health checks, nginx by name, the cluster)
+    health_path: str = "/healthz"  # answers 200 when the app is up (deploy/djangoapp)
+    # the project's Django settings the migration gate loads on this machine: it reads migration files only, so
+    # settings that need no database server and no secret (the test settings)
+    gate_settings: str = "mysite.settings.test"
 
 
 @dataclass(frozen=True)
@@ -31,8 +49,8 @@ class SwarmConfig:
 
 @dataclass(frozen=True)
 class DeployConfig:
-    app_name: str = "mysite"
-    app_path: str = "apps/mysite"  # relative paths are under the SSH user's home; unset: apps/<app_name>
+    app: AppConfig = field(default_factory=AppConfig)
+    app_path: str = "apps/mysite"  # relative paths are under the SSH user's home; unset: apps/<app name>
     compose_file: str = "production.yml"
     env_file: str = ".envs/.production"
     keep_releases: int = 5
@@ -45,14 +63,29 @@ class DeployConfig:
     https_port: int = 443
     known_hosts: str = "~/.ssh/known_hosts"
     build: str = "server"  # where images are built: "server" (from the shipped commit) or "local" (here, then shipped)
-    # the project's Django settings the migration gate loads on this machine: it reads migration files only, so
-    # settings that need no database server and no secret (the test settings)
-    gate_settings: str = "mysite.settings.test"
     swarm: SwarmConfig = field(default_factory=SwarmConfig)
+
+    @property
+    def app_name(self) -> str:
+        """``app: name``, by its old name (a top-level key of fabric.yaml before the ``app:`` section)."""
+        return self.app.name
+
+    @property
+    def gate_settings(self) -> str:
+        """``app: gate_settings``, by its old name."""
+        return self.app.gate_settings
 
 
 KEYS = {f.name: f for f in fields(DeployConfig)}
 SWARM_KEYS = {f.name: f for f in fields(SwarmConfig)}
+APP_KEYS = {f.name: f for f in fields(AppConfig)}
+# The app's settings by their old top-level names, still read (fabric.yaml, MYSITE_GATE_SETTINGS, flags); the
+# environment variable of `app: name` was and is MYSITE_APP_NAME
+LEGACY_APP_KEYS = {"app_name": "name", "gate_settings": "gate_settings"}
+# MYSITE_APP_<KEY>: the app settings in the environment (the app containers read the port, health path and wsgi
+# under the same names)
+APP_VARIABLES = {key: f"MYSITE_APP_{key.upper()}" for key in APP_KEYS}
+OLD_APP_VARIABLES = {"gate_settings": "MYSITE_GATE_SETTINGS"}  # MYSITE_APP_NAME is app_name's and name's
 ENV_PREFIX = "MYSITE_"
 BUILDS = ("server", "local")
 MAX_KEEP_WARM = 7 * 24 * 3600
@@ -121,17 +154,41 @@ def _coerce(key: str, value: Any) -> Any:
     return str(value).strip()
 
 
+def _app(value: Any, where: str) -> dict[str, Any]:
+    """The ``app:`` section's values, each coerced (a mapping; an empty key is left out)."""
+    if not isinstance(value, Mapping):
+        raise DeployError(f"{where}: `app:` must be a section of settings ({', '.join(APP_KEYS)}), "
+                          f"not a {type(value).__name__}")
+    values: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in APP_KEYS:
+            close = difflib.get_close_matches(str(key), APP_KEYS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else f" (known keys: {', '.join(APP_KEYS)})"
+            raise DeployError(f"{where}: unknown app key {key!r}{hint}")
+        if item is not None:
+            values[key] = _coerce_int(f"app {key}", item) if key == "port" else str(item).strip()
+    return values
+
+
+def _with_legacy(app: dict[str, Any], legacy: dict[str, str], where: str) -> dict[str, Any]:
+    """``app`` with the settings given by their old top-level names; one setting given twice must agree."""
+    for old, value in legacy.items():
+        key = LEGACY_APP_KEYS[old]
+        if key in app and app[key] != value:
+            raise DeployError(f"{where}: {old}={value!r} and app {key}={app[key]!r} disagree: give it once, "
+                              f"as `app: {key}:` (the old {old} is the same setting)")
+        app[key] = value
+    return app
+
+
 def _check(config: DeployConfig) -> DeployConfig:
-    for key in KEYS:
-        value = getattr(config, key)
+    settings = [(key, getattr(config, key)) for key in KEYS] + [(f"app {key}", getattr(config.app, key))
+                                                                 for key in APP_KEYS]
+    for key, value in settings:
         if isinstance(value, str) and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
             raise DeployError(f"deploy setting {key}={value!r} holds a newline or control character: "
                               "give it on one line of plain text")
-    if not APP_NAME.match(config.app_name):
-        raise DeployError(
-            f"deploy setting app_name={config.app_name!r} is not usable as a Docker name: use up to 40 lowercase "
-            "letters and digits, joined by '-' or '_' (at most two '_' in a row; not at the start or the end)"
-        )
+    _check_app(config.app)
     for key in ("http_port", "https_port"):
         port = getattr(config, key)
         if not 1 <= port <= 65535:
@@ -151,11 +208,31 @@ def _check(config: DeployConfig) -> DeployConfig:
     _check_app_path(config.app_path)
     _check_http_addr(config.http_addr)
     _check_compose_file(config.compose_file)
-    if not MODULE.match(config.gate_settings):
-        raise DeployError(f"deploy setting gate_settings={config.gate_settings!r} is not a Python module name: "
+    return config
+
+
+def _check_app(app: AppConfig) -> None:
+    if not APP_NAME.match(app.name):
+        raise DeployError(
+            f"deploy setting app name={app.name!r} is not usable as a Docker name: use up to 40 lowercase "
+            "letters and digits, joined by '-' or '_' (at most two '_' in a row; not at the start or the end)"
+        )
+    if not MODULE.match(app.settings):
+        raise DeployError(f"deploy setting app settings={app.settings!r} is not a Python module name: name the "
+                          "project's production settings module, e.g. mysite.settings.production")
+    if not WSGI.match(app.wsgi):
+        raise DeployError(f"deploy setting app wsgi={app.wsgi!r} is not module:variable: name the project's WSGI "
+                          "application as gunicorn takes it, e.g. mysite.wsgi:application")
+    if not 1024 <= app.port <= 65535:
+        raise DeployError(f"deploy setting app port={app.port} is not a port the app's user may listen on: use a "
+                          "number from 1024 to 65535, e.g. 8000")
+    if not HEALTH_PATH.match(app.health_path):
+        raise DeployError(f"deploy setting app health_path={app.health_path!r} is not a URL path: give the path "
+                          "that answers 200 when the app is up, e.g. /healthz (a leading '/', no query, no spaces)")
+    if not MODULE.match(app.gate_settings):
+        raise DeployError(f"deploy setting gate_settings={app.gate_settings!r} is not a Python module name: "
                           "name the project's settings module that needs no database server and no secret, "
                           "e.g. mysite.settings.test")
-    return config
 
 
 def _check_swarm(swarm: SwarmConfig) -> None:
@@ -199,7 +276,7 @@ def _check_compose_file(name: str) -> None:
 
 
 def unknown_key_error(key: str, where: str) -> DeployError:
-    close = difflib.get_close_matches(key, KEYS, n=1)
+    close = difflib.get_close_matches(key, [*KEYS, *LEGACY_APP_KEYS], n=1)
     hint = f" (did you mean {close[0]}?)" if close else f" (known keys: {', '.join(sorted(KEYS))})"
     return DeployError(f"{where}: unknown deploy key {key!r}{hint}")
 
@@ -211,35 +288,57 @@ def load(
 ) -> DeployConfig:
     """Merge the three sources in order (file < environment < flags) and validate the result."""
     values: dict[str, Any] = {}
+    app: dict[str, Any] = {}
+    section: dict[str, Any] = {}
+    legacy: dict[str, str] = {}
     for key, value in (file_settings or {}).items():
-        if key not in KEYS:
+        if key in LEGACY_APP_KEYS:
+            legacy[key] = str(value).strip()
+        elif key == "app":
+            section = _app(value, "fabric.yaml")
+        elif key not in KEYS:
             raise unknown_key_error(key, "fabric.yaml")
-        values[key] = _coerce(key, value)
+        else:
+            values[key] = _coerce(key, value)
+    app.update(_with_legacy(section, legacy, "fabric.yaml"))
     environ = os.environ if environ is None else environ
     _check_variable_names(environ)
     for key in KEYS:
         env_name = ENV_PREFIX + key.upper()
-        if env_name in environ and key != "swarm":
+        if env_name in environ and key not in ("swarm", "app"):
             values[key] = _coerce(key, environ[env_name])
+    app_env = _app({key: environ[name] for key, name in APP_VARIABLES.items() if name in environ}, "environment")
+    old_env = {old: environ[name].strip() for old, name in OLD_APP_VARIABLES.items() if name in environ}
+    app.update(_with_legacy(app_env, old_env, "environment"))
     swarm_env = {key: environ[f"{ENV_PREFIX}SWARM_{key.upper()}"] for key in SWARM_KEYS
                  if f"{ENV_PREFIX}SWARM_{key.upper()}" in environ}
     if swarm_env:
         values["swarm"] = _swarm(swarm_env, "environment", values.get("swarm"))
+    section, legacy = {}, {}
     for key, value in flags.items():
-        if key not in KEYS:
+        if value is None:
+            continue
+        if key in LEGACY_APP_KEYS:
+            legacy[key] = str(value).strip()
+        elif key == "app":
+            section = _app(value, "command line")
+        elif key not in KEYS:
             raise unknown_key_error(key, "command line")
-        if key == "swarm" and value is not None:
+        elif key == "swarm":
             values["swarm"] = _swarm(value, "command line", values.get("swarm"))
-        elif value is not None:
+        else:
             values[key] = _coerce(key, value)
-    if "app_path" not in values and "app_name" in values:  # two apps never share a folder by default
-        values["app_path"] = f"apps/{values['app_name']}"
-    return _check(replace(DeployConfig(), **values))
+    app.update(_with_legacy(section, legacy, "command line"))
+    if "app_path" not in values and "name" in app:  # two apps never share a folder by default
+        values["app_path"] = f"apps/{app['name']}"
+    return _check(replace(DeployConfig(), app=AppConfig(**app), **values))
 
 
 def _check_variable_names(environ: Mapping[str, str]) -> None:
     """A misspelled MYSITE_* setting would be ignored silently: name the one that was meant."""
-    known = {ENV_PREFIX + key.upper() for key in KEYS} | {f"{ENV_PREFIX}SWARM_{key.upper()}" for key in SWARM_KEYS}
+    known = ({ENV_PREFIX + key.upper() for key in KEYS if key not in ("swarm", "app")}
+             | {f"{ENV_PREFIX}SWARM_{key.upper()}" for key in SWARM_KEYS} | set(APP_VARIABLES.values())
+             | set(OLD_APP_VARIABLES.values()))
     for name in environ:
         if name.startswith(ENV_PREFIX) and name not in known and name not in OTHER_VARIABLES:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)

@@ -145,6 +145,15 @@ def validate_database(values: dict[str, str], path: str) -> None:
                               "what DATABASE_URL says (`inv production.env --postgres` writes both)")
 
 
+def check_settings_module(env: EnvFile, settings: str) -> None:
+    """The app's settings module is fabric.yaml's ``app: settings`` (a deploy's -e wins over the env file): one that
+    says otherwise would be ignored without a word."""
+    found = env.values.get("DJANGO_SETTINGS_MODULE")
+    if found is not None and found != settings:
+        raise DeployError(f"{env.path}: DJANGO_SETTINGS_MODULE={found} but fabric.yaml's app settings is {settings}: "
+                          "name the settings module once, as `app: settings:` in fabric.yaml, and remove the line")
+
+
 def load(path: str | Path) -> EnvFile:
     """Read, parse and validate the production env file; every problem is one line with the fix."""
     path = Path(path)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from posixpath import dirname, join, normpath
 
 from deploy.checks import RELEASE_NAME  # noqa: F401 - part of the naming contract, checked in checks
-from deploy.config import DeployConfig
+from deploy.config import AppConfig, DeployConfig
 
 # The toolkit's own name, for what is the same whatever the app: the files of the nginx image it builds
 # (/mysite-entrypoint.sh, /etc/nginx/mysite, its state in /etc/letsencrypt/mysite) and the things of this
@@ -157,6 +157,11 @@ class Names:
     def nginx_image(self, release: str) -> str:
         return f"{self.nginx_repository}:{release}"
 
+    @property
+    def container_env(self) -> dict[str, str]:
+        """What the app's containers and one-offs are told of the app contract (``app:`` in fabric.yaml)."""
+        return {"DJANGO_SETTINGS_MODULE": self.config.app.settings, **app_environment(self.config.app)}
+
     def mounts(self, volumes: tuple[tuple[str, str], ...] = APP_VOLUMES) -> list[str]:
         """``-v`` words of the app container's volumes (production.yml's list)."""
         return [f"-v {self.volume(name)}:{path}" for name, path in volumes]
@@ -168,7 +173,12 @@ class Names:
         return environment(tag=release, env_file=self.env_file, nginx_env_file=self.nginx_env,
                                    postgres_env_file=self.postgres_env,
                                    http_addr=config.http_addr, http_port=config.http_port,
-                                   https_port=config.https_port)
+                                   https_port=config.https_port, app=config.app)
+
+    @property
+    def stack_app_env(self) -> dict[str, str]:
+        """What swarm.yml reads of the app contract (it hands them to the app's tasks and nginx's)."""
+        return {"MYSITE_APP_SETTINGS": self.config.app.settings, **app_environment(self.config.app)}
 
     @property
     def unit(self) -> str:
@@ -189,13 +199,19 @@ def label(project: str, key: str) -> str:
     return f"{project}.{key}"
 
 
+def app_environment(app: AppConfig) -> dict[str, str]:
+    """What the app image reads of the contract (start.sh, gunicorn.conf.py, healthcheck.py; nginx the port),
+    each with the blog's value as its default there. The settings module is Django's own DJANGO_SETTINGS_MODULE."""
+    return {"MYSITE_APP_WSGI": app.wsgi, "MYSITE_APP_PORT": str(app.port), "MYSITE_APP_HEALTH_PATH": app.health_path}
+
+
 def environment(*, env_file: str, http_addr: str, http_port: int, https_port: int,
                 tag: str | None = None, nginx_env_file: str | None = None,
-                postgres_env_file: str | None = None) -> dict[str, str]:
+                postgres_env_file: str | None = None, app: AppConfig | None = None) -> dict[str, str]:
     """The variables production.yml reads (see docs/ARCHITECTURE.md), in the order they are written.
 
     ``nginx_env_file`` and ``postgres_env_file`` hold only what nginx and PostgreSQL read (a server's);
-    without them both read ``env_file`` (fine on a laptop).
+    without them both read ``env_file`` (fine on a laptop). Without ``app``, production.yml's defaults (the blog's).
     """
     env = {"MYSITE_TAG": tag} if tag else {}
     env["MYSITE_ENV_FILE"] = env_file
@@ -203,4 +219,6 @@ def environment(*, env_file: str, http_addr: str, http_port: int, https_port: in
     env["MYSITE_POSTGRES_ENV_FILE"] = postgres_env_file or env_file
     env.update({"MYSITE_HTTP_ADDR": http_addr, "MYSITE_HTTP_PORT": str(http_port),
                 "MYSITE_HTTPS_PORT": str(https_port)})
+    if app:
+        env.update(app_environment(app))
     return env

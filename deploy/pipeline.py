@@ -111,6 +111,7 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_m
     with step("preflight: env file, git commit, docker on the server"):
         root = str(releases.repo_root())
         env = envfile.load(os.path.join(root, config.env_file))
+        envfile.check_settings_module(env, config.app.settings)
         sha, is_dirty = releases.source(dirty, cwd=root)
         if not releases.has_file(sha, config.compose_file, cwd=root):
             raise DeployError(f"compose_file {config.compose_file} is not in commit {sha[:7]}: commit it, or set "

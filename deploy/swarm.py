@@ -195,6 +195,7 @@ def stack_env(names: Names, env: envfile.EnvFile, release: str, nginx_tag: str, 
         if key in env.values:
             values[key] = env.values[key]
     values.update({f"MYSITE_SECRET_{secret.upper()}": name for secret, name in secrets.items()})
+    values.update(names.stack_app_env)
     return values
 
 

@@ -182,13 +182,13 @@ def complete(host: Host, names: Names, release: str, domain: str, nginx: str) ->
     if not found.get(name):
         switch(host, names, release, domain, nginx, on_routed=lambda: None)
         return
-    timeout = config.health_timeout
-    with step(f"health-check {name} directly (/healthz and / as {domain}, {timeout}s)"):
-        _check(host, health.direct_check(name, domain, timeout), f"{name} failed its health check")
+    timeout, app = config.health_timeout, config.app
+    with step(f"health-check {name} directly ({app.health_path} and / as {domain}, {timeout}s)"):
+        _check(host, health.direct_check(name, domain, timeout, app), f"{name} failed its health check")
     if host.run(health.serves(nginx, name), warn=True).failed:
         _route(host, names, name, nginx)
-    with step(f"verify through nginx (/healthz and / as {domain})"):
-        _check(host, health.nginx_check(nginx, domain, timeout), f"nginx could not serve {name}")
+    with step(f"verify through nginx ({app.health_path} and / as {domain})"):
+        _check(host, health.nginx_check(nginx, domain, timeout, app), f"nginx could not serve {name}")
     old = [n for n in found if n != name]
     if old:
         with step(f"stop the old container(s) gracefully: {', '.join(old)}"):
@@ -201,14 +201,14 @@ def _check_and_route(host: Host, names: Names, name: str, domain: str, nginx: st
 
     ``routed`` is called just before the route command is sent: from then on traffic may reach ``name``.
     """
-    timeout = names.config.health_timeout
-    with step(f"health-check {name} directly (/healthz and / as {domain}, {timeout}s)"):
-        _check(host, health.direct_check(name, domain, timeout), f"{name} failed its health check")
+    timeout, app = names.config.health_timeout, names.config.app
+    with step(f"health-check {name} directly ({app.health_path} and / as {domain}, {timeout}s)"):
+        _check(host, health.direct_check(name, domain, timeout, app), f"{name} failed its health check")
     if routed:
         routed()
     _route(host, names, name, nginx)
-    with step(f"verify through nginx (/healthz and / as {domain})"):
-        _check(host, health.nginx_check(nginx, domain, timeout), f"nginx could not serve {what}")
+    with step(f"verify through nginx ({app.health_path} and / as {domain})"):
+        _check(host, health.nginx_check(nginx, domain, timeout, app), f"nginx could not serve {what}")
 
 
 def _route(host: Host, names: Names, name: str, nginx: str) -> None:

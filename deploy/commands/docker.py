@@ -18,7 +18,7 @@ def run_app(names: Names, release: str, restart: str = "unless-stopped") -> str:
         "docker run -d", f"--name {name}", f"--network {names.network}", f"--network-alias {name}",
         # the second env file exists once `fab https` ran; an empty /dev/null otherwise
         f"--env-file {quote(names.env_file)}", f'--env-file "$(test -f {extra} && echo {extra} || echo /dev/null)"',
-        "-e MYSITE_MIGRATE_ON_START=0", f"-e MYSITE_SOCKET_DIR={SOCKETS}",
+        "-e MYSITE_MIGRATE_ON_START=0", f"-e MYSITE_SOCKET_DIR={SOCKETS}", *variables(names.container_env),
         f"--restart {restart}", *names.mounts(),
         f"--label {names.label('project')}={names.project}", f"--label {names.label('release')}={release}",
         names.app_image(release),
@@ -128,8 +128,15 @@ def one_off(names: Names, release: str, command: str, *, env_file: str | None = 
     parts.append(f"--network {names.network}" if network else "--network none")
     if env_file:
         parts.append(f"--env-file {quote(env_file)}")
-    parts += [*names.mounts(volumes), names.app_image(release), command]
+    # the settings module only: a one-off serves nothing
+    settings = {"DJANGO_SETTINGS_MODULE": names.container_env["DJANGO_SETTINGS_MODULE"]}
+    parts += [*variables(settings), *names.mounts(volumes), names.app_image(release), command]
     return " ".join(parts)
+
+
+def variables(env: dict[str, str]) -> list[str]:
+    """``-e NAME=value`` words: docker lets them win over the same name in an --env-file (fabric.yaml decides)."""
+    return [f"-e {quote(f'{key}={value}')}" for key, value in env.items()]
 
 
 def python(script: str, *args: str, interpreter: str = "python") -> str:

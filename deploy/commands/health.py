@@ -1,12 +1,12 @@
 """Health checks of a release: the probe run inside the containers, repeated until it passes or time runs out."""
 
 from deploy.commands.docker import python
+from deploy.config import AppConfig
 from deploy.names import SERVING_LINK, SOCKETS
 from deploy.scripts import source
 
-APP_URL = "http://127.0.0.1:8000"  # gunicorn, inside the app container
 NGINX_URL = "http://127.0.0.1:80"  # nginx, inside its container
-UP_BUT_BROKEN = 3  # deploy/scripts/probe.py's exit: /healthz 200, / a server error
+UP_BUT_BROKEN = 3  # deploy/scripts/probe.py's exit: the health path 200, / a server error
 BROKEN_AFTER = 10  # that many in a row (about 10 s) and the new release is judged broken
 
 
@@ -30,20 +30,26 @@ def wait_until(check: str, seconds: int, watch: str | None = None, broken_after:
             f"if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
 
 
-def probe(container: str, url: str, domain: str, interpreter: str = "python") -> str:
-    """GET /healthz (200) and / (2xx/3xx) as ``domain``, from inside ``container`` (deploy/scripts/probe.py)."""
-    return f"docker exec {container} {python(source('probe'), url, domain, interpreter=interpreter)}"
+def probe(container: str, url: str, domain: str, health_path: str, interpreter: str = "python") -> str:
+    """GET ``health_path`` (200) and / (2xx/3xx) as ``domain``, from inside ``container`` (deploy/scripts/probe.py)."""
+    return f"docker exec {container} {python(source('probe'), url, domain, health_path, interpreter=interpreter)}"
 
 
-def direct_check(name: str, domain: str, seconds: int) -> str:
+def app_url(app: AppConfig) -> str:
+    """gunicorn, inside an app container."""
+    return f"http://127.0.0.1:{app.port}"
+
+
+def direct_check(name: str, domain: str, seconds: int, app: AppConfig) -> str:
     """The probe inside the new container until it passes, ``seconds`` run out, it crashes, or it keeps
     answering / with a server error (``BROKEN_AFTER`` times in a row)."""
-    return wait_until(probe(name, APP_URL, domain), seconds, watch=name, broken_after=BROKEN_AFTER)
+    return wait_until(probe(name, app_url(app), domain, app.health_path), seconds, watch=name,
+                      broken_after=BROKEN_AFTER)
 
 
-def nginx_check(nginx: str, domain: str, seconds: int) -> str:
+def nginx_check(nginx: str, domain: str, seconds: int, app: AppConfig) -> str:
     """The probe through nginx (with the site's host name), until it passes or ``seconds`` ran out."""
-    return wait_until(probe(nginx, NGINX_URL, domain, interpreter="python3"), seconds)
+    return wait_until(probe(nginx, NGINX_URL, domain, app.health_path, interpreter="python3"), seconds)
 
 
 def serves(nginx: str, name: str) -> str:

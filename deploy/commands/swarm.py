@@ -189,6 +189,7 @@ def job(names: Names, name: str, image: str, command: str, secrets_: dict[str, s
              "--restart-condition none", f"--network {names.network}",
              f"--label {names.label('project')}={quote(names.project)}"]
     parts += [f"--secret source={quote(source)},target={quote(target)}" for target, source in secrets_.items()]
+    env = {**env, "DJANGO_SETTINGS_MODULE": names.container_env["DJANGO_SETTINGS_MODULE"]}  # as a one-off's
     parts += [f"--env {quote(f'{key}={value}')}" for key, value in env.items()]
     parts += [quote(image), command]
     return " ".join(parts) + " >/dev/null"

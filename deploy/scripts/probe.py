@@ -1,8 +1,9 @@
-"""Health probe of a release: GET /healthz must answer 200 and / 2xx or 3xx, redirects not followed.
+"""Health probe of a release: GET HEALTH_PATH must answer 200 and / 2xx or 3xx, redirects not followed.
 
-Usage: probe.py BASE_URL HOST, e.g. probe.py http://127.0.0.1:8000 example.com; every request carries
-``Host: HOST``. Prints ``/healthz: <code> /: <code>`` (a failed request shows as the repr of its error)
-and exits 0 when healthy; 3 when the app is up (/healthz 200) but / answers a server error (5xx): a
+Usage: probe.py BASE_URL HOST [HEALTH_PATH], e.g. probe.py http://127.0.0.1:8000 example.com /healthz (the
+default; fabric.yaml's ``app: health_path``); every request carries ``Host: HOST``. Prints
+``HEALTH_PATH: <code> /: <code>`` (a failed request shows as the repr of its error)
+and exits 0 when healthy; 3 when the app is up (HEALTH_PATH 200) but / answers a server error (5xx): a
 broken release, which waiting seldom mends; else 1 (not up yet). Runs in the app container and in the
 nginx container (Debian's python3).
 """
@@ -35,13 +36,13 @@ def get(opener, url, host):
 
 
 def main(argv):
-    if len(argv) != 2:
-        print("usage: probe.py BASE_URL HOST", file=sys.stderr)
+    if len(argv) not in (2, 3):
+        print("usage: probe.py BASE_URL HOST [HEALTH_PATH]", file=sys.stderr)
         return 2
-    base, host = argv
+    base, host, path = (*argv, "/healthz")[:3]
     opener = urllib.request.build_opener(NoRedirect)
-    health, root = get(opener, base + "/healthz", host), get(opener, base + "/", host)
-    print("/healthz:", health, "/:", root)
+    health, root = get(opener, base + path, host), get(opener, base + "/", host)
+    print(f"{path}:", health, "/:", root)
     if health == 200 and isinstance(root, int) and 200 <= root < 400:
         return 0
     return UP_BUT_BROKEN if health == 200 and isinstance(root, int) and root >= 500 else 1

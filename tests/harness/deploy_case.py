@@ -11,7 +11,7 @@ from deploy import lock, pipeline, releases
 from deploy.commands import backup, compose, database, docker, health, shell, system, warm
 from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
-from deploy.config import DeployConfig
+from deploy.config import AppConfig, DeployConfig
 from tests.harness.mockremote import names, remote, routed, session
 
 KEY = "k8#Jd0-vQ2!xL9pZ3@tR7^wY1&nB5*cF6(hM4)sG8_eA2+uK0qW"
@@ -75,8 +75,8 @@ BACKUP = ["docker volume inspect mysite_database >/dev/null 2>&1",
 MIGRATE = [compose.stack(P, NEW, "run --rm --no-deps -T mysite python manage.py migrate --noinput", kind="v1")]
 NGINX = [Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
          Command(docker.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"), out=b"sha256:1\nsha256:1\n")]
-DIRECT = health.direct_check(NEW_C, "blog.example", CFG.health_timeout)
-VIA_NGINX = health.nginx_check("mysite_nginx_1", "blog.example", CFG.health_timeout)
+DIRECT = health.direct_check(NEW_C, "blog.example", CFG.health_timeout, AppConfig())
+VIA_NGINX = health.nginx_check("mysite_nginx_1", "blog.example", CFG.health_timeout, AppConfig())
 WARM = warm.listing("mysite")
 STARTED = "2026-11-24T10:05:09.123456789Z"
 SWITCH = [Command(docker.app_containers("mysite"), out=f"{OLD_C} Up 1 hour (healthy)\n".encode()),

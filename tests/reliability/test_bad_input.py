@@ -70,7 +70,7 @@ YAML_CASES = {
     "port not a number": (YAML.replace("https_port: 443", "https_port: https"),
                           ["https_port must be a whole number"]),
     "same ports": (YAML.replace("https_port: 443", "https_port: 80"), ["same port"]),
-    "bad app name": (YAML.replace("app_name: mysite", "app_name: My Site"), ["not usable as a Docker name"]),
+    "bad app name": (YAML.replace("name: mysite ", "name: My Site "), ["not usable as a Docker name"]),
     "negative keep_warm": (YAML.replace("keep_warm: 600", "keep_warm: -5"), ["keep_warm must be at least 0"]),
     "keep_warm with a unit": (YAML.replace("keep_warm: 600", "keep_warm: 10m"),
                               ["keep_warm must be a whole number"]),

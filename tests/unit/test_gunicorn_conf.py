@@ -8,7 +8,7 @@ CONF = Path(__file__).resolve().parents[2] / "compose/production/django/gunicorn
 
 
 def bind(monkeypatch, **environ) -> list[str]:
-    for key in ("MYSITE_SOCKET", "MYSITE_SOCKET_DIR"):
+    for key in ("MYSITE_SOCKET", "MYSITE_SOCKET_DIR", "MYSITE_APP_PORT"):
         monkeypatch.delenv(key, raising=False)
     for key, value in environ.items():
         monkeypatch.setenv(key, value)
@@ -28,3 +28,8 @@ def test_a_plain_compose_up_listens_where_nginx_looks(monkeypatch):
 
 def test_without_either_only_port_8000(monkeypatch):
     assert bind(monkeypatch) == ["0.0.0.0:8000"]  # a cluster's task: nginx finds it by name
+
+
+def test_the_app_port_comes_from_the_app_contract(monkeypatch):
+    assert bind(monkeypatch, MYSITE_APP_PORT="9000", MYSITE_SOCKET_DIR="/run/app-sockets") == [
+        "0.0.0.0:9000", f"unix:/run/app-sockets/{socket.gethostname()}.sock"]

@@ -39,7 +39,15 @@ def test_a_missing_file_is_unhealthy_with_one_line(tmp_path):
 
 
 def test_the_health_check_reads_no_secret():
-    """Only DJANGO_ALLOWED_HOSTS (names nginx serves too); it never imports the settings, which need the key."""
+    """Only DJANGO_ALLOWED_HOSTS (names nginx serves too) and the app contract's port and health path; it never
+    imports the settings, which need the key."""
     code = HEALTHCHECK.read_text()
-    assert set(re.findall(r'"([A-Z][A-Z0-9_]+)"', code)) == {"DJANGO_ALLOWED_HOSTS"}
+    assert set(re.findall(r'"([A-Z][A-Z0-9_]+)"', code)) == {"DJANGO_ALLOWED_HOSTS", "MYSITE_APP_PORT",
+                                                               "MYSITE_APP_HEALTH_PATH"}
     assert "import django" not in code and "mysite" not in code.split('"""', 2)[2]
+
+
+def test_the_health_url_is_the_apps_port_and_path_else_the_blogs():
+    assert healthcheck.health_url({}) == "http://127.0.0.1:8000/healthz"
+    assert healthcheck.health_url({"MYSITE_APP_PORT": "9000", "MYSITE_APP_HEALTH_PATH": "/up"}) == (
+        "http://127.0.0.1:9000/up")

@@ -20,7 +20,8 @@ import warm_worker  # noqa: E402
 
 sizing = gunicorn_sizing.choose()
 
-# 8000 for the health checks and the cluster; a unix socket too on one server, where nginx reaches the serving
+# The app port (MYSITE_APP_PORT, fabric.yaml's `app: port`; 8000 when unset) for the health checks and the
+# cluster; a unix socket too on one server, where nginx reaches the serving
 # container through a link to its socket, which a deploy moves in one rename (docs/ARCHITECTURE.md). A deploy's
 # containers get MYSITE_SOCKET_DIR: the socket is named after this container's host name (its ID), unique to it
 # even when a restart reuses the container's name. A plain `compose up` sets MYSITE_SOCKET: where nginx looks.
@@ -34,7 +35,8 @@ def unix_socket() -> str:
 
 
 own_socket = unix_socket()
-bind = ["0.0.0.0:8000"] + ([f"unix:{own_socket}"] if own_socket else [])
+port = os.environ.get("MYSITE_APP_PORT") or "8000"
+bind = [f"0.0.0.0:{port}"] + ([f"unix:{own_socket}"] if own_socket else [])
 workers = sizing.workers
 worker_class = "gthread"
 threads = sizing.threads

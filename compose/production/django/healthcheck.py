@@ -1,7 +1,8 @@
-"""Container health check: GET http://127.0.0.1:8000/healthz with a Host that ALLOWED_HOSTS accepts.
+"""Container health check: GET the app's health path on its port (MYSITE_APP_HEALTH_PATH and MYSITE_APP_PORT,
+fabric.yaml's `app:`; /healthz on 8000 when unset) from 127.0.0.1, with a Host that ALLOWED_HOSTS accepts.
 
 Stdlib only (the slim image has no curl). Exit 0 when the app answers 200, 1 otherwise.
-It reads DJANGO_ALLOWED_HOSTS only (host names, nothing secret), from the file DJANGO_ALLOWED_HOSTS_FILE
+Of the settings it reads DJANGO_ALLOWED_HOSTS only (host names, nothing secret), from the file DJANGO_ALLOWED_HOSTS_FILE
 names when that is set, as the settings do (deploy/djangoapp/secret_files.py): the file wins.
 """
 
@@ -28,6 +29,11 @@ def setting(name: str, environ=os.environ) -> str:
     return environ.get(name, "")
 
 
+def health_url(environ=os.environ) -> str:
+    port, path = environ.get("MYSITE_APP_PORT") or "8000", environ.get("MYSITE_APP_HEALTH_PATH") or "/healthz"
+    return f"http://127.0.0.1:{port}{path}"
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # a redirect (e.g. to https) is not "healthy"
         return None
@@ -39,13 +45,14 @@ def main() -> int:
     except (OSError, UnicodeDecodeError) as error:
         print(f"healthcheck: DJANGO_ALLOWED_HOSTS_FILE: {error}", file=sys.stderr)
         return 1
-    request = urllib.request.Request("http://127.0.0.1:8000/healthz", headers={"Host": host})
+    url = health_url()
+    request = urllib.request.Request(url, headers={"Host": host})  # noqa: S310 - always http://127.0.0.1
     opener = urllib.request.build_opener(_NoRedirect)
     try:
         with opener.open(request, timeout=4) as response:
             return 0 if response.status == 200 else 1
     except (urllib.error.URLError, OSError) as error:
-        print(f"healthcheck: /healthz as {host}: {error}", file=sys.stderr)
+        print(f"healthcheck: {url} as {host}: {error}", file=sys.stderr)
         return 1
 
 

@@ -17,5 +17,6 @@ python /app/compose/production/django/gzip_static.py /app/staticfiles
 python /app/compose/production/django/publish_static.py /app/staticfiles /srv/static
 # WEB_CONCURRENCY / GUNICORN_THREADS checked first: gunicorn fails on a value that is not a number with a traceback
 python /app/compose/production/django/gunicorn_sizing.py
-# exec: gunicorn becomes PID 1, so `docker stop` (SIGTERM) lets it finish in-flight requests
-exec gunicorn -c /app/compose/production/django/gunicorn.conf.py mysite.wsgi:application
+# exec: gunicorn becomes PID 1, so `docker stop` (SIGTERM) lets it finish in-flight requests. The WSGI application
+# is fabric.yaml's `app: wsgi`, which a deploy passes as MYSITE_APP_WSGI; an image run by hand serves the blog's.
+exec gunicorn -c /app/compose/production/django/gunicorn.conf.py "${MYSITE_APP_WSGI:-mysite.wsgi:application}"

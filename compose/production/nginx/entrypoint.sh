@@ -1,7 +1,8 @@
 #!/bin/sh
 # Render our nginx config from the environment and the certificates' volume, then run nginx.
 #   server_name: MYSITE_DOMAIN if set, else every entry of DJANGO_ALLOWED_HOSTS (the names Django accepts)
-#   the app:     proxied to MYSITE_APP_ALIAS (the app's name on the project's network, its compose service);
+#   the app:     proxied to MYSITE_APP_ALIAS (the app's name on the project's network, its compose service)
+#                on MYSITE_APP_PORT (fabric.yaml's app: port; unset: 8000);
 #                the templates say `mysite`, the blog's, and it is put in their place (unset: mysite)
 #   user:        `nginx` on the official image, `www-data` on Debian's nginx
 #   https:       on for the names `fab https` recorded in /etc/letsencrypt/mysite/https-names, as long as
@@ -70,6 +71,16 @@ site_names() {
     found=${found# }
     [ -n "$found" ] || die "set MYSITE_DOMAIN or DJANGO_ALLOWED_HOSTS in the env file (.envs/.production)"
     echo "$found"
+}
+
+# The app's port (fabric.yaml's `app: port`), where nginx reaches it by name.
+app_port() {
+    port=${MYSITE_APP_PORT:-8000}
+    case "$port" in
+        '' | *[!0-9]* | 0*) die "MYSITE_APP_PORT='$port' is not a port: set the app's port (fabric.yaml's app: port)" ;;
+    esac
+    [ "$port" -le 65535 ] || die "MYSITE_APP_PORT='$port' is not a port: set the app's port (fabric.yaml's app: port)"
+    echo "$port"
 }
 
 # The host the app answers on: the app's name (Docker's DNS on the project's network).
@@ -149,6 +160,7 @@ render() {
     socket=$(app_socket)
     names=$(site_names)
     app=$(app_alias)
+    port=$(app_port)
     secure=$(https_names)
     from_app=""
     if static_from_app; then
@@ -182,8 +194,8 @@ render() {
             die "MYSITE_APP_SOCKET is set but the app location of mysite.conf.template stayed"
         fi
     fi
-    # the app's name on the project's network, in every block that goes by name (what was read in too)
-    sed "s|http://mysite:8000;|http://$app:8000;|" "$site" > "$site.tmp"
+    # the app's name and port on the project's network, in every block that goes by name (what was read in too)
+    sed "s|http://mysite:8000;|http://$app:$port;|" "$site" > "$site.tmp"
     mv "$site.tmp" "$site"
     if [ -n "$secure" ]; then
         certperms

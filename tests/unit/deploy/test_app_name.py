@@ -2,6 +2,7 @@
 
 import re
 from pathlib import Path
+from shlex import quote
 from types import SimpleNamespace
 
 import pytest
@@ -11,13 +12,16 @@ from deploy import config, images, pipeline, releases
 from deploy import swarm as cluster
 from deploy.commands import docker, swarm, warm
 from deploy.commands.releases import read_current
-from deploy.config import DeployConfig
+from deploy.config import AppConfig, DeployConfig
+from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.names import Names
+from deploy.scripts import SOURCES
 from tests.harness.machine import SERVER, STRONG_KEY, Machine
 
 BLOG_RELEASES = ["20261120000000-aaaaaaa", "20261121000000-bbbbbbb", "20261122000000-ccccccc"]
-SHOP = DeployConfig(app_name="shop", app_path="apps/shop")
+SHOP = DeployConfig(app=AppConfig(name="shop", settings="shop.settings.production", wsgi="shop.wsgi:application"),
+                    app_path="apps/shop")
 SHOP_RELEASES = ["20261123000000-ddddddd", "20261124000000-eeeeeee", "20261125000000-fffffff"]
 
 
@@ -49,7 +53,7 @@ class SharedServer:
 
 
 def names(app: str) -> Names:
-    return Names.of(DeployConfig(app_name=app, app_path=f"apps/{app}", keep_releases=1), "/home/deploy")
+    return Names.of(DeployConfig(app=AppConfig(name=app), app_path=f"apps/{app}", keep_releases=1), "/home/deploy")
 
 
 def test_pruning_one_app_leaves_the_other_apps_images_and_releases_alone():
@@ -71,22 +75,28 @@ def machine(monkeypatch, tmp_path) -> Machine:
     return Machine(monkeypatch, tmp_path)
 
 
-def test_a_deploy_of_another_app_sends_no_name_of_the_blog(machine):
-    """`mysite` (lower case) is the blog's app name; MYSITE_* variables are the toolkit's and may appear."""
-    shop, previous = Names.of(SHOP, "/home/deploy"), SHOP_RELEASES[0]
-    machine.answers.update({  # a redeploy: the previous release serves, so its container is stopped and kept warm
+def deploy(machine, config: DeployConfig) -> list[str]:
+    """A redeploy of ``config`` to a fake server where its previous release serves: the commands sent."""
+    shop, previous = Names.of(config, "/home/deploy"), SHOP_RELEASES[0]
+    machine.answers.update({  # the previous release serves, so its container is stopped and kept warm
         read_current(shop): f"releases/{previous}\n",
         docker.app_containers(shop.project): f"{shop.container(previous)} Up 1 hour\n",
         warm.listing(shop.project): f"/{shop.container(previous)} unless-stopped 2026-11-23T00:00:00Z\n"})
-    pipeline.deploy(Host(Connection(SERVER)), SHOP, allow_unsafe_migrations=True)
+    pipeline.deploy(Host(Connection(SERVER)), config, allow_unsafe_migrations=True)
     sent = [line for line in machine.remote if line.startswith(("run: ", "sudo: ", "put: "))]
     assert any(line.startswith(f"run: {warm.expire(shop, shop.container(previous), 600)}") for line in sent), sent
-    assert [line for line in sent if "mysite" in line] == []
+    return sent
 
 
-def test_a_swarm_deploy_of_another_app_sends_no_name_of_the_blog(machine, monkeypatch):
-    """The images are built and shipped elsewhere (deploy.images, its own tests): here, what the cluster is sent."""
-    shop, release = Names.of(SHOP, "/home/deploy"), SHOP_RELEASES[1]
+def test_a_deploy_of_another_app_sends_no_name_of_the_blog(machine):
+    """`mysite` (lower case) is the blog's app name; MYSITE_* variables are the toolkit's and may appear."""
+    assert [line for line in deploy(machine, SHOP) if "mysite" in line] == []
+
+
+def swarm_deploy(machine, monkeypatch, config: DeployConfig) -> list[str]:
+    """A swarm deploy of ``config`` to a fake cluster: the commands sent. The images are built and shipped
+    elsewhere (deploy.images, its own tests): here, what the cluster is sent."""
+    shop, release = Names.of(config, "/home/deploy"), SHOP_RELEASES[1]
     (machine.project / ".envs/.production").write_text(
         f"DJANGO_SECRET_KEY={STRONG_KEY}\nDJANGO_ALLOWED_HOSTS=shop.example\n"
         "DATABASE_URL=postgres://shop:pw@postgres:5432/shop\nPOSTGRES_USER=shop\nPOSTGRES_PASSWORD=pw\n"
@@ -107,10 +117,51 @@ def test_a_swarm_deploy_of_another_app_sends_no_name_of_the_blog(machine, monkey
         swarm.task_container(shop, swarm.POSTGRES_SERVICE): "c0ffee\n",  # the backup's pg_dump runs in it
         swarm.job_state(shop.scoped(f"migrate_{release.replace('-', '_')}")): "Complete 2 seconds ago\n",
         swarm.update_state(shop): "completed\n"})
-    cluster.deploy([Host(Connection(SERVER))], SHOP, allow_unsafe_migrations=True)
-    sent = [line for line in machine.remote if line.startswith(("run: ", "sudo: ", "put: "))]
+    cluster.deploy([Host(Connection(SERVER))], config, allow_unsafe_migrations=True)
+    return [line for line in machine.remote if line.startswith(("run: ", "sudo: ", "put: "))]
+
+
+def test_a_swarm_deploy_of_another_app_sends_no_name_of_the_blog(machine, monkeypatch):
+    sent = swarm_deploy(machine, monkeypatch, SHOP)
     assert any("docker stack deploy" in line and line.endswith(" shop >/dev/null") for line in sent), sent
     assert [line for line in sent if "mysite" in line] == []
+
+
+CONTRACT = DeployConfig(app=AppConfig(name="shop", settings="shop.settings.prod", wsgi="shop.wsgi:application",
+                                      port=9000, health_path="/up"), app_path="apps/shop")
+BLOG_CONTRACT = re.compile(r"(?<!\d)8000(?!\d)|/healthz|mysite\.settings|mysite\.wsgi")
+
+
+def without_scripts(line: str) -> str:
+    """The line with each program of deploy/scripts it ships replaced by its name: their texts are the toolkit's
+    code (examples in docstrings, a default), the same for every app; their arguments stay."""
+    for name, text in SOURCES.items():
+        line = line.replace(quote(text), f"<{name}.py>")
+    return line
+
+
+def test_a_deploy_tells_the_app_its_contract_and_nothing_of_the_blogs(machine):
+    """fabric.yaml's app: port 9000, health path /up, settings shop.settings.prod: the app container is told
+    them, the probe asks them, nginx is given the port; the blog's 8000, /healthz, mysite.settings never appear."""
+    sent = [without_scripts(line) for line in deploy(machine, CONTRACT)]
+    assert [line for line in sent if BLOG_CONTRACT.search(line)] == []
+    run_app = [line for line in sent if "docker run -d --name shop-" in line]
+    assert run_app and all("-e DJANGO_SETTINGS_MODULE=shop.settings.prod -e MYSITE_APP_WSGI=shop.wsgi:application "
+                           "-e MYSITE_APP_PORT=9000 -e MYSITE_APP_HEALTH_PATH=/up " in line for line in run_app)
+    assert any("<probe.py> http://127.0.0.1:9000 example.com /up;" in line for line in sent), sent
+    assert any("<probe.py> http://127.0.0.1:80 example.com /up;" in line for line in sent), sent
+    nginx = [line for line in sent if "up -d --no-deps" in line and "nginx" in line]
+    assert nginx and all(" MYSITE_APP_PORT=9000 " in line for line in nginx), nginx
+
+
+def test_a_swarm_deploy_tells_the_app_its_contract_and_nothing_of_the_blogs(machine, monkeypatch):
+    sent = [without_scripts(line) for line in swarm_deploy(machine, monkeypatch, CONTRACT)]
+    assert [line for line in sent if BLOG_CONTRACT.search(line)] == []
+    stack = [line for line in sent if "docker stack deploy" in line]
+    assert stack and all("MYSITE_APP_SETTINGS=shop.settings.prod" in line and "MYSITE_APP_PORT=9000" in line
+                         and "MYSITE_APP_HEALTH_PATH=/up" in line for line in stack), stack
+    jobs = [line for line in sent if "--mode replicated-job" in line]
+    assert jobs and all("--env DJANGO_SETTINGS_MODULE=shop.settings.prod " in line for line in jobs), jobs
 
 
 def test_an_app_without_its_own_app_path_gets_a_folder_of_its_own():
@@ -118,3 +169,12 @@ def test_an_app_without_its_own_app_path_gets_a_folder_of_its_own():
     assert config.load({}, {"MYSITE_APP_NAME": "shop"}).app_path == "apps/shop"
     assert config.load({"app_name": "shop", "app_path": "/srv/shop"}, {}).app_path == "/srv/shop"
     assert config.load({}, {}).app_path == "apps/mysite"
+
+
+def test_an_env_file_that_names_another_settings_module_stops_the_deploy_before_anything_changes(machine):
+    env = machine.project / ".envs/.production"
+    env.write_text(env.read_text() + "DJANGO_SETTINGS_MODULE=mysite.settings.production\n")
+    with pytest.raises(DeployError, match="DJANGO_SETTINGS_MODULE=mysite.settings.production but fabric.yaml's app "
+                                          "settings is shop.settings.prod"):
+        pipeline.deploy(Host(Connection(SERVER)), CONTRACT, allow_unsafe_migrations=True)
+    assert [line for line in machine.remote if line.startswith(("run: ", "sudo: ", "put: "))] == []

@@ -1,6 +1,8 @@
 """Settings that would fail late, or do harm, are refused at load: one line, before any connection."""
 
 
+import re
+
 import pytest
 
 from deploy import config
@@ -117,7 +119,7 @@ def test_misspelled_key_names_the_nearest_known_key(key, suggestion):
 
 
 def test_unknown_key_without_near_match_lists_known_keys():
-    with pytest.raises(DeployError, match="known keys: app_name, app_path"):
+    with pytest.raises(DeployError, match="known keys: app, app_path"):
         config.load({"zzz": 1}, {})
 
 
@@ -150,3 +152,83 @@ def test_app_names_docker_accepts_are_kept(name):
 def test_bad_env_value_is_reported():
     with pytest.raises(DeployError, match="keep_releases must be a whole number"):
         config.load({}, {"MYSITE_KEEP_RELEASES": "many"})
+
+
+def test_the_app_section_defaults_to_the_blog():
+    app = config.load({}, {}).app
+    assert (app.name, app.settings, app.wsgi, app.port, app.health_path, app.gate_settings) == (
+        "mysite", "mysite.settings.production", "mysite.wsgi:application", 8000, "/healthz", "mysite.settings.test")
+
+
+def test_the_app_section_then_its_variables_then_flags():
+    section = {"app": {"name": "shop", "settings": "shop.settings.prod", "wsgi": "shop.wsgi:app", "port": "9000",
+                       "health_path": "/up", "gate_settings": "shop.settings.ci"}}
+    cfg = config.load(section, {})
+    assert cfg.app == config.AppConfig("shop", "shop.settings.prod", "shop.wsgi:app", 9000, "/up", "shop.settings.ci")
+    assert (cfg.app_name, cfg.gate_settings, cfg.app_path) == ("shop", "shop.settings.ci", "apps/shop")
+    environ = {"MYSITE_APP_PORT": "9100", "MYSITE_APP_HEALTH_PATH": "/ready", "MYSITE_APP_SETTINGS": "shop.other",
+               "MYSITE_APP_WSGI": "shop.asgi:wsgi", "MYSITE_APP_GATE_SETTINGS": "shop.gate"}
+    app = config.load(section, environ).app
+    assert (app.port, app.health_path, app.settings, app.wsgi, app.gate_settings) == (
+        9100, "/ready", "shop.other", "shop.asgi:wsgi", "shop.gate")
+    assert config.load(section, environ, app={"port": 9200}).app.port == 9200
+
+
+def test_the_old_top_level_keys_are_the_same_settings():
+    assert config.load({"app_name": "shop", "gate_settings": "shop.ci"}, {}).app == config.AppConfig(
+        name="shop", gate_settings="shop.ci")
+    assert config.load({"app": {"port": 9000}}, {"MYSITE_APP_NAME": "shop"}).app == config.AppConfig(
+        name="shop", port=9000)
+    assert config.load({"app_name": "shop", "app": {"name": "shop"}}, {}).app_name == "shop"  # the same: fine
+    assert config.load({"app": {"gate_settings": "a.b"}}, {"MYSITE_GATE_SETTINGS": "c.d"}).gate_settings == "c.d"
+    assert config.load({}, {}, app_name="shop").app_path == "apps/shop"
+
+
+@pytest.mark.parametrize(("settings", "environ", "message"), [
+    ({"app_name": "shop", "app": {"name": "blog"}}, {},
+     "fabric.yaml: app_name='shop' and app name='blog' disagree: give it once, as `app: name:`"),
+    ({"gate_settings": "a.b", "app": {"gate_settings": "c.d"}}, {},
+     "fabric.yaml: gate_settings='a.b' and app gate_settings='c.d' disagree: give it once, as `app: gate_settings:`"),
+    ({}, {"MYSITE_GATE_SETTINGS": "a.b", "MYSITE_APP_GATE_SETTINGS": "c.d"},
+     "environment: gate_settings='a.b' and app gate_settings='c.d' disagree"),
+])
+def test_one_app_setting_given_twice_differently_is_one_line(settings, environ, message):
+    with pytest.raises(DeployError, match=re.escape(message)) as info:
+        config.load(settings, environ)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("app", "message"), [
+    ({"prot": 9000}, "fabric.yaml: unknown app key 'prot' (did you mean port?)"),
+    ({"healthpath": "/up"}, "fabric.yaml: unknown app key 'healthpath' (did you mean health_path?)"),
+    ({"zzz": 1}, "fabric.yaml: unknown app key 'zzz' (known keys: name, settings, wsgi, port, health_path,"),
+    ({"port": "http"}, "deploy setting app port must be a whole number, not 'http'"),
+    ({"port": 80}, "deploy setting app port=80 is not a port the app's user may listen on: use a number from 1024"),
+    ({"port": 70000}, "deploy setting app port=70000 is not a port"),
+    ({"settings": "shop/settings.py"}, "deploy setting app settings='shop/settings.py' is not a Python module name"),
+    ({"settings": "shop.settings\nX=1"}, "deploy setting app settings='shop.settings\\nX=1' holds a newline"),
+    ({"wsgi": "shop.wsgi"}, "deploy setting app wsgi='shop.wsgi' is not module:variable"),
+    ({"wsgi": "shop.wsgi:application()"}, "deploy setting app wsgi='shop.wsgi:application()' is not module:variable"),
+    ({"health_path": "healthz"}, "deploy setting app health_path='healthz' is not a URL path"),
+    ({"health_path": "/healthz?x=1"}, "deploy setting app health_path='/healthz?x=1' is not a URL path"),
+    ({"health_path": "/up/"}, "deploy setting app health_path='/up/' is not a URL path"),
+    ({"health_path": "/up;rm"}, "deploy setting app health_path='/up;rm' is not a URL path"),
+    ({"gate_settings": "shop settings"}, "deploy setting gate_settings='shop settings' is not a Python module name"),
+    ({"name": "My Shop"}, "deploy setting app name='My Shop' is not usable as a Docker name"),
+])
+def test_bad_app_settings_are_one_clear_line(app, message):
+    with pytest.raises(DeployError, match=re.escape(message)) as info:
+        config.load({"app": app}, {})
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("section", ["shop", ["name", "shop"], 3])
+def test_an_app_section_that_is_not_a_mapping_is_one_line(section):
+    with pytest.raises(DeployError, match=r"fabric.yaml: `app:` must be a section of settings \(name, settings, wsgi"):
+        config.load({"app": section}, {})
+
+
+def test_a_misspelled_app_variable_names_the_one_meant():
+    with pytest.raises(DeployError, match=r"MYSITE_APP_HEALTHPATH is not a deploy setting \(did you mean "
+                                          r"MYSITE_APP_HEALTH_PATH\?\)"):
+        config.load({}, {"MYSITE_APP_HEALTHPATH": "/up"})

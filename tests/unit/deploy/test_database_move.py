@@ -9,7 +9,7 @@ from deploy import backups, database_move, envfile, lock, releases
 from deploy.commands import backup, compose, database, docker, files, health, shell
 from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
-from deploy.config import DeployConfig
+from deploy.config import AppConfig, DeployConfig
 from deploy.errors import DeployError
 from tests.harness.mockremote import names, remote, routed, session
 
@@ -56,8 +56,8 @@ COPY = database.copy(P, REL)
 ASIDE = f"{APP}-on-sqlite"
 ROUTED = [commands.install_env(f"{P.env_file}.upload", P.env_file), docker.rename(APP, ASIDE),
           Command(docker.app_containers("mysite"), out=f"{APP} Up 2 hours (healthy)\n".encode()),
-          docker.run_app(P, REL), health.direct_check(APP, "blog.example", 60), *routed(P, APP, NGINX)]
-VIA_NGINX = health.nginx_check(NGINX, "blog.example", 60)
+          docker.run_app(P, REL), health.direct_check(APP, "blog.example", 60, AppConfig()), *routed(P, APP, NGINX)]
+VIA_NGINX = health.nginx_check(NGINX, "blog.example", 60, AppConfig())
 SWITCH = [*ROUTED, VIA_NGINX, docker.stop([ASIDE], 30)]
 
 
@@ -92,6 +92,7 @@ def test_a_move_copies_under_read_only_compares_then_switches_and_keeps_the_sett
 
 def test_the_copy_gets_the_target_url_on_stdin_never_on_a_command_line(monkeypatch):
     assert COPY == (f"docker run --rm -i --network mysite_default --env-file {P.env_file} "
+                    "-e DJANGO_SETTINGS_MODULE=mysite.settings.production "
                     f"-v mysite_database:/app/database -v mysite_media:/app/media mysite-django:{REL} "
                     "python manage.py db_copy")
     host, sent = remote(), []
@@ -230,7 +231,7 @@ def test_a_second_run_finishes_what_a_stopped_move_left(local, monkeypatch, caps
     move(*ON_POSTGRES, Command(docker.app_containers("mysite"), out=both), database.on_postgres(APP),
          Command(database.is_read_only(APP)), FINISH_LOCK,
          Command(docker.nginx_container("mysite"), out=f"{NGINX}\n".encode()),
-         Command(docker.app_containers("mysite"), out=both), health.direct_check(APP, "blog.example", 60),
+         Command(docker.app_containers("mysite"), out=both), health.direct_check(APP, "blog.example", 60, AppConfig()),
          health.serves(NGINX, APP), VIA_NGINX, docker.stop([ASIDE], 30),
          database.writable(P, REL), commands.append_audit(P, f"to-postgres {REL} finished"),
          lock_commands.release_lock(P.lock), monkeypatch=monkeypatch)
@@ -246,7 +247,7 @@ def test_a_second_run_routes_a_container_that_never_took_traffic(local, monkeypa
          Command(docker.app_containers("mysite"), out=both), database.on_postgres(APP),
          Command(database.is_read_only(APP)), FINISH_LOCK,
          Command(docker.nginx_container("mysite"), out=f"{NGINX}\n".encode()),
-         Command(docker.app_containers("mysite"), out=both), health.direct_check(APP, "blog.example", 60),
+         Command(docker.app_containers("mysite"), out=both), health.direct_check(APP, "blog.example", 60, AppConfig()),
          Command(health.serves(NGINX, APP), exit=1), *routed(P, APP, NGINX), VIA_NGINX,
          docker.stop([ASIDE], 30), database.writable(P, REL), commands.append_audit(P, f"to-postgres {REL} finished"),
          lock_commands.release_lock(P.lock), monkeypatch=monkeypatch)

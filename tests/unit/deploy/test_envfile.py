@@ -91,3 +91,15 @@ def test_allowed_hosts_that_are_not_host_names_are_refused(tmp_path, hosts):
                                    "localhost, blog.example,"])
 def test_allowed_hosts_django_accepts_pass(tmp_path, hosts):
     envfile.load(_write(tmp_path, f"DJANGO_SECRET_KEY={GOOD_KEY}\nDJANGO_ALLOWED_HOSTS=example.com,{hosts}\n"))
+
+
+def test_a_settings_module_in_the_env_file_must_be_fabric_yamls():
+    envfile.check_settings_module(envfile.EnvFile(".production", {}), "shop.settings.prod")
+    envfile.check_settings_module(envfile.EnvFile(".production", {"DJANGO_SETTINGS_MODULE": "shop.settings.prod"}),
+                                  "shop.settings.prod")
+    with pytest.raises(DeployError) as info:
+        envfile.check_settings_module(envfile.EnvFile(".production", {"DJANGO_SETTINGS_MODULE": "shop.settings.x"}),
+                                      "shop.settings.prod")
+    assert str(info.value) == (".production: DJANGO_SETTINGS_MODULE=shop.settings.x but fabric.yaml's app settings is "
+                               "shop.settings.prod: name the settings module once, as `app: settings:` in "
+                               "fabric.yaml, and remove the line")

@@ -13,7 +13,7 @@ from deploy import https as tls
 from deploy import switch as sw
 from deploy.commands import certbot, compose, docker, health
 from deploy.commands import lock as lock_commands
-from deploy.config import DeployConfig
+from deploy.config import AppConfig, DeployConfig
 from deploy.errors import DeployError
 from deploy.scripts import source
 from tests.harness.mockremote import names, remote, routed, session
@@ -146,8 +146,8 @@ CERTONLY = certbot.certonly(N, IMAGE, ["blog.example"], "a@b.example", server=AC
 SHOW = Command(certbot.served(NGINX_C, "blog.example"), out=SERVED)
 LIST = docker.app_containers(N.project)
 SWITCH = [Command(LIST, out=f"{ASIDE} Up 2 hours (healthy)\n".encode()), docker.run_app(N, REL),
-          health.direct_check(APP_C, "blog.example", 60), *routed(N, APP_C, NGINX_C),
-          health.nginx_check(NGINX_C, "blog.example", 60), docker.stop([ASIDE], 30)]
+          health.direct_check(APP_C, "blog.example", 60, AppConfig()), *routed(N, APP_C, NGINX_C),
+          health.nginx_check(NGINX_C, "blog.example", 60, AppConfig()), docker.stop([ASIDE], 30)]
 
 
 @pytest.fixture
@@ -228,7 +228,7 @@ def test_a_failed_restart_puts_the_serving_container_back_under_its_name(request
             Command(LIST, out=f"{APP_C} Up 2 hours (healthy)\n".encode()),
             Command(certbot.app_https(APP_C), out=b"\n"), f"docker rename {APP_C} {ASIDE}",
             Command(LIST, out=f"{ASIDE} Up 2 hours\n".encode()), docker.run_app(N, REL),
-            Command(health.direct_check(APP_C, "blog.example", 60), exit=1), *abort,
+            Command(health.direct_check(APP_C, "blog.example", 60, AppConfig()), exit=1), *abort,
             f"docker rename {ASIDE} {APP_C}", UNLOCK, monkeypatch=monkeypatch)
 
 
@@ -476,6 +476,29 @@ def test_nginx_proxies_to_the_apps_own_name(tmp_path, flag):
     assert "http://mysite:" not in site
     if flag == "1":
         assert "set $app http://shop:8000;" in location(site, "/static/")
+
+
+@pytest.mark.parametrize("extra", [{"MYSITE_STATIC_FROM_APP": "0"}, {"MYSITE_STATIC_FROM_APP": "1"},
+                                   {"MYSITE_APP_SOCKET": "/run/app-sockets/serving.sock"}])
+def test_nginx_proxies_to_the_apps_own_port(tmp_path, extra):
+    """fabric.yaml's `app: port` (MYSITE_APP_PORT) wherever the templates reach the app by name on 8000."""
+    site = render(tmp_path, MYSITE_APP_ALIAS="shop", MYSITE_APP_PORT="9000", **extra)["conf.d/mysite.conf"]
+    assert "set $app http://shop:9000;" in site[site.rindex("location / {"):]
+    assert ":8000" not in site
+
+
+@pytest.mark.parametrize("port", ["http", "0", "08000", "70000", "90 00", ""])
+def test_an_app_port_that_is_no_port_is_refused(tmp_path, port):
+    environment = {"PATH": os.environ["PATH"], "DJANGO_ALLOWED_HOSTS": "blog.example", "MYSITE_APP_PORT": port,
+                   "MYSITE_NGINX_TEMPLATES": str(NGINX), "MYSITE_NGINX_DIR": str(tmp_path / "nginx"),
+                   "MYSITE_LETSENCRYPT": str(tmp_path / "le"), "MYSITE_NGINX_USER": getpass.getuser()}
+    done = subprocess.run(["sh", str(NGINX / "entrypoint.sh"), "render"], env=environment, capture_output=True,
+                          text=True, timeout=30)
+    if port == "":  # unset and empty are the same to sh's ${:-}: the default port
+        assert done.returncode == 0, done.stderr
+        return
+    assert done.returncode == 1 and f"MYSITE_APP_PORT='{port}' is not a port" in done.stderr
+    assert not (tmp_path / "nginx/conf.d/mysite.conf").exists()
 
 
 def test_an_app_alias_that_is_no_host_name_is_refused(tmp_path):

@@ -1,8 +1,11 @@
 """The naming contract in one table: every name and path a deploy uses (docs/ARCHITECTURE.md)."""
 
+import re
+from pathlib import Path
+
 import pytest
 
-from deploy.config import DeployConfig
+from deploy.config import AppConfig, DeployConfig
 from deploy.names import Names
 
 REL = "20261124100509-bbbbbbb"
@@ -49,7 +52,8 @@ def test_compose_environment_with_and_without_a_release():
         "MYSITE_TAG": REL, "MYSITE_ENV_FILE": "/home/deploy/apps/mysite/shared/.envs/.production",
         "MYSITE_NGINX_ENV_FILE": "/home/deploy/apps/mysite/shared/.envs/.nginx",
         "MYSITE_POSTGRES_ENV_FILE": "/home/deploy/apps/mysite/shared/.envs/.postgres",
-        "MYSITE_HTTP_ADDR": "0.0.0.0", "MYSITE_HTTP_PORT": "80", "MYSITE_HTTPS_PORT": "443"}  # noqa: S104 - the default
+        "MYSITE_HTTP_ADDR": "0.0.0.0", "MYSITE_HTTP_PORT": "80", "MYSITE_HTTPS_PORT": "443",  # noqa: S104 - the default
+        "MYSITE_APP_WSGI": "mysite.wsgi:application", "MYSITE_APP_PORT": "8000", "MYSITE_APP_HEALTH_PATH": "/healthz"}
     assert "MYSITE_TAG" not in N.compose_env()
 
 
@@ -63,6 +67,26 @@ def test_app_path_is_made_absolute_under_the_home(app_path, root):
 
 
 def test_the_app_name_prefixes_every_docker_name():
-    names = Names.of(DeployConfig(app_name="blog2"), "/home/ann")
+    names = Names.of(DeployConfig(app=AppConfig(name="blog2")), "/home/ann")
     assert (names.project, names.network, names.volume("media"), names.container(REL), names.unit) == (
         "blog2", "blog2_default", "blog2_media", f"blog2-{REL}", "blog2.service")
+
+
+def test_the_app_contract_as_the_containers_compose_and_the_stack_read_it():
+    shop = Names.of(DeployConfig(app=AppConfig(name="shop", settings="shop.settings.prod", wsgi="shop.web:app",
+                                               port=9000, health_path="/up")), "/home/deploy")
+    contract = {"MYSITE_APP_WSGI": "shop.web:app", "MYSITE_APP_PORT": "9000", "MYSITE_APP_HEALTH_PATH": "/up"}
+    assert shop.container_env == {"DJANGO_SETTINGS_MODULE": "shop.settings.prod", **contract}
+    assert shop.stack_app_env == {"MYSITE_APP_SETTINGS": "shop.settings.prod", **contract}
+    assert {key: shop.compose_env()[key] for key in contract} == contract
+    assert "DJANGO_SETTINGS_MODULE" not in shop.compose_env()  # production.yml's app keeps the image's (or env file's)
+
+
+def test_the_stack_files_read_the_app_contract_by_the_names_the_engine_gives():
+    root = Path(__file__).resolve().parents[3]
+    production = set(re.findall(r"\$\{(MYSITE_APP_\w+):-", (root / "production.yml").read_text()))
+    swarm = set(re.findall(r"\$\{(MYSITE_APP_\w+):-", (root / "swarm.yml").read_text()))
+    names = Names.of(DeployConfig(), "/home/deploy")
+    assert production == {"MYSITE_APP_WSGI", "MYSITE_APP_PORT", "MYSITE_APP_HEALTH_PATH"}
+    assert production <= set(names.compose_env())
+    assert swarm == set(names.stack_app_env)

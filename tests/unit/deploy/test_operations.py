@@ -29,14 +29,16 @@ VOLUME = "docker volume inspect mysite_database >/dev/null 2>&1"
 
 def test_one_off_runs_the_release_image_with_the_data_volumes():
     assert docker.one_off(P, REL, "python manage.py migrate --noinput", env_file="/e", network=True) == (
-        "docker run --rm --network mysite_default --env-file /e -v mysite_database:/app/database "
+        "docker run --rm --network mysite_default --env-file /e -e DJANGO_SETTINGS_MODULE=mysite.settings.production "
+        "-v mysite_database:/app/database "
         f"-v mysite_media:/app/media mysite-django:{REL} python manage.py migrate --noinput")
 
 
 def test_backup_streams_the_sqlite_backup_api_and_keeps_only_whole_files():
     assert backup.backup(P, REL, "/b/x.sqlite3") == (
         f"umask 077 && mkdir -p {P.backups} && "
-        "docker run --rm --network none -v mysite_database:/app/database -v mysite_media:/app/media "
+        "docker run --rm --network none -e DJANGO_SETTINGS_MODULE=mysite.settings.production "
+        "-v mysite_database:/app/database -v mysite_media:/app/media "
         f"mysite-django:{REL} python -c {quote(source('sqlite_backup'))} /app/database/db.sqlite3 "
         "> /b/x.sqlite3.tmp; rc=$?; "
         "if [ $rc -eq 0 ]; then mv /b/x.sqlite3.tmp /b/x.sqlite3; else rm -f /b/x.sqlite3.tmp; fi; exit $rc")

@@ -7,7 +7,7 @@ from deploy import lock, pipeline, releases
 from deploy.commands import compose, database, docker, health, shell, system
 from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
-from deploy.config import DeployConfig
+from deploy.config import AppConfig, DeployConfig
 from deploy.errors import DeployError
 from tests.harness.deploy_case import (
     BACKUP,
@@ -187,7 +187,7 @@ ROLLBACK_PRE = [*preflight(), Command(commands.listing(P), out=f"{OLD}\n{NEW}\n"
 def test_rollback_switches_back_to_the_previous_release(monkeypatch):
     monkeypatch.setattr(lock, "holder", lambda sha, action="deploy", now=None: "HOLDER")
     monkeypatch.setattr(releases, "audit_line", lambda **k: f"{k['action']} {k['release']} {k['result']}")
-    direct = health.direct_check(OLD_C, "blog.example", CFG.health_timeout)
+    direct = health.direct_check(OLD_C, "blog.example", CFG.health_timeout, AppConfig())
     with MockRemote() as mock:
         mock.expect_sessions(session(
             *ROLLBACK_PRE, LOCK, Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),

@@ -360,3 +360,10 @@ def test_serve_socket_without_the_socket_exits_3_and_leaves_the_link(tmp_path):
     done = serve_socket(tmp_path)
     assert (done.returncode, done.stdout) == (3, f"no socket {socket.gethostname()}.sock in {tmp_path}\n")
     assert os.readlink(tmp_path / "serving.sock") == "the-serving-container.sock"
+
+
+def test_probe_asks_the_apps_own_health_path(answers):
+    answers.answers = {"/up": 200, "/": 200}  # another app's contract: no /healthz at all
+    result = run("probe", f"http://127.0.0.1:{answers.server_address[1]}", "shop.example.test", "/up")
+    assert (result.returncode, result.stdout.decode().strip()) == (0, "/up: 200 /: 200")
+    assert answers.requests == [("/up", "shop.example.test"), ("/", "shop.example.test")]

@@ -75,6 +75,7 @@ def test_a_one_off_job_gets_the_apps_secrets_and_the_stacks_network():
         "docker service create --detach --quiet --name mysite_migrate_r1 --mode replicated-job "
         "--restart-condition none --network mysite_default --label mysite.project=mysite "
         "--secret source=mysite_django_secret_key_x,target=django_secret_key --env 'DJANGO_ALLOWED_HOSTS=a b' "
+        "--env DJANGO_SETTINGS_MODULE=mysite.settings.production "
         "mysite-django:r1 python manage.py migrate --noinput >/dev/null")
 
 

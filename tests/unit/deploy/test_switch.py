@@ -7,7 +7,7 @@ from fabric.testing.base import Command, MockRemote
 
 from deploy import switch as sw
 from deploy.commands import compose, docker, health
-from deploy.config import DeployConfig
+from deploy.config import AppConfig, DeployConfig
 from deploy.errors import DeployError
 from deploy.scripts import source
 from tests.harness.mockremote import names, remote, routed, session
@@ -19,15 +19,17 @@ HTTPS_ENV = "/home/deploy/apps/mysite/shared/.envs/.https"
 NEW, OLD = "20261124100509-bbbbbbb", "20261123090000-aaaaaaa"
 NEW_C, OLD_C = f"mysite-{NEW}", f"mysite-{OLD}"
 LIST = docker.app_containers("mysite")
-DIRECT = health.direct_check(NEW_C, "blog.example", 60)
-VIA_NGINX = health.nginx_check("mysite_nginx_1", "blog.example", 60)
+DIRECT = health.direct_check(NEW_C, "blog.example", 60, AppConfig())
+VIA_NGINX = health.nginx_check("mysite_nginx_1", "blog.example", 60, AppConfig())
 
 
 def test_run_app_is_the_contract_from_architecture():
     assert docker.run_app(N, NEW) == (
         f"docker run -d --name {NEW_C} --network mysite_default --network-alias {NEW_C} --env-file {ENV} "
         f'--env-file "$(test -f {HTTPS_ENV} && echo {HTTPS_ENV} || echo /dev/null)" '
-        "-e MYSITE_MIGRATE_ON_START=0 -e MYSITE_SOCKET_DIR=/run/app-sockets --restart unless-stopped "
+        "-e MYSITE_MIGRATE_ON_START=0 -e MYSITE_SOCKET_DIR=/run/app-sockets "
+        "-e DJANGO_SETTINGS_MODULE=mysite.settings.production -e MYSITE_APP_WSGI=mysite.wsgi:application "
+        "-e MYSITE_APP_PORT=8000 -e MYSITE_APP_HEALTH_PATH=/healthz --restart unless-stopped "
         "-v mysite_database:/app/database -v mysite_static:/srv/static -v mysite_media:/app/media "
         f"-v mysite_sockets:/run/app-sockets --label mysite.project=mysite --label mysite.release={NEW} "
         f"mysite-django:{NEW}")
@@ -43,6 +45,7 @@ def test_stack_runs_compose_in_the_release_with_its_tag_and_the_shared_env_file(
         "MYSITE_NGINX_ENV_FILE=/home/deploy/apps/mysite/shared/.envs/.nginx "
         "MYSITE_POSTGRES_ENV_FILE=/home/deploy/apps/mysite/shared/.envs/.postgres "
         "MYSITE_HTTP_ADDR=0.0.0.0 MYSITE_HTTP_PORT=80 MYSITE_HTTPS_PORT=443 "
+        "MYSITE_APP_WSGI=mysite.wsgi:application MYSITE_APP_PORT=8000 MYSITE_APP_HEALTH_PATH=/healthz "
         "docker-compose -p mysite -f production.yml build")
     assert " docker compose -p mysite -f production.yml up -d --no-deps nginx" in compose.stack(
         N, NEW, "up -d --no-deps nginx", kind="v2")
@@ -72,7 +75,7 @@ def test_old_containers_stop_gracefully_then_go():
 def test_checks_ask_healthz_and_home_with_the_site_host():
     assert DIRECT == (
         "broken=0; end=$(($(date +%s)+60)); until docker exec " + NEW_C + " python -c " + quote(source("probe"))
-        + " http://127.0.0.1:8000 blog.example; do "
+        + " http://127.0.0.1:8000 blog.example /healthz; do "
         "if [ $? -eq 3 ]; then broken=$((broken+1)); else broken=0; fi; if [ $broken -ge 10 ]; then exit 3; fi; "
         "if [ \"$(docker inspect -f '{{.State.Status}} {{.RestartCount}}' "
         + NEW_C + " 2>/dev/null)\" != 'running 0' ]; then echo '" + NEW_C + " is not running (crashed or restarting)'; "
@@ -80,7 +83,7 @@ def test_checks_ask_healthz_and_home_with_the_site_host():
         "fi; if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
     # through nginx: no cache to wait out (nginx follows the socket's link at each connection)
     assert VIA_NGINX == ("end=$(($(date +%s)+60)); until docker exec mysite_nginx_1 python3 -c "
-                         + quote(source("probe")) + " http://127.0.0.1:80 blog.example; "
+                         + quote(source("probe")) + " http://127.0.0.1:80 blog.example /healthz; "
                          "do if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
 
 

@@ -14,7 +14,7 @@ from deploy import lock, operations, pipeline, releases
 from deploy import switch as sw
 from deploy.commands import docker, health, warm
 from deploy.commands import releases as commands
-from deploy.config import DeployConfig
+from deploy.config import AppConfig, DeployConfig
 from deploy.errors import DeployError
 from deploy.names import Names
 from tests.harness import deploy_case as case
@@ -109,8 +109,8 @@ def test_the_timer_waits_for_the_lock_and_gives_up_after_an_hour(tmp_path):
 
 # --- the deploy keeps the replaced container warm; restarts do not ----------------------------------
 
-NEW_DIRECT = health.direct_check(B_C, "blog.example", 60)
-VIA_NGINX = health.nginx_check("mysite_nginx_1", "blog.example", 60)
+NEW_DIRECT = health.direct_check(B_C, "blog.example", 60, AppConfig())
+VIA_NGINX = health.nginx_check("mysite_nginx_1", "blog.example", 60, AppConfig())
 
 
 def deploy_switch(*commands, keep_warm=600):
@@ -165,7 +165,7 @@ def test_a_restart_with_new_settings_keeps_nothing_warm():
 
 # --- the rollback to the warm container ---------------------------------------------------------------
 
-OLD_DIRECT = health.direct_check(A_C, "blog.example", 60)
+OLD_DIRECT = health.direct_check(A_C, "blog.example", 60, AppConfig())
 ROLLBACK_PRE = [*case.preflight(), Command(commands.listing(N), out=f"{A}\n{B}\n".encode()),
                 Command(commands.read_current(N), out=f"releases/{B}".encode()), commands.image_exists(N, A),
                 Command(f"sed -n 's/^DJANGO_ALLOWED_HOSTS=//p' {N.env_file}", out=b"blog.example\n")]
