@@ -7,8 +7,7 @@ from types import SimpleNamespace
 import pytest
 from fabric import Connection
 
-from deploy import config, images, pipeline, releases
-from deploy import swarm as cluster
+from deploy import config, images, pipeline, releases, swarm_release
 from deploy.commands import docker, swarm, warm
 from deploy.commands.releases import read_current
 from deploy.config import DeployConfig
@@ -107,7 +106,7 @@ def test_a_swarm_deploy_of_another_app_sends_no_name_of_the_blog(machine, monkey
         swarm.task_container(shop, swarm.POSTGRES_SERVICE): "c0ffee\n",  # the backup's pg_dump runs in it
         swarm.job_state(shop.scoped(f"migrate_{release.replace('-', '_')}")): "Complete 2 seconds ago\n",
         swarm.update_state(shop): "completed\n"})
-    cluster.deploy([Host(Connection(SERVER))], SHOP, allow_unsafe_migrations=True)
+    swarm_release.deploy([Host(Connection(SERVER))], SHOP, allow_unsafe_migrations=True)
     sent = [line for line in machine.remote if line.startswith(("run: ", "sudo: ", "put: "))]
     assert any("docker stack deploy" in line and line.endswith(" shop >/dev/null") for line in sent), sent
     assert [line for line in sent if "mysite" in line] == []
