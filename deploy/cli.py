@@ -58,7 +58,7 @@ def target(c: Any, *, accept_new_host_key: bool = False, dry_run: bool = False, 
 def targets(c: Any, nodes: str | None = None, *, accept_new_host_key: bool = False, dry_run: bool = False,
             check: Callable[[Any], Any] | None = None, connect: bool = True, **config_flags: Any):
     """The cluster's nodes (``--nodes``, else ``swarm: nodes:`` in fabric.yaml), each connected with its host
-    key checked (``connect=False``: not yet, `deploy.swarm.answering` does it); returns ``(hosts, config)``,
+    key checked (``connect=False``: not yet, `deploy.swarm_cluster.answering` does it); returns ``(hosts, config)``,
     the manager first. ``check(config)``: the task's own checks of options that name nodes, made before any
     connection."""
     from fabric import Connection

@@ -8,7 +8,17 @@ from pathlib import Path
 from invoke import Collection
 
 from deploy import bootstrap as bootstrapping
-from deploy import checks, database_move, legacy, operations, pipeline, services, swarm
+from deploy import (
+    checks,
+    database_move,
+    legacy,
+    operations,
+    pipeline,
+    services,
+    swarm_cluster,
+    swarm_operations,
+    swarm_release,
+)
 from deploy import https as tls
 from deploy.arguments import POSITIVE
 from deploy.cli import check_settings, guarded, target, targets, task
@@ -181,10 +191,10 @@ NODES = {"nodes": "the cluster's nodes, the manager first: deploy@a,deploy@b:222
 def swarm_bootstrap(c, nodes=None, db_node=None, accept_new_host_key=False, dry_run=False):
     """Make the nodes one Docker Swarm (the first manages it); run again to add a node."""
     hosts, config = targets(c, nodes, accept_new_host_key=accept_new_host_key, dry_run=dry_run,
-                            check=lambda config: swarm.check_db_node(config, db_node))
+                            check=lambda config: swarm_cluster.check_db_node(config, db_node))
     for host in hosts:
         bootstrapping.bootstrap(host, config)
-    swarm.bootstrap(hosts, config, db_node=db_node)
+    swarm_cluster.bootstrap(hosts, config, db_node=db_node)
 
 
 @task(name="deploy", help={**NODES, **DRY_RUN, "dirty": "deploy even with uncommitted changes (ships the working tree)",
@@ -194,7 +204,7 @@ def swarm_bootstrap(c, nodes=None, db_node=None, accept_new_host_key=False, dry_
 def swarm_deploy(c, nodes=None, dirty=False, allow_unsafe_migrations=False, dry_run=False):
     """Build here once, ship to every node, migrate once, and let Swarm roll the release out."""
     hosts, config = targets(c, nodes, dry_run=dry_run)
-    swarm.deploy(hosts, config, dirty=dirty, allow_unsafe_migrations=allow_unsafe_migrations)
+    swarm_release.deploy(hosts, config, dirty=dirty, allow_unsafe_migrations=allow_unsafe_migrations)
 
 
 @task(name="status", help=NODES)
@@ -202,8 +212,8 @@ def swarm_deploy(c, nodes=None, dirty=False, allow_unsafe_migrations=False, dry_
 def swarm_status(c, nodes=None):
     """Show the cluster: nodes, the release, and each service's tasks per node."""
     hosts, config = targets(c, nodes, connect=False)
-    hosts = swarm.answering(hosts, config)
-    swarm.status(hosts, config)
+    hosts = swarm_cluster.answering(hosts, config)
+    swarm_operations.status(hosts, config)
 
 
 @task(name="rollback", help={**NODES, **DRY_RUN})
@@ -211,7 +221,7 @@ def swarm_status(c, nodes=None):
 def swarm_rollback(c, nodes=None, dry_run=False):
     """Roll the app back to the release before, with Swarm's rolling update."""
     hosts, config = targets(c, nodes, dry_run=dry_run)
-    swarm.rollback(hosts, config)
+    swarm_release.rollback(hosts, config)
 
 
 @task(name="backup", help={**NODES, "output": "where to save it (default: backups/cluster-<time>.pgdump)"})
@@ -221,8 +231,8 @@ def swarm_backup(c, nodes=None, output=None):
     if output is not None:
         output = str(checks.new_file(output, "--output"))
     hosts, config = targets(c, nodes, connect=False)
-    hosts = swarm.answering(hosts, config, database=True)
-    swarm.backup_to(hosts, config, output=output)
+    hosts = swarm_cluster.answering(hosts, config, database=True)
+    swarm_operations.backup_to(hosts, config, output=output)
 
 
 @task(name="restore", help={**NODES, "file": "the .pgdump to restore", "yes": "do not ask for confirmation"})
@@ -230,10 +240,10 @@ def swarm_backup(c, nodes=None, output=None):
 def swarm_restore(c, file, nodes=None, yes=False):
     """Replace the cluster's database with a dump, keeping a copy of what it replaces."""
     data = operations.backup_file(file, yes=yes)
-    swarm.check_dump(str(data))
+    swarm_operations.check_dump(str(data))
     hosts, config = targets(c, nodes, connect=False)
-    hosts = swarm.answering(hosts, config, database=True)
-    swarm.restore(hosts, config, str(data), yes=yes)
+    hosts = swarm_cluster.answering(hosts, config, database=True)
+    swarm_operations.restore(hosts, config, str(data), yes=yes)
 
 
 @task(name="manage", help={**NODES, "command": 'the manage.py command line, quoted, e.g. "createsuperuser"'})
@@ -242,8 +252,8 @@ def swarm_manage(c, command, nodes=None):
     """Run a manage.py command in an app task (interactive on a terminal)."""
     words = checks.manage_command(command)
     hosts, config = targets(c, nodes, connect=False)
-    hosts = swarm.answering(hosts, config)
-    swarm.manage(hosts, config, words)
+    hosts = swarm_cluster.answering(hosts, config)
+    swarm_operations.manage(hosts, config, words)
 
 
 @task(name="logs", help={**NODES, "service": "mysite (the app), nginx or postgres", "follow": "keep streaming",
@@ -251,18 +261,18 @@ def swarm_manage(c, command, nodes=None):
 @guarded
 def swarm_logs(c, nodes=None, service="mysite", lines=100, follow=False):
     """Show a service's logs from every node."""
-    swarm.check_service(service)
+    swarm_operations.check_service(service)
     hosts, config = targets(c, nodes, connect=False)
-    hosts = swarm.answering(hosts, config)
-    swarm.logs(hosts, config, service=service, lines=lines, follow=follow)
+    hosts = swarm_cluster.answering(hosts, config)
+    swarm_operations.logs(hosts, config, service=service, lines=lines, follow=follow)
 
 
 @task(name="remove-node", help={**NODES, "host": "the node to take out, as given in --nodes"})
 @guarded
 def swarm_remove_node(c, host, nodes=None):
     """Drain a node (its tasks move first), then take it out of the swarm."""
-    hosts, config = targets(c, nodes, check=lambda config: swarm.check_leaving(config, host))
-    swarm.remove_node(hosts, config, host)
+    hosts, config = targets(c, nodes, check=lambda config: swarm_cluster.check_leaving(config, host))
+    swarm_cluster.remove_node(hosts, config, host)
 
 
 def collection(fabfile: str) -> Collection:

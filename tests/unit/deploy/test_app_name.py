@@ -8,8 +8,7 @@ from types import SimpleNamespace
 import pytest
 from fabric import Connection
 
-from deploy import config, images, pipeline, releases
-from deploy import swarm as cluster
+from deploy import config, images, pipeline, releases, swarm_release
 from deploy.commands import docker, swarm, warm
 from deploy.commands.releases import read_current
 from deploy.config import AppConfig, DeployConfig
@@ -117,7 +116,7 @@ def swarm_deploy(machine, monkeypatch, config: DeployConfig) -> list[str]:
         swarm.task_container(shop, swarm.POSTGRES_SERVICE): "c0ffee\n",  # the backup's pg_dump runs in it
         swarm.job_state(shop.scoped(f"migrate_{release.replace('-', '_')}")): "Complete 2 seconds ago\n",
         swarm.update_state(shop): "completed\n"})
-    cluster.deploy([Host(Connection(SERVER))], config, allow_unsafe_migrations=True)
+    swarm_release.deploy([Host(Connection(SERVER))], config, allow_unsafe_migrations=True)
     return [line for line in machine.remote if line.startswith(("run: ", "sudo: ", "put: "))]
 
 

@@ -112,7 +112,7 @@ def test_only_builders_quote_for_the_shell(path):
 
 
 def test_the_task_modules_are_found():
-    assert {"deploy.pipeline", "deploy.swarm", "deploy.database_move", "deploy.operations"} <= task_modules()
+    assert {"deploy.pipeline", "deploy.swarm_release", "deploy.database_move", "deploy.operations"} <= task_modules()
     assert "deploy.cli" not in task_modules()
 
 

@@ -1,0 +1,76 @@
+"""What runs on the cluster, as the release and the day-two tasks both see it: the app service's release,
+the tasks per node, one-off tasks with the app's secrets, and a pg_dump on the database node. The step
+modules share these; no task is wired to this module."""
+
+import time
+
+from deploy import envfile, releases
+from deploy.commands import backup, swarm
+from deploy.config import DeployConfig
+from deploy.errors import DeployError
+from deploy.host import Host
+from deploy.names import Names
+from deploy.output import say, step, tail
+from deploy.swarm_nodes import db_host
+
+APP_SECRETS = ("django_secret_key", "database_url")
+CONVERGE_SECONDS = 600
+
+
+def current_image(manager: Host, names: Names) -> str:
+    """The release the app service runs now ('' before the first deploy)."""
+    image = manager.probe(swarm.service_image(names, names.alias)).stdout.strip()
+    return image.split(":", 1)[1].split("@")[0] if ":" in image else ""
+
+
+def show_tasks(manager: Host, names: Names) -> None:
+    for line in manager.probe(swarm.tasks(names)).stdout.splitlines():
+        say(f"    {line}")
+
+
+def job_secrets(secrets: dict[str, str]) -> dict[str, str]:
+    return {target: secrets[target] for target in APP_SECRETS}
+
+
+def job_env(env: envfile.EnvFile) -> dict[str, str]:
+    return {"DJANGO_SECRET_KEY_FILE": "/run/secrets/django_secret_key",
+            "DATABASE_URL_FILE": "/run/secrets/database_url",
+            "DJANGO_ALLOWED_HOSTS": env.values.get("DJANGO_ALLOWED_HOSTS", ""), "MYSITE_MIGRATE_ON_START": "0"}
+
+
+def run_job(manager: Host, names: Names, name: str, image: str, command: str, secrets: dict[str, str],
+            env: envfile.EnvFile, *, title: str, seconds: int = 900) -> str:
+    """A one-off task (the app's secrets, the stack's network), waited for; returns its output."""
+    with step(title):
+        manager.run(swarm.remove_service(name))
+        manager.run(swarm.job(names, name, image, command, job_secrets(secrets), job_env(env)))
+        try:
+            deadline = time.monotonic() + seconds
+            state = ""
+            while time.monotonic() < deadline and not manager.dry_run:
+                state = manager.probe(swarm.job_state(name)).stdout.strip()
+                if state.startswith(("Complete", "Failed", "Rejected", "Shutdown")):
+                    break
+                time.sleep(1)
+            output = manager.probe(swarm.job_logs(name)).stdout
+            if not state.startswith("Complete") and not manager.dry_run:
+                tail(f"{name} output", output, 20)
+                raise DeployError(f"the one-off task {name} ended {state or 'without finishing'} (output above); "
+                                  "nothing was rolled out: the previous release keeps serving")
+            return output
+        finally:
+            manager.run(swarm.remove_service(name))
+
+
+def dump_database(hosts: list[Host], names: Names, config: DeployConfig, label: str) -> str:
+    """pg_dump in the PostgreSQL task's container, on the node that holds it; the dump stays there."""
+    node = db_host(hosts, config)
+    node_names = Names.of(config, node.home)
+    container = node.probe(swarm.task_container(names, swarm.POSTGRES_SERVICE)).stdout.strip()
+    if not container and not node.dry_run:
+        raise DeployError(f"PostgreSQL does not run on {node.name}, the database node: see `fab swarm.status`")
+    target = f"{node_names.backups}/{backup.backup_name(label, releases.stamp(), suffix=backup.PG_SUFFIX)}"
+    node.run(backup.pg_dump_in(node_names, container or "POSTGRES", target), timeout=1800,
+             what="the database backup failed; nothing was rolled out")
+    say(f"    {node.name}:{target}")
+    return target

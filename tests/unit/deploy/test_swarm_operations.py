@@ -1,0 +1,61 @@
+"""`fab swarm.restore`: a restore migrates with the serving release's one-off task, as a deploy does."""
+
+import json
+
+import pytest
+
+from deploy import envfile, swarm_operations, swarm_stack
+from deploy.backups import HEADERS, POSTGRES
+from deploy.commands import swarm
+from deploy.config import DeployConfig
+from deploy.errors import DeployError
+from tests.harness.mockremote import names
+from tests.harness.swarm_node import Node
+
+P = names()
+SPEC = {"Image": "mysite-django:20261124100509-bbbbbbb",
+        "Env": ["DJANGO_SECRET_KEY_FILE=/run/secrets/django_secret_key", "DJANGO_ALLOWED_HOSTS=blog.example"],
+        "Secrets": [{"File": {"Name": "django_secret_key"}, "SecretName": "mysite_django_secret_key_aaaaaaaaaaaa"},
+                    {"File": {"Name": "database_url"}, "SecretName": "mysite_database_url_bbbbbbbbbbbb"}]}
+MIGRATE = "mysite_migrate_20261124100509_bbbbbbb"
+
+
+def manager_with(spec: dict | None) -> Node:
+    return Node("deploy@a:22", {
+        swarm.task_container(P, swarm.POSTGRES_SERVICE): "pg1\n",
+        swarm.container_spec(P, P.alias): json.dumps(spec) + "\n" if spec else "",
+        swarm.job_state(MIGRATE): "Complete 2 seconds ago\n"})
+
+
+def restore(tmp_path, manager):
+    dump = tmp_path / "site.pgdump"
+    dump.write_bytes(HEADERS[POSTGRES] + b"rest of the dump")
+    swarm_operations.restore([manager], DeployConfig(), str(dump), yes=True)
+
+
+def test_a_restore_migrates_with_the_serving_releases_one_off_task(tmp_path):
+    manager = manager_with(SPEC)
+    restore(tmp_path, manager)
+    kinds = [next((kind for kind in ("pg_dump", "upload", "pg_restore", "service create", "service rm", "lock")
+                   if kind in command), command) for command in manager.sent]
+    assert kinds == ["lock", "pg_dump", "upload", "pg_restore", "service rm", "service create", "service rm", "lock"]
+    secrets = {target: item["SecretName"] for item in SPEC["Secrets"] for target in [item["File"]["Name"]]}
+    assert manager.sent[5] == swarm.job(P, MIGRATE, "mysite-django:20261124100509-bbbbbbb",
+                                        "python manage.py migrate --noinput", secrets,
+                                        swarm_stack.job_env(envfile.EnvFile("", {
+                                            "DJANGO_ALLOWED_HOSTS": "blog.example"})))
+
+
+def test_a_restore_before_the_first_deploy_leaves_the_migration_to_it(tmp_path, capsys):
+    manager = manager_with(None)
+    restore(tmp_path, manager)
+    assert not any("service create" in command for command in manager.sent)
+    assert "the first `fab swarm.deploy` migrates the restored database" in capsys.readouterr().out
+
+
+def test_a_migration_that_fails_after_a_restore_says_the_data_is_restored(tmp_path):
+    manager = manager_with(SPEC)
+    manager.answers[swarm.job_state(MIGRATE)] = "Failed 1 second ago\n"
+    with pytest.raises(DeployError, match="the database is restored, but migrating it to 20261124100509-bbbbbbb "
+                                          "failed: .* run `fab swarm.manage migrate`"):
+        restore(tmp_path, manager)
