@@ -56,8 +56,18 @@ control_socket_disable = True
 
 
 def on_starting(server):
-    """One line in the log: the workers and threads chosen, and why."""
+    """One line in the log: the workers and threads chosen, and why; nginx's link cleared for a plain up."""
     server.log.info("sizing: %s workers x %s threads; %s", workers, threads, sizing.reason)
+    clear_link()
+
+
+def clear_link() -> None:
+    """A plain `compose up` after a deploy: MYSITE_SOCKET is nginx's link, which points at the socket of a
+    deploy's container, gone with it. bind() refuses a path a link holds, even a dangling one (gunicorn
+    then retries and stops): the link goes, and this container's socket takes its place."""
+    path = os.environ.get("MYSITE_SOCKET")
+    if path and os.path.islink(path):
+        os.unlink(path)
 
 
 def post_worker_init(worker):
