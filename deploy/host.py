@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -29,6 +30,7 @@ from deploy.errors import DeployError, RemoteCommandFailed
 from deploy.output import say
 
 CONNECT_TIMEOUT = 10
+NO_EXIT_STATUS = -1  # what Fabric reports for a channel closed before the command sent its exit status
 
 
 class Host:
@@ -59,7 +61,12 @@ class Host:
             kwargs["in_stream"] = io.StringIO(stdin)  # sent, then the remote stdin is closed
         elif not pty:
             kwargs["in_stream"] = False  # never wait on our own stdin (CI has none)
+        started = time.monotonic()
         result = self._call(self.conn.run, command, **kwargs)
+        if timeout is not None and result.exited == NO_EXIT_STATUS and time.monotonic() - started >= timeout:
+            # invoke's timer closed the channel, but was still closing it when invoke asked whether it had
+            # fired (a busy machine): no CommandTimedOut, only a result without an exit status
+            raise timed_out(self, timeout)
         if result.failed and not warn:
             raise RemoteCommandFailed(command, result.exited, result.stdout + result.stderr, what)
         return result

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import fabric.runners
 import paramiko
 import pytest
 from fabric import Config, Connection
@@ -317,6 +318,21 @@ def test_a_timeout_is_one_line_that_never_shows_the_command(identity, known):
     assert str(info.value) == (f"a command on deploy@127.0.0.1:{server.port} did not finish within 1 s (it may "
                                "still be running there): see `fab status`, then run this again")
     assert info.value.__cause__ is None and info.value.__suppress_context__  # invoke's message is not chained
+
+
+def test_a_timeout_is_one_line_also_when_invoke_asks_before_its_timer_has_finished(identity, known, monkeypatch):
+    # on a busy machine invoke's timer thread may still be closing the channel when invoke asks whether the
+    # timer fired (Runner.timed_out: "not alive"): it then reports a result without an exit status, no timeout
+    monkeypatch.setattr(fabric.runners.Remote, "timed_out", property(lambda self: False))
+    secret = "postgres://mysite:S3cretPassw0rd@postgres:5432/mysite"
+    with SSHServer(delay=3) as server:
+        known.write_text(server.known_hosts_line())
+        conn = Connection(f"deploy@127.0.0.1:{server.port}", connect_kwargs=dict(identity))
+        host = connect(conn, known_hosts=str(known))
+        with pytest.raises(DeployError) as info:
+            host.run(f"pg_dump --dbname={secret}", timeout=1)
+    assert str(info.value) == (f"a command on deploy@127.0.0.1:{server.port} did not finish within 1 s (it may "
+                               "still be running there): see `fab status`, then run this again")
 
 
 def _remote(**kwargs):
