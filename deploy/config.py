@@ -7,7 +7,7 @@ import difflib
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -108,9 +108,7 @@ def _swarm(value: Any, where: str, base: SwarmConfig | None = None) -> SwarmConf
     values: dict[str, Any] = {}
     for key, item in value.items():
         if key not in SWARM_KEYS:
-            close = difflib.get_close_matches(str(key), SWARM_KEYS, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else f" (known keys: {', '.join(SWARM_KEYS)})"
-            raise DeployError(f"{where}: unknown swarm key {key!r}{hint}")
+            raise _unknown_key(key, where, "swarm", SWARM_KEYS, SWARM_KEYS)
         if item is None:
             continue
         if key == "nodes":
@@ -146,11 +144,7 @@ def _coerce(key: str, value: Any) -> Any:
         return _swarm(value, "fabric.yaml")
     kind = KEYS[key].type
     if kind is int or kind == "int":
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise DeployError(f"deploy setting {key} must be a whole number, not {value!r}") from None
-        return number
+        return _coerce_int(key, value)
     return str(value).strip()
 
 
@@ -162,9 +156,7 @@ def _app(value: Any, where: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, item in value.items():
         if key not in APP_KEYS:
-            close = difflib.get_close_matches(str(key), APP_KEYS, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else f" (known keys: {', '.join(APP_KEYS)})"
-            raise DeployError(f"{where}: unknown app key {key!r}{hint}")
+            raise _unknown_key(key, where, "app", APP_KEYS, APP_KEYS)
         if item is not None:
             values[key] = _coerce_int(f"app {key}", item) if key == "port" else str(item).strip()
     return values
@@ -276,9 +268,14 @@ def _check_compose_file(name: str) -> None:
 
 
 def unknown_key_error(key: str, where: str) -> DeployError:
-    close = difflib.get_close_matches(key, [*KEYS, *LEGACY_APP_KEYS], n=1)
-    hint = f" (did you mean {close[0]}?)" if close else f" (known keys: {', '.join(sorted(KEYS))})"
-    return DeployError(f"{where}: unknown deploy key {key!r}{hint}")
+    return _unknown_key(key, where, "deploy", [*KEYS, *LEGACY_APP_KEYS], sorted(KEYS))
+
+
+def _unknown_key(key: Any, where: str, section: str, candidates: Iterable[str], listed: Iterable[str]) -> DeployError:
+    """One line for a key ``section`` does not have: the nearest of ``candidates``, else the ``listed`` keys."""
+    close = difflib.get_close_matches(str(key), list(candidates), n=1)
+    hint = f" (did you mean {close[0]}?)" if close else f" (known keys: {', '.join(listed)})"
+    return DeployError(f"{where}: unknown {section} key {key!r}{hint}")
 
 
 def load(
