@@ -307,7 +307,8 @@ def test_an_empty_home_is_one_line():
 
 # --- a command that runs longer than its timeout -------------------------------------------------
 
-def test_a_timeout_is_one_line_that_never_shows_the_command(identity, known):
+def _dump_past_its_timeout(identity, known) -> tuple[DeployError, int]:
+    """A pg_dump with a password in its command line, on a server that answers after 3 s, given 1 s."""
     secret = "postgres://mysite:S3cretPassw0rd@postgres:5432/mysite"
     with SSHServer(delay=3) as server:
         known.write_text(server.known_hosts_line())
@@ -315,24 +316,23 @@ def test_a_timeout_is_one_line_that_never_shows_the_command(identity, known):
         host = connect(conn, known_hosts=str(known))
         with pytest.raises(DeployError) as info:
             host.run(f"pg_dump --dbname={secret}", timeout=1)
-    assert str(info.value) == (f"a command on deploy@127.0.0.1:{server.port} did not finish within 1 s (it may "
-                               "still be running there): see `fab status`, then run this again")
-    assert info.value.__cause__ is None and info.value.__suppress_context__  # invoke's message is not chained
+    return info.value, server.port
+
+
+def test_a_timeout_is_one_line_that_never_shows_the_command(identity, known):
+    error, port = _dump_past_its_timeout(identity, known)
+    assert str(error) == (f"a command on deploy@127.0.0.1:{port} did not finish within 1 s (it may "
+                          "still be running there): see `fab status`, then run this again")
+    assert error.__cause__ is None and error.__suppress_context__  # invoke's message is not chained
 
 
 def test_a_timeout_is_one_line_also_when_invoke_asks_before_its_timer_has_finished(identity, known, monkeypatch):
     # on a busy machine invoke's timer thread may still be closing the channel when invoke asks whether the
     # timer fired (Runner.timed_out: "not alive"): it then reports a result without an exit status, no timeout
     monkeypatch.setattr(fabric.runners.Remote, "timed_out", property(lambda self: False))
-    secret = "postgres://mysite:S3cretPassw0rd@postgres:5432/mysite"
-    with SSHServer(delay=3) as server:
-        known.write_text(server.known_hosts_line())
-        conn = Connection(f"deploy@127.0.0.1:{server.port}", connect_kwargs=dict(identity))
-        host = connect(conn, known_hosts=str(known))
-        with pytest.raises(DeployError) as info:
-            host.run(f"pg_dump --dbname={secret}", timeout=1)
-    assert str(info.value) == (f"a command on deploy@127.0.0.1:{server.port} did not finish within 1 s (it may "
-                               "still be running there): see `fab status`, then run this again")
+    error, port = _dump_past_its_timeout(identity, known)
+    assert str(error) == (f"a command on deploy@127.0.0.1:{port} did not finish within 1 s (it may "
+                          "still be running there): see `fab status`, then run this again")
 
 
 def _remote(**kwargs):
