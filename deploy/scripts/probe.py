@@ -43,9 +43,10 @@ def main(argv):
     opener = urllib.request.build_opener(NoRedirect)
     health, root = get(opener, base + path, host), get(opener, base + "/", host)
     print(f"{path}:", health, "/:", root)
-    if health == 200 and isinstance(root, int) and 200 <= root < 400:
+    answered = health == 200 and isinstance(root, int)  # the app is up and / gave a status
+    if answered and 200 <= root < 400:
         return 0
-    return UP_BUT_BROKEN if health == 200 and isinstance(root, int) and root >= 500 else 1
+    return UP_BUT_BROKEN if answered and root >= 500 else 1
 
 
 if __name__ == "__main__":

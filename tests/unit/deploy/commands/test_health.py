@@ -48,3 +48,10 @@ def test_the_check_through_nginx_asks_the_apps_health_path_on_nginxs_port():
         "end=$(($(date +%s)+30)); until docker exec shop-nginx python3 -c " + quote(source("probe"))
         + " http://127.0.0.1:80 shop.example /up; "
         "do if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
+
+
+def test_the_wait_loop_counts_the_exit_the_probe_gives_for_up_but_broken():
+    # the probe runs on the server from its source (deploy/scripts): it cannot import the builder's constant
+    from deploy.scripts import source
+
+    assert f"UP_BUT_BROKEN = {health.UP_BUT_BROKEN}\n" in source("probe")
