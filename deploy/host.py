@@ -61,12 +61,7 @@ class Host:
             kwargs["in_stream"] = io.StringIO(stdin)  # sent, then the remote stdin is closed
         elif not pty:
             kwargs["in_stream"] = False  # never wait on our own stdin (CI has none)
-        started = time.monotonic()
-        result = self._call(self.conn.run, command, **kwargs)
-        if timeout is not None and result.exited == NO_EXIT_STATUS and time.monotonic() - started >= timeout:
-            # invoke's timer closed the channel, but was still closing it when invoke asked whether it had
-            # fired (a busy machine): no CommandTimedOut, only a result without an exit status
-            raise timed_out(self, timeout)
+        result = self._timed(self.conn.run, command, **kwargs)
         if result.failed and not warn:
             raise RemoteCommandFailed(command, result.exited, result.stdout + result.stderr, what)
         return result
@@ -81,7 +76,7 @@ class Host:
                 # otherwise close the remote stdin before sudo reads it
                 kwargs.setdefault("in_stream", False)
             kwargs.setdefault("hide", True)
-            result = self._call(self.conn.sudo, shell.sh(command), warn=True, **kwargs)
+            result = self._timed(self.conn.sudo, shell.sh(command), warn=True, **kwargs)
             if result.failed and not warn:
                 raise RemoteCommandFailed(command, result.exited, result.stdout + result.stderr, what)
             return result
@@ -163,6 +158,16 @@ class Host:
                                   "nothing): give that user a home folder, then run the command again")
             self._home = home
         return self._home
+
+    def _timed(self, method: Any, command: str, **kwargs: Any) -> Result:
+        """``method(command)``; a command past its timeout is one line that never shows the command."""
+        started, timeout = time.monotonic(), kwargs.get("timeout")
+        result = self._call(method, command, **kwargs)
+        if timeout is not None and result.exited == NO_EXIT_STATUS and time.monotonic() - started >= timeout:
+            # invoke's timer closed the channel, but was still closing it when invoke asked whether it had
+            # fired (a busy machine): no CommandTimedOut, only a result without an exit status
+            raise timed_out(self, timeout)
+        return result
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:

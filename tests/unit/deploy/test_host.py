@@ -307,15 +307,18 @@ def test_an_empty_home_is_one_line():
 
 # --- a command that runs longer than its timeout -------------------------------------------------
 
-def _dump_past_its_timeout(identity, known) -> tuple[DeployError, int]:
-    """A pg_dump with a password in its command line, on a server that answers after 3 s, given 1 s."""
+def _dump_past_its_timeout(identity, known, sudo_password: str = "") -> tuple[DeployError, int]:
+    """A pg_dump with a password in its command line, on a server that answers after 30 s, given 1 s;
+    with ``sudo_password``, run through `sudo` with that password (--prompt-for-sudo-password)."""
     secret = "postgres://mysite:S3cretPassw0rd@postgres:5432/mysite"
-    with SSHServer(delay=3) as server:
+    with SSHServer(delay=30) as server:  # far past the 1 s, however busy the machine
         known.write_text(server.known_hosts_line())
         conn = Connection(f"deploy@127.0.0.1:{server.port}", connect_kwargs=dict(identity))
+        if sudo_password:
+            conn.config.sudo.password = sudo_password
         host = connect(conn, known_hosts=str(known))
         with pytest.raises(DeployError) as info:
-            host.run(f"pg_dump --dbname={secret}", timeout=1)
+            (host.sudo if sudo_password else host.run)(f"pg_dump --dbname={secret}", timeout=1)
     return info.value, server.port
 
 
@@ -331,6 +334,13 @@ def test_a_timeout_is_one_line_also_when_invoke_asks_before_its_timer_has_finish
     # timer fired (Runner.timed_out: "not alive"): it then reports a result without an exit status, no timeout
     monkeypatch.setattr(fabric.runners.Remote, "timed_out", property(lambda self: False))
     error, port = _dump_past_its_timeout(identity, known)
+    assert str(error) == (f"a command on deploy@127.0.0.1:{port} did not finish within 1 s (it may "
+                          "still be running there): see `fab status`, then run this again")
+
+
+def test_a_sudo_with_a_password_past_its_timeout_is_the_same_one_line(identity, known, monkeypatch):
+    monkeypatch.setattr(fabric.runners.Remote, "timed_out", property(lambda self: False))  # the busy machine's race
+    error, port = _dump_past_its_timeout(identity, known, sudo_password="pw")
     assert str(error) == (f"a command on deploy@127.0.0.1:{port} did not finish within 1 s (it may "
                           "still be running there): see `fab status`, then run this again")
 

@@ -351,10 +351,13 @@ def test_ctrl_c_while_servers_pull_ends_every_pull_and_tunnel_at_once(tmp_path, 
     hosts = [connect(Connection(f"deploy@127.0.0.1:{server.port}", connect_kwargs=identity), known_hosts=str(known))
              for server in servers]
 
+    sent = []
+
     def interrupt_when_both_pull():
         while not all(any("docker pull" in c for c in server.commands) for server in servers):
             time.sleep(0.05)
         time.sleep(0.2)
+        sent.append(time.monotonic())
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # Ctrl-C
 
     monkeypatch.setattr(images, "wait_until_answers", lambda port: None)
@@ -368,10 +371,14 @@ def test_ctrl_c_while_servers_pull_ends_every_pull_and_tunnel_at_once(tmp_path, 
             images.ship(hosts, local, BUILT)
     finally:
         signal.signal(signal.SIGINT, previous)
-    interrupted = time.monotonic()
+    # at once: seconds at most on a busy machine, where each hanging pull would otherwise wait its 30 minutes
+    assert time.monotonic() - sent[0] < 10
     for server in servers:
-        assert server.forwarded and not any(t.is_active() for t in server.forwarded)  # the tunnels are closed
+        # the tunnels are closed (the server's side sees the client's close a moment later on a busy machine)
+        deadline = time.monotonic() + 10
+        while any(t.is_active() for t in server.forwarded) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.forwarded and not any(t.is_active() for t in server.forwarded)
         assert server.commands[-1].startswith("docker logout 127.0.0.1:")  # and the login removed
         server.close()
     assert local.log[-2:] == [commands.registry_state(), commands.remove_registry()]
-    assert time.monotonic() - interrupted < 1
