@@ -4,17 +4,21 @@ SQLite or PostgreSQL, whichever the server's env file names (DATABASE_URL), with
 a backup is whole or absent, only the last `keep_backups` are kept, and a restore is all or nothing.
 """
 
+import os
+from pathlib import Path
+
 from deploy import releases
 from deploy.commands import backup, docker
 from deploy.commands import releases as commands
 from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.names import Names
-from deploy.output import say
+from deploy.output import say, step
 
 SQLITE, POSTGRES = "sqlite", "postgres"
 HEADERS = {SQLITE: b"SQLite format 3\x00", POSTGRES: b"PGDMP"}  # the first bytes of each kind of backup file
 SUFFIXES = {SQLITE: backup.SUFFIX, POSTGRES: backup.PG_SUFFIX}
+BACKUPS = Path("backups")  # here, where `fab backup` and `fab swarm.backup` save by default
 
 
 def file_kind(header: bytes) -> str:
@@ -57,3 +61,16 @@ def restore_command(names: Names, release: str, upload: str, database: str) -> s
     if database == POSTGRES:
         return backup.pg_restore(names, upload)
     return backup.restore(names, release, upload)
+
+
+def download(host: Host, target: str, local: str | Path, *, folder: Path | None = None) -> None:
+    """The backup ``target`` into ``local`` here, for this user's eyes only (it is the whole database): ``folder``
+    (the default one, when the user named no file) made 700, and the file created 600 before it fills."""
+    with step(f"download it to {local}"):
+        if folder is not None:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            folder.chmod(0o700)
+        if not host.dry_run:  # created 600 first: never readable by others, not even while it fills
+            os.close(os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+            os.chmod(local, 0o600)
+        host.get(target, str(local))

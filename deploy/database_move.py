@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from deploy import envfile, lock, releases
+from deploy import envfile, lock, preparation, releases
 from deploy.backups import POSTGRES, SQLITE, backup_database, server_database
 from deploy.commands import database, docker, files, shell
 from deploy.commands import releases as commands
@@ -43,8 +43,7 @@ ASIDE = "on-sqlite"  # the SQLite container steps aside as <its name>-on-sqlite 
 def to_postgres(host: Host, config: DeployConfig) -> None:
     started = time.monotonic()
     with step("preflight: the site on SQLite here and on the server"):
-        root = str(releases.repo_root())
-        env = envfile.load(os.path.join(root, config.env_file))
+        _, env = preparation.local_env(config)
         kind = docker_ready(host)
         names = Names.of(config, host.home)
         current = releases.parse_current(host.probe(commands.read_current(names)).stdout)
@@ -96,9 +95,8 @@ def to_postgres(host: Host, config: DeployConfig) -> None:
             if done or not routed_at:  # after routing, SQLite containers may still serve: they stay read-only
                 with step("writes are open again"):
                     host.run(database.writable(names, current), warn=True)
-        host.run(commands.append_audit(names, releases.audit_line(
-            who=lock.who(), action="to-postgres", sha=current.split("-")[-1], release=current, result="ok",
-            seconds=time.monotonic() - started)), warn=True)
+        preparation.audit(host, names, action="to-postgres", sha=current.split("-")[-1], release=current,
+                          result="ok", started=started)
     with step(f"write the PostgreSQL settings into {env.path} (every later deploy stays on PostgreSQL)"):
         if not host.dry_run:
             keep_settings(env.path, moved.values)
@@ -157,6 +155,7 @@ def _finish(host: Host, names: Names, env: envfile.EnvFile, current: str) -> boo
     if not (aside or on_sqlite or flagged):
         return False
     say(f"    {host.name} serves from PostgreSQL, but an earlier move stopped before the end: finishing it")
+    started = time.monotonic()
     with lock.held(host, names, lock.holder(current, action="to-postgres")):
         nginx = nginx_name(host, names)
         if not nginx and not host.dry_run:
@@ -170,9 +169,8 @@ def _finish(host: Host, names: Names, env: envfile.EnvFile, current: str) -> boo
                 complete(host, names, current, env.domain, nginx or names.default_nginx)
         with step("writes are open again"):
             host.run(database.writable(names, current))
-        host.run(commands.append_audit(names, releases.audit_line(
-            who=lock.who(), action="to-postgres", sha=current.split("-")[-1], release=current, result="finished",
-            seconds=0)), warn=True)
+        preparation.audit(host, names, action="to-postgres", sha=current.split("-")[-1], release=current,
+                          result="finished", started=started)
     say(f"{host.name} serves from PostgreSQL: the move is finished")
     return True
 

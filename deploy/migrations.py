@@ -20,11 +20,19 @@ from deploy.output import say
 
 def check(host: Host, names: Names, serving: str, root: str, sha: str, settings: str) -> None:
     """Refuse (one line naming the migration and the operation) when the release would break ``serving``."""
+    plan = applied(host, names, serving)
+    if plan is not None:
+        judge(plan, root, sha, settings)
+
+
+def applied(host: Host, names: Names, serving: str) -> str | None:
+    """The migrations ``serving`` has applied (`showmigrations --plan` in its container); None, said, when it does
+    not answer."""
     plan = host.probe(database.applied_migrations(names.container(serving)))
     if plan.failed or "[X]" not in plan.stdout:
         say(f"    migrations: {serving} does not answer, so nothing serves old code: not checked")
-        return
-    judge(plan.stdout, root, sha, settings)
+        return None
+    return plan.stdout
 
 
 def judge(plan: str, root: str, sha: str, settings: str) -> None:

@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from deploy import checks, lock, releases
-from deploy.backups import HEADERS, SUFFIXES, backup_database, file_kind, restore_command, server_database
+from deploy.backups import (
+    BACKUPS,
+    HEADERS,
+    SUFFIXES,
+    backup_database,
+    download,
+    file_kind,
+    restore_command,
+    server_database,
+)
 from deploy.commands import backup, docker, shell, warm
 from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
@@ -15,8 +24,6 @@ from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.names import Names
 from deploy.output import confirmed, say, step
-
-BACKUPS = Path("backups")  # here, where `fab backup` saves by default
 
 
 def _current(host: Host, names: Names) -> str:
@@ -130,14 +137,7 @@ def download_backup(host: Host, config: DeployConfig, output: Path | None = None
         raise DeployError("there is no database to back up on this server yet (the first deploy makes it)")
     suffix = Path(target).suffix
     local = output or BACKUPS / f"{host.conn.host}-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}{suffix}"
-    with step(f"download it to {local}"):
-        if output is None:  # the whole database: for this user's eyes only
-            BACKUPS.mkdir(mode=0o700, exist_ok=True)
-            BACKUPS.chmod(0o700)
-        if not host.dry_run:  # created 600 first: never readable by others, not even while it fills
-            os.close(os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-            os.chmod(local, 0o600)
-        host.get(target, str(local))
+    download(host, target, local, folder=BACKUPS if output is None else None)
     return local
 
 

@@ -8,15 +8,14 @@ import os
 import tempfile
 import time
 
-from deploy import envfile, images, lock, migrations, releases
+from deploy import envfile, images, lock, migrations, preparation, releases
 from deploy.backups import POSTGRES, SQLITE, backup_database, server_database
-from deploy.commands import compose
+from deploy.commands import compose, database
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError, RemoteCommandFailed
 from deploy.files import upload_private
 from deploy.host import Host
-from deploy.local import Local
 from deploy.names import Names
 from deploy.output import say, step, tail
 from deploy.postgres import ensure_postgres
@@ -52,7 +51,8 @@ def migrate(host: Host, names: Names, release: str, kind: str) -> None:
     # `compose run` (not `docker run`): on a first deploy it creates the project's network and volumes,
     # and the app image is the first to mount them, so the data folders belong to the app's user
     with step("migrate the database once, in a one-off container of the new image"):
-        _stack_or_explain(host, names, release, kind, compose.migrate(names), 1800, "migrate output",
+        _stack_or_explain(host, names, release, kind, compose.one_off(names, database.migrate()), 1800,
+                          "migrate output",
                           "migrations failed (output above); nothing was switched and the previous release keeps "
                           "serving: fix the migration and deploy again")
 
@@ -65,15 +65,6 @@ def _stack_or_explain(host: Host, names: Names, release: str, kind: str, words: 
     except RemoteCommandFailed as error:
         tail(what, error.output, BUILD_LOG_LINES)
         raise DeployError(message) from None
-
-
-def record(host: Host, names: Names, *, action: str, sha: str, release: str, result: str, started: float) -> None:
-    line = releases.audit_line(who=lock.who(), action=action, sha=sha, release=release, result=result,
-                               seconds=time.monotonic() - started)
-    try:
-        host.run(commands.append_audit(names, line), warn=True)
-    except DeployError as error:
-        say(f"  ! could not write the audit line ({error})")
 
 
 def prune(host: Host, names: Names, protect: set[str]) -> None:
@@ -109,34 +100,23 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_m
     """The whole pipeline; raises DeployError (one line) on any failure, after rolling back."""
     started = time.monotonic()
     with step("preflight: env file, git commit, docker on the server"):
-        root = str(releases.repo_root())
-        env = envfile.load(os.path.join(root, config.env_file))
-        envfile.check_settings_module(env, config.app.settings)
-        sha, is_dirty = releases.source(dirty, cwd=root)
-        if not releases.has_file(sha, config.compose_file, cwd=root):
-            raise DeployError(f"compose_file {config.compose_file} is not in commit {sha[:7]}: commit it, or set "
-                              "compose_file in fabric.yaml to the project's stack file (production.yml)")
+        source = preparation.local_preflight(
+            config, dirty, config.compose_file, setting="compose_file",
+            check_env=lambda env: envfile.check_settings_module(env, config.app.settings))
+        root, env, sha = source.root, source.env, source.sha
         kind = docker_ready(host)
         names = Names.of(config, host.home)
         require_free_ports(host, names)
         previous = current_release(host, names)
         if previous:
             require_same_database(env, server_database(host, names))
-            if allow_unsafe_migrations:
-                say("    migrations: not checked (--allow-unsafe-migrations)")
-            else:
-                migrations.check(host, names, previous, root, sha, config.gate_settings)
-        here = Local(dry_run=host.dry_run) if config.build == "local" else None
-        if here:
-            images.check_architecture(host, images.local_architecture(here))
-            images.check_tunnel(host)
-        say(f"    {'working tree (--dirty) as ' if is_dirty else 'commit '}{sha[:7]}, "
+            preparation.migration_gate(source, config.gate_settings, allow=allow_unsafe_migrations,
+                                       applied=lambda: migrations.applied(host, names, previous))
+        here = preparation.builder_here([host]) if config.build == "local" else None
+        say(f"    {'working tree (--dirty) as ' if source.dirty else 'commit '}{sha[:7]}, "
             f"domain {env.domain}, compose {kind}, images built {'here' if here else 'on the server'}")
-    release = releases.name(sha)
-    built = images.build_here(here, names, root, sha, release) if here else None
-    if built:
-        with step(f"check that {host.name} has room for the new layers"):
-            images.check_disk(host, built)
+    release = source.release
+    built = preparation.images_here(here, [host], names, source) if here else None
     with lock.held(host, names, lock.holder(sha)):
         result, switched = "failed", False
         try:
@@ -154,7 +134,7 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_m
                                     database=SQLITE if env.database == envfile.SQLITE else POSTGRES)
                 migrate(host, names, release, kind)
                 with step("ensure nginx is up"):
-                    nginx = ensure_nginx(host, names, release, kind)
+                    nginx = ensure_nginx(host, names, release, kind, env.domain)
                 switch(host, names, release, env.domain, nginx, keep_warm=config.keep_warm)
                 switched = True
             finally:
@@ -165,7 +145,7 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_m
             result = "ok"
             prune(host, names, {release, previous} - {""})
         finally:
-            record(host, names, action="deploy", sha=sha, release=release, result=result, started=started)
+            preparation.audit(host, names, action="deploy", sha=sha, release=release, result=result, started=started)
     say(f"deployed {release} to {host.name} in {time.monotonic() - started:.1f}s")
 
 
@@ -189,7 +169,7 @@ def rollback(host: Host, config: DeployConfig, to: str | None = None) -> None:
         result = "failed"
         try:
             with step("ensure nginx is up"):
-                nginx = ensure_nginx(host, names, target, kind)
+                nginx = ensure_nginx(host, names, target, kind, domain)
             warmed = use_warm(host, names, target, domain, nginx)
             if not warmed:
                 switch(host, names, target, domain, nginx)
@@ -197,8 +177,8 @@ def rollback(host: Host, config: DeployConfig, to: str | None = None) -> None:
                 host.run(commands.link_current(names, target))
             result = "ok"
         finally:
-            record(host, names, action="rollback", sha=target.split("-")[-1], release=target, result=result,
-                   started=started)
+            preparation.audit(host, names, action="rollback", sha=target.split("-")[-1], release=target,
+                              result=result, started=started)
     how = "its warm container was used" if warmed else "a fresh container of its image"
     say(f"rolled back to {target} on {host.name} in {time.monotonic() - started:.1f}s ({how})")
 

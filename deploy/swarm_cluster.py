@@ -3,7 +3,6 @@ manages it; a worker joins with the token on stdin, never in `ps`), the database
 and taken out; and the nodes a day-two task can reach."""
 
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from paramiko.ssh_exception import AuthenticationException, BadHostKeyException, SSHException
@@ -18,7 +17,7 @@ from deploy.output import say, step
 from deploy.preflight import check_sudo
 from deploy.report import Report
 from deploy.swarm_nodes import address, db_host, distinct_node_ids, host_by_name, node_id, parse_nodes
-from deploy.swarm_stack import CONVERGE_SECONDS, show_tasks
+from deploy.swarm_stack import CONVERGE_SECONDS, poll_until, show_tasks
 
 
 def bootstrap(hosts: list[Host], config: DeployConfig, db_node: str | None = None) -> None:
@@ -120,12 +119,8 @@ def remove_node(hosts: list[Host], config: DeployConfig, node: str) -> None:
     names = Names.of(config, manager.home)
     with step(f"drain {leaving.name}: its tasks start elsewhere before they stop there"):
         manager.run(swarm.drain(node_ref or "NODE"))
-        deadline = time.monotonic() + CONVERGE_SECONDS
-        while time.monotonic() < deadline and not manager.dry_run:
-            if not leaving.probe(swarm.task_container(names, names.alias)).stdout.strip() and \
-                    manager.probe(swarm.converged(names)).ok:
-                break
-            time.sleep(2)
+        poll_until(CONVERGE_SECONDS, lambda: not leaving.probe(swarm.task_container(names, names.alias)).stdout.strip()
+                   and manager.probe(swarm.converged(names)).ok, bool, dry_run=manager.dry_run)
     with step(f"{leaving.name} leaves the swarm"):
         leaving.run(swarm.leave(), warn=True)
         manager.run(swarm.remove_node(node_ref or "NODE"))

@@ -7,7 +7,7 @@ import sys
 import time
 
 from deploy import checks, envfile, lock
-from deploy.backups import HEADERS, POSTGRES, file_kind
+from deploy.backups import BACKUPS, HEADERS, POSTGRES, download, file_kind
 from deploy.commands import backup, docker, swarm
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
@@ -15,7 +15,7 @@ from deploy.host import Host
 from deploy.names import Names
 from deploy.output import confirmed, say, step
 from deploy.swarm_nodes import db_host, parse_nodes
-from deploy.swarm_stack import APP_SECRETS, current_image, dump_database, run_job, show_tasks
+from deploy.swarm_stack import APP_SECRETS, current_image, dump_database, migrate_job, show_tasks
 
 
 def status(hosts: list[Host], config: DeployConfig) -> None:
@@ -33,13 +33,8 @@ def backup_to(hosts: list[Host], config: DeployConfig, output: str | None = None
     node = db_host(hosts, config)
     with step("take a fresh pg_dump on the database node"):
         target = dump_database(hosts, names, config, label="manual")
-    local = output or os.path.join("backups", f"cluster-{time.strftime('%Y%m%d%H%M%S')}{backup.PG_SUFFIX}")
-    with step(f"download it to {local}"):
-        if output is None:
-            os.makedirs("backups", mode=0o700, exist_ok=True)
-        if not node.dry_run:
-            os.close(os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-        node.get(target, local)
+    local = output or os.path.join(BACKUPS, f"cluster-{time.strftime('%Y%m%d%H%M%S')}{backup.PG_SUFFIX}")
+    download(node, target, local, folder=BACKUPS if output is None else None)
     return local
 
 
@@ -92,9 +87,8 @@ def migrate_restored(manager: Host, names: Names) -> None:
     hosts = [item.partition("=")[2] for item in spec.get("Env") or [] if item.startswith("DJANGO_ALLOWED_HOSTS=")]
     env = envfile.EnvFile("the app service", {"DJANGO_ALLOWED_HOSTS": hosts[0] if hosts else ""})
     try:
-        run_job(manager, names, names.scoped(f"migrate_{release.replace('-', '_')}"), names.app_image(release),
-                "python manage.py migrate --noinput", secrets or {name: name for name in APP_SECRETS}, env,
-                title=f"migrate the restored database to {release} (a one-off task, as swarm.deploy runs it)")
+        migrate_job(manager, names, release, secrets or {name: name for name in APP_SECRETS}, env,
+                    title=f"migrate the restored database to {release} (a one-off task, as swarm.deploy runs it)")
     except DeployError as error:
         raise DeployError(f"the database is restored, but migrating it to {release} failed: fix the cause (the "
                           "one-off task's output is above), then run `fab swarm.manage migrate`") from error

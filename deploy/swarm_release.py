@@ -11,18 +11,26 @@ import os
 import tempfile
 import time
 
-from deploy import envfile, images, lock, migrations, releases
-from deploy.commands import docker, shell, swarm
+from deploy import envfile, images, lock, preparation, releases
+from deploy.commands import database, docker, shell, swarm
 from deploy.commands import releases as commands
 from deploy.commands.images import tag
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.host import Host
-from deploy.local import Local
 from deploy.names import Names
 from deploy.output import say, step
 from deploy.swarm_nodes import require_cluster
-from deploy.swarm_stack import CONVERGE_SECONDS, current_image, dump_database, run_job, show_tasks
+from deploy.swarm_stack import (
+    CONVERGE_SECONDS,
+    carry_https,
+    current_image,
+    dump_database,
+    migrate_job,
+    poll_until,
+    run_job,
+    show_tasks,
+)
 
 SECRETS = {"django_secret_key": "DJANGO_SECRET_KEY", "database_url": "DATABASE_URL",
            "postgres_password": "POSTGRES_PASSWORD"}  # the stack's secret -> the env file's value
@@ -39,7 +47,7 @@ def stack_env(names: Names, env: envfile.EnvFile, release: str, nginx_tag: str, 
               replicas: int) -> dict[str, str]:
     """The variables swarm.yml reads."""
     values = {"MYSITE_TAG": release, "MYSITE_NGINX_TAG": nginx_tag, "MYSITE_REPLICAS": str(replicas),
-              "MYSITE_HTTP_PORT": str(names.config.http_port),
+              "MYSITE_HTTP_PORT": str(names.config.http_port), "MYSITE_HTTPS_PORT": str(names.config.https_port),
               "DJANGO_ALLOWED_HOSTS": env.values.get("DJANGO_ALLOWED_HOSTS", ""),
               "POSTGRES_USER": env.values.get("POSTGRES_USER", ""), "POSTGRES_DB": env.values.get("POSTGRES_DB", "")}
     for key in ("WEB_CONCURRENCY", "DJANGO_HTTPS"):
@@ -55,30 +63,16 @@ def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_u
     started = time.monotonic()
     manager = hosts[0]
     with step(f"preflight: env file, git commit, the swarm of {len(hosts)} node(s)"):
-        root = str(releases.repo_root())
-        env = envfile.load(os.path.join(root, config.env_file))
-        if env.database != envfile.BUNDLED:
-            raise DeployError(f"{env.path}: a cluster needs the bundled PostgreSQL (SQLite cannot be shared between "
-                              "servers): `inv production.env --postgres` writes it for a new site; an existing "
-                              "one moves with `fab db.to-postgres` first (docs/SWARM.md)")
-        sha, is_dirty = releases.source(dirty, cwd=root)
-        if not releases.has_file(sha, swarm.STACK_FILE, cwd=root):
-            raise DeployError(f"{swarm.STACK_FILE} is not in commit {sha[:7]}: commit it")
+        source = preparation.local_preflight(config, dirty, swarm.STACK_FILE, check_env=require_bundled)
+        root, env, sha = source.root, source.env, source.sha
         require_cluster(hosts)
-        here = Local(dry_run=manager.dry_run)
-        arch = images.local_architecture(here)
-        for host in hosts:
-            images.check_architecture(host, arch)
-            images.check_tunnel(host)
+        here = preparation.builder_here(hosts)
         names = Names.of(config, manager.home)
         serving = current_image(manager, names)
-        say(f"    {'working tree as ' if is_dirty else 'commit '}{sha[:7]}, {len(hosts)} node(s), "
+        say(f"    {'working tree as ' if source.dirty else 'commit '}{sha[:7]}, {len(hosts)} node(s), "
             f"serving {serving or 'nothing yet (first deploy)'}")
-    release = releases.name(sha)
-    built = images.build_here(here, names, root, sha, release)
-    for host in hosts:
-        with step(f"check that {host.name} has room for the new layers"):
-            images.check_disk(host, built)
+    release = source.release
+    built = preparation.images_here(here, hosts, names, source)
     with lock.held(manager, names, lock.holder(sha)):
         result = "failed"
         try:
@@ -88,6 +82,8 @@ def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_u
                 for host in hosts:
                     host.run(tag(names.nginx_image(release), names.nginx_image(nginx_tag)))
             secrets = ensure_secrets(manager, names, env)
+            certs, env = carry_https(manager, names, env)  # https, once on, stays on (docs/SWARM.md)
+            secrets.update(certs)
             folder = ship_stack_file(manager, names, release, sha, root)
             first = not manager.probe(swarm.service_exists(names, swarm.POSTGRES_SERVICE)).ok
             if first:
@@ -96,12 +92,11 @@ def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_u
                                                                             secrets, replicas=0)))
                     wait_postgres(manager, names)
             elif serving:
-                gate(manager, names, serving, secrets, env, root, sha, allow_unsafe_migrations, config.gate_settings)
+                gate(manager, names, serving, secrets, source, allow_unsafe_migrations, config.gate_settings)
                 with step("back up the database (pg_dump on the node that holds it)"):
                     dump_database(hosts, names, config, label=release)
-            run_job(manager, names, names.scoped(f"migrate_{release.replace('-', '_')}"),
-                    names.app_image(release), "python manage.py migrate --noinput", secrets, env,
-                    title="migrate the database once, in a one-off task on the stack's network")
+            migrate_job(manager, names, release, secrets, env,
+                        title="migrate the database once, in a one-off task on the stack's network")
             with step(f"roll {release} out: {config.swarm.replicas} app task(s), new before old (Swarm)"):
                 manager.run(swarm.stack_deploy(names, folder, stack_env(names, env, release, nginx_tag, secrets,
                                                                         replicas=config.swarm.replicas)))
@@ -115,10 +110,16 @@ def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_u
             prune_secrets(manager, names, secrets)
             result = "ok"
         finally:
-            manager.run(commands.append_audit(names, releases.audit_line(
-                who=lock.who(), action="swarm-deploy", sha=sha, release=release, result=result,
-                seconds=time.monotonic() - started)), warn=True)
+            preparation.audit(manager, names, action="swarm-deploy", sha=sha, release=release, result=result,
+                              started=started)
     say(f"deployed {release} to {len(hosts)} node(s) in {time.monotonic() - started:.1f}s")
+
+
+def require_bundled(env: envfile.EnvFile) -> None:
+    if env.database != envfile.BUNDLED:
+        raise DeployError(f"{env.path}: a cluster needs the bundled PostgreSQL (SQLite cannot be shared between "
+                          "servers): `inv production.env --postgres` writes it for a new site; an existing "
+                          "one moves with `fab db.to-postgres` first (docs/SWARM.md)")
 
 
 def ensure_secrets(manager: Host, names: Names, env: envfile.EnvFile) -> dict[str, str]:
@@ -148,29 +149,28 @@ def ship_stack_file(manager: Host, names: Names, release: str, sha: str, root: s
     return folder
 
 
-def gate(manager: Host, names: Names, serving: str, secrets: dict[str, str], env: envfile.EnvFile, root: str,
-         sha: str, allow: bool, settings: str) -> None:
-    if allow:
-        say("    migrations: not checked (--allow-unsafe-migrations)")
-        return
-    plan = run_job(manager, names, names.scoped("plan"), names.app_image(serving),
-                   "python manage.py showmigrations --plan", secrets, env,
-                   title=f"read the migrations {serving} has applied (a one-off task)")
-    with step("the migration gate: nothing that breaks the release still serving"):
-        migrations.judge(plan, root, sha, settings)
+def gate(manager: Host, names: Names, serving: str, secrets: dict[str, str], source: preparation.Source,
+         allow: bool, settings: str) -> None:
+    """The migration gate, the serving release's applied migrations read in a one-off task of its image."""
+    preparation.migration_gate(
+        source, settings, allow=allow, title="the migration gate: nothing that breaks the release still serving",
+        applied=lambda: run_job(manager, names, names.scoped("plan"), names.app_image(serving),
+                                database.migration_plan(), secrets, source.env,
+                                title=f"read the migrations {serving} has applied (a one-off task)"))
 
 
 def wait_postgres(manager: Host, names: Names) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not manager.dry_run:
-        if "Running" in manager.probe(swarm.service_states(names, swarm.POSTGRES_SERVICE)).stdout:
-            container = db_container(manager, names)
-            if container and manager.probe(docker.is_healthy(container)).ok:
-                return
-        time.sleep(2)
-    if not manager.dry_run:
+    _, healthy = poll_until(300, lambda: postgres_healthy(manager, names), bool, dry_run=manager.dry_run)
+    if not healthy and not manager.dry_run:
         raise DeployError("PostgreSQL did not become healthy on the database node within 300s: see "
                           "`fab swarm.logs --service postgres`")
+
+
+def postgres_healthy(manager: Host, names: Names) -> bool:
+    if "Running" not in manager.probe(swarm.service_states(names, swarm.POSTGRES_SERVICE)).stdout:
+        return False
+    container = db_container(manager, names)
+    return bool(container) and manager.probe(docker.is_healthy(container)).ok
 
 
 def db_container(manager: Host, names: Names) -> str:
@@ -181,17 +181,16 @@ def db_container(manager: Host, names: Names) -> str:
 def wait_converged(manager: Host, names: Names, release: str) -> str:
     """Until the app's update is done (or rolled back) and every service runs all its tasks; the outcome."""
     with step("wait until every node converged (Swarm's rolling update; new before old, health-checked)"):
-        deadline = time.monotonic() + CONVERGE_SECONDS
-        state = ""
-        while time.monotonic() < deadline and not manager.dry_run:
-            state = manager.probe(swarm.update_state(names)).stdout.strip()
+        def finished(state: str) -> bool:
             if state.startswith("rollback"):
-                if state in DONE:
-                    return state
-            elif (state in DONE or not state) and manager.probe(swarm.converged(names)).ok \
-                    and current_image(manager, names) == release:
-                return state or "created"
-            time.sleep(2)
+                return state in DONE
+            return (state in DONE or not state) and manager.probe(swarm.converged(names)).ok \
+                and current_image(manager, names) == release
+
+        state, done = poll_until(CONVERGE_SECONDS, lambda: update_state(manager, names), finished,
+                                 dry_run=manager.dry_run)
+        if done:
+            return state or "created"
         if manager.dry_run:
             return "completed"
         raise DeployError(f"the cluster did not converge within {CONVERGE_SECONDS}s (update state {state or '?'}): "
@@ -215,11 +214,12 @@ def rollback(hosts: list[Host], config: DeployConfig) -> None:
 
 
 def wait_rollback(manager: Host, names: Names) -> str:
-    deadline = time.monotonic() + CONVERGE_SECONDS
-    state = ""
-    while time.monotonic() < deadline and not manager.dry_run:
-        state = manager.probe(swarm.update_state(names)).stdout.strip()
-        if state in ("rollback_completed", "rollback_paused") and manager.probe(swarm.converged(names)).ok:
-            return state
-        time.sleep(2)
+    state, _ = poll_until(CONVERGE_SECONDS, lambda: update_state(manager, names),
+                          lambda found: found in ("rollback_completed", "rollback_paused")
+                          and manager.probe(swarm.converged(names)).ok, dry_run=manager.dry_run)
     return state or "completed"
+
+
+def update_state(manager: Host, names: Names) -> str:
+    """Where the app service's update (or Swarm's rollback of it) stands: 'completed', 'rollback_paused', ..."""
+    return manager.probe(swarm.update_state(names)).stdout.strip()

@@ -1,11 +1,14 @@
 """What runs on the cluster, as the release and the day-two tasks both see it: the app service's release,
-the tasks per node, one-off tasks with the app's secrets, and a pg_dump on the database node. The step
-modules share these; no task is wired to this module."""
+the tasks per node, one-off tasks with the app's secrets (the migration), a pg_dump on the database node, and
+the one wait loop of the cluster's steps. The step modules share these; no task is wired to this module."""
 
 import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeVar
 
 from deploy import envfile, releases
-from deploy.commands import backup, swarm
+from deploy.commands import backup, database, swarm, swarm_https
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.host import Host
@@ -15,6 +18,23 @@ from deploy.swarm_nodes import db_host
 
 APP_SECRETS = ("django_secret_key", "database_url")
 CONVERGE_SECONDS = 600
+Seen = TypeVar("Seen")
+
+
+def poll_until(seconds: float, look: Callable[[], Seen], done: Callable[[Seen], bool], *, every: float = 2,
+               dry_run: bool = False) -> tuple[Seen | None, bool]:
+    """``look()`` every ``every`` seconds until ``done`` says yes to what it saw, or ``seconds`` pass.
+
+    Returns what it saw last (None when it never looked: a dry run looks at nothing) and whether it was done.
+    """
+    deadline = time.monotonic() + seconds
+    seen = None
+    while time.monotonic() < deadline and not dry_run:
+        seen = look()
+        if done(seen):
+            return seen, True
+        time.sleep(every)
+    return seen, False
 
 
 def current_image(manager: Host, names: Names) -> str:
@@ -45,13 +65,10 @@ def run_job(manager: Host, names: Names, name: str, image: str, command: str, se
         manager.run(swarm.remove_service(name))
         manager.run(swarm.job(names, name, image, command, job_secrets(secrets), job_env(env)))
         try:
-            deadline = time.monotonic() + seconds
-            state = ""
-            while time.monotonic() < deadline and not manager.dry_run:
-                state = manager.probe(swarm.job_state(name)).stdout.strip()
-                if state.startswith(("Complete", "Failed", "Rejected", "Shutdown")):
-                    break
-                time.sleep(1)
+            state, _ = poll_until(seconds, lambda: manager.probe(swarm.job_state(name)).stdout.strip(),
+                                  lambda found: found.startswith(("Complete", "Failed", "Rejected", "Shutdown")),
+                                  every=1, dry_run=manager.dry_run)
+            state = state or ""
             output = manager.probe(swarm.job_logs(name)).stdout
             if not state.startswith("Complete") and not manager.dry_run:
                 tail(f"{name} output", output, 20)
@@ -60,6 +77,13 @@ def run_job(manager: Host, names: Names, name: str, image: str, command: str, se
             return output
         finally:
             manager.run(swarm.remove_service(name))
+
+
+def migrate_job(manager: Host, names: Names, release: str, secrets: dict[str, str], env: envfile.EnvFile, *,
+                title: str) -> str:
+    """Django's migrate, once, in a one-off task of ``release``'s app image (a deploy, a restore)."""
+    return run_job(manager, names, names.scoped(f"migrate_{release.replace('-', '_')}"), names.app_image(release),
+                   database.migrate(), secrets, env, title=title)
 
 
 def dump_database(hosts: list[Host], names: Names, config: DeployConfig, label: str) -> str:
@@ -74,3 +98,15 @@ def dump_database(hosts: list[Host], names: Names, config: DeployConfig, label: 
              what="the database backup failed; nothing was rolled out")
     say(f"    {node.name}:{target}")
     return target
+
+
+def carry_https(manager: Host, names: Names, env: envfile.EnvFile) -> tuple[dict[str, str], envfile.EnvFile]:
+    """For `swarm.deploy`: the certs secret the stack keeps (a placeholder, created here, until `fab swarm.https`
+    got a certificate), and the env file with DJANGO_HTTPS=true once the cluster serves https."""
+    current = manager.probe(swarm_https.certs_secret(names)).stdout.strip()
+    if current and current != swarm_https.placeholder(names):
+        return {"certs": current}, replace(env, values={**env.values, "DJANGO_HTTPS": "true"})
+    name = swarm_https.placeholder(names)
+    if not manager.probe(swarm.secret_exists(name)).ok:
+        manager.run(swarm.create_secret(name, names.project), stdin=swarm_https.PLACEHOLDER)
+    return {"certs": name}, env

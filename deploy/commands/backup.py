@@ -8,6 +8,7 @@ writes; no file-ownership problems between the host and the app's uid 10001). Po
 
 from shlex import quote
 
+from deploy.commands import database
 from deploy.commands.docker import one_off, python
 from deploy.names import RELEASE_NAME, Names
 from deploy.scripts import source
@@ -108,4 +109,4 @@ def restore(names: Names, release: str, upload: str) -> str:
 
 
 def migrate(names: Names, release: str) -> str:
-    return one_off(names, release, "python manage.py migrate --noinput", env_file=names.env_file, network=True)
+    return one_off(names, release, database.migrate(), env_file=names.env_file, network=True)

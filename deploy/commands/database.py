@@ -25,9 +25,20 @@ def copy(names: Names, release: str) -> str:
                    volumes=DATABASE_VOLUMES)
 
 
+def migrate() -> str:
+    """Django's migrate, as a release runs it once: in a compose one-off (one server), a docker one-off (a
+    restore) or a Swarm job (the cluster)."""
+    return "python manage.py migrate --noinput"
+
+
+def migration_plan() -> str:
+    """Every migration of the release, `[X]` before each applied one."""
+    return "python manage.py showmigrations --plan"
+
+
 def applied_migrations(container: str) -> str:
-    """The migration plan of the serving release, `[X]` before each applied one (read in its app container)."""
-    return f"docker exec {container} python manage.py showmigrations --plan"
+    """The migration plan of the serving release, read in its app container."""
+    return f"docker exec {container} {migration_plan()}"
 
 
 def unsafe_migrations(python: str, applied: str) -> str:

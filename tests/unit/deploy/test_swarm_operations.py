@@ -1,6 +1,8 @@
 """`fab swarm.restore`: a restore migrates with the serving release's one-off task, as a deploy does."""
 
 import json
+import os
+import stat
 
 import pytest
 
@@ -59,3 +61,31 @@ def test_a_migration_that_fails_after_a_restore_says_the_data_is_restored(tmp_pa
     with pytest.raises(DeployError, match="the database is restored, but migrating it to 20261124100509-bbbbbbb "
                                           "failed: .* run `fab swarm.manage migrate`"):
         restore(tmp_path, manager)
+
+
+def test_a_cluster_backup_is_readable_by_its_owner_only_even_while_it_downloads(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(swarm_operations, "dump_database", lambda hosts, names, config, label: "/srv/b.pgdump")
+    node = Node("deploy@a:22", {})
+    modes = []
+
+    def get(remote_path, local):  # as Fabric's sftp get does: open for writing, keep the file's mode
+        modes.append(stat.S_IMODE(os.stat(local).st_mode))
+        with open(local, "wb") as handle:
+            handle.write(HEADERS[POSTGRES])
+
+    monkeypatch.setattr(node, "get", get, raising=False)
+    monkeypatch.setattr(swarm_operations, "db_host", lambda hosts, config: node)
+    (tmp_path / "backups").mkdir(mode=0o755)
+    (tmp_path / "backups").chmod(0o755)
+    chosen = tmp_path / "mine.pgdump"
+    chosen.write_bytes(b"an older file")
+    chosen.chmod(0o644)
+    umask = os.umask(0o022)
+    try:
+        saved = swarm_operations.backup_to([node], DeployConfig())
+        swarm_operations.backup_to([node], DeployConfig(), str(chosen))
+    finally:
+        os.umask(umask)
+    assert modes == [0o600, 0o600] and saved.startswith("backups/cluster-")
+    assert stat.S_IMODE((tmp_path / "backups").stat().st_mode) == 0o700

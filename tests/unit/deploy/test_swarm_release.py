@@ -1,6 +1,7 @@
 """`fab swarm.deploy`: the secrets' names and the stack's variables (names of secrets, never their values)."""
 
 from deploy import envfile, swarm_release
+from deploy.config import DeployConfig
 from tests.harness.mockremote import names
 
 P = names()
@@ -26,3 +27,10 @@ def test_the_stack_reads_names_never_values_of_secrets():
     assert env["MYSITE_TAG"] == "20261124100509-bbbbbbb" and env["MYSITE_REPLICAS"] == "2"
     assert env["POSTGRES_USER"] == "mysite" and env["DJANGO_ALLOWED_HOSTS"] == "blog.example"
     assert KEY not in env.values() and "S3cretPassw0rd" not in "".join(env.values())
+
+
+def test_the_stack_publishes_the_configured_http_and_https_ports():
+    ports = names(DeployConfig(http_port=8080, https_port=8443))
+    env = swarm_release.stack_env(ports, ENV, "20261124100509-bbbbbbb", "id-0123456789ab",
+                                  swarm_release.secret_names(ports, ENV), 2)
+    assert (env["MYSITE_HTTP_PORT"], env["MYSITE_HTTPS_PORT"]) == ("8080", "8443")
