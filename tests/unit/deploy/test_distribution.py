@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.adopt_projects import flat_project
+
 ROOT = Path(__file__).resolve().parents[3]
 INPUTS = ("pyproject.toml", "README.md")  # besides deploy/: what the build reads
 TWO_LINE_FABFILE = "from deploy.fab import collection\n\nns = collection(__file__)\n"
@@ -77,7 +79,8 @@ def test_the_wheel_declares_python_and_the_runtime_dependencies(wheel):
         metadata = email.message_from_bytes(archive.read(name))
     assert metadata["Name"] == "mysite-deploy"
     assert metadata["Requires-Python"] == ">=3.11"
-    assert set(metadata.get_all("Requires-Dist")) == {"fabric~=3.2", "invoke~=2.2", "paramiko", "bcrypt"}
+    assert set(metadata.get_all("Requires-Dist")) == {"fabric~=3.2", "invoke~=2.2", "paramiko", "bcrypt",
+                                                      "packaging"}
 
 
 def test_the_installed_wheel_loads_its_templates_and_scripts(venv, tmp_path):
@@ -91,6 +94,14 @@ def test_the_installed_wheel_loads_its_templates_and_scripts(venv, tmp_path):
     assert templates == "supervisor.ini systemd.service"
     assert scripts == "probe serve_socket served_cert sqlite_backup sqlite_restore"
     assert filled == "True"
+
+
+def test_the_installed_console_script_adopts_a_startproject(venv, tmp_path):
+    root = flat_project(tmp_path)
+    done = run([venv / "bin" / "mysite-deploy", "init"], cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "Wrote 8 file(s); left 0 alone." in done.stdout
+    assert "name: demo" in (root / "fabric.yaml").read_text()  # rendered from the templates the wheel carries
 
 
 def task_names(listing: str) -> list[str]:

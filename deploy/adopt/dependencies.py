@@ -1,0 +1,120 @@
+"""How the project pins its dependencies: the manager, the file the image installs from, and the packages it
+names (does it bring gunicorn? psycopg?). Read with the formats' own parsers: json, tomllib, packaging."""
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from deploy.errors import DeployError
+
+REQUIREMENTS_FOLDER_PREFERENCE = ("production.txt", "prod.txt", "base.txt")
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    manager: str  # pipenv, poetry, uv, pip, pep621
+    file: str  # what the image installs from, relative to the project root
+    locked: bool  # hashes/pins of every package (a lock file), or only what the project asks for
+    packages: frozenset[str]  # canonical names the file lists
+
+    def has(self, name: str) -> bool:
+        return canonicalize_name(name) in self.packages
+
+
+def detect(root: Path) -> Dependencies:
+    """The first of Pipfile(.lock), poetry.lock, uv.lock, requirements.txt, requirements/*.txt, pyproject.toml
+    [project] dependencies; refuses a project with none of them."""
+    if (root / "Pipfile.lock").is_file():
+        return Dependencies("pipenv", "Pipfile.lock", True, _pipfile_lock(root / "Pipfile.lock"))
+    if (root / "Pipfile").is_file():
+        return Dependencies("pipenv", "Pipfile", False, _pipfile(root / "Pipfile"))
+    pyproject = _toml(root / "pyproject.toml")
+    if (root / "poetry.lock").is_file():
+        return Dependencies("poetry", "poetry.lock", True, _toml_packages(root / "poetry.lock"))
+    if (root / "uv.lock").is_file():
+        return Dependencies("uv", "uv.lock", True, _toml_packages(root / "uv.lock"))
+    requirements = requirements_file(root)
+    if requirements is not None:
+        return Dependencies("pip", requirements, False, _requirements(root / requirements))
+    listed = pyproject.get("project", {}).get("dependencies")
+    if isinstance(listed, list) and listed:
+        return Dependencies("pep621", "pyproject.toml", False, _names(str(item) for item in listed))
+    several = sorted(path.name for path in (root / "requirements").glob("*.txt"))
+    if several:
+        raise DeployError(f"requirements/ holds {', '.join(several)}: which one the image installs is not clear; "
+                          "name it requirements/production.txt (it may `-r base.txt`), or write requirements.txt")
+    raise DeployError(f"no dependency file in {root} (Pipfile, poetry.lock, uv.lock, requirements.txt, "
+                      "requirements/*.txt or pyproject.toml with [project] dependencies): write one that lists "
+                      "Django, e.g. `pip freeze > requirements.txt`")
+
+
+def requirements_file(root: Path) -> str | None:
+    """requirements.txt, else requirements/production.txt, prod.txt, base.txt, else the folder's only .txt."""
+    if (root / "requirements.txt").is_file():
+        return "requirements.txt"
+    folder = root / "requirements"
+    for name in REQUIREMENTS_FOLDER_PREFERENCE:
+        if (folder / name).is_file():
+            return f"requirements/{name}"
+    found = sorted(folder.glob("*.txt")) if folder.is_dir() else []
+    return f"requirements/{found[0].name}" if len(found) == 1 else None
+
+
+def _toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _names(lines) -> frozenset[str]:
+    names = set()
+    for line in lines:
+        try:
+            names.add(canonicalize_name(Requirement(line).name))
+        except InvalidRequirement:
+            continue
+    return frozenset(names)
+
+
+def _pipfile_lock(path: Path) -> frozenset[str]:
+    try:
+        lock = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return frozenset()
+    return frozenset(canonicalize_name(name) for name in lock.get("default", {}))
+
+
+def _pipfile(path: Path) -> frozenset[str]:
+    return frozenset(canonicalize_name(name) for name in _toml(path).get("packages", {}))
+
+
+def _toml_packages(path: Path) -> frozenset[str]:
+    """poetry.lock and uv.lock: a ``[[package]]`` table per locked package."""
+    return frozenset(canonicalize_name(package["name"]) for package in _toml(path).get("package", [])
+                     if isinstance(package, dict) and "name" in package)
+
+
+def _requirements(path: Path) -> frozenset[str]:
+    """Requirement lines, following ``-r other.txt`` includes; options and URLs without a name are skipped."""
+    return _names(_requirement_lines(path, set()))
+
+
+def _requirement_lines(path: Path, seen: set[Path]):
+    if path in seen:
+        return
+    seen.add(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    for raw in text.replace("\\\n", " ").splitlines():
+        line = raw.split(" #", 1)[0].split(" --", 1)[0].strip()  # a comment, then options such as --hash=
+        if line.startswith(("-r ", "--requirement ")):
+            yield from _requirement_lines(path.parent / line.split(None, 1)[1].strip(), seen)
+        elif line and not line.startswith(("#", "-")):
+            yield line

@@ -1,0 +1,71 @@
+"""What `fab init` prints before it writes anything: what it detected (an aligned table), the services the
+stack does not run (what the user must do), the files, what is still the user's, and the next commands."""
+
+from deploy.adopt.detect import Project
+from deploy.adopt.files import Plan, modules
+
+SERVED_URLS = {"STATIC_URL": "/static/", "MEDIA_URL": "/media/"}  # what the stack's nginx serves
+
+
+def detected(project: Project) -> list[tuple[str, str]]:
+    layout, settings, deps = project.layout, project.settings, project.dependencies
+    origin = ("the production settings" if layout.base == layout.production else
+              "manage.py's" if layout.base == layout.development else "wsgi.py's")
+    development = "" if layout.base == layout.development else f"; manage.py: {layout.development}"
+    if deps.has("gunicorn"):
+        gunicorn = "gunicorn listed"
+    else:
+        gunicorn = "no gunicorn: the image must add it"
+    return [
+        ("project", f"{project.root} (app name {project.name})"),
+        ("Django", settings.django),
+        ("Python", f"{project.python.version} ({project.python.source})"),
+        ("dependencies", f"{deps.manager}: {deps.file} ({'locked' if deps.locked else 'not locked'}; {gunicorn})"),
+        ("settings", f"{layout.base} ({origin}){development}"),
+        ("deploys with", f"{modules(project)['settings']} (your settings + the environment)"),
+        ("WSGI", project.wsgi),
+        ("database", settings.get("DATABASE_ENGINE") or "none"),
+        ("static", _files(settings.get("STATIC_URL"), settings.get("STATIC_ROOT"), "/static/", "staticfiles")),
+        ("media", _files(settings.get("MEDIA_URL"), settings.get("MEDIA_ROOT"), "/media/", "media")),
+    ]
+
+
+def _files(url: str | None, root: str | None, served: str, folder: str) -> str:
+    return f"yours {url or 'not set'} in {root or 'no root'}; deployed {served} in <project>/{folder} (a volume)"
+
+
+def warnings(project: Project) -> list[str]:
+    found = [f"{item.what}: {item.todo}" for item in project.unserved]
+    for name, served in SERVED_URLS.items():
+        value = project.settings.get(name) or ""
+        if "://" in value:
+            found.append(f"{name} is a full URL ({value}: a CDN or a storage service?): "
+                         f"{modules(project)['settings']} sets {served}, served by the stack's nginx; remove that "
+                         "line there to keep yours")
+    return found
+
+
+def lines(project: Project, plan: Plan) -> list[str]:
+    rows = detected(project)
+    width = max(len(label) for label, _ in rows)
+    out = ["Detected:"] + [f"  {label.ljust(width)}  {value}" for label, value in rows]
+    notes = warnings(project)
+    if notes:
+        out += ["", "Warnings (the stack runs the app, nginx and SQLite or PostgreSQL, nothing else):"]
+        out += [f"  ! {note}" for note in notes]
+    out += ["", "Files:"]
+    out += [f"  write       {file.path}: {file.why}" for file in plan.write]
+    out += [f"  left alone  {file.path}: it exists (fab init --force {file.path} replaces it)" for file in plan.kept]
+    deps = project.dependencies
+    out += ["", "Still yours to provide before a deploy (docs/ADOPTING.md of the toolkit says what they must do):",
+            f"  - the app image's Dockerfile: Python {project.python.version}, your {deps.file}"
+            f"{'' if deps.has('gunicorn') else ' plus gunicorn'} and mysite-deploy installed, the project in /app, "
+            f"gunicorn serving {project.wsgi} on port 8000",
+            "  - production.yml, the compose stack (the app service and nginx, named after the app)",
+            "", "Next:",
+            "  cp .envs/.production.example .envs/.production   # then set DJANGO_SECRET_KEY and "
+            "DJANGO_ALLOWED_HOSTS",
+            "  git add -A && git commit -m 'Deploy files from fab init'",
+            "  fab -H deploy@server bootstrap --accept-new-host-key",
+            "  fab -H deploy@server deploy                        # once the Dockerfile and production.yml are in"]
+    return out
