@@ -291,13 +291,15 @@ def timed(phase: str):
 
 
 @contextlib.contextmanager
-def _file_lock(name: str):
+def _file_lock(name: str, shared: bool = False):
     """Serialise builds across processes (two pytest runs must not build the same image twice).
 
     The lock lives in /tmp, not in the checkout: two clones that share one engine share the lock too.
+    shared=True: many holders at once, none while someone holds it exclusively (e.g. copies of a template
+    that only an exclusive holder makes or removes).
     """
-    with open(Path(tempfile.gettempdir()) / f"mysite-e2e-{name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(Path(tempfile.gettempdir()) / f"mysite-e2e-{name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -859,8 +861,12 @@ def start_server(
     legacy: bool = False,
     image: str | None = None,
     network: str | None = None,
+    docker_from: str | None = None,
 ) -> Server:
     """Start a fresh server and return it once SSH works. The caller must `remove()` it.
+
+    docker_from: a template volume (`snapshot_server()`) copied into this server's own /var/lib/docker
+    volume before it boots; `image` is then the snapshot's image.
 
     network: run it on that user-defined network (`create_network()`), where other servers reach it
     by its container name (`Server.name`), port 22.
@@ -878,6 +884,13 @@ def start_server(
     workdir.mkdir(parents=True, exist_ok=True)
     fixed = {p for p in (ssh_port, http_port, https_port) if p}
     start = time.monotonic()
+    if docker_from:
+        try:
+            copy_volume(docker_from, volume, image)
+        except BaseException:
+            run(["docker", "volume", "rm", "-f", volume], check=False)
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
     for attempt in range(5):
         ports = free_ports(3, exclude=fixed)
         sp, hp, tp = ssh_port or ports[0], http_port or ports[1], https_port or ports[2]
@@ -939,6 +952,60 @@ def start_server(
         raise
     say(f"server {cname} ready: ssh -F {server.ssh_config} deploy@127.0.0.1 (http {hp}, https {tp})")
     return server
+
+
+# --- snapshots: a server as it is now, for other servers to start from --------------------------------
+# What makes a server this one server: removed before the snapshot, so each copy makes its own at first boot
+# (SSH host keys by the hostkeys unit, machine-id by systemd, the nested engine's ID by dockerd).
+FORGET_IDENTITY = """\
+set -e
+rm -f /etc/ssh/ssh_host_*
+: > /etc/machine-id
+rm -f /var/lib/dbus/machine-id /etc/docker/key.json /var/lib/docker/engine-id
+"""
+
+
+def copy_volume_argv(source: str, target: str, image: str) -> list[str]:
+    """A throwaway container that copies volume `source` into `target` as root, keeping what overlay2 needs.
+
+    The nested engine's overlay2 layers hold whiteouts (0:0 character devices: CAP_MKNOD), opaque folders
+    (`trusted.overlay.*` xattrs: CAP_SYS_ADMIN, and `--preserve=xattr` named so that a lost xattr is an error)
+    and hard links (`-a`).
+    """
+    return [
+        "docker", "run", "--rm", "--pull=never", "--network", "none", "--label", f"{LABEL}=1",
+        "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
+        "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+        "-v", f"{source}:/from:ro", "-v", f"{target}:/to",
+        "--entrypoint", "cp", image, "-a", "--preserve=xattr", "/from/.", "/to/",
+    ]  # fmt: skip
+
+
+def copy_volume(source: str, target: str, image: str) -> None:
+    """Create volume `target` as a copy of volume `source` (`image`: any image with GNU cp, e.g. a server's)."""
+    if not volume_exists(source):  # `docker run -v` would make an empty one, and the copy would be empty
+        raise HarnessError(f"cannot copy volume {source}: there is no such volume")
+    with timed(f"copy volume {source} to {target}"):
+        run(["docker", "volume", "create", "--label", f"{LABEL}=1", target])
+        run(copy_volume_argv(source, target, image), timeout=900)
+
+
+def volume_exists(name: str) -> bool:
+    return subprocess.run(["docker", "volume", "inspect", name], capture_output=True).returncode == 0
+
+
+def snapshot_server(server: Server, tag: str, volume: str) -> None:
+    """Stop `server` and keep it as image `tag` (its root filesystem) and volume `volume` (its /var/lib/docker).
+
+    `start_server(image=tag, docker_from=volume)` then starts a new server in that state, with its own
+    container, /var/lib/docker volume, ports, SSH host keys, machine-id and engine ID.
+    The server is stopped, not removed: the caller still removes it.
+    """
+    with timed(f"snapshot {server.name} as {tag}"):
+        server.exec(FORGET_IDENTITY)
+        run(["docker", "stop", "-t", "60", server.name], timeout=120)
+        run(["docker", "commit", server.name, tag], timeout=600)
+        copy_volume(server.volume, volume, tag)
 
 
 def create_network(short: str | None = None) -> str:

@@ -20,7 +20,7 @@ from testbed.load import Load
 from testbed.servers import record_timing
 from tests.e2e.conftest import docker, http_get
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
-from tests.harness.flows import DOMAIN, commit, fab, get
+from tests.harness.flows import DOMAIN, commit, fab, get, load_flowing
 from tests.harness.pebble import start_pebble
 from tests.harness.story import *  # noqa: F403 - project, laptop, site: one bootstrapped site
 
@@ -189,7 +189,7 @@ def test_a_deploy_that_rebuilds_nginx_keeps_the_same_certificate(deployed, proje
     commit(project, "nginx: a changed image")
     done = fab(deployed, project, laptop, "deploy")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "recreate nginx: its image changed" in done.stdout
+    assert "nginx: its image changed: start the new nginx beside" in done.stdout
     context = tls_context(acme)
     deadline = time.monotonic() + 60
     while True:
@@ -210,7 +210,7 @@ def test_forced_renewal_under_https_load_gives_a_new_serial_and_loses_nothing(de
     # reconnect often: the renewal must also be invisible to new TLS handshakes, not only to open connections
     with Load("127.0.0.1", deployed.https_port, host=DOMAIN, paths=["/", "/healthz"], tls=context,
               reconnect_every=10) as load:
-        time.sleep(2)
+        load_flowing(load)
         done = fab(deployed, project, laptop, "https", "--renew")
         time.sleep(3)
     print(f"load: {load.result}\n" + "\n".join(load.result.first_failures))

@@ -17,16 +17,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from deploy import envfile
-from testbed import images as standins
 from testbed.load import CommentLoad, Load
-from tests.harness import flows
+from tests.harness import flows, prepared
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
 from tests.harness.flows import APP, DOMAIN
 from tests.reliability.checks import COMMENT, assert_unchanged, current_release, post_comment, snapshot
@@ -59,14 +57,11 @@ def old_site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def servers(module_server_factory, server_image, new_site, old_site, laptop):
-    """Two bootstrapped servers (in parallel) with the base images and postgres:17 in their engines."""
-    standins.ensure_image(standins.POSTGRES_IMAGE)
-    pair = [module_server_factory("bookworm", image=server_image) for _ in range(2)]
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda args: flows.bootstrap(*args, laptop), zip(pair, (new_site, old_site), strict=True)))
-    for server in pair:
-        server.load_images(standins.POSTGRES_IMAGE)
+def servers(module_server_factory, server_image, laptop):
+    """Two prepared servers (bootstrapped, with the base images and postgres:17 in their engines)."""
+    pair = [prepared.start_prepared(module_server_factory, laptop) for _ in range(2)]
+    mine, other = (prepared.identity(server) for server in pair)
+    assert all(a != b for a, b in zip(mine, other, strict=True)), (mine, other)  # copies, each its own machine
     return pair
 
 

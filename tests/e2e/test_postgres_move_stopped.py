@@ -13,9 +13,8 @@ import shlex
 
 import pytest
 
-from testbed import images as standins
 from testbed.load import CommentLoad
-from tests.harness import flows
+from tests.harness import flows, prepared
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
 from tests.harness.flows import DOMAIN
 from tests.reliability.checks import COMMENT, post_comment
@@ -42,11 +41,9 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(module_server_factory, server_image, site, laptop):
-    standins.ensure_image(standins.POSTGRES_IMAGE)
-    machine = flows.bootstrap(module_server_factory("bookworm", image=server_image), site, laptop)
-    machine.load_images(standins.POSTGRES_IMAGE)
-    return machine
+def server(module_server_factory, server_image, laptop):
+    """A prepared server: bootstrapped, with the base images and postgres:17 in its engine."""
+    return prepared.start_prepared(module_server_factory, laptop)
 
 
 def in_app(server, code: str) -> str:

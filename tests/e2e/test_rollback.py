@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from testbed.servers import record_timing
+from tests.harness import prepared
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
 from tests.harness.flows import APP, commit, fab, get, under_load
 from tests.harness.story import *  # noqa: F403 - project, laptop, site: one bootstrapped site
@@ -55,6 +56,8 @@ def test_a_deploy_keeps_the_replaced_container_warm_and_out_of_traffic(site, pro
     assert first.returncode == 0, first.stdout + first.stderr
     a = current(site)
     RESULTS["a"] = a
+    # a prepared server: its first build reused the dependency layers that the preparation built
+    assert prepared.dependency_layer_age(site, f"mysite-django:{a.removeprefix('mysite-')}") > 0
     change(project, "release B")
     done, load = under_load(site, lambda: fab(site, project, laptop, "deploy"))
     assert done.returncode == 0, done.stdout + done.stderr

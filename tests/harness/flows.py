@@ -117,12 +117,27 @@ def get(server, path: str = "/", opener=None) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def under_load(server, action, paths=("/", "/healthz")):
-    """Run ``action()`` while 8 keep-alive clients hit nginx; return (action's result, load result)."""
-    with Load("127.0.0.1", server.http_port, host=DOMAIN, paths=list(paths)) as load:
-        time.sleep(2)
+LOAD_CLIENTS = 8
+AFTER_SECONDS = 2  # the load goes on this long after the action: a failure that trails the switch is seen
+
+
+def load_flowing(load: Load, at_most: float = 2.0) -> None:
+    """Return once ``load`` has had 4 answers per client (a fraction of a second), or after ``at_most`` seconds."""
+    deadline = time.monotonic() + at_most
+    while load.result.total < 4 * load.threads and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def under_load(server, action, paths=("/", "/healthz"), **options):
+    """Run ``action()`` while 8 keep-alive clients hit nginx; return (action's result, load result).
+
+    The action starts once the load flows (not after a fixed 2 s), and the load runs on 2 s after it.
+    ``options`` go to testbed.load.Load (e.g. retry_idle_close=True)."""
+    with Load("127.0.0.1", server.http_port, host=DOMAIN, paths=list(paths), threads=LOAD_CLIENTS,
+              **options) as load:
+        load_flowing(load)
         outcome = action()
-        time.sleep(2)
+        time.sleep(AFTER_SECONDS)
     ends = [at for at, _ in load.result.events]
     stall = load.result.longest_stall(0.5, max(ends) - 0.5) if ends else None
     print(f"load: {load.result}, longest stall {stall}s\n" + "\n".join(load.result.first_failures))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import flows
+from tests.harness import flows, prepared
 from tests.harness.fixtures import *  # noqa: F403 - server_image and the report hook
 from tests.harness.fixtures import _factory
 from tests.reliability.checks import seed
@@ -30,15 +30,15 @@ def laptop(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="package")
-def rel_server(request, server_image):
+def rel_server(request, server_image, laptop):
+    """A prepared server (tests/harness/prepared.py): as `fab bootstrap` left it, with the base images loaded."""
     with _factory(request) as factory:
-        yield factory("bookworm", image=server_image, name=f"rel-{uuid.uuid4().hex[:8]}")
+        yield prepared.start_prepared(lambda *a, **kw: factory(*a, name=f"rel-{uuid.uuid4().hex[:8]}", **kw), laptop)
 
 
 @pytest.fixture(scope="package")
 def deployed(rel_server, checkout, laptop):
     """Bootstrapped, deployed, seeded with posts and a comment: the release every case must keep serving."""
-    flows.bootstrap(rel_server, checkout, laptop)
     done = flows.fab(rel_server, checkout, laptop, "deploy")
     assert done.returncode == 0, done.stdout + done.stderr
     seed(rel_server, checkout, laptop)
