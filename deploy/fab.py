@@ -20,6 +20,7 @@ from deploy import (
     swarm_release,
 )
 from deploy import https as tls
+from deploy import swarm_https as cluster_https
 from deploy.arguments import POSITIVE
 from deploy.cli import check_settings, guarded, target, targets, task
 
@@ -181,6 +182,15 @@ def to_postgres(c, dry_run=False):
     database_move.to_postgres(host, config)
 
 
+@task(help={"force": "replace this one file that fab init writes (e.g. fabric.yaml); it never overwrites the others"})
+@guarded
+def init(c, force=None):
+    """Adopt the Django project in this folder: detect it, report, and write the deploy files it lacks."""
+    from deploy.adopt import run  # imported here so that `fab --list` stays fast
+
+    run.init(Path.cwd(), force=force)
+
+
 NODES = {"nodes": "the cluster's nodes, the manager first: deploy@a,deploy@b:2222,... (default: swarm: nodes: in "
                   "fabric.yaml)"}
 
@@ -267,6 +277,23 @@ def swarm_logs(c, nodes=None, service="mysite", lines=100, follow=False):
     swarm_operations.logs(hosts, config, service=service, lines=lines, follow=follow)
 
 
+@task(name="https", help={**NODES, **DRY_RUN,
+                          "domain": "the site's domain (default: the first entry of DJANGO_ALLOWED_HOSTS)",
+                          "email": "where the ACME server (Let's Encrypt) sends expiry notices",
+                          "www": "also cover www.DOMAIN",
+                          "staging": "use Let's Encrypt's staging server (test certificates, generous rate limits)",
+                          "acme_server": "another ACME directory URL (step-ca, Pebble, ...) instead of Let's Encrypt",
+                          "acme_ca_bundle": "PEM file of the CA that signed the ACME server's own certificate"})
+@guarded
+def swarm_https(c, domain=None, email=None, www=False, staging=False, acme_server=None, acme_ca_bundle=None,
+                nodes=None, dry_run=False):
+    """One certificate for the cluster (one ACME order), served by every node's nginx; renewed in the cluster."""
+    request = tls.check_context(c, domain=domain, email=email, www=www, staging=staging, acme_server=acme_server,
+                                acme_ca_bundle=acme_ca_bundle)
+    hosts, config = targets(c, nodes, dry_run=dry_run)
+    cluster_https.https(hosts, config, request)
+
+
 @task(name="remove-node", help={**NODES, "host": "the node to take out, as given in --nodes"})
 @guarded
 def swarm_remove_node(c, host, nodes=None):
@@ -286,7 +313,7 @@ def collection(fabfile: str) -> Collection:
 
 
 # the tasks above at the top level, the database's under `db.`, the cluster's under `swarm.`
-MENU = Collection(bootstrap, migrate_legacy, supervisor, systemd, deploy, rollback, https, releases, status, logs,
+MENU = Collection(init, bootstrap, migrate_legacy, supervisor, systemd, deploy, rollback, https, releases, status, logs,
                   manage, backup, restore, unlock, audit, Collection("db", to_postgres),
                   Collection("swarm", swarm_bootstrap, swarm_deploy, swarm_status, swarm_rollback, swarm_backup,
-                             swarm_restore, swarm_manage, swarm_logs, swarm_remove_node))
+                             swarm_restore, swarm_manage, swarm_logs, swarm_https, swarm_remove_node))

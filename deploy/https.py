@@ -166,14 +166,15 @@ def preflight(host: Host, config: DeployConfig) -> Site:
 
 def show(host: Host, site: Site, domain: str) -> dict[str, str]:
     """The certificate nginx serves for ``domain`` right now (serial, expiry, names, issuer)."""
-    result = host.run(certbot.served(site.nginx, domain), warn=True)
+    config = site.names.config
+    result = host.run(certbot.served(site.nginx, domain, config.http_addr, config.https_port), warn=True)
     found = certbot.parse_served(result.stdout)
     if result.failed or "serial" not in found:
         if host.dry_run:
             return {}
         last = (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no answer"]
-        raise DeployError(f"nginx serves no certificate for {domain} on 443 ({last[0]}): run `fab https` "
-                          "to obtain one")
+        raise DeployError(f"nginx serves no certificate for {domain} on {config.https_port} ({last[0]}): "
+                          "run `fab https` to obtain one")
     expires = datetime.strptime(found["expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     days = (expires - datetime.now(UTC)).days
     say(f"    certificate served for {domain}: serial {found['serial']}, expires {found['expires']} "

@@ -25,19 +25,25 @@ def volumes(names: Names) -> str:
     return f"-v {names.volume('letsencrypt')}:/etc/letsencrypt -v {names.volume('acme')}:{WEBROOT}"
 
 
-def certonly(names: Names, image: str, domains: list[str], email: str, *, staging: bool = False,
-             server: str | None = None, ca_bundle: str | None = None) -> str:
-    """certbot certonly --webroot in a one-off container of the nginx image; the lineage is named after domains[0]."""
-    parts = ["docker run --rm", f"--name {names.one_off('certbot-certonly')}", volumes(names)]
-    if ca_bundle:
-        parts += [f"-v {quote(ca_bundle)}:{CA_IN_CONTAINER}:ro", f"-e REQUESTS_CA_BUNDLE={CA_IN_CONTAINER}"]
-    parts += ["--entrypoint certbot", image, "certonly --webroot", f"-w {WEBROOT}", f"--cert-name {quote(domains[0])}"]
+def order(domains: list[str], email: str, *, staging: bool = False, server: str | None = None) -> list[str]:
+    """The words of one `certbot certonly --webroot` order for ``domains`` (the lineage named after the first)."""
+    parts = ["certonly --webroot", f"-w {WEBROOT}", f"--cert-name {quote(domains[0])}"]
     parts += [f"-d {quote(domain)}" for domain in domains]
     parts += [f"--email {quote(email)}", "--agree-tos --non-interactive --no-eff-email"]
     if staging:
         parts.append("--staging")
     if server:
         parts.append(f"--server {quote(server)}")
+    return parts
+
+
+def certonly(names: Names, image: str, domains: list[str], email: str, *, staging: bool = False,
+             server: str | None = None, ca_bundle: str | None = None) -> str:
+    """certbot certonly --webroot in a one-off container of the nginx image; the lineage is named after domains[0]."""
+    parts = ["docker run --rm", f"--name {names.one_off('certbot-certonly')}", volumes(names)]
+    if ca_bundle:
+        parts += [f"-v {quote(ca_bundle)}:{CA_IN_CONTAINER}:ro", f"-e REQUESTS_CA_BUNDLE={CA_IN_CONTAINER}"]
+    parts += ["--entrypoint certbot", image, *order(domains, email, staging=staging, server=server)]
     # saved in the renewal config: every renewal lets nginx's workers read the new key
     parts.append(f"--deploy-hook {quote(ENTRYPOINT + ' certperms')}")
     return " ".join(parts)
@@ -67,9 +73,12 @@ def reload(nginx: str) -> str:
     return f"docker exec {nginx} nginx -s reload"
 
 
-def served(nginx: str, domain: str) -> str:
-    """The certificate nginx serves for ``domain`` (deploy/scripts/served_cert.py), as key=value lines."""
-    return f"docker exec {nginx} {python(source('served_cert'), domain, interpreter='python3')}"
+def served(nginx: str, domain: str, addr: str = "0.0.0.0", port: int = 443) -> str:  # noqa: S104 - every address
+    """The certificate nginx serves for ``domain`` (deploy/scripts/served_cert.py), as key=value lines.
+
+    nginx binds the host's ``addr``:``port`` itself (the host's network): asked there, or on 127.0.0.1 for 0.0.0.0."""
+    host = "127.0.0.1" if addr == "0.0.0.0" else addr  # noqa: S104 - every address
+    return f"docker exec {nginx} {python(source('served_cert'), domain, host, str(port), interpreter='python3')}"
 
 
 def parse_served(text: str) -> dict[str, str]:

@@ -4,13 +4,19 @@ One story on one cluster (the servers share a user-defined network; Swarm's ingr
 IPVS, which these machines lack, so nginx publishes in host mode and the services resolve through Swarm's
 DNS): bootstrap, first deploy answering on every node, a comment written through one node and read through
 another, a code-only deploy under load spread over two nodes, a broken release rolled back by Swarm itself,
-a backup/restore round trip, a node drained under load, and a worker killed hard (the other nodes keep
-serving and its tasks are rescheduled within 60 s). The load client never retries.
+a backup/restore round trip, `fab swarm.https` with Pebble (one ACME order, the challenge answered through any
+node, one certificate on every node, a forced renewal in the cluster under https load on every node, a node with
+no copy yet), a node drained under load, and a worker killed hard (the other nodes keep serving and its tasks are
+rescheduled within 60 s). The load client never retries.
 """
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import json
+import socket
+import ssl
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +25,7 @@ import pytest
 
 from deploy import envfile
 from deploy.commands import swarm as swarm_commands
+from deploy.commands import swarm_https as https_commands
 from deploy.config import DeployConfig
 from deploy.names import Names
 from testbed import images as standins
@@ -27,9 +34,11 @@ from testbed.servers import record_timing
 from tests.harness import flows
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
 from tests.harness.flows import DOMAIN
+from tests.harness.pebble import start_pebble
 from tests.reliability.checks import COMMENT, post_comment
 
 pytestmark = pytest.mark.e2e
+EMAIL = "admin@blog.example"
 NUMBERS: dict[str, str] = {}
 NAMES = Names.of(DeployConfig(), "/home/deploy")  # the default names every node uses
 
@@ -103,21 +112,27 @@ def loads(cluster, servers=(0, 1), timeout=10.0):
                  timeout=timeout) for i in servers]
 
 
+def run_loads(clients, action, after: float = 2):
+    """action() while ``clients`` (testbed.load.Load) run: (its outcome, failed, total). The action starts once
+    every load flows (not after a fixed 2 s); the loads go on ``after`` seconds past it."""
+    for client in clients:
+        client.__enter__()
+    try:
+        for client in clients:
+            flows.load_flowing(client)
+        outcome = action()
+        time.sleep(after)
+    finally:
+        for client in clients:
+            client.__exit__(None, None, None)
+    return outcome, sum(c.result.failed for c in clients), sum(c.result.total for c in clients)
+
+
 def under_load(cluster, action, servers=(0, 1), timeout=10.0, clients=None):
     """action() under loads() on ``servers``: (its outcome, failed, total); ``clients`` (a list) gets the loads."""
     clients = [] if clients is None else clients
     clients.extend(loads(cluster, servers, timeout))
-    for client in clients:
-        client.__enter__()
-    try:
-        time.sleep(2)
-        outcome = action()
-        time.sleep(2)
-    finally:
-        for client in clients:
-            client.__exit__(None, None, None)
-    failed = sum(c.result.failed for c in clients)
-    total = sum(c.result.total for c in clients)
+    outcome, failed, total = run_loads(clients, action)
     print(f"load on nodes {servers}: {failed} failed / {total}; " + "; ".join(str(c.result) for c in clients))
     return outcome, failed, total
 
@@ -187,7 +202,9 @@ def test_the_first_deploy_answers_on_every_node(cluster, checkout, laptop):
     assert done.returncode == 0, done.stdout + done.stderr
     for server in cluster:
         assert flows.get(server, "/healthz") == (200, '{"status": "ok"}'), server.name
-    assert manager(cluster, "docker secret ls --format '{{.Name}}'").count("mysite_") == 3
+    listed = manager(cluster, "docker secret ls --format '{{.Name}}'").split()
+    # the app's three, and the certs service's placeholder until `swarm.https` got a certificate
+    assert len([name for name in listed if name.startswith("mysite_")]) == 4 and "mysite_certs_none" in listed
     key = envfile.load(checkout / ".envs/.production").values["DJANGO_SECRET_KEY"]
     spec = manager(cluster, "docker service inspect mysite_mysite")
     assert "DJANGO_SECRET_KEY_FILE=/run/secrets/django_secret_key" in spec and key not in spec  # a secret, not env
@@ -251,6 +268,168 @@ def test_backup_then_restore_round_trips_the_data(cluster, checkout, laptop, tmp
     assert "migrate the restored database to" in done.stdout  # the serving release's migrate task, as a deploy
     assert fingerprint(cluster, checkout, laptop) == saved
     assert COMMENT in flows.get(cluster[1], flows.first_post(cluster[1]))[1]
+
+
+@pytest.fixture(scope="module")
+def acme(cluster):
+    """Pebble on a network the manager joins (its certbot task reaches it through the manager's NAT). Pebble
+    really validates HTTP-01, at a worker: its mock DNS answers the domain with the second node's address."""
+    with start_pebble(cluster[0], validate_at=cluster[1]) as pebble:
+        yield pebble
+
+
+def issued(acme) -> int:
+    """Certificates Pebble issued: one per finalized ACME order."""
+    logs = subprocess.run(["docker", "logs", acme.name], capture_output=True, text=True, timeout=60)
+    return (logs.stdout + logs.stderr).count("Issued certificate serial")
+
+
+def served(server, context: ssl.SSLContext) -> str:
+    """SHA-256 fingerprint of the certificate a node's nginx presents for DOMAIN on its https port."""
+    with socket.create_connection(("127.0.0.1", server.https_port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=DOMAIN) as tls:
+            return hashlib.sha256(tls.getpeercert(binary_form=True)).hexdigest()
+
+
+def answer(server, path: str, context: ssl.SSLContext | None = None) -> tuple[int, dict[str, str], str]:
+    """One request to a node (http, or https with ``context``), redirects not followed."""
+    if context is None:
+        connection = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=10)
+    else:
+        connection = http.client.HTTPSConnection("127.0.0.1", server.https_port, timeout=10, context=context)
+        connection.sock = context.wrap_socket(socket.create_connection(("127.0.0.1", server.https_port), 10),
+                                              server_hostname=DOMAIN)
+    try:
+        connection.request("GET", path, headers={"Host": DOMAIN})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode()
+    finally:
+        connection.close()
+
+
+def nginx_log(server) -> str:
+    nginx = server.exec(swarm_commands.task_container(NAMES, swarm_commands.NGINX_SERVICE)).stdout.strip()
+    done = server.exec(f"docker logs {nginx} 2>&1")
+    return done.stdout
+
+
+def certbot_task(cluster) -> str:
+    return manager(cluster, swarm_commands.task_container(NAMES, https_commands.CERTBOT_SERVICE)).strip()
+
+
+def test_the_acme_challenge_reaches_the_one_certbot_through_every_node(cluster):
+    token = f"e2e-{time.monotonic_ns()}"
+    certbot = certbot_task(cluster)
+    assert certbot, manager(cluster, "docker service ps mysite_certbot")
+    manager(cluster, f"docker exec {certbot} sh -c 'mkdir -p /var/www/acme/.well-known/acme-challenge && "
+                     f"echo {token} > /var/www/acme/.well-known/acme-challenge/{token}'")
+    for server in cluster:
+        assert answer(server, f"/.well-known/acme-challenge/{token}")[::2] == (200, token + "\n"), server.name
+
+
+def test_swarm_https_orders_once_and_every_node_serves_the_certificate(cluster, checkout, laptop, acme):
+    assert issued(acme) == 0
+    done = swarm(cluster, checkout, laptop, "https", "--domain", DOMAIN, "--email", EMAIL, "--acme-server",
+                 acme.directory, "--acme-ca-bundle", acme.listener_ca)
+    NUMBERS["swarm.https"] = f"{done.seconds:.1f}s"
+    record_timing("fab swarm.https, three nodes", done.seconds)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert issued(acme) == 1  # one ACME order for the cluster
+    # Pebble fetched the challenge from the worker its DNS named, whose nginx proxied it to the manager's certbot
+    # (the earlier test's own tokens start with e2e-)
+    fetched = {server.name: [line for line in nginx_log(server).splitlines()
+                             if "/.well-known/acme-challenge/" in line and "/acme-challenge/e2e-" not in line]
+               for server in cluster}
+    assert fetched[cluster[1].name] and all(" 200 " in line for line in fetched[cluster[1].name]), fetched
+    assert not fetched[cluster[0].name] and not fetched[cluster[2].name], fetched
+    context = ssl.create_default_context(cadata=acme.root())
+    prints = {server.name: served(server, context) for server in cluster}
+    NUMBERS["fingerprints after swarm.https"] = ", ".join(f"{p[:16]}..." for p in prints.values())
+    assert len(set(prints.values())) == 1, prints  # the same certificate on every node
+    for server in cluster:
+        status, headers, _ = answer(server, "/")
+        assert (status, headers.get("location")) == (301, f"https://{DOMAIN}/"), (server.name, status, headers)
+        status, headers, body = answer(server, "/healthz", context)
+        assert (status, body) == (200, '{"status": "ok"}'), server.name
+        assert headers.get("strict-transport-security", "").startswith("max-age="), headers
+    assert "DJANGO_HTTPS=true" in manager(cluster, "docker service inspect mysite_mysite")
+    again = swarm(cluster, checkout, laptop, "https", "--domain", DOMAIN, "--email", EMAIL, "--acme-server",
+                  acme.directory, "--acme-ca-bundle", acme.listener_ca)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert issued(acme) == 1  # run again: no new order (certbot keeps a certificate not yet due)
+    assert {server.name: served(server, context) for server in cluster} == prints
+
+
+def test_a_forced_renewal_in_the_cluster_reaches_every_node_under_https_load(cluster, acme):
+    context = ssl.create_default_context(cadata=acme.root())
+    before = served(cluster[0], context)
+    certbot = certbot_task(cluster)
+    renewed = {}
+
+    def renew():
+        started = time.monotonic()
+        manager(cluster, https_commands.renew(certbot, DOMAIN))
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            now = {server.name: served(server, context) for server in cluster}
+            if before not in now.values() and len(set(now.values())) == 1:
+                renewed.update(now)
+                renewed["seconds"] = time.monotonic() - started
+                return True
+            time.sleep(1)
+        return False
+
+    # new handshakes all along (a connection every 5 requests) on every node, over TLS checked against Pebble's root
+    clients = [Load("127.0.0.1", server.https_port, host=DOMAIN, paths=["/", "/healthz"], threads=3,
+                    tls=context, reconnect_every=5) for server in cluster]
+    reached, failed, total = run_loads(clients, renew, after=3)
+    NUMBERS["forced renewal"] = (f"{failed} failed / {total} https requests on 3 nodes; every node on the new "
+                                 f"certificate {renewed.get('seconds', 0):.0f}s after certbot renew began")
+    print("renewal: " + "; ".join(str(c.result) for c in clients))
+    assert reached, renewed
+    assert failed == 0 and total > 100, [str(c.result) for c in clients]
+    assert issued(acme) == 2  # the renewal: one more order, made once for the cluster
+
+
+def test_a_later_deploy_keeps_https_and_restarts_no_nginx(cluster, checkout, laptop, acme):
+    context = ssl.create_default_context(cadata=acme.root())
+    prints = {server.name: served(server, context) for server in cluster}
+    secret = manager(cluster, https_commands.certs_secret(NAMES)).strip()
+    nginx_tasks = "docker service ps -q --filter desired-state=running mysite_nginx | sort"
+    nginx_before = manager(cluster, nginx_tasks)
+    done = swarm(cluster, checkout, laptop, "deploy")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert manager(cluster, https_commands.certs_secret(NAMES)).strip() == secret
+    assert "DJANGO_HTTPS=true" in manager(cluster, "docker service inspect mysite_mysite")
+    assert manager(cluster, nginx_tasks) == nginx_before
+    assert {server.name: served(server, context) for server in cluster} == prints
+    assert issued(acme) == 2
+
+
+def test_a_node_with_no_copy_yet_serves_the_certificate_once_its_certs_task_wrote_it(cluster, acme):
+    """What a node that joins meets: an empty certs volume; its nginx waits for the certs task's first copy."""
+    context = ssl.create_default_context(cadata=acme.root())
+    expected = served(cluster[0], context)
+    worker, hostname = node_of(cluster[2])
+    manager(cluster, f"docker node update --availability drain {worker}")
+    deadline = time.monotonic() + 90
+    while cluster[2].exec("docker ps -q --filter label=com.docker.stack.namespace=mysite").stdout.strip():
+        assert time.monotonic() < deadline, "the drained node kept its tasks"
+        time.sleep(1)
+    # the drained tasks' containers stay as Swarm's task history: they go first, then the node's copy
+    cluster[2].exec("docker ps -aq --filter volume=mysite_certs | xargs -r docker rm -f >/dev/null")
+    cluster[2].exec("docker volume rm mysite_certs")
+    manager(cluster, f"docker node update --availability active {worker}")
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if served(cluster[2], context) == expected:
+                break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, cluster[2].exec("docker ps -a").stdout
+        time.sleep(1)
+    assert answer(cluster[2], "/healthz", context)[0] == 200
 
 
 def node_of(server) -> tuple[str, str]:

@@ -9,6 +9,10 @@ installed (CI apt-installs it; it only needs libc), else `apt-get install pebble
 by tag. The server container is attached to the test's network; containers nested in it reach Pebble
 through the server's NAT, by IP (names do not resolve there), so Pebble's listener certificate (made
 here with openssl) names that IP. With PEBBLE_VA_ALWAYS_VALID=1 Pebble never calls back the domain.
+
+``start_pebble(server, validate_at=node)`` makes Pebble really validate HTTP-01 instead: ``node`` joins the
+network too, `pebble-challtestsrv` (in the same package) answers every A query with its address there, and
+Pebble (`-dnsserver`) fetches the challenge from that node's port 80.
 Traffic goes only to these containers (docs/TESTING.md, network rules).
 """
 
@@ -32,6 +36,7 @@ from testbed import images
 PREFIX = "mysite-e2e-https"
 IMAGE_REPO = f"{PREFIX}-pebble"
 HOST_PEBBLE = Path("/usr/bin/pebble")
+HOST_CHALLTESTSRV = Path("/usr/bin/pebble-challtestsrv")  # Pebble's mock DNS, in Debian's pebble package
 CONFIG = {
     "pebble": {
         "listenAddress": "0.0.0.0:14000",
@@ -49,7 +54,9 @@ ENV = {
     "PEBBLE_VA_NOSLEEP": "1",
     "PEBBLE_WFE_NONCEREJECT": "0",  # Pebble rejects 5% of good nonces by default: no flakes
 }
-START = "while [ ! -f /pebble/ready ]; do sleep 0.2; done; exec pebble -config /pebble/config.json"
+START = ("while [ ! -f /pebble/ready ]; do sleep 0.2; done; "
+         "exec pebble -config /pebble/config.json $(cat /pebble/args 2>/dev/null)")
+DNS = "127.0.0.1:8053"  # pebble-challtestsrv's DNS, in Pebble's container
 
 
 def docker(*args: str, check: bool = True, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
@@ -62,11 +69,11 @@ def docker(*args: str, check: bool = True, timeout: float = 300, **kwargs) -> su
 def image() -> str:
     """The Pebble image, built once per pebble binary (or per apt install) and cached by tag."""
     base = images.ensure_image(images.NGINX_IMAGE)
-    if HOST_PEBBLE.is_file():
-        digest = hashlib.sha256(HOST_PEBBLE.read_bytes()).hexdigest()[:12]
-        dockerfile = f"FROM {base}\nCOPY pebble /usr/bin/pebble\n"
+    if HOST_PEBBLE.is_file() and HOST_CHALLTESTSRV.is_file():
+        digest = hashlib.sha256(HOST_PEBBLE.read_bytes() + HOST_CHALLTESTSRV.read_bytes()).hexdigest()[:12]
+        dockerfile = f"FROM {base}\nCOPY pebble pebble-challtestsrv /usr/bin/\n"
     else:
-        digest = "apt"
+        digest = "apt-challtestsrv"
         dockerfile = (f"FROM {base}\nRUN apt-get update && apt-get install -y --no-install-recommends pebble "
                       "&& rm -rf /var/lib/apt/lists/*\n")
     tag = f"{IMAGE_REPO}:{digest}"
@@ -75,8 +82,9 @@ def image() -> str:
             return tag
         with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as ctx:
             (Path(ctx) / "Dockerfile").write_text(dockerfile)
-            if HOST_PEBBLE.is_file():
+            if HOST_PEBBLE.is_file() and HOST_CHALLTESTSRV.is_file():
                 shutil.copy(HOST_PEBBLE, Path(ctx) / "pebble")
+                shutil.copy(HOST_CHALLTESTSRV, Path(ctx) / "pebble-challtestsrv")
             subprocess.run(["docker", "build", "-q", "-t", tag, ctx], check=True, capture_output=True, text=True,
                            env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=900)
     return tag
@@ -104,6 +112,7 @@ class Pebble:
     ip: str
     folder: Path
     server: str  # the server container attached to the network
+    others: tuple[str, ...] = ()  # more server containers attached (the node Pebble validates at)
 
     @property
     def directory(self) -> str:
@@ -138,7 +147,8 @@ class Pebble:
 
     def remove(self) -> None:
         docker("rm", "-f", self.name, check=False)
-        docker("network", "disconnect", "-f", self.network, self.server, check=False)
+        for server in (self.server, *self.others):
+            docker("network", "disconnect", "-f", self.network, server, check=False)
         docker("network", "rm", self.network, check=False)
         shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -160,9 +170,16 @@ def create_network(network: str) -> None:
     raise RuntimeError(f"could not create the test network {network}: {last}")
 
 
+def ip_on(container: str, network: str) -> str:
+    return docker("inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}",
+                  container).stdout.strip()
+
+
 @contextmanager
-def start_pebble(server):
-    """Pebble on a new network that ``server`` (a harness Server) joins; everything removed afterwards."""
+def start_pebble(server, validate_at=None):
+    """Pebble on a new network that ``server`` (a harness Server) joins; everything removed afterwards.
+
+    ``validate_at``: a server Pebble validates HTTP-01 against (the domain resolves to it), not always-valid."""
     suffix = uuid.uuid4().hex[:8]
     network, name = f"{PREFIX}-net-{suffix}", f"{PREFIX}-pebble-{suffix}"
     tag = image()
@@ -172,17 +189,25 @@ def start_pebble(server):
     try:
         run = ["run", "-d", "--name", name, "--network", network, "--label", f"{PREFIX}=1"]
         for key, value in ENV.items():
-            run += ["-e", f"{key}={value}"]
+            if not (validate_at is not None and key == "PEBBLE_VA_ALWAYS_VALID"):
+                run += ["-e", f"{key}={value}"]
         docker(*run, "--entrypoint", "sh", tag, "-c", START)
-        acme.ip = docker("inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}",
-                         name).stdout.strip()
+        acme.ip = ip_on(name, network)
         make_listener_cert(folder, acme.ip)
         (folder / "config.json").write_text(json.dumps(CONFIG))
         docker("exec", name, "mkdir", "-p", "/pebble")
         for file in ("cert.pem", "key.pem", "config.json"):
             docker("cp", str(folder / file), f"{name}:/pebble/{file}")
-        docker("exec", name, "touch", "/pebble/ready")
         docker("network", "connect", network, server.name)
+        if validate_at is not None:
+            if validate_at.name != server.name:
+                docker("network", "connect", network, validate_at.name)
+                acme.others = (validate_at.name,)
+            docker("exec", "-d", name, "pebble-challtestsrv", "-defaultIPv4", ip_on(validate_at.name, network),
+                   "-defaultIPv6", "", "-dns01", DNS, "-http01", "", "-https01", "", "-tlsalpn01", "",
+                   "-management", "127.0.0.1:8055")
+            docker("exec", name, "sh", "-c", f"echo -dnsserver {DNS} > /pebble/args")
+        docker("exec", name, "touch", "/pebble/ready")
         docker("cp", acme.listener_ca, f"{server.name}:/tmp/mysite-e2e-pebble-ca.pem")
         acme.wait_ready()
         yield acme

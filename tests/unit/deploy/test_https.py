@@ -144,6 +144,11 @@ PREFLIGHT = [Command(compose.detect(), out=b"v1\n"), "docker info --format '{{.S
              Command(docker.nginx_container(N.project), out=f"{NGINX_C}\n".encode())]
 CERTONLY = certbot.certonly(N, IMAGE, ["blog.example"], "a@b.example", server=ACME, ca_bundle=BUNDLE)
 SHOW = Command(certbot.served(NGINX_C, "blog.example"), out=SERVED)
+
+
+def test_the_certificate_is_asked_where_nginx_binds_the_hosts_https_port():
+    assert certbot.served("n", "blog.example").endswith(" blog.example 127.0.0.1 443")
+    assert certbot.served("n", "blog.example", "10.0.0.5", 8443).endswith(" blog.example 10.0.0.5 8443")
 LIST = docker.app_containers(N.project)
 SWITCH = [Command(LIST, out=f"{ASIDE} Up 2 hours (healthy)\n".encode()), docker.run_app(N, REL),
           health.direct_check(APP_C, "blog.example", 60, AppConfig()), *routed(N, APP_C, NGINX_C),
@@ -320,7 +325,7 @@ def test_https_with_a_certificate(tmp_path):
     assert "ssl_prefer_server_ciphers off;" in https and "ssl_session_tickets off;" in https
     assert "ssl_session_cache shared:MozSSL:10m;" in https
     assert "ssl_reject_handshake on;" in https
-    assert '"~^http 1 127\\.0\\.0\\.1 "' in https  # the deploy's checks from inside nginx are not redirected
+    assert '"~^http 1 unix:"' in https  # the deploy's checks through nginx's own socket are not redirected
     assert "/\\.well-known/acme-challenge/" in https
     assert files["mysite.d/https-hosts"] == "blog.example 1;\n"  # www.blog.example stays http (not on the cert)
     assert "(https: 'blog.example'" in files["stdout"]
@@ -359,6 +364,12 @@ def code_of(text):
 SOCKET = "/run/app-sockets/serving.sock"
 
 
+def in_a_container(template: str) -> str:
+    """The template as rendered for nginx in its own network namespace: ports 80 (and 443), the test's names."""
+    return (template.replace("__SERVER_NAME__", "blog.example www.blog.example")
+            .replace("__HTTP__ default_server;", "80 default_server;").replace("__HTTP__;", "80;"))
+
+
 def test_the_app_through_its_socket_when_told(tmp_path):
     """One server (production.yml sets MYSITE_APP_SOCKET): app-socket.conf in place of the DNS block, nothing else."""
     files = render(tmp_path, MYSITE_APP_SOCKET=SOCKET)
@@ -366,7 +377,7 @@ def test_the_app_through_its_socket_when_told(tmp_path):
     by_socket = (NGINX / "app-socket.conf").read_text().replace("__APP_SOCKET__", SOCKET)
     before, rest = template.split("    # >>> app:", 1)
     after = rest.split("    # <<< app\n", 1)[1]
-    assert site == (before + by_socket + after).replace("__SERVER_NAME__", "blog.example www.blog.example")
+    assert site == in_a_container(before + by_socket + after)
     code = code_of(site)
     assert f"proxy_pass http://unix:{SOCKET};" in code and "error_page 502 504 = @app_by_name;" in code
     fallback = code[code.index("location @app_by_name {"):]
@@ -374,6 +385,51 @@ def test_the_app_through_its_socket_when_told(tmp_path):
     assert "if ($request_method !~ ^(GET|HEAD)$) {\n            return 503;" in fallback
     assert "error_page 502 503 504 =503 /mysite-retry.html;" in fallback and "recursive_error_pages on;" in fallback
     assert f"app at {SOCKET}" in files["stdout"]
+
+
+HOST_NETWORK = {"MYSITE_APP_SOCKET": SOCKET, "MYSITE_NGINX_HTTP": "0.0.0.0:8080", "MYSITE_NGINX_HTTPS": "0.0.0.0:8443"}
+
+
+def test_on_the_hosts_network_nginx_listens_there_with_reuseport(tmp_path):
+    """One server (production.yml): nginx binds the host's ports itself, `reuseport` once per address (on its
+    default server), so a new nginx binds beside the running one; no Docker DNS there: no fallback by name."""
+    files = render(tmp_path, https_names="blog.example", **HOST_NETWORK)
+    site, code = files["conf.d/mysite.conf"], code_of(files["conf.d/mysite.conf"])
+    assert "listen 0.0.0.0:8080 default_server reuseport;" in code and "listen 0.0.0.0:8080;" in code
+    assert code.count("reuseport") == 1 and "listen 80" not in code
+    assert code.count("listen unix:/run/nginx-checks.sock") == 2  # the health server's and the site's
+    assert "listen 0.0.0.0:8443 ssl http2 default_server reuseport;" in files["conf.d/mysite-https.conf"]
+    assert "listen 0.0.0.0:8443 ssl http2;" in files["mysite.d/https.conf"]
+    fallback = site[site.index("location @app_by_name {"):]
+    fallback = fallback[:fallback.index("\n    }\n")]
+    assert "mysite:8000" not in fallback and "proxy_pass" not in fallback
+    assert code_of(fallback).rstrip().endswith("return 503;")  # the "try again" page (error_page 503)
+    assert f"proxy_pass http://unix:{SOCKET};" in code
+    assert "on the host's network at 0.0.0.0:8080 and 0.0.0.0:8443, reuseport" in files["stdout"]
+
+
+def test_the_deploys_checks_through_nginxs_socket_are_never_sent_to_https(tmp_path):
+    https = render(tmp_path, https_names="blog.example", **HOST_NETWORK)["conf.d/mysite-https.conf"]
+    to_https = https[https.index("$mysite_to_https {"):]
+    assert to_https.index('"~^http 1 unix:"') < to_https.index('"~^http 1 "')
+    assert "127" not in to_https  # on the host's network 127.0.0.1 is any client on the server: redirected too
+
+
+@pytest.mark.parametrize(("env", "error"), [
+    ({"MYSITE_NGINX_HTTP": "0.0.0.0:80"}, "set both MYSITE_NGINX_HTTP and MYSITE_NGINX_HTTPS"),
+    ({"MYSITE_NGINX_HTTP": "80", "MYSITE_NGINX_HTTPS": "0.0.0.0:443"}, "'80' is not ADDR:PORT"),
+    ({"MYSITE_NGINX_HTTP": "0.0.0.0:80;", "MYSITE_NGINX_HTTPS": "0.0.0.0:443"}, "'0.0.0.0:80;' is not ADDR:PORT"),
+    ({"MYSITE_NGINX_HTTP": "0.0.0.0:", "MYSITE_NGINX_HTTPS": "0.0.0.0:443"}, "'0.0.0.0:' is not ADDR:PORT"),
+])
+def test_listen_values_that_are_not_an_address_and_port_are_refused(tmp_path, env, error):
+    environment = {"PATH": os.environ["PATH"], "DJANGO_ALLOWED_HOSTS": "blog.example",
+                   "MYSITE_NGINX_TEMPLATES": str(NGINX), "MYSITE_NGINX_DIR": str(tmp_path / "nginx"),
+                   "MYSITE_LETSENCRYPT": str(tmp_path / "le"), "MYSITE_NGINX_USER": getpass.getuser(),
+                   "MYSITE_APP_SOCKET": SOCKET, **env}
+    done = subprocess.run(["sh", str(NGINX / "entrypoint.sh"), "render"], env=environment, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 1 and error in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "nginx/conf.d/mysite.conf").exists()
 
 
 @pytest.mark.parametrize("value", ["run/app.sock", "/run/app sockets/x.sock", "/run/a#b.sock", "/run/app/"])
@@ -396,7 +452,7 @@ def test_static_and_media_from_the_volumes_unless_told(tmp_path, flag):
     files = render(tmp_path, **({} if flag is None else {"MYSITE_STATIC_FROM_APP": flag}))
     site = files["conf.d/mysite.conf"]
     template = (NGINX / "mysite.conf.template").read_text()
-    assert site == template.replace("__SERVER_NAME__", "blog.example www.blog.example")
+    assert site == in_a_container(template)
     static, media = location(site, "/static/"), location(site, "/media/")
     assert "alias /srv/static/;" in static and "gzip_static on;" in static and "proxy_pass" not in static
     assert "expires $mysite_static_expires;" in static
@@ -431,12 +487,13 @@ def test_static_and_media_from_the_app_on_a_cluster(tmp_path, flag):
     assert "expires 1h;" in media and "proxy_next_upstream error timeout http_502 http_503;" in media
     # the rest is the template's: the server's resolver, `location /`, the health server, ACME, the 444 catch-all
     assert "resolver 127.0.0.11 valid=1s ipv6=off;" in site
-    template = (NGINX / "mysite.conf.template").read_text().replace("__SERVER_NAME__", "blog.example www.blog.example")
+    template = in_a_container((NGINX / "mysite.conf.template").read_text())
     for path in ("/", "= /nginx-health", "/.well-known/acme-challenge/"):
         assert location(site, path) == location(template, path)
     assert site.startswith(template[:template.index("    # >>> static and media")])
     assert site.endswith(template[template.index("    # <<< static and media"):])
-    assert "listen 127.0.0.1:81;" in site and "return 444;" in site
+    assert "listen unix:/run/nginx-checks.sock default_server;" in site and "return 444;" in site
+    assert "listen 80 default_server;" in site and "reuseport" not in code_of(site)  # its own network namespace
     assert site.count("location /static/ {") == 1 and site.count("location /media/ {") == 1
 
 
@@ -465,7 +522,8 @@ def test_the_image_carries_the_app_locations():
     copy = dockerfile[dockerfile.index("COPY compose/production/nginx/nginx.conf.template"):]
     copy = copy[:copy.index("/etc/nginx/mysite/")]
     assert "compose/production/nginx/static-from-app.conf" in copy
-    assert "127.0.0.1:81/nginx-health" in dockerfile  # the image's own health check is unchanged
+    # the image's own health check asks nginx's own socket (a cluster's nginx has it too)
+    assert "s.connect('/run/nginx-checks.sock'); s.sendall(b'GET /nginx-health HTTP/1.0" in dockerfile
 
 
 @pytest.mark.parametrize("flag", ["0", "1"])
