@@ -11,7 +11,7 @@ from deploy.commands import compose, distro, docker, system
 from deploy.commands import files as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
-from deploy.files import ensure_dir
+from deploy.files import ensure_dir, ensure_file
 from deploy.host import Host
 from deploy.names import Names
 from deploy.output import say, step
@@ -140,6 +140,21 @@ def create_app_layout(host: Host, config: DeployConfig, report: Report) -> None:
         report.note(bool(changed), f"{root}/{{releases,shared/.envs,backups}} owned by {user}")
 
 
+def hand_over_waiting_connections(host: Host, report: Report) -> None:
+    """net.ipv4.tcp_migrate_req=1, now and at every boot: an nginx update loses no connection that was waiting."""
+    key = system.MIGRATE_REQ
+    with step(f"kernel: {key}=1 ({system.SYSCTL_FILE})"):
+        if not host.probe(system.has_sysctl(key)).ok:
+            say(f"  ! this kernel has no {key} (Linux >= 5.14): during an nginx update, connections waiting in "
+                "the old nginx's accept queue are reset")
+            return
+        written = ensure_file(host, system.SYSCTL_FILE, system.SYSCTL_TEXT, sudo=True)
+        loaded = host.probe(system.sysctl_value(key)).stdout.strip() == "1"
+        if not loaded:
+            host.sudo(system.load_sysctl(system.SYSCTL_FILE), what=f"`sysctl -p {system.SYSCTL_FILE}` failed")
+        report.note(written or not loaded, f"{key}=1 in {system.SYSCTL_FILE}")
+
+
 def bootstrap(host: Host, config: DeployConfig, *, docker_ce: bool = False,
               registry_mirror: str | None = None) -> None:
     """Turn a fresh server into one ready for deploys; safe to run again (then it changes nothing)."""
@@ -154,4 +169,5 @@ def bootstrap(host: Host, config: DeployConfig, *, docker_ce: bool = False,
     verify_docker(host)
     join_docker_group(host, report)
     create_app_layout(host, config, report)
+    hand_over_waiting_connections(host, report)
     report.summary()

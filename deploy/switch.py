@@ -29,17 +29,63 @@ def nginx_name(host: Host, names: Names) -> str:
     return host.probe(docker.nginx_container(names.project)).stdout.strip().split("\n")[0]
 
 
-def ensure_nginx(host: Host, names: Names, release: str, kind: str) -> str:
-    """nginx running the release's nginx image; recreated only when that image differs. Returns its name."""
+def ensure_nginx(host: Host, names: Names, release: str, kind: str, domain: str) -> str:
+    """nginx running the release's nginx image; replaced only when that image differs. Returns its name.
+
+    The replacement is start-first (docs/ARCHITECTURE.md, "nginx updates"): a new nginx container binds the
+    host's ports beside the running one (reuseport), serves the site through its own socket, then the old one
+    stops gracefully. An nginx that still publishes its ports through Docker (before nginx moved to the host's
+    network) is recreated stop-first, once.
+    """
     name = nginx_name(host, names)
     if name:
         ids = host.probe(docker.image_ids(name, names.nginx_image(release))).stdout.split()
         if len(ids) == 2 and ids[0] == ids[1]:
             say(f"    nginx ({name}) already runs this image: left alone, no reload")
             return name
-    with step("start nginx" if not name else "recreate nginx: its image changed"):
+        if host.probe(docker.network_mode(name)).stdout.strip() == "host":
+            return _replace_nginx(host, names, release, kind, domain, name)
+    with step("start nginx" if not name else "recreate nginx on the host's network, stop-first (once: its ports "
+              "move from Docker's proxy to nginx itself; requests fail for a few seconds)"):
         host.run(compose.stack(names, release, compose.START_NGINX, kind=kind), timeout=600)
     return nginx_name(host, names) or names.default_nginx
+
+
+def _replace_nginx(host: Host, names: Names, release: str, kind: str, domain: str, old: str) -> str:
+    """Start the release's nginx beside ``old``, check it serves the site, then stop ``old`` gracefully."""
+    config = names.config
+    timeout, app = config.health_timeout, config.app
+    new = ""
+    try:
+        with step(f"nginx: its image changed: start the new nginx beside {old} (both bind the host's ports, "
+                  "reuseport)"):
+            host.run(compose.stack(names, release, compose.START_NGINX_BESIDE, kind=kind), timeout=600)
+        started = [n for n in host.probe(docker.nginx_container(names.project)).stdout.split() if n != old]
+        if not started:
+            if host.dry_run:
+                return old
+            raise DeployError(f"compose started no second nginx beside {old}")
+        new = started[0]
+        with step(f"check that {new} serves the site through its own socket ({app.health_path} and / as "
+                  f"{domain}, {timeout}s)"):
+            _check(host, health.new_nginx_check(new, domain, timeout, app), f"the new nginx {new} does not serve")
+    except BaseException as error:
+        # what compose made beside the old nginx goes, started or not: a later `up --scale` would reuse it
+        made = [n for n in host.probe(docker.nginx_containers_any_state(names.project)).stdout.split() if n != old]
+        with step(f"roll back: remove {', '.join(made) or 'nothing'}, keep {old} serving"):
+            for name in made:
+                logs = host.run(docker.logs_tail(name, LOG_LINES), warn=True).stdout.rstrip()
+                for line in logs.splitlines()[-LOG_LINES:]:
+                    say(f"    | {line}")
+                host.run(docker.discard(name), warn=True)
+        if isinstance(error, DeployError):
+            raise DeployError(f"{error}; rolled back: {', '.join(made) or 'nothing'} removed, {old} still serves "
+                              "(the log is above)") from None
+        raise
+    with step(f"stop the old nginx {old} gracefully (it closes its listeners, its waiting connections move to "
+              f"{new}, its requests in flight finish)"):
+        host.run(docker.stop([old], config.stop_timeout), timeout=config.stop_timeout + 60)
+    return new
 
 
 def switch(host: Host, names: Names, release: str, domain: str, nginx: str,

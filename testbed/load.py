@@ -8,6 +8,14 @@ Each thread holds one persistent HTTP/1.1 connection (http.client), like an API 
 outside 2xx/3xx and any connection error is a failure; the request is never retried. After a
 failure the thread opens a new connection. Only 127.0.0.1 is allowed (docs/TESTING.md, network rules).
 
+``retry_idle_close=True`` (off by default) makes it a browser on one point only: a GET that fails on a reused
+keep-alive connection with no answer at all (the server closed that connection while it was idle:
+RemoteDisconnected, ConnectionResetError, BrokenPipeError) is sent once more on a new connection, as browsers
+and urllib3 do (RFC 9112, 9.3.1: a client may retry an idempotent request that met a closed connection). It
+is counted in ``result.retried``; the second attempt's failure counts as the request's failure. nginx closes
+idle keep-alive connections when it stops gracefully, so an nginx update without it shows each connection
+idle at that instant as a failure whatever the update does.
+
 HTTPS: pass ``tls=ssl_context``; the connection goes to 127.0.0.1 with ``host`` as the TLS server name
 (SNI and certificate check). ``reconnect_every=N`` closes each connection after N requests, so a test
 also exercises new handshakes (e.g. while a certificate is renewed).
@@ -36,6 +44,7 @@ class Result:
     reasons: Counter = field(default_factory=Counter)
     first_failures: list[str] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)  # "GET 200", "POST 302", ... (answered requests)
+    retried: int = 0  # GETs sent again after a reused connection closed with no answer (retry_idle_close)
     started: float = 0.0  # time.monotonic() when the load started: the timeline's zero
     # (seconds since `started` when the request ended, whether it failed), in the order they ended
     events: list[tuple[float, bool]] = field(default_factory=list, repr=False)
@@ -79,7 +88,8 @@ class Result:
     def __str__(self) -> str:
         why = ", ".join(f"{k}: {v}" for k, v in self.reasons.most_common(5))
         return (f"{self.failed} failed / {self.total} requests, max latency {self.max_latency:.2f}s"
-                + (f" ({why})" if why else ""))
+                + (f" ({why})" if why else "")
+                + (f", {self.retried} retried after an idle keep-alive connection closed" if self.retried else ""))
 
 
 class _TLSConnection(http.client.HTTPSConnection):
@@ -97,11 +107,11 @@ class _TLSConnection(http.client.HTTPSConnection):
 class Load:
     def __init__(self, addr: str, port: int, *, host: str, paths: list[str] | tuple[str, ...] = ("/",),
                  threads: int = 8, timeout: float = 10.0, max_seconds: float = MAX_SECONDS,
-                 tls: ssl.SSLContext | None = None, reconnect_every: int = 0):
+                 tls: ssl.SSLContext | None = None, reconnect_every: int = 0, retry_idle_close: bool = False):
         if addr != "127.0.0.1":
             raise ValueError("the load client only sends traffic to 127.0.0.1")
         self.addr, self.port, self.host, self.paths = addr, port, host, list(paths)
-        self.tls, self.reconnect_every = tls, reconnect_every
+        self.tls, self.reconnect_every, self.retry_idle_close = tls, reconnect_every, retry_idle_close
         self.threads, self.timeout, self.max_seconds = threads, timeout, max_seconds
         self.result = Result()
         self._lock = threading.Lock()
@@ -147,30 +157,45 @@ class Load:
                 if len(self.result.first_failures) < 20:
                     self.result.first_failures.append(f"{time.strftime('%H:%M:%S')} {failure}")
 
+    def _connect(self) -> http.client.HTTPConnection:
+        return (_TLSConnection(self.addr, self.port, self.host, self.tls, self.timeout) if self.tls
+                else http.client.HTTPConnection(self.addr, self.port, timeout=self.timeout))
+
     def _work(self, index: int) -> None:
         conn: http.client.HTTPConnection | None = None
         count = 0
+        reused = 0  # requests already answered on ``conn``
         while not self._stop.is_set() and time.monotonic() < self._deadline:
             path = self.paths[(index + count) % len(self.paths)]
             count += 1
             if conn is None:
-                conn = (_TLSConnection(self.addr, self.port, self.host, self.tls, self.timeout) if self.tls
-                        else http.client.HTTPConnection(self.addr, self.port, timeout=self.timeout))
+                conn, reused = self._connect(), 0
             started = time.monotonic()
             failure = None
             status = ""
-            try:
-                conn.request("GET", path, headers={"Host": self.host, "Connection": "keep-alive"})
-                response = conn.getresponse()
-                response.read()
-                status = f"GET {response.status}"
-                if not 200 <= response.status < 400:
-                    failure = f"HTTP {response.status}: {path}"
-                elif response.getheader("Connection", "").lower() == "close":
-                    conn.close()
-                    conn = None  # the server ended keep-alive politely: not a failure
-            except (OSError, http.client.HTTPException) as error:
-                failure = f"{type(error).__name__}: {path} {error}"
+            for attempt in (1, 2):
+                try:
+                    conn.request("GET", path, headers={"Host": self.host, "Connection": "keep-alive"})
+                    response = conn.getresponse()
+                    response.read()
+                    reused += 1
+                    status = f"GET {response.status}"
+                    if not 200 <= response.status < 400:
+                        failure = f"HTTP {response.status}: {path}"
+                    elif response.getheader("Connection", "").lower() == "close":
+                        conn.close()
+                        conn = None  # the server ended keep-alive politely: not a failure
+                except (OSError, http.client.HTTPException) as error:
+                    idle_close = isinstance(error, (http.client.RemoteDisconnected, ConnectionResetError,
+                                                    BrokenPipeError))
+                    if attempt == 1 and self.retry_idle_close and reused and idle_close:
+                        conn.close()
+                        conn, reused = self._connect(), 0
+                        with self._lock:
+                            self.result.retried += 1
+                        continue
+                    failure = f"{type(error).__name__}: {path} {error}"
+                break
             self._record(time.monotonic() - started, failure, status)
             if conn is not None and (failure or (self.reconnect_every and count % self.reconnect_every == 0)):
                 conn.close()

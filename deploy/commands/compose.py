@@ -60,9 +60,9 @@ def stack(names: Names, release: str, *args: str, kind: str) -> str:
     return f"cd {quote(names.release(release))} && {env} {compose}"
 
 
-def migrate(names: Names) -> str:
-    """Words of the one-off migration, in the app's service of the release's stack."""
-    return f"run --rm --no-deps -T {names.alias} python manage.py migrate --noinput"
+def one_off(names: Names, command: str) -> str:
+    """Words of a one-off ``command`` in the app's service of the release's stack (the migration)."""
+    return f"run --rm --no-deps -T {names.alias} {command}"
 
 
 def profiles(*names: str) -> str:
@@ -80,6 +80,9 @@ EVERY_PROFILE = profiles(POSTGRES_PROFILE, HTTPS_PROFILE)  # for `down`: v2 leav
 # What the steps ask of the release's stack (words after `compose -p ... -f ...`)
 BUILD = "build"
 START_NGINX = "up -d --no-deps nginx"
+# a second nginx container of the release's image beside the running one (kept as it is): both bind the host's
+# ports with reuseport; the deploy stops the old one once the new one serves
+START_NGINX_BESIDE = "up -d --no-deps --no-recreate --scale nginx=2 nginx"
 START_CERTBOT = f"{profiles(HTTPS_PROFILE)} up -d --no-deps certbot"
 START_POSTGRES = f"{profiles(POSTGRES_PROFILE)} up -d --no-deps postgres"
 REMOVE_POSTGRES = f"{profiles(POSTGRES_PROFILE)} rm -sf postgres"

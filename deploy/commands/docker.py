@@ -58,6 +58,17 @@ def nginx_container(project: str) -> str:
     return service_container(project, "nginx")
 
 
+def nginx_containers_any_state(project: str) -> str:
+    """Every nginx container of the project, running or not (one compose created but could not start)."""
+    return (f"docker ps -a --filter label=com.docker.compose.project={project} "
+            f"--filter label=com.docker.compose.service=nginx --format '{{{{.Names}}}}'")
+
+
+def network_mode(name: str) -> str:
+    """Prints the container's network mode: 'host' for an nginx that binds the host's ports itself."""
+    return f"docker inspect -f '{{{{.HostConfig.NetworkMode}}}}' {name}"
+
+
 def is_healthy(name: str) -> str:
     """Exits 0 when the container's own health check says healthy."""
     return f"[ \"$(docker inspect -f '{{{{.State.Health.Status}}}}' {name} 2>/dev/null)\" = healthy ]"

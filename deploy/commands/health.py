@@ -5,7 +5,9 @@ from deploy.config import AppConfig
 from deploy.names import SERVING_LINK, SOCKETS
 from deploy.scripts import source
 
-NGINX_URL = "http://127.0.0.1:80"  # nginx, inside its container
+# nginx, inside its container: its own unix socket (compose/production/nginx/mysite.conf.template), so the
+# check reaches that nginx even while two share the host's ports
+NGINX_URL = "unix:/run/nginx-checks.sock"
 UP_BUT_BROKEN = 3  # deploy/scripts/probe.py's exit: the health path 200, / a server error
 BROKEN_AFTER = 10  # that many in a row (about 10 s) and the new release is judged broken
 
@@ -50,6 +52,12 @@ def direct_check(name: str, domain: str, seconds: int, app: AppConfig) -> str:
 def nginx_check(nginx: str, domain: str, seconds: int, app: AppConfig) -> str:
     """The probe through nginx (with the site's host name), until it passes or ``seconds`` ran out."""
     return wait_until(probe(nginx, NGINX_URL, domain, app.health_path, interpreter="python3"), seconds)
+
+
+def new_nginx_check(nginx: str, domain: str, seconds: int, app: AppConfig) -> str:
+    """The probe through a new nginx's own socket until it passes, ``seconds`` run out, or it crashes (e.g. it
+    could not bind the host's ports)."""
+    return wait_until(probe(nginx, NGINX_URL, domain, app.health_path, interpreter="python3"), seconds, watch=nginx)
 
 
 def serves(nginx: str, name: str) -> str:

@@ -18,7 +18,11 @@ from deploy.commands import docker
 from testbed.servers import record_timing
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
 from tests.harness.flows import APP, DOMAIN, KEY, commit, fab, first_post, get, git, under_load  # noqa: F401
-from tests.harness.story import *  # noqa: F403 - project, laptop, site: one bootstrapped site
+from tests.harness.story import *  # noqa: F403 - project, laptop
+from tests.harness.story import cold_site
+
+# This story keeps the cold path: a real `fab bootstrap`, and a first deploy that builds with no build cache.
+site = cold_site
 
 pytestmark = pytest.mark.e2e
 RESULTS: dict[str, str] = {}
@@ -40,10 +44,12 @@ def test_first_deploy_serves_the_blog_through_nginx(site, project, laptop):
         check=False,
     )
     assert image_has_env.returncode == 1, image_has_env  # nor in an image
-    # nginx opens a connection to the app per request: without reusing ports in TIME_WAIT it runs out of them
-    # past about 470 requests/s, and every request fails with 503 until some free up
-    reuse = site.exec(f"docker exec $({docker.nginx_container('mysite')}) cat /proc/sys/net/ipv4/tcp_tw_reuse")
-    assert reuse.stdout.strip() == "1", reuse
+    # nginx binds the server's ports itself (the host's network), and bootstrap made the kernel hand the
+    # connections waiting in a stopping nginx's accept queue to the new one
+    nginx = site.exec(docker.nginx_container("mysite")).stdout.strip()
+    assert site.exec(f"docker inspect -f '{{{{.HostConfig.NetworkMode}}}}' {nginx}").stdout.strip() == "host"
+    migrate = site.exec(f"docker exec {nginx} cat /proc/sys/net/ipv4/tcp_migrate_req")
+    assert migrate.stdout.strip() == "1", migrate
     app_log = site.exec("docker logs $(docker ps -q --filter label=mysite.project=mysite) 2>&1").stdout
     assert "Booting worker" in app_log and "[ERROR]" not in app_log, app_log  # a clean start logs no error
 
@@ -136,6 +142,35 @@ def test_rollback_under_load(site, project, laptop):
     assert "a comment that must survive every deploy" in get(site, RESULTS["post"])[1]
     listed = fab(site, project, laptop, "releases").stdout
     assert f"* {names[0]}" in listed
+
+
+def test_an_nginx_update_under_load_loses_nothing(site, project, laptop):
+    """A release whose nginx image differs (its config changed) replaces the running nginx under load.
+
+    The load client never retries a request, with one exception a browser makes too (testbed/load.py,
+    retry_idle_close): a GET that met a reused keep-alive connection the old nginx closed while it was idle
+    (nginx's graceful stop does that) is sent again on a new connection. Anything else fails the test: a
+    refused or reset new connection, a 502/503, a timeout. Stop-first (the old nginx stopped, then the new one
+    started) refuses connections meanwhile."""
+    before = site.exec(docker.nginx_container("mysite")).stdout.strip()
+    headers = project / "compose/production/nginx/security-headers.conf"
+    headers.write_text(headers.read_text() + 'add_header X-Nginx-Release "e2e-two" always;\n')
+    commit(project, "nginx: a header of its own (a new nginx image)")
+    done, load = under_load(site, lambda: fab(site, project, laptop, "deploy"), retry_idle_close=True)
+    RESULTS["nginx update load"] = str(load)
+    RESULTS["nginx update deploy"] = f"{done.seconds:.1f}s"
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "nginx: its image changed: start the new nginx beside" in done.stdout
+    assert load.failed == 0 and load.total > 100, load
+    after = site.exec(docker.nginx_container("mysite")).stdout.strip()
+    assert after and after != before
+    release = site.exec(f"basename $(readlink {APP}/current)").stdout.strip()
+    image = site.exec(f"docker inspect -f '{{{{.Image}}}}' {after}").stdout.strip()
+    assert image == site.exec(f"docker image inspect -f '{{{{.Id}}}}' mysite-nginx:{release}").stdout.strip()
+    assert site.exec(f"docker ps -aq --filter name=^{before}$").stdout.strip() == ""  # the old one is gone
+    answer = urllib.request.urlopen(urllib.request.Request(f"{site.http_url}/", headers={"Host": DOMAIN}),
+                                    timeout=10)
+    assert answer.headers["X-Nginx-Release"] == "e2e-two"
 
 
 def test_day_two_tasks(site, project, laptop, tmp_path):

@@ -13,6 +13,11 @@
 #   app:         with MYSITE_APP_SOCKET (one server) through that unix socket, a link a deploy points at the
 #                serving container's own socket (app-socket.conf replaces the DNS block); else by name through
 #                Docker's DNS (a cluster)
+#   listen:      MYSITE_NGINX_HTTP / MYSITE_NGINX_HTTPS (one server: nginx on the host's network) as ADDR:PORT,
+#                with `reuseport`, so a new nginx starts beside the running one; unset: 80 and 443 in nginx's
+#                own network namespace (a cluster). On the host's network the app is reached through its
+#                socket only (no Docker DNS there). Always: /run/nginx-checks.sock, nginx's own, for the
+#                health check and the deploy's checks
 #
 # Subcommands (fab https and the certbot service use them; the image's default is to run nginx):
 #   render              render the config and exit (then `nginx -t && nginx -s reload`)
@@ -21,6 +26,15 @@
 #   certperms           let nginx's workers read the private keys (certbot --deploy-hook)
 #   certbot ARGS...     certbot, with the ACME server's CA bundle stored by `fab https --acme-ca-bundle`
 #   renew-loop          `certbot renew` twice a day (the certbot service of production.yml)
+# On a cluster (swarm.yml, docs/SWARM.md):
+#   acme-server         the certbot service: a small nginx serving the webroot on MYSITE_ACME_PORT (8080),
+#                       then the renew loop; every node's nginx proxies the ACME challenge to it
+#   certs-publish       certbot's deploy hook there: the certificate becomes a Docker secret, handed to
+#                       the certs service (swarm-certs.py, through the Docker socket of the manager)
+#   certs-copy          the certs service (one task per node): the certificate of its secret copied into
+#                       the node's certificates volume (each file written whole, then renamed), then waits
+#   MYSITE_ACME_FROM    host:port of the certbot service: the challenge is proxied there (acme-proxy.conf)
+#   MYSITE_CERTS_WAIT   seconds nginx waits at start for the certs task to have written (a new node)
 set -eu
 set -f  # a `*` in the host list must not glob
 
@@ -155,9 +169,29 @@ app_socket() {
     esac
 }
 
+# MYSITE_NGINX_HTTP / MYSITE_NGINX_HTTPS: where nginx listens on the host's network (ADDR:PORT); unset: 80, 443
+listen_on() {
+    value=$1
+    case "$value" in
+        '') ;;
+        *[!0-9.:]* | *: | :*) die "'$value' is not ADDR:PORT (MYSITE_NGINX_HTTP, MYSITE_NGINX_HTTPS): e.g. 0.0.0.0:80" ;;
+        *:*) echo "$value" ;;
+        *) die "'$value' is not ADDR:PORT (MYSITE_NGINX_HTTP, MYSITE_NGINX_HTTPS): e.g. 0.0.0.0:80" ;;
+    esac
+}
+
 render() {
     user=$(nginx_user)
     socket=$(app_socket)
+    http=$(listen_on "${MYSITE_NGINX_HTTP:-}")
+    https=$(listen_on "${MYSITE_NGINX_HTTPS:-}")
+    if { [ -n "$http" ] && [ -z "$https" ]; } || { [ -z "$http" ] && [ -n "$https" ]; }; then
+        die "set both MYSITE_NGINX_HTTP and MYSITE_NGINX_HTTPS (nginx on the host's network) or neither"
+    fi
+    [ -z "$http" ] || [ -n "$socket" ] || die "MYSITE_NGINX_HTTP needs MYSITE_APP_SOCKET: on the host's network nginx reaches the app through its socket only"
+    # reuseport once per address, on its default server: a new nginx can bind beside the running one
+    http_default="${http:-80} default_server${http:+ reuseport}"
+    https_default="${https:-443} ssl http2 default_server${https:+ reuseport}"
     names=$(site_names)
     app=$(app_alias)
     port=$(app_port)
@@ -174,7 +208,8 @@ render() {
     mkdir -p "$nginx_dir/conf.d" "$nginx_dir/mysite.d"
     sed "s/__NGINX_USER__/$user/" "$templates/nginx.conf.template" > "$nginx_dir/nginx.conf"
     site=$nginx_dir/conf.d/mysite.conf.new
-    sed "s/__SERVER_NAME__/${all# }/" "$templates/mysite.conf.template" > "$site"
+    sed -e "s/__HTTP__ default_server;/$http_default;/" -e "s/__HTTP__;/${http:-80};/" \
+        -e "s/__SERVER_NAME__/${all# }/" "$templates/mysite.conf.template" > "$site"
     if [ -n "$from_app" ]; then
         # the lines from `# >>> static and media` to `# <<< static and media` give way to static-from-app.conf
         replace_block "static and media" "$from_app"
@@ -194,20 +229,140 @@ render() {
             die "MYSITE_APP_SOCKET is set but the app location of mysite.conf.template stayed"
         fi
     fi
+    if [ -n "$http" ]; then
+        # the host's network has no Docker DNS: a request the socket could not serve gets the "try again" page
+        printf '        return 503;\n' > "$site.by-name"
+        replace_block "by name" "$site.by-name"
+        rm -f "$site.by-name"
+    fi
     # the app's name and port on the project's network, in every block that goes by name (what was read in too)
     sed "s|http://mysite:8000;|http://$app:$port;|" "$site" > "$site.tmp"
     mv "$site.tmp" "$site"
+    acme=$(acme_from)
+    if [ -n "$acme" ]; then
+        # the lines from `# >>> acme` to `# <<< acme` give way to acme-proxy.conf, for this host:port
+        [ -r "$templates/acme-proxy.conf" ] || die "MYSITE_ACME_FROM is set but $templates/acme-proxy.conf is missing"
+        sed "s#__ACME_FROM__#$acme#" "$templates/acme-proxy.conf" > "$site.acme"
+        replace_block "acme" "$site.acme"
+        rm -f "$site.acme"
+    fi
     if [ -n "$secure" ]; then
-        certperms
+        # a cluster node's nginx mounts its certificates read-only: the certs task wrote them ready to read
+        if [ -w "$letsencrypt" ]; then certperms; fi
         printf '%s 1;\n' $secure > "$nginx_dir/mysite.d/https-hosts"
-        sed "s/__CERT_NAME__/${secure%% *}/g; s/__HTTPS_NAMES__/$secure/g" "$templates/https.conf.template" \
-            > "$nginx_dir/conf.d/mysite-https.conf"
-        cp "$templates/https-server.conf" "$nginx_dir/mysite.d/https.conf"
+        sed "s/__CERT_NAME__/${secure%% *}/g; s/__HTTPS_NAMES__/$secure/g; s/__HTTPS__ ssl http2 default_server;/$https_default;/" \
+            "$templates/https.conf.template" > "$nginx_dir/conf.d/mysite-https.conf"
+        sed "s/__HTTPS__/${https:-443}/" "$templates/https-server.conf" > "$nginx_dir/mysite.d/https.conf"
     else
         rm -f "$nginx_dir/conf.d/mysite-https.conf" "$nginx_dir/mysite.d/https.conf" "$nginx_dir/mysite.d/https-hosts"
     fi
     mv "$site" "$nginx_dir/conf.d/mysite.conf"
-    echo "nginx entrypoint: serving '${all# }' (https: '${secure:-none}'${from_app:+; static and media from the app}${socket:+; app at $socket}; workers run as $user)"
+    echo "nginx entrypoint: serving '${all# }' (https: '${secure:-none}'${from_app:+; static and media from the app}${socket:+; app at $socket}${http:+; on the host's network at $http and $https, reuseport}; workers run as $user)"
+}
+
+# MYSITE_ACME_FROM: host:port of the cluster's certbot service, which answers every ACME challenge.
+acme_from() {
+    from=${MYSITE_ACME_FROM:-}
+    case "$from" in
+        '') ;;
+        *[!A-Za-z0-9._:-]* | *:*:* | :* | *:) die "MYSITE_ACME_FROM='$from': the certbot service's host:port, e.g. certbot:8080" ;;
+        *:*) echo "$from" ;;
+        *) die "MYSITE_ACME_FROM='$from': the certbot service's host:port, e.g. certbot:8080" ;;
+    esac
+}
+
+# A node's nginx waits (MYSITE_CERTS_WAIT seconds at most) for its certs task's first copy: a node that
+# joins starts both at once, and nginx renders https only for a certificate it finds at start.
+certs_wait() {
+    seconds=${MYSITE_CERTS_WAIT:-0}
+    case "$seconds" in
+        '' | *[!0-9]*) die "MYSITE_CERTS_WAIT='$seconds' is not a number of seconds" ;;
+    esac
+    while [ "$seconds" -gt 0 ] && [ ! -f "$state/certs-sha256" ]; do
+        sleep 1
+        seconds=$((seconds - 1))
+    done
+}
+
+# The certbot service of a cluster: the webroot served on the stack's network (and nginx's health
+# location, which the image's health check asks), then the renew loop.
+acme_server() {
+    port=${MYSITE_ACME_PORT:-8080}
+    case "$port" in '' | *[!0-9]*) die "MYSITE_ACME_PORT='$port' is not a port" ;; esac
+    mkdir -p "$webroot" "$nginx_dir"
+    cat > "$nginx_dir/acme-server.conf" <<EOF
+user $(nginx_user);
+pid /run/nginx-acme.pid;
+error_log stderr warn;
+events {
+    worker_connections 64;
+}
+http {
+    access_log off;
+    server_tokens off;
+    server {
+        listen $port;
+        location /.well-known/acme-challenge/ {
+            root $webroot;
+            default_type text/plain;
+        }
+        location / {
+            return 404;
+        }
+    }
+    server {
+        listen unix:/run/nginx-checks.sock;
+        location = /nginx-health {
+            return 200 "ok\n";
+        }
+    }
+}
+EOF
+    rm -f /run/nginx-checks.sock  # left by a container that was killed: nginx cannot bind over it
+    nginx -c "$nginx_dir/acme-server.conf"
+    renew_loop
+}
+
+# The certs service of a cluster: the secret (a `# mysite certs: NAME...` line, the chain, the key) copied
+# into this node's certificates volume, each file written whole then renamed, its hash last (what
+# `fab swarm.https` waits for); a placeholder secret (no such line) only marks the copy as done.
+certs_copy() {
+    secret=${MYSITE_CERTS_SECRET:-/run/secrets/certs}
+    [ -r "$secret" ] || die "no certificate secret at $secret"
+    mkdir -p "$state"
+    names=$(sed -n '1s/^# mysite certs: //p' "$secret")
+    if [ -n "$names" ]; then
+        for name in $names; do
+            is_name "$name" || die "'$name' in $secret is not a host name"
+        done
+        first=${names%% *}
+        group=$(id -gn "$(nginx_user)")
+        live=$letsencrypt/live/$first
+        mkdir -p "$live"
+        (
+            umask 077
+            key='/-----BEGIN [A-Z ]*PRIVATE KEY-----/ {key = 1}'
+            sed '1d' "$secret" | awk "$key !key" > "$live/.fullchain.pem.new"
+            sed '1d' "$secret" | awk "$key key" > "$live/.privkey.pem.new"
+            sed '1d' "$secret" > "$state/.$first.pem.new"
+        )
+        grep -q 'PRIVATE KEY-----' "$state/.$first.pem.new" || die "the secret at $secret holds no private key"
+        chgrp "$group" "$state/.$first.pem.new"
+        chmod 0640 "$state/.$first.pem.new"
+        mv -f "$live/.fullchain.pem.new" "$live/fullchain.pem"
+        mv -f "$live/.privkey.pem.new" "$live/privkey.pem"
+        mv -f "$state/.$first.pem.new" "$state/$first.pem"
+        printf '%s\n' "$names" > "$names_file.new"
+        mv -f "$names_file.new" "$names_file"
+    fi
+    sha256sum "$secret" | cut -c1-64 > "$state/.certs-sha256.new"
+    mv -f "$state/.certs-sha256.new" "$state/certs-sha256"
+    echo "certs service: copied ${names:-no certificate yet} ($(cat "$state/certs-sha256"))"
+    trap 'exit 0' TERM INT
+    while :; do
+        sleep 86400 &
+        wait $! || true
+    done
 }
 
 # replace_block NAME FILE: in the site being rendered, the lines from `# >>> NAME` to `# <<< NAME` give way to FILE
@@ -275,9 +430,14 @@ case "${1:-}" in
     certperms) certperms ;;
     certbot) shift; run_certbot "$@" ;;
     renew-loop) renew_loop ;;
+    acme-server) acme_server ;;
+    certs-copy) certs_copy ;;
+    certs-publish) exec python3 "$templates/swarm-certs.py" ;;
     *)
+        certs_wait
         render
         socket_folder
+        rm -f /run/nginx-checks.sock  # left by a container that was killed: nginx cannot bind over it
         if [ "$#" -eq 0 ]; then
             set -- nginx -g 'daemon off;'
         fi

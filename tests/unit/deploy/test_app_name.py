@@ -148,7 +148,7 @@ def test_a_deploy_tells_the_app_its_contract_and_nothing_of_the_blogs(machine):
     assert run_app and all("-e DJANGO_SETTINGS_MODULE=shop.settings.prod -e MYSITE_APP_WSGI=shop.wsgi:application "
                            "-e MYSITE_APP_PORT=9000 -e MYSITE_APP_HEALTH_PATH=/up " in line for line in run_app)
     assert any("<probe.py> http://127.0.0.1:9000 example.com /up;" in line for line in sent), sent
-    assert any("<probe.py> http://127.0.0.1:80 example.com /up;" in line for line in sent), sent
+    assert any("<probe.py> unix:/run/nginx-checks.sock example.com /up;" in line for line in sent), sent
     nginx = [line for line in sent if "up -d --no-deps" in line and "nginx" in line]
     assert nginx and all(" MYSITE_APP_PORT=9000 " in line for line in nginx), nginx
 

@@ -8,7 +8,7 @@ from fabric.testing.base import Command, MockRemote, Session
 from invoke.exceptions import AuthFailure
 
 from deploy import bootstrap, config, preflight
-from deploy.commands import compose, files, shell
+from deploy.commands import compose, files, shell, system
 from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.report import Report
@@ -49,7 +49,47 @@ def after_install(kind="v1", member=False, layout_exists=False):
             cmds.append(Command(files.dir_state(path), out=f"deploy {mode}\n".encode()))
         else:
             cmds += [Command(files.dir_state(path)), Command(files.make_dir(path, None, int(mode, 8)))]
+    return cmds + sysctl_step(done=layout_exists)
+
+
+def sysctl_step(done=False):
+    """tcp_migrate_req=1 in its sysctl.d file and loaded; ``done``: both were already so."""
+    cmds = [Command(system.has_sysctl(system.MIGRATE_REQ)),
+            Command(files.read_file(system.SYSCTL_FILE), out=system.SYSCTL_TEXT.encode() if done else b"")]
+    if not done:
+        cmds.append(sudo(files.write_file(system.SYSCTL_FILE, system.SYSCTL_TEXT, 0o644)))
+    cmds.append(Command(system.sysctl_value(system.MIGRATE_REQ), out=b"1\n" if done else b"0\n"))
+    if not done:
+        cmds.append(sudo(system.load_sysctl(system.SYSCTL_FILE)))
     return cmds
+
+
+def test_the_sysctl_file_and_its_value_exactly():
+    assert system.SYSCTL_FILE == "/etc/sysctl.d/60-mysite.conf"
+    assert system.SYSCTL_TEXT.endswith("\nnet.ipv4.tcp_migrate_req = 1\n")
+    assert system.has_sysctl(system.MIGRATE_REQ) == "test -e /proc/sys/net/ipv4/tcp_migrate_req"
+    assert system.sysctl_value(system.MIGRATE_REQ) == "cat /proc/sys/net/ipv4/tcp_migrate_req"
+    assert system.load_sysctl(system.SYSCTL_FILE) == "sysctl -p /etc/sysctl.d/60-mysite.conf"
+
+
+def test_a_kernel_without_tcp_migrate_req_is_told_and_nothing_is_written(capsys):
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[Command(system.has_sysctl(system.MIGRATE_REQ), exit=1)]))
+        bootstrap.hand_over_waiting_connections(remote(), Report())
+    assert "this kernel has no net.ipv4.tcp_migrate_req (Linux >= 5.14)" in capsys.readouterr().out
+
+
+def test_a_file_in_place_but_not_loaded_is_loaded(capsys):
+    with MockRemote() as mock:
+        mock.expect_sessions(Session(commands=[
+            Command(system.has_sysctl(system.MIGRATE_REQ)),
+            Command(files.read_file(system.SYSCTL_FILE), out=system.SYSCTL_TEXT.encode()),
+            Command(system.sysctl_value(system.MIGRATE_REQ), out=b"0\n"),
+            sudo(system.load_sysctl(system.SYSCTL_FILE))]))
+        report = Report()
+        bootstrap.hand_over_waiting_connections(remote(), report)
+        report.summary()
+    assert "changed: net.ipv4.tcp_migrate_req=1 in /etc/sysctl.d/60-mysite.conf" in capsys.readouterr().out
 
 
 def remote(**kwargs):
@@ -192,7 +232,9 @@ def test_dry_run_reads_the_server_but_only_prints_changes(capsys):
             Command("systemctl is-enabled --quiet docker", exit=1),
             Command("id -nG deploy", out=b"deploy\n"),
             Command('printf %s "$HOME"', out=b"/home/deploy"),  # a read-only probe, real in a dry run too
-            *[Command(files.dir_state(path)) for path, _ in LAYOUT]]))
+            *[Command(files.dir_state(path)) for path, _ in LAYOUT],
+            Command(system.has_sysctl(system.MIGRATE_REQ)), Command(files.read_file(system.SYSCTL_FILE)),
+            Command(system.sysctl_value(system.MIGRATE_REQ), out=b"0\n")]))
         bootstrap.bootstrap(remote(dry_run=True), SETTINGS)
     out = capsys.readouterr().out
     assert "[dry-run] sudo -n sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io docker-compose'" in out

@@ -112,6 +112,18 @@ def test_no_sudo_changes_nothing():
         run_migrate([Command(shell.sudo("true"), exit=1)])
 
 
+def test_a_port_held_by_this_sites_nginx_on_the_hosts_network_is_free_for_it():
+    ours = ('host-network mysite-nginx-2 mysite/nginx\n'
+            'LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("nginx",pid=7,fd=6),("nginx",pid=1,fd=6))\n')
+    assert system.parse_port_holders(ours, ours="mysite/nginx") == []
+    assert system.parse_port_holders(ours.split("\n", 1)[1], ours="mysite/nginx") == ["nginx (pid 7, 1)"]
+    # another site's nginx on the host's network, or another process beside ours, is named
+    other = ours.replace("mysite/nginx", "shop/nginx")
+    assert system.parse_port_holders(other, ours="mysite/nginx") == ["nginx (pid 7, 1)"]
+    beside = ours + 'LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("caddy",pid=9,fd=3))\n'
+    assert system.parse_port_holders(beside, ours="mysite/nginx") == ["caddy (pid 9)"]
+
+
 def test_a_port_published_by_this_sites_nginx_is_free_for_it_and_another_container_is_named():
     ours = ('container mysite_nginx_1 mysite/nginx\n'
             'LISTEN 0 4096 0.0.0.0:80 0.0.0.0:* users:(("docker-proxy",pid=9,fd=4))\n')

@@ -4,6 +4,7 @@ import datetime
 import http.server
 import os
 import socket
+import socketserver
 import sqlite3
 import ssl
 import subprocess
@@ -129,6 +130,36 @@ def test_probe_fails_when_nothing_listens():
     assert result.returncode == 1
     out = result.stdout.decode()
     assert out.startswith("/healthz: URLError(ConnectionRefusedError(") and "/: URLError(" in out
+
+
+class UnixSite(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+
+def test_probe_over_a_unix_socket_as_nginx_is_asked(tmp_path, answers):
+    """nginx's own socket (unix:PATH): the same answers, the same Host, redirects not followed."""
+    answers.answers = {"/healthz": 200, "/": 302}
+
+    class Relay(Handler):
+        def setup(self):
+            super().setup()
+            self.server = answers  # the answers and the requests of the TCP site's fixture
+
+        def address_string(self):
+            return "unix"
+
+    path = str(tmp_path / "nginx.sock")
+    unix = UnixSite(path, Relay)
+    threading.Thread(target=unix.serve_forever, daemon=True).start()
+    try:
+        result = run("probe", f"unix:{path}", "blog.example.test")
+    finally:
+        unix.shutdown()
+        unix.server_close()
+    assert (result.returncode, result.stdout.decode().strip()) == (0, "/healthz: 200 /: 302")
+    assert answers.requests == [("/healthz", "blog.example.test"), ("/", "blog.example.test")]
+    missing = run("probe", f"unix:{tmp_path}/none.sock", "blog.example.test")
+    assert missing.returncode == 1 and missing.stdout.decode().startswith("/healthz: FileNotFoundError(")
 
 
 # --- sqlite_backup / sqlite_restore ------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def test_checks_ask_healthz_and_home_with_the_site_host():
         "fi; if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
     # through nginx: no cache to wait out (nginx follows the socket's link at each connection)
     assert VIA_NGINX == ("end=$(($(date +%s)+60)); until docker exec mysite_nginx_1 python3 -c "
-                         + quote(source("probe")) + " http://127.0.0.1:80 blog.example /healthz; "
+                         + quote(source("probe")) + " unix:/run/nginx-checks.sock blog.example /healthz; "
                          "do if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
 
 
@@ -220,28 +220,92 @@ def test_switching_to_the_release_already_serving_is_refused():
 NGINX_PS = docker.nginx_container("mysite")
 
 
+IMAGES = docker.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}")
+BESIDE = compose.stack(N, NEW, "up -d --no-deps --no-recreate --scale nginx=2 nginx", kind="v1")
+NEW_NGINX = health.new_nginx_check("mysite_nginx_2", "blog.example", 60, AppConfig())
+ANY_STATE = docker.nginx_containers_any_state("mysite")
+
+
 def test_nginx_with_the_same_image_is_left_alone(capsys):
     with MockRemote() as mock:
         mock.expect_sessions(session(Command(NGINX_PS, out=b"mysite_nginx_1\n"),
-                                     Command(docker.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"),
-                                             out=b"sha256:aaa\nsha256:aaa\n")))
-        assert sw.ensure_nginx(remote(), N, NEW, "v1") == "mysite_nginx_1"
+                                     Command(IMAGES, out=b"sha256:aaa\nsha256:aaa\n")))
+        assert sw.ensure_nginx(remote(), N, NEW, "v1", "blog.example") == "mysite_nginx_1"
     assert "left alone, no reload" in capsys.readouterr().out
 
 
-def test_nginx_is_recreated_only_when_its_image_changed():
+def test_a_new_nginx_image_starts_beside_the_running_one_which_then_stops_gracefully(capsys):
     with MockRemote() as mock:
         mock.expect_sessions(session(Command(NGINX_PS, out=b"mysite_nginx_1\n"),
-                                     Command(docker.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"),
-                                             out=b"sha256:aaa\nsha256:bbb\n"),
+                                     Command(IMAGES, out=b"sha256:aaa\nsha256:bbb\n"),
+                                     Command(docker.network_mode("mysite_nginx_1"), out=b"host\n"),
+                                     BESIDE, Command(NGINX_PS, out=b"mysite_nginx_1\nmysite_nginx_2\n"),
+                                     NEW_NGINX, "docker stop -t 30 mysite_nginx_1 && docker rm mysite_nginx_1"))
+        assert sw.ensure_nginx(remote(), N, NEW, "v1", "blog.example") == "mysite_nginx_2"
+    out = capsys.readouterr().out
+    assert "nginx: its image changed: start the new nginx beside mysite_nginx_1" in out
+    assert "stop the old nginx mysite_nginx_1 gracefully" in out
+
+
+def test_the_builders_of_the_nginx_update():
+    assert compose.START_NGINX_BESIDE == "up -d --no-deps --no-recreate --scale nginx=2 nginx"
+    assert docker.network_mode("mysite_nginx_1") == "docker inspect -f '{{.HostConfig.NetworkMode}}' mysite_nginx_1"
+    # the probe through the new nginx's own socket, given up on when that container crashes or restarts
+    assert NEW_NGINX.startswith("end=$(($(date +%s)+60)); until docker exec mysite_nginx_2 python3 -c ")
+    assert " unix:/run/nginx-checks.sock blog.example /healthz; do " in NEW_NGINX
+    assert "{{.State.Status}} {{.RestartCount}}' mysite_nginx_2 2>/dev/null)\" != 'running 0' ]" in NEW_NGINX
+
+
+def test_a_new_nginx_that_does_not_serve_is_removed_and_the_old_one_keeps_serving(capsys):
+    with MockRemote() as mock, pytest.raises(DeployError) as info:
+        mock.expect_sessions(session(Command(NGINX_PS, out=b"mysite_nginx_1\n"),
+                                     Command(IMAGES, out=b"sha256:aaa\nsha256:bbb\n"),
+                                     Command(docker.network_mode("mysite_nginx_1"), out=b"host\n"),
+                                     BESIDE, Command(NGINX_PS, out=b"mysite_nginx_2\nmysite_nginx_1\n"),
+                                     Command(NEW_NGINX, out=b"mysite_nginx_2 is not running (crashed or restarting)\n",
+                                             exit=2),
+                                     Command(ANY_STATE, out=b"mysite_nginx_2\nmysite_nginx_1\n"),
+                                     Command(docker.logs_tail("mysite_nginx_2", 30),
+                                             out=b"[emerg] bind() to 0.0.0.0:80 failed (98: Address in use)\n"),
+                                     docker.discard("mysite_nginx_2")))
+        sw.ensure_nginx(remote(), N, NEW, "v1", "blog.example")
+    assert str(info.value) == ("the new nginx mysite_nginx_2 does not serve (mysite_nginx_2 is not running (crashed or "
+                               "restarting)); rolled back: mysite_nginx_2 removed, mysite_nginx_1 still serves "
+                               "(the log is above)")
+    assert "| [emerg] bind() to 0.0.0.0:80 failed" in capsys.readouterr().out
+
+
+def test_an_nginx_compose_could_not_start_is_removed_too():
+    """E.g. a rollback to a release whose production.yml still publishes nginx's ports through Docker."""
+    with MockRemote() as mock, pytest.raises(DeployError) as info:
+        mock.expect_sessions(session(Command(NGINX_PS, out=b"mysite_nginx_1\n"),
+                                     Command(IMAGES, out=b"sha256:aaa\nsha256:bbb\n"),
+                                     Command(docker.network_mode("mysite_nginx_1"), out=b"host\n"),
+                                     Command(BESIDE, out=b"Error starting userland proxy: listen tcp4 0.0.0.0:80: "
+                                                         b"bind: address already in use\n", exit=1),
+                                     Command(ANY_STATE, out=b"mysite_nginx_1\nmysite_nginx_2\n"),
+                                     docker.logs_tail("mysite_nginx_2", 30), docker.discard("mysite_nginx_2")))
+        sw.ensure_nginx(remote(), N, NEW, "v1", "blog.example")
+    assert "address already in use; rolled back: mysite_nginx_2 removed, mysite_nginx_1 still serves" in str(info.value)
+    assert docker.nginx_containers_any_state("mysite") == (
+        "docker ps -a --filter label=com.docker.compose.project=mysite "
+        "--filter label=com.docker.compose.service=nginx --format '{{.Names}}'")
+
+
+def test_an_nginx_that_publishes_its_ports_through_docker_is_recreated_stop_first_once(capsys):
+    with MockRemote() as mock:
+        mock.expect_sessions(session(Command(NGINX_PS, out=b"mysite_nginx_1\n"),
+                                     Command(IMAGES, out=b"sha256:aaa\nsha256:bbb\n"),
+                                     Command(docker.network_mode("mysite_nginx_1"), out=b"mysite_default\n"),
                                      compose.stack(N, NEW, "up -d --no-deps nginx", kind="v1"),
                                      Command(NGINX_PS, out=b"mysite_nginx_1\n")))
-        assert sw.ensure_nginx(remote(), N, NEW, "v1") == "mysite_nginx_1"
+        assert sw.ensure_nginx(remote(), N, NEW, "v1", "blog.example") == "mysite_nginx_1"
+    assert "recreate nginx on the host's network, stop-first (once" in capsys.readouterr().out
 
 
 def test_nginx_is_started_when_missing():
     with MockRemote() as mock:
         mock.expect_sessions(session(Command(NGINX_PS), compose.stack(N, NEW, "up -d --no-deps nginx", kind="v2"),
                                      Command(NGINX_PS, out=b"mysite-nginx-1\n")))
-        assert sw.ensure_nginx(remote(), N, NEW, "v2") == "mysite-nginx-1"
+        assert sw.ensure_nginx(remote(), N, NEW, "v2", "blog.example") == "mysite-nginx-1"
 

@@ -91,7 +91,7 @@ def test_nginx_routes_for_zero_downtime():
         "proxy_next_upstream error timeout http_502 http_503;",
         "proxy_connect_timeout 1s;",
         "proxy_next_upstream_tries 3;",
-        "listen 80 default_server;",
+        "listen __HTTP__ default_server;",
         "return 444;",
         "alias /srv/static/;",
         "alias /srv/media/;",

@@ -1,6 +1,10 @@
 """The load client's timeline: requests per 100 ms bucket, by the time they ended, failures apart."""
 
-from testbed.load import Result
+import http.server
+import socket
+import threading
+
+from testbed.load import Load, Result
 
 
 def test_timeline_buckets_by_end_time_and_keeps_failures_apart():
@@ -37,3 +41,65 @@ def test_latency_quantiles_of_a_window_by_end_time():
     assert result.latency_quantile(1.0, 0.0, 0.55) == 0.05  # ended by 0.55: the first five
     assert result.latency_quantile(0.5, 0.0, 2.0) == 0.06
     assert result.latency_quantile(0.99, 5.0, 6.0) == 0.0
+
+
+class ClosesIdleConnections(http.server.ThreadingHTTPServer):
+    """Answers keep-alive GETs, and closes each connection once it answered two (as an nginx that stops
+    gracefully closes its idle keep-alive connections), without telling the client."""
+
+    daemon_threads = True
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+        self.answered = getattr(self, "answered", 0) + 1
+        if self.answered == 2:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+def _load_against_idle_closes(**options):
+    server = ClosesIdleConnections(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        load = Load("127.0.0.1", server.server_address[1], host="x", threads=1, **options).start()
+        deadline = threading.Event()
+        while load.result.total < 20 and not deadline.wait(0.05):
+            pass
+        return load.stop()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_idle_keep_alive_connection_closed_by_the_server_is_a_failure_by_default():
+    result = _load_against_idle_closes()
+    assert result.failed > 0 and result.retried == 0
+    assert result.reasons.keys() <= {"RemoteDisconnected", "ConnectionResetError", "BrokenPipeError"}
+
+
+def test_a_browser_like_load_sends_such_a_get_once_more_and_counts_it_apart():
+    result = _load_against_idle_closes(retry_idle_close=True)
+    assert result.failed == 0 and result.retried > 0 and result.total >= 20
+    assert f"{result.retried} retried after an idle keep-alive connection closed" in str(result)
+
+
+def test_a_refused_new_connection_is_never_retried():
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]
+    load = Load("127.0.0.1", port, host="x", threads=1, retry_idle_close=True).start()
+    threading.Event().wait(0.3)
+    result = load.stop()
+    assert result.failed == result.total > 0 and result.retried == 0
+    assert set(result.reasons) == {"ConnectionRefusedError"}

@@ -2,7 +2,8 @@
 
 import pytest
 
-from deploy.commands import compose
+from deploy.commands import compose, database
+from tests.harness.mockremote import names
 
 
 @pytest.mark.parametrize("v2, expected", [
@@ -15,3 +16,8 @@ def test_compose_v1_and_v2(v2, expected):
 
 def test_compose_quotes_paths_with_spaces():
     assert compose.command("v2", ["/srv/my site/production.yml"]) == "docker compose -f '/srv/my site/production.yml'"
+
+
+def test_the_migration_runs_once_in_the_app_service_of_the_release():
+    assert compose.one_off(names(), database.migrate()) == (
+        "run --rm --no-deps -T mysite python manage.py migrate --noinput")

@@ -46,7 +46,7 @@ def test_the_direct_check_asks_the_apps_port_and_health_path():
 def test_the_check_through_nginx_asks_the_apps_health_path_on_nginxs_port():
     assert health.nginx_check("shop-nginx", "shop.example", 30, SHOP) == (
         "end=$(($(date +%s)+30)); until docker exec shop-nginx python3 -c " + quote(source("probe"))
-        + " http://127.0.0.1:80 shop.example /up; "
+        + " unix:/run/nginx-checks.sock shop.example /up; "
         "do if [ \"$(date +%s)\" -ge \"$end\" ]; then exit 1; fi; sleep 1; done")
 
 
