@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from deploy import config, envfile, lock, releases
+from deploy import acme, config, envfile, lock, releases
 from deploy.commands import certbot, compose, docker, files
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
@@ -192,13 +192,7 @@ def issue(host: Host, site: Site, request: Request) -> None:
               "(certbot, HTTP-01 on nginx's webroot)"):
         command = certbot.certonly(site.names, site.image, request.names, request.email,
                                    staging=request.staging, server=request.acme_server or None, ca_bundle=bundle)
-        try:
-            host.run(command, timeout=900)
-        except RemoteCommandFailed as error:
-            tail("certbot output", error.output, LOG_LINES)
-            raise DeployError(f"certbot could not get a certificate for {', '.join(request.names)} (output above): "
-                              "nothing was changed and the site keeps serving http; check that the names "
-                              "point at this server and port 80 is open") from None
+        acme.order(host, command, request.names, "the site", "the names point at this server and port 80 is open")
     with step("keep the ACME CA bundle for renewals" if bundle else "renewals use the system's CAs"):
         host.run(certbot.store_ca(site.nginx, bundle) if bundle else certbot.forget_ca(site.nginx))
 

@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from deploy import lock
+from deploy import acme, lock
 from deploy.commands import certbot, files, swarm
 from deploy.commands import swarm_https as commands
 from deploy.config import DeployConfig
@@ -57,13 +57,8 @@ def issue(manager: Host, names: Names, request: Any) -> str:
               "certbot task; HTTP-01 answered by it through whichever node the CA reaches)"):
         command = commands.certonly(container, request.names, request.email, staging=request.staging,
                                     server=request.acme_server or None)
-        try:
-            manager.run(command, timeout=900)
-        except RemoteCommandFailed as error:
-            tail("certbot output", error.output, LOG_LINES)
-            raise DeployError(f"certbot could not get a certificate for {', '.join(request.names)} (output above): "
-                              "nothing was changed and the cluster keeps serving http; check that the names point "
-                              "at the nodes and port 80 is open on them") from None
+        acme.order(manager, command, request.names, "the cluster",
+                   "the names point at the nodes and port 80 is open on them")
     with step("the certificate as a Docker secret of the certs service (one task per node)"):
         try:
             done = manager.run(commands.publish(container, request.names), timeout=120)
