@@ -44,6 +44,7 @@ class SwarmConfig:
     nodes: tuple[str, ...] = ()  # user@host[:port], as for -H
     advertise_addr: str = ""  # the manager's address for the other nodes (default: its private address)
     replicas: int = 2  # app tasks
+    monitor: int = 20  # seconds Swarm watches each new app task after it is healthy before it goes on
     db_node: str = ""  # the node that holds PostgreSQL's data (default: the manager)
 
 
@@ -104,7 +105,7 @@ def _swarm(value: Any, where: str, base: SwarmConfig | None = None) -> SwarmConf
     """The ``swarm:`` section (a mapping) merged over ``base``; nodes as a list or a comma-separated string."""
     if not isinstance(value, Mapping):
         raise DeployError(f"{where}: `swarm:` must be a section of settings (nodes, advertise_addr, replicas, "
-                          f"db_node), not a {type(value).__name__}")
+                          f"monitor, db_node), not a {type(value).__name__}")
     values: dict[str, Any] = {}
     for key, item in value.items():
         if key not in SWARM_KEYS:
@@ -114,7 +115,7 @@ def _swarm(value: Any, where: str, base: SwarmConfig | None = None) -> SwarmConf
         if key == "nodes":
             words = item.split(",") if isinstance(item, str) else [str(node) for node in item]
             values[key] = _nodes(tuple(node.strip() for node in words if node.strip()), where)
-        elif key == "replicas":
+        elif key in ("replicas", "monitor"):
             values[key] = _coerce_int(f"swarm {key}", item)
         else:
             values[key] = str(item).strip()
@@ -232,6 +233,8 @@ def _check_swarm(swarm: SwarmConfig) -> None:
 
     if not 1 <= swarm.replicas <= 100:
         raise DeployError("deploy setting swarm replicas must be at least 1 and at most 100")
+    if not 0 <= swarm.monitor <= 600:
+        raise DeployError("deploy setting swarm monitor must be at least 0 and at most 600 (seconds)")
     if swarm.advertise_addr:
         _check_http_addr(swarm.advertise_addr, "swarm advertise_addr")
     if swarm.db_node and swarm.nodes:

@@ -47,6 +47,7 @@ def stack_env(names: Names, env: envfile.EnvFile, release: str, nginx_tag: str, 
               replicas: int) -> dict[str, str]:
     """The variables swarm.yml reads."""
     values = {"MYSITE_TAG": release, "MYSITE_NGINX_TAG": nginx_tag, "MYSITE_REPLICAS": str(replicas),
+              "MYSITE_UPDATE_MONITOR": f"{names.config.swarm.monitor}s",
               "MYSITE_HTTP_PORT": str(names.config.http_port), "MYSITE_HTTPS_PORT": str(names.config.https_port),
               "DJANGO_ALLOWED_HOSTS": env.values.get("DJANGO_ALLOWED_HOSTS", ""),
               "POSTGRES_USER": env.values.get("POSTGRES_USER", ""), "POSTGRES_DB": env.values.get("POSTGRES_DB", "")}

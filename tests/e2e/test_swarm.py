@@ -78,8 +78,15 @@ def nodes(cluster) -> str:
     return ",".join(f"deploy@{s.host}:{s.ssh_port}" for s in cluster)
 
 
-def swarm(cluster, checkout, laptop, task, *args, **kwargs):
-    return flows.fab(cluster[0], checkout, laptop, f"swarm.{task}", "--nodes", nodes(cluster), *args, **kwargs)
+# Swarm watches each new app task this long after it is healthy (fabric.yaml swarm: monitor, 20 s by default):
+# Docker's own default here, since no test needs a crash after health to be caught, and every rollout is
+# two tasks' monitors shorter (docs/TESTING.md)
+MONITOR = {"MYSITE_SWARM_MONITOR": "5"}
+
+
+def swarm(cluster, checkout, laptop, task, *args, env=None, **kwargs):
+    return flows.fab(cluster[0], checkout, laptop, f"swarm.{task}", "--nodes", nodes(cluster), *args,
+                     env={**MONITOR, **(env or {})}, **kwargs)
 
 
 def manager(cluster, command: str) -> str:
@@ -208,6 +215,8 @@ def test_the_first_deploy_answers_on_every_node(cluster, checkout, laptop):
     key = envfile.load(checkout / ".envs/.production").values["DJANGO_SECRET_KEY"]
     spec = manager(cluster, "docker service inspect mysite_mysite")
     assert "DJANGO_SECRET_KEY_FILE=/run/secrets/django_secret_key" in spec and key not in spec  # a secret, not env
+    monitor = manager(cluster, "docker service inspect -f '{{.Spec.UpdateConfig.Monitor}}' mysite_mysite").strip()
+    assert monitor == "5000000000", monitor  # swarm: monitor reached the stack (nanoseconds)
     for server in cluster:  # each node's nginx reuses ports in TIME_WAIT (a connection to the app per request)
         nginx = server.exec(swarm_commands.task_container(NAMES, swarm_commands.NGINX_SERVICE)).stdout.strip()
         reuse = server.exec(f"docker exec {nginx} cat /proc/sys/net/ipv4/tcp_tw_reuse").stdout.strip()

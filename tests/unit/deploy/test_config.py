@@ -232,3 +232,16 @@ def test_a_misspelled_app_variable_names_the_one_meant():
     with pytest.raises(DeployError, match=r"MYSITE_APP_HEALTHPATH is not a deploy setting \(did you mean "
                                           r"MYSITE_APP_HEALTH_PATH\?\)"):
         config.load({}, {"MYSITE_APP_HEALTHPATH": "/up"})
+
+
+def test_swarm_monitor_is_seconds_from_the_file_or_the_environment():
+    assert config.load({}, {}).swarm.monitor == 20
+    assert config.load({"swarm": {"monitor": "5"}}, {}).swarm.monitor == 5
+    assert config.load({}, {"MYSITE_SWARM_MONITOR": "0"}).swarm.monitor == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "601", "5s"])
+def test_a_swarm_monitor_out_of_range_or_not_seconds_is_one_line(value):
+    with pytest.raises(DeployError) as error:
+        config.load({"swarm": {"monitor": value}}, {})
+    assert "deploy setting swarm monitor must be" in str(error.value)

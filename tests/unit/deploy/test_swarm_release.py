@@ -25,6 +25,7 @@ def test_the_stack_reads_names_never_values_of_secrets():
     env = swarm_release.stack_env(P, ENV, "20261124100509-bbbbbbb", "id-0123456789ab",
                                   swarm_release.secret_names(P, ENV), 2)
     assert env["MYSITE_TAG"] == "20261124100509-bbbbbbb" and env["MYSITE_REPLICAS"] == "2"
+    assert env["MYSITE_UPDATE_MONITOR"] == "20s"  # swarm: monitor, as the stack file's duration
     assert env["POSTGRES_USER"] == "mysite" and env["DJANGO_ALLOWED_HOSTS"] == "blog.example"
     assert KEY not in env.values() and "S3cretPassw0rd" not in "".join(env.values())
 
