@@ -26,7 +26,7 @@ IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # Docker's gramm
 SHOWN = 60  # characters of a value an error line repeats
 # the words `--service` takes for the app, whatever its name (`fab logs`'s default is the first); the app's
 # service itself is named after app_name (deploy.names.app_service)
-APP_SERVICES = ("mysite", "app", "django")
+APP_SERVICES = ("app", "django", "mysite")  # --service words for the app, whatever its name
 
 
 def shown(value: str) -> str:

@@ -121,10 +121,10 @@ def status(c):
     operations.status(host, config)
 
 
-@task(help={"follow": "keep streaming new lines", "service": "mysite (the app) or nginx",
+@task(help={"follow": "keep streaming new lines", "service": "app (the default) or nginx",
             "lines": "how many past lines to show (default 100)"})
 @guarded
-def logs(c, follow=False, service="mysite", lines=100):
+def logs(c, follow=False, service="app", lines=100):
     """Show the app's (or nginx's) logs."""
     operations.service(service)
     host, config = target(c)
@@ -266,10 +266,10 @@ def swarm_manage(c, command, nodes=None):
     swarm_operations.manage(hosts, config, words)
 
 
-@task(name="logs", help={**NODES, "service": "mysite (the app), nginx or postgres", "follow": "keep streaming",
+@task(name="logs", help={**NODES, "service": "app (the default), nginx or postgres", "follow": "keep streaming",
                          "lines": "how many past lines to show"}, limits={"lines": POSITIVE})
 @guarded
-def swarm_logs(c, nodes=None, service="mysite", lines=100, follow=False):
+def swarm_logs(c, nodes=None, service="app", lines=100, follow=False):
     """Show a service's logs from every node."""
     swarm_operations.check_service(service)
     hosts, config = targets(c, nodes, connect=False)

@@ -85,11 +85,11 @@ APP_SERVICES = checks.APP_SERVICES
 def service(name: str) -> str:
     """The service `fab logs --service` names, checked before anything connects."""
     if name not in (*APP_SERVICES, "nginx"):
-        raise DeployError(f"unknown service {checks.shown(name)}: use mysite (the app) or nginx")
+        raise DeployError(f"unknown service {checks.shown(name)}: use app or nginx")
     return name
 
 
-def logs(host: Host, config: DeployConfig, follow: bool = False, service: str = "mysite", lines: int = 100) -> None:
+def logs(host: Host, config: DeployConfig, follow: bool = False, service: str = "app", lines: int = 100) -> None:
     """``service``: checked by ``service()``."""
     names = Names.of(config, host.home)
     if service in APP_SERVICES:

@@ -111,12 +111,12 @@ def manage(hosts: list[Host], config: DeployConfig, command: list[str]) -> None:
 
 def check_service(service: str) -> str:
     if service not in (*checks.APP_SERVICES, swarm.NGINX_SERVICE, swarm.POSTGRES_SERVICE):
-        raise DeployError(f"--service {checks.shown(service)} is not a service of the stack: use mysite (the app), "
-                          "nginx or postgres")
+        raise DeployError(f"--service {checks.shown(service)} is not a service of the stack: use app, nginx or "
+                          "postgres")
     return service
 
 
-def logs(hosts: list[Host], config: DeployConfig, service: str = "mysite", lines: int = 100,
+def logs(hosts: list[Host], config: DeployConfig, service: str = "app", lines: int = 100,
          follow: bool = False) -> None:
     check_service(service)
     names = Names.of(config, hosts[0].home)

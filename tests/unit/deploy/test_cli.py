@@ -207,7 +207,7 @@ def test_a_fabric_yaml_with_nothing_wrong_loads(machine, tmp_path, text):
 
 
 @pytest.mark.parametrize(("argv", "words"), [
-    (["logs", "--service", "db"], ["unknown service 'db'", "use mysite (the app) or nginx"]),
+    (["logs", "--service", "db"], ["unknown service 'db'", "use app or nginx"]),
     (["rollback", "--to", "yesterday"], ["--to 'yesterday' is not a release name", "fab releases"]),
     (["rollback", "--to", ""], ["--to '' is not a release name"]),
     (["bootstrap", "--registry-mirror", "ftp://x"], ["--registry-mirror 'ftp://x' is not a usable mirror URL"]),

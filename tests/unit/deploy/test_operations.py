@@ -127,7 +127,7 @@ def test_logs_of_nginx_and_unknown_service():
         mock.expect_sessions(session(Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
                                      "docker logs --tail 50 -f mysite_nginx_1"))
         operations.logs(remote(), CFG, follow=True, service="nginx", lines=50)
-    with pytest.raises(DeployError, match="unknown service 'db': use mysite"):
+    with pytest.raises(DeployError, match="unknown service 'db': use app or nginx"):
         operations.service("db")
 
 

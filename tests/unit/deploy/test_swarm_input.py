@@ -102,7 +102,7 @@ def test_a_host_to_remove_that_is_not_a_node_is_refused_before_connecting(machin
 
 def test_an_unknown_service_is_refused_before_connecting(machine):
     refused(machine.fab("swarm.logs", f"--nodes={A},{B}", "--service=web"),
-            "--service 'web' is not a service of the stack", "mysite (the app), nginx or postgres")
+            "--service 'web' is not a service of the stack", "use app, nginx or postgres")
 
 
 def test_a_sqlite_backup_is_refused_by_a_cluster_before_connecting(machine):
