@@ -95,13 +95,15 @@ def migrate_restored(manager: Host, names: Names) -> None:
 
 
 def manage(hosts: list[Host], config: DeployConfig, command: list[str]) -> None:
-    """manage.py in a running app task, on whichever node runs one."""
+    """manage.py in a running app task, on whichever node runs one; under the cluster's deploy lock (on the
+    manager), as on one server: refused while a deploy, a rollback or a restore runs."""
     names = Names.of(config, hosts[0].home)
     for host in hosts:
         container = host.probe(swarm.task_container(names, names.alias)).stdout.strip()
         if container or host.dry_run:
             tty = sys.stdin.isatty() and sys.stdout.isatty()
-            result = host.run(docker.manage(container or "APP", command, tty), hide=False, pty=tty, warn=True)
+            with lock.held(hosts[0], names, lock.holder("manage", action="manage")):
+                result = host.run(docker.manage(container or "APP", command, tty), hide=False, pty=tty, warn=True)
             if result.failed:
                 raise DeployError(f"manage.py {' '.join(command)} failed (exit {result.exited}) on {host.name}: see "
                                   "its output above")

@@ -8,7 +8,8 @@ import pytest
 
 from deploy import envfile, swarm_operations, swarm_stack
 from deploy.backups import HEADERS, POSTGRES
-from deploy.commands import swarm
+from deploy.commands import docker, swarm
+from deploy.commands import lock as lock_commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from tests.harness.mockremote import names
@@ -89,3 +90,19 @@ def test_a_cluster_backup_is_readable_by_its_owner_only_even_while_it_downloads(
         os.umask(umask)
     assert modes == [0o600, 0o600] and saved.startswith("backups/cluster-")
     assert stat.S_IMODE((tmp_path / "backups").stat().st_mode) == 0o700
+
+
+def test_manage_runs_in_the_app_task_of_any_node_under_the_managers_lock(monkeypatch):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    manager, worker = Node("deploy@a:22", {}), Node("deploy@b:22", {swarm.task_container(P, P.alias): "app1\n"})
+    swarm_operations.manage([manager, worker], DeployConfig(), ["seed_demo", "--posts", "3"])
+    assert [command.split()[0] for command in manager.sent] == ["mkdir", "rm"], manager.sent  # take, release
+    assert lock_commands.release_lock(P.lock) == manager.sent[-1] and P.lock in manager.sent[0]
+    assert worker.sent == [docker.manage("app1", ["seed_demo", "--posts", "3"], False)]
+
+
+def test_manage_with_no_app_task_anywhere_takes_no_lock():
+    manager = Node("deploy@a:22", {})
+    with pytest.raises(DeployError, match="no app task runs on any node"):
+        swarm_operations.manage([manager], DeployConfig(), ["check"])
+    assert manager.sent == []
