@@ -216,7 +216,7 @@ def test_the_first_deploy_answers_on_every_node(cluster, checkout, laptop):
     spec = manager(cluster, "docker service inspect mysite_mysite")
     assert "DJANGO_SECRET_KEY_FILE=/run/secrets/django_secret_key" in spec and key not in spec  # a secret, not env
     monitor = manager(cluster, "docker service inspect -f '{{.Spec.UpdateConfig.Monitor}}' mysite_mysite").strip()
-    assert monitor == "5000000000", monitor  # swarm: monitor reached the stack (nanoseconds)
+    assert monitor == "5s", monitor  # swarm: monitor reached the stack
     for server in cluster:  # each node's nginx reuses ports in TIME_WAIT (a connection to the app per request)
         nginx = server.exec(swarm_commands.task_container(NAMES, swarm_commands.NGINX_SERVICE)).stdout.strip()
         reuse = server.exec(f"docker exec {nginx} cat /proc/sys/net/ipv4/tcp_tw_reuse").stdout.strip()
