@@ -1,6 +1,7 @@
 """The files `fab init` writes into the project, rendered from the templates shipped with the toolkit
 (deploy/adopt/templates/, package data). An existing file is never overwritten, but the one ``--force`` names."""
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -91,9 +92,7 @@ def plan(project: Project, force: str | None = None) -> Plan:
 
 def listed(files: list[File]) -> list[str]:
     """The paths, a folder of more than two files as ``folder/*`` (where its first file stands)."""
-    counts: dict[str, int] = {}
-    for file in files:
-        counts[file.path.rpartition("/")[0]] = counts.get(file.path.rpartition("/")[0], 0) + 1
+    counts = Counter(file.path.rpartition("/")[0] for file in files)
     out = []
     for file in files:
         folder = file.path.rpartition("/")[0]

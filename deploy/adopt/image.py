@@ -1,7 +1,8 @@
-"""The app image's Dockerfile for the detected Python and dependency manager: pip (requirements files) and Pipenv
-(Pipfile.lock, installed hash-checked from the lock as it is). gunicorn is added when the project lacks it, and the
-toolkit's Django app always, each in its own step: the project's files are never edited. Other managers get no
-Dockerfile and one line that says why (``unsupported``)."""
+"""The app image's Dockerfile for the detected Python and dependency manager: pip (requirements files), Pipenv
+(Pipfile.lock), uv (uv.lock) and pyproject.toml's [project] dependencies. A lock is installed hash-checked as it is
+(turned into a requirements file in the build stage: lock2req.py, `uv export`). gunicorn is added when the project
+lacks it, and the toolkit's Django app always, each in its own step: the project's files are never edited. Poetry
+and a Pipfile without its lock get no Dockerfile and one line that says why (``unsupported``)."""
 
 from pathlib import Path
 from string import Template
@@ -13,11 +14,9 @@ TEMPLATE = Path(__file__).with_name("templates") / "Dockerfile"
 FOLDER = "compose/production/django"  # the image's files, as the blog lays them out
 GUNICORN = "gunicorn>=23"  # the newest gunicorn the image's Python takes; 23 is the oldest the start files know
 LOCK_SCRIPT = "lock2req.py"  # Pipfile.lock's default section as a hash-checked requirements file (stdlib only)
-NOT_YET = {
-    "poetry": "poetry.lock",
-    "uv": "uv.lock",
-    "pep621": "pyproject.toml's [project] dependencies",
-}
+UV = "uv>=0.5"  # in the build stage only (/tools): it reads uv.lock and pyproject.toml; the image never holds it
+TOOLS = f"RUN python -m venv /tools && /tools/bin/pip install '{UV}' \\\n"
+HASHED = "/venv/bin/pip install --no-deps --require-hashes -r requirements.txt"
 
 
 def unsupported(deps: Dependencies) -> str | None:
@@ -25,9 +24,9 @@ def unsupported(deps: Dependencies) -> str | None:
     if deps.manager == "pipenv" and not deps.locked:
         return ("a Pipfile without Pipfile.lock: the image installs the lock, hash-checked; run `pipenv lock`, "
                 "commit it, and run fab init again")
-    if deps.manager in NOT_YET:
-        return (f"fab init writes no Dockerfile for {NOT_YET[deps.manager]} yet (pip and Pipenv only): write "
-                f"{FOLDER}/Dockerfile yourself, as the toolkit's docs/ADOPTING.md says")
+    if deps.manager == "poetry":
+        return (f"fab init writes no Dockerfile for poetry.lock yet: write {FOLDER}/Dockerfile yourself (`poetry "
+                "export` makes a requirements file), as the toolkit's docs/ADOPTING.md says")
     return None
 
 
@@ -39,8 +38,13 @@ def dependency_steps(root: Path, deps: Dependencies) -> tuple[str, str]:
     """(the build stage's lines that bring the dependency files in, the pip command that installs them)."""
     if uses_lock_script(deps):
         return (f"COPY Pipfile.lock {FOLDER}/{LOCK_SCRIPT} ./\n"
-                f"RUN python {LOCK_SCRIPT} Pipfile.lock > requirements.txt",
-                "/venv/bin/pip install --no-deps --require-hashes -r requirements.txt")
+                f"RUN python {LOCK_SCRIPT} Pipfile.lock > requirements.txt", HASHED)
+    if deps.manager == "uv":
+        return ("COPY pyproject.toml uv.lock ./\n" + TOOLS + "    && /tools/bin/uv export --frozen --no-dev "
+                "--no-emit-project --no-header --format requirements-txt -o requirements.txt", HASHED)
+    if deps.manager == "pep621":  # no lock: resolved at each build, as pip resolves a requirements.txt
+        return ("COPY pyproject.toml ./\n" + TOOLS + "    && /tools/bin/uv pip compile pyproject.toml --no-header "
+                "-o requirements.txt", "/venv/bin/pip install -r requirements.txt")
     # one COPY per file, to the same path: `-r base.txt` still finds its file
     files = requirement_files(root, deps.file) or [deps.file]
     return ("\n".join(f"COPY {name} {name}" for name in files), f"/venv/bin/pip install -r {deps.file}")

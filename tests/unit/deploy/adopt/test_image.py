@@ -39,6 +39,25 @@ def test_pipenv_installs_the_lock_as_it_is_hash_checked(tmp_path):
         "/venv/bin/pip install --no-deps --require-hashes -r requirements.txt")
 
 
+def test_uv_exports_its_lock_with_hashes_in_the_build_stage(tmp_path):
+    deps = Dependencies("uv", "uv.lock", True, frozenset({"django"}))
+    assert image.dependency_steps(tmp_path, deps) == (
+        "COPY pyproject.toml uv.lock ./\n"
+        "RUN python -m venv /tools && /tools/bin/pip install 'uv>=0.5' \\\n"
+        "    && /tools/bin/uv export --frozen --no-dev --no-emit-project --no-header --format requirements-txt "
+        "-o requirements.txt",
+        "/venv/bin/pip install --no-deps --require-hashes -r requirements.txt")
+
+
+def test_pyproject_dependencies_are_resolved_by_uv_in_the_build_stage(tmp_path):
+    deps = Dependencies("pep621", "pyproject.toml", False, frozenset({"django"}))
+    assert image.dependency_steps(tmp_path, deps) == (
+        "COPY pyproject.toml ./\n"
+        "RUN python -m venv /tools && /tools/bin/pip install 'uv>=0.5' \\\n"
+        "    && /tools/bin/uv pip compile pyproject.toml --no-header -o requirements.txt",
+        "/venv/bin/pip install -r requirements.txt")
+
+
 def test_gunicorn_is_added_in_its_own_step_only_when_missing():
     assert image.additions(PIP) == ("# gunicorn serves the app; requirements.txt does not list it\n"
                                     "RUN /venv/bin/pip install 'gunicorn>=23'\n")
@@ -52,14 +71,10 @@ def test_gunicorn_is_added_in_its_own_step_only_when_missing():
      "a Pipfile without Pipfile.lock: the image installs the lock, hash-checked; run `pipenv lock`, commit it, and "
      "run fab init again"),
     (Dependencies("poetry", "poetry.lock", True, frozenset()),
-     "fab init writes no Dockerfile for poetry.lock yet (pip and Pipenv only): write "
-     "compose/production/django/Dockerfile yourself, as the toolkit's docs/ADOPTING.md says"),
-    (Dependencies("uv", "uv.lock", True, frozenset()),
-     "fab init writes no Dockerfile for uv.lock yet (pip and Pipenv only): write "
-     "compose/production/django/Dockerfile yourself, as the toolkit's docs/ADOPTING.md says"),
-    (Dependencies("pep621", "pyproject.toml", False, frozenset()),
-     "fab init writes no Dockerfile for pyproject.toml's [project] dependencies yet (pip and Pipenv only): write "
-     "compose/production/django/Dockerfile yourself, as the toolkit's docs/ADOPTING.md says"),
+     "fab init writes no Dockerfile for poetry.lock yet: write compose/production/django/Dockerfile yourself (`poetry "
+     "export` makes a requirements file), as the toolkit's docs/ADOPTING.md says"),
+    (Dependencies("uv", "uv.lock", True, frozenset()), None),
+    (Dependencies("pep621", "pyproject.toml", False, frozenset()), None),
 ])
 def test_unsupported_says_why_in_one_line(deps, reason):
     assert image.unsupported(deps) == reason

@@ -50,7 +50,7 @@ def test_warnings_files_and_next_commands():
     assert "  write       fabric.yaml: the app contract" in text
     assert "  left alone  .dockerignore: it exists (fab init --force .dockerignore replaces it)" in text
     assert ("Still yours to provide before a deploy:\n  - compose/production/django/Dockerfile: fab init writes no "
-            "Dockerfile for poetry.lock yet (pip and Pipenv only)") in text
+            "Dockerfile for poetry.lock yet: write ") in text
     assert text.endswith("  fab -H deploy@server bootstrap --accept-new-host-key\n  fab -H deploy@server deploy")
 
 
