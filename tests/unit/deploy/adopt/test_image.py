@@ -39,23 +39,21 @@ def test_pipenv_installs_the_lock_as_it_is_hash_checked(tmp_path):
         "/venv/bin/pip install --no-deps --require-hashes -r requirements.txt")
 
 
-def test_uv_exports_its_lock_with_hashes_in_the_build_stage(tmp_path):
-    deps = Dependencies("uv", "uv.lock", True, frozenset({"django"}))
-    assert image.dependency_steps(tmp_path, deps) == (
-        "COPY pyproject.toml uv.lock ./\n"
-        "RUN python -m venv /tools && /tools/bin/pip install 'uv>=0.5' \\\n"
-        "    && /tools/bin/uv export --frozen --no-dev --no-emit-project --no-header --format requirements-txt "
-        "-o requirements.txt",
-        "/venv/bin/pip install --no-deps --require-hashes -r requirements.txt")
-
-
-def test_pyproject_dependencies_are_resolved_by_uv_in_the_build_stage(tmp_path):
-    deps = Dependencies("pep621", "pyproject.toml", False, frozenset({"django"}))
-    assert image.dependency_steps(tmp_path, deps) == (
-        "COPY pyproject.toml ./\n"
-        "RUN python -m venv /tools && /tools/bin/pip install 'uv>=0.5' \\\n"
-        "    && /tools/bin/uv pip compile pyproject.toml --no-header -o requirements.txt",
-        "/venv/bin/pip install -r requirements.txt")
+@pytest.mark.parametrize(("deps", "steps"), [
+    (Dependencies("uv", "uv.lock", True, frozenset({"django"})),  # the lock exported as it is, with its hashes
+     ("COPY pyproject.toml uv.lock ./\n"
+      "RUN python -m venv /tools && /tools/bin/pip install 'uv>=0.5' \\\n"
+      "    && /tools/bin/uv export --frozen --no-dev --no-emit-project --no-header --format requirements-txt "
+      "-o requirements.txt",
+      "/venv/bin/pip install --no-deps --require-hashes -r requirements.txt")),
+    (Dependencies("pep621", "pyproject.toml", False, frozenset({"django"})),  # no lock: resolved at each build
+     ("COPY pyproject.toml ./\n"
+      "RUN python -m venv /tools && /tools/bin/pip install 'uv>=0.5' \\\n"
+      "    && /tools/bin/uv pip compile pyproject.toml --no-header -o requirements.txt",
+      "/venv/bin/pip install -r requirements.txt")),
+])
+def test_uv_reads_the_project_in_the_build_stage(tmp_path, deps, steps):
+    assert image.dependency_steps(tmp_path, deps) == steps
 
 
 def test_gunicorn_is_added_in_its_own_step_only_when_missing():
