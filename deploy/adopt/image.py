@@ -43,8 +43,9 @@ def dependency_steps(root: Path, deps: Dependencies) -> tuple[str, str]:
         return ("COPY pyproject.toml uv.lock ./\n" + TOOLS + "    && /tools/bin/uv export --frozen --no-dev "
                 "--no-emit-project --no-header --format requirements-txt -o requirements.txt", HASHED)
     if deps.manager == "pep621":  # no lock: resolved at each build, as pip resolves a requirements.txt
-        return ("COPY pyproject.toml ./\n" + TOOLS + "    && /tools/bin/uv pip compile pyproject.toml --no-header "
-                "-o requirements.txt", "/venv/bin/pip install -r requirements.txt")
+        # --native-tls: the image's certificate store, as pip uses it (a proxy's CA added there is trusted too)
+        return ("COPY pyproject.toml ./\n" + TOOLS + "    && /tools/bin/uv pip compile --native-tls pyproject.toml "
+                "--no-header -o requirements.txt", "/venv/bin/pip install -r requirements.txt")
     # one COPY per file, to the same path: `-r base.txt` still finds its file
     files = requirement_files(root, deps.file) or [deps.file]
     return ("\n".join(f"COPY {name} {name}" for name in files), f"/venv/bin/pip install -r {deps.file}")

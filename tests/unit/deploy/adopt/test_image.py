@@ -49,7 +49,7 @@ def test_pipenv_installs_the_lock_as_it_is_hash_checked(tmp_path):
     (Dependencies("pep621", "pyproject.toml", False, frozenset({"django"})),  # no lock: resolved at each build
      ("COPY pyproject.toml ./\n"
       "RUN python -m venv /tools && /tools/bin/pip install 'uv>=0.5' \\\n"
-      "    && /tools/bin/uv pip compile pyproject.toml --no-header -o requirements.txt",
+      "    && /tools/bin/uv pip compile --native-tls pyproject.toml --no-header -o requirements.txt",
       "/venv/bin/pip install -r requirements.txt")),
 ])
 def test_uv_reads_the_project_in_the_build_stage(tmp_path, deps, steps):
