@@ -19,6 +19,8 @@ TOOLKIT = "mysite"
 # The app folder's own names: the toolkit's layout, the same for every app
 RELEASES, ENVS, BACKUPS = "releases", ".envs", "backups"
 DATABASE_VOLUMES = (("database", "/app/database"), ("media", "/app/media"))
+# Every release's archive holds the toolkit's Django app here, as a wheel an app image installs (deploy/wheel.py)
+TOOLKIT_WHEEL_FOLDER = "deploy-toolkit"
 SOCKETS = "/run/app-sockets"  # the sockets' volume, in the app containers and in nginx's (production.yml)
 SERVING_LINK = "serving.sock"  # the link in it nginx connects through (compose/production/nginx/app-socket.conf)
 APP_VOLUMES = (("database", "/app/database"), ("static", "/srv/static"), ("media", "/app/media"),

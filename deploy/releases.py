@@ -3,6 +3,7 @@
 The server side of releases is built in ``deploy.commands.releases``; names and paths are in ``deploy.names``.
 """
 
+import io
 import os
 import subprocess
 import tarfile
@@ -10,9 +11,10 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from deploy import wheel
 from deploy.checks import RELEASE_NAME
 from deploy.errors import DeployError
-from deploy.names import TOOLKIT
+from deploy.names import TOOLKIT, TOOLKIT_WHEEL_FOLDER
 
 NAME = RELEASE_NAME
 
@@ -63,7 +65,17 @@ def has_file(sha: str, path: str, cwd: str | None = None) -> bool:
 
 
 def archive(sha: str, output: str, cwd: str | None = None) -> None:
+    """The commit's files, plus the toolkit's Django app as a wheel in TOOLKIT_WHEEL_FOLDER (an app image installs
+    it: the version that deploys the release). A commit that holds that folder itself is refused."""
+    if has_file(sha, TOOLKIT_WHEEL_FOLDER, cwd=cwd):
+        raise DeployError(f"commit {sha[:7]} holds {TOOLKIT_WHEEL_FOLDER}/, the folder every release gets the "
+                          "toolkit's Django app in: rename yours")
     git("archive", "--format=tar", "-o", output, sha, cwd=cwd)
+    name, content = wheel.build()
+    member = tarfile.TarInfo(f"{TOOLKIT_WHEEL_FOLDER}/{name}")
+    member.size, member.mode = len(content), 0o644
+    with tarfile.open(output, "a") as tar:
+        tar.addfile(member, io.BytesIO(content))
 
 
 def export(sha: str, tree: str, cwd: str | None = None) -> None:

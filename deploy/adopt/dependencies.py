@@ -64,6 +64,17 @@ def requirements_file(root: Path) -> str | None:
     return f"requirements/{found[0].name}" if len(found) == 1 else None
 
 
+def requirement_files(root: Path, file: str) -> list[str]:
+    """``file`` and every file it includes with ``-r`` (the image copies them all), relative to ``root``, sorted;
+    an include outside ``root`` or missing is left out (pip then says so in the build)."""
+    seen: set[Path] = set()
+    for _ in _requirement_lines(root / file, seen):
+        pass
+    top = root.resolve()
+    found = {path.resolve() for path in seen if path.is_file()}
+    return sorted(path.relative_to(top).as_posix() for path in found if path.is_relative_to(top))
+
+
 def _toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))

@@ -1,10 +1,12 @@
 """The files `fab init` writes into the project, rendered from the templates shipped with the toolkit
 (deploy/adopt/templates/, package data). An existing file is never overwritten, but the one ``--force`` names."""
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from deploy.adopt import image, stack
 from deploy.adopt.detect import Project
 from deploy.errors import DeployError
 
@@ -58,7 +60,22 @@ def render(project: Project) -> list[File]:
         made("deploy_urls.py.txt", f"{folder}deploy_urls.py", f"{their_urls} + /healthz"),
         made("deploy_gate_settings.py.txt", f"{folder}deploy_gate_settings.py",
              "the migration gate's settings (no database server, no secret)"),
+        *stack_files(project, names["settings"]),
     ]
+
+
+def stack_files(project: Project, settings: str) -> list[File]:
+    """The app image (its Dockerfile when ``image.unsupported`` says nothing, its start files), the nginx image's
+    folder and production.yml."""
+    found = []
+    if image.unsupported(project.dependencies) is None:
+        found.append(File(f"{image.FOLDER}/Dockerfile", image.dockerfile(project, settings),
+                          f"the app image: Python {project.python.version}, {project.dependencies.file}"))
+    found += [File(path, text, "the app image's start (static files, gunicorn, health)")
+              for path, text in stack.start_files(project)]
+    found += [File(path, text, "the nginx image, the toolkit's") for path, text in stack.nginx_files()]
+    found.append(File("production.yml", stack.production_yml(project), f"the stack: {project.name}, nginx, volumes"))
+    return found
 
 
 def plan(project: Project, force: str | None = None) -> Plan:
@@ -67,11 +84,22 @@ def plan(project: Project, force: str | None = None) -> Plan:
     if force is not None:
         wanted = force.strip().removeprefix("./")
         if wanted not in {file.path for file in files}:
-            raise DeployError(f"--force {force}: fab init writes no such file; it writes "
-                              f"{', '.join(file.path for file in files)}")
+            raise DeployError(f"--force {force}: fab init writes no such file; it writes {', '.join(listed(files))}")
         force = wanted
     write = [file for file in files if file.path == force or not (project.root / file.path).exists()]
     return Plan(write, [file for file in files if file not in write])
+
+
+def listed(files: list[File]) -> list[str]:
+    """The paths, a folder of more than two files as ``folder/*`` (where its first file stands)."""
+    counts = Counter(file.path.rpartition("/")[0] for file in files)
+    out = []
+    for file in files:
+        folder = file.path.rpartition("/")[0]
+        name = f"{folder}/*" if folder and counts[folder] > 2 else file.path
+        if name not in out:
+            out.append(name)
+    return out
 
 
 def write(root: Path, files: list[File]) -> None:

@@ -1,10 +1,14 @@
 """What `fab init` prints before it writes anything: what it detected (an aligned table), the services the
-stack does not run (what the user must do), the files, what is still the user's, and the next commands."""
+stack does not run (what the user must do), the files (and the project's own Dockerfile or compose file, kept), the
+Dockerfile when init cannot write it, and the next commands."""
 
+from deploy.adopt import image
 from deploy.adopt.detect import Project
 from deploy.adopt.files import Plan, modules
 
 SERVED_URLS = {"STATIC_URL": "/static/", "MEDIA_URL": "/media/"}  # what the stack's nginx serves
+DOCKERFILE = f"{image.FOLDER}/Dockerfile"
+OWN_FILES = ("Dockerfile", "docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
 
 
 def detected(project: Project) -> list[tuple[str, str]]:
@@ -15,7 +19,7 @@ def detected(project: Project) -> list[tuple[str, str]]:
     if deps.has("gunicorn"):
         gunicorn = "gunicorn listed"
     else:
-        gunicorn = "no gunicorn: the image must add it"
+        gunicorn = "no gunicorn: the image adds it"
     return [
         ("project", f"{project.root} (app name {project.name})"),
         ("Django", settings.django),
@@ -45,6 +49,27 @@ def warnings(project: Project) -> list[str]:
     return found
 
 
+def file_lines(plan: Plan) -> list[str]:
+    """A line per file; files of one folder written for one reason (the nginx image's) are one line."""
+    out, groups = [], {}
+    for file in plan.write:
+        groups.setdefault((file.path.rpartition("/")[0], file.why), []).append(file)
+    for (folder, why), group in groups.items():
+        if len(group) > 2:
+            out.append(f"  write       {folder}/ ({len(group)} files): {why}")
+        else:
+            out += [f"  write       {file.path}: {file.why}" for file in group]
+    out += [f"  left alone  {file.path}: it exists (fab init --force {file.path} replaces it)" for file in plan.kept]
+    return out
+
+
+def theirs(project: Project) -> list[str]:
+    """The project's own image and compose files, kept: the deploy builds through production.yml."""
+    found = [name for name in OWN_FILES if (project.root / name).is_file()]
+    return [f"  your {name} stays as it is and the deploy does not use it: it builds {DOCKERFILE} through "
+            f"production.yml" for name in found]
+
+
 def lines(project: Project, plan: Plan) -> list[str]:
     rows = detected(project)
     width = max(len(label) for label, _ in rows)
@@ -53,19 +78,14 @@ def lines(project: Project, plan: Plan) -> list[str]:
     if notes:
         out += ["", "Warnings (the stack runs the app, nginx and SQLite or PostgreSQL, nothing else):"]
         out += [f"  ! {note}" for note in notes]
-    out += ["", "Files:"]
-    out += [f"  write       {file.path}: {file.why}" for file in plan.write]
-    out += [f"  left alone  {file.path}: it exists (fab init --force {file.path} replaces it)" for file in plan.kept]
-    deps = project.dependencies
-    out += ["", "Still yours to provide before a deploy (docs/ADOPTING.md of the toolkit says what they must do):",
-            f"  - the app image's Dockerfile: Python {project.python.version}, your {deps.file}"
-            f"{'' if deps.has('gunicorn') else ' plus gunicorn'} and mysite-deploy installed, the project in /app, "
-            f"gunicorn serving {project.wsgi} on port 8000",
-            "  - production.yml, the compose stack (the app service and nginx, named after the app)",
-            "", "Next:",
+    out += ["", "Files:", *file_lines(plan), *theirs(project)]
+    missing = image.unsupported(project.dependencies)
+    if missing:
+        out += ["", "Still yours to provide before a deploy:", f"  - {DOCKERFILE}: {missing}"]
+    out += ["", "Next:",
             "  cp .envs/.production.example .envs/.production   # then set DJANGO_SECRET_KEY and "
             "DJANGO_ALLOWED_HOSTS",
             "  git add -A && git commit -m 'Deploy files from fab init'",
             "  fab -H deploy@server bootstrap --accept-new-host-key",
-            "  fab -H deploy@server deploy                        # once the Dockerfile and production.yml are in"]
+            "  fab -H deploy@server deploy"]
     return out

@@ -33,7 +33,7 @@ def wait_until(check: str, seconds: int, watch: str | None = None, broken_after:
 
 
 def probe(container: str, url: str, domain: str, health_path: str, interpreter: str = "python") -> str:
-    """GET ``health_path`` (200) and / (2xx/3xx) as ``domain``, from inside ``container`` (deploy/scripts/probe.py)."""
+    """GET ``health_path`` (200) and / (no 5xx) as ``domain``, from inside ``container`` (deploy/scripts/probe.py)."""
     return f"docker exec {container} {python(source('probe'), url, domain, health_path, interpreter=interpreter)}"
 
 

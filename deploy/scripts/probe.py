@@ -1,12 +1,14 @@
-"""Health probe of a release: GET HEALTH_PATH must answer 200 and / 2xx or 3xx, redirects not followed.
+"""Health probe of a release: GET HEALTH_PATH must answer 200 and / anything but a server error (a home page, a
+redirect to a login, or a 404 of a site with no home page, as `django-admin startproject` makes), redirects not
+followed.
 
 Usage: probe.py BASE_URL HOST [HEALTH_PATH], e.g. probe.py http://127.0.0.1:8000 example.com /healthz (the
 default; fabric.yaml's ``app: health_path``); every request carries ``Host: HOST``. BASE_URL ``unix:PATH``
 asks over that unix socket (nginx's own, in its container: two nginx may share the host's ports). Prints
 ``HEALTH_PATH: <code> /: <code>`` (a failed request shows as the repr of its error)
 and exits 0 when healthy; 3 when the app is up (HEALTH_PATH 200) but / answers a server error (5xx): a
-broken release, which waiting seldom mends; else 1 (not up yet). Runs in the app container and in the
-nginx container (Debian's python3).
+broken release, which waiting seldom mends; else 1 (not up yet: HEALTH_PATH not 200, or / not answered). Runs
+in the app container and in the nginx container (Debian's python3).
 """
 
 import http.client
@@ -75,7 +77,7 @@ def main(argv):
         health, root = get(opener, base + path, host), get(opener, base + "/", host)
     print(f"{path}:", health, "/:", root)
     answered = health == 200 and isinstance(root, int)  # the app is up and / gave a status
-    if answered and 200 <= root < 400:
+    if answered and root < 500:
         return 0
     return UP_BUT_BROKEN if answered and root >= 500 else 1
 

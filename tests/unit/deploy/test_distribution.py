@@ -5,6 +5,7 @@ About 10 s: one wheel build and one virtualenv for the module, both offline (no 
 """
 
 import email
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from tests.harness.adopt_projects import flat_project
 
 ROOT = Path(__file__).resolve().parents[3]
 INPUTS = ("pyproject.toml", "README.md")  # besides deploy/: what the build reads
+# deploy/adopt/stack/ links to these folders (package data that is the blog's own files): the build follows the links
+LINKED = ("compose/production/django", "compose/production/nginx")
 TWO_LINE_FABFILE = "from deploy.fab import collection\n\nns = collection(__file__)\n"
 
 
@@ -32,7 +35,9 @@ def wheel(tmp_path_factory) -> Path:
     source = tmp_path_factory.mktemp("source")
     for name in INPUTS:
         shutil.copy(ROOT / name, source)
-    shutil.copytree(ROOT / "deploy", source / "deploy", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "deploy", source / "deploy", symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in LINKED:
+        shutil.copytree(ROOT / folder, source / folder)
     out = tmp_path_factory.mktemp("dist")
     built = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
                  "-w", out, source], cwd=source)
@@ -59,8 +64,10 @@ def venv(wheel, tmp_path_factory) -> Path:
 
 
 def toolkit_files() -> set[str]:
-    return {path.relative_to(ROOT).as_posix() for path in (ROOT / "deploy").rglob("*")
-            if path.is_file() and "__pycache__" not in path.parts}
+    """Every file under deploy/, through the links of deploy/adopt/stack/ too."""
+    return {(Path(folder) / name).relative_to(ROOT).as_posix()
+            for folder, _, names in os.walk(ROOT / "deploy", followlinks=True) for name in names
+            if "__pycache__" not in Path(folder).parts}
 
 
 def test_the_wheel_holds_every_file_under_deploy(wheel):
@@ -70,7 +77,8 @@ def test_the_wheel_holds_every_file_under_deploy(wheel):
     assert packaged == toolkit_files()
     # the files the engine reads at run time (deploy/templates/__init__.py, deploy/scripts/__init__.py)
     assert {"deploy/templates/systemd.service", "deploy/templates/supervisor.ini", "deploy/scripts/probe.py",
-            "deploy/scripts/sqlite_backup.py", "deploy/fab.py"} <= packaged
+            "deploy/scripts/sqlite_backup.py", "deploy/fab.py", "deploy/adopt/stack/nginx/entrypoint.sh",
+            "deploy/adopt/stack/django/start.sh"} <= packaged  # the links' files, as files
 
 
 def test_the_wheel_declares_python_and_the_runtime_dependencies(wheel):
@@ -100,8 +108,12 @@ def test_the_installed_console_script_adopts_a_startproject(venv, tmp_path):
     root = flat_project(tmp_path)
     done = run([venv / "bin" / "mysite-deploy", "init"], cwd=root)
     assert done.returncode == 0, done.stderr
-    assert "Wrote 8 file(s); left 0 alone." in done.stdout
+    assert "Wrote 30 file(s); left 0 alone." in done.stdout
     assert "name: demo" in (root / "fabric.yaml").read_text()  # rendered from the templates the wheel carries
+    for folder in LINKED:  # the blog's files, from the wheel's package data (the app's Dockerfile is init's own)
+        for path in (root / folder).iterdir():
+            if path.name != "Dockerfile" or folder.endswith("nginx"):
+                assert path.read_bytes() == (ROOT / folder / path.name).read_bytes(), path
 
 
 def task_names(listing: str) -> list[str]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from deploy import releases
+from deploy import releases, wheel
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
@@ -114,6 +114,29 @@ def test_dirty_ships_the_working_tree_without_touching_it(repo, tmp_path_factory
         assert tar.extractfile("a.txt").read() == b"two\n"
         assert "secret" not in tar.getnames()
     assert dirty and (repo / "a.txt").read_text() == "two\n"
+
+
+def test_the_archive_carries_the_toolkits_django_app_as_a_wheel(repo, tmp_path_factory):
+    sha, _ = releases.source(False, cwd=str(repo))
+    out = tmp_path_factory.mktemp("t") / "r.tar"
+    releases.archive(sha, str(out), cwd=str(repo))
+    name, content = wheel.build()
+    with tarfile.open(out) as tar:
+        assert tar.getnames()[-1] == f"deploy-toolkit/{name}"
+        assert tar.extractfile(f"deploy-toolkit/{name}").read() == content
+        assert tar.extractfile("a.txt").read() == b"one\n"
+
+
+def test_a_commit_that_holds_the_toolkits_folder_is_refused(repo, tmp_path_factory):
+    (repo / "deploy-toolkit").mkdir()
+    (repo / "deploy-toolkit" / "x.whl").write_text("mine\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "mine"], cwd=repo, check=True)
+    sha, _ = releases.source(False, cwd=str(repo))
+    with pytest.raises(DeployError) as refused:
+        releases.archive(sha, str(tmp_path_factory.mktemp("t") / "r.tar"), cwd=str(repo))
+    assert str(refused.value) == (f"commit {sha[:7]} holds deploy-toolkit/, the folder every release gets the "
+                                  "toolkit's Django app in: rename yours")
 
 
 def test_not_a_repository_is_one_line(tmp_path):

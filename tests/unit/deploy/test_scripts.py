@@ -111,9 +111,13 @@ def test_probe_says_not_up_yet_when_healthz_fails_whatever_the_home_page(answers
     assert probe(answers) == (1, "/healthz: 503 /: 500")
 
 
-def test_probe_says_not_up_yet_on_a_client_error(answers):
-    answers.answers["/"] = 404  # e.g. a site whose home page is elsewhere: not a crash of the release
-    assert probe(answers) == (1, "/healthz: 200 /: 404")
+def test_probe_counts_a_client_error_of_the_home_page_as_an_answer(answers):
+    answers.answers["/"] = 404  # a site with no home page (startproject makes none): the app answered
+    assert probe(answers) == (0, "/healthz: 200 /: 404")
+    answers.answers["/"] = 403  # one behind a login
+    assert probe(answers) == (0, "/healthz: 200 /: 403")
+    answers.answers["/healthz"] = 400  # a host the app refuses: its health path says so
+    assert probe(answers) == (1, "/healthz: 400 /: 403")
 
 
 def test_probe_counts_a_redirect_as_an_answer_and_does_not_follow_it(answers):

@@ -70,7 +70,8 @@ def test_dockerfiles_default_to_the_upstream_images():
 
 
 @pytest.mark.parametrize(
-    "path", ["compose/production/django/Dockerfile", "compose/production/nginx/Dockerfile", "compose/local/Dockerfile"]
+    "path", ["compose/production/django/Dockerfile", "compose/production/nginx/Dockerfile", "compose/local/Dockerfile",
+             "deploy/adopt/templates/Dockerfile"]  # the last one: the app image `fab init` writes
 )
 def test_dockerfiles_build_with_the_classic_builder(path):
     text = (ROOT / path).read_text()

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from deploy.adopt.dependencies import Dependencies, detect, requirements_file
+from deploy.adopt.dependencies import Dependencies, detect, requirement_files, requirements_file
 from deploy.errors import DeployError
 from tests.harness.adopt_projects import write
 
@@ -71,3 +71,13 @@ def test_a_requirements_folder_of_several_files_none_of_them_production_is_refus
     assert str(refused.value) == (
         "requirements/ holds a.txt, b.txt: which one the image installs is not clear; name it "
         "requirements/production.txt (it may `-r base.txt`), or write requirements.txt")
+
+
+def test_the_requirement_files_the_image_copies_follow_every_include(tmp_path):
+    write(tmp_path, {"requirements/production.txt": "-r base.txt\n-r ../extra.txt\ngunicorn\n",
+                     "requirements/base.txt": "django\n-r base.txt\n-r missing.txt\n", "extra.txt": "whitenoise\n",
+                     "requirements/local.txt": "pytest\n"})
+    assert requirement_files(tmp_path, "requirements/production.txt") == [
+        "extra.txt", "requirements/base.txt", "requirements/production.txt"]
+    write(tmp_path / "inner", {"requirements.txt": "-r ../extra.txt\ndjango\n"})
+    assert requirement_files(tmp_path / "inner", "requirements.txt") == ["requirements.txt"]  # outside: left out

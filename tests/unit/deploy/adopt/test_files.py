@@ -16,8 +16,14 @@ from deploy.errors import DeployError
 from tests.harness.adopt_projects import flat_project, split_project, write
 
 ROOT = Path(__file__).resolve().parents[4]
-WRITTEN = [".dockerignore", ".envs/.gitignore", ".envs/.production.example", "demo/deploy_gate_settings.py",
-           "demo/deploy_settings.py", "demo/deploy_urls.py", "fabfile.py", "fabric.yaml"]
+SETTINGS_FILES = [".dockerignore", ".envs/.gitignore", ".envs/.production.example", "demo/deploy_gate_settings.py",
+                  "demo/deploy_settings.py", "demo/deploy_urls.py", "fabfile.py", "fabric.yaml"]
+START_FILES = ["gunicorn.conf.py", "gunicorn_sizing.py", "gzip_static.py", "healthcheck.py", "publish_static.py",
+               "start.sh", "warm_worker.py"]
+NGINX_FILES = sorted(path.name for path in (ROOT / "compose/production/nginx").iterdir() if path.is_file())
+WRITTEN = sorted([*SETTINGS_FILES, "compose/production/django/Dockerfile", "production.yml",
+                  *(f"compose/production/django/{name}" for name in START_FILES),
+                  *(f"compose/production/nginx/{name}" for name in NGINX_FILES)])
 STRONG_KEY = "k3y-" + "".join(chr(ord("a") + i % 26) + str(i % 10) for i in range(30))
 
 
@@ -109,7 +115,7 @@ def test_force_names_a_file_init_writes(tmp_path):
         files.plan(project, force="settings.py")
     assert str(refused.value) == ("--force settings.py: fab init writes no such file; it writes fabric.yaml, "
                                   "fabfile.py, .dockerignore, .envs/.production.example, .envs/.gitignore, "
-                                  "demo/deploy_settings.py, demo/deploy_urls.py, demo/deploy_gate_settings.py")
+                                  "demo/*, compose/production/django/*, compose/production/nginx/*, production.yml")
 
 
 def test_a_top_level_settings_module_gets_top_level_deploy_modules(tmp_path):

@@ -28,7 +28,7 @@ def test_the_table_is_aligned_and_says_what_was_detected():
         "  project       /src/shop (app name shop)",
         "  Django        4.2.11",
         "  Python        3.12 (default for Django 4.2)",
-        "  dependencies  poetry: poetry.lock (locked; no gunicorn: the image must add it)",
+        "  dependencies  poetry: poetry.lock (locked; no gunicorn: the image adds it)",
         "  settings      shop.settings.production (the production settings); manage.py: shop.settings.dev",
         "  deploys with  shop.deploy_settings (your settings + the environment)",
         "  WSGI          shop.wsgi:application",
@@ -49,10 +49,31 @@ def test_warnings_files_and_next_commands():
             "shop.deploy_settings sets /static/") in text
     assert "  write       fabric.yaml: the app contract" in text
     assert "  left alone  .dockerignore: it exists (fab init --force .dockerignore replaces it)" in text
-    assert "your poetry.lock plus gunicorn and mysite-deploy installed" in text
-    assert "gunicorn serving shop.wsgi:application on port 8000" in text
-    assert text.endswith("  fab -H deploy@server deploy                        # once the Dockerfile and "
-                         "production.yml are in")
+    assert ("Still yours to provide before a deploy:\n  - compose/production/django/Dockerfile: fab init writes no "
+            "Dockerfile for poetry.lock yet: write ") in text
+    assert text.endswith("  fab -H deploy@server bootstrap --accept-new-host-key\n  fab -H deploy@server deploy")
+
+
+def test_a_folder_written_for_one_reason_is_one_line_and_the_projects_own_files_are_named(tmp_path):
+    write = [files.File(f"compose/production/nginx/{name}", "", "the nginx image") for name in ("a", "b", "c")]
+    write += [files.File("compose/production/django/Dockerfile", "", "the app image"), files.File("x/y", "", "y")]
+    assert report.file_lines(files.Plan(write, [files.File("production.yml", "", "the stack")])) == [
+        "  write       compose/production/nginx/ (3 files): the nginx image",
+        "  write       compose/production/django/Dockerfile: the app image",
+        "  write       x/y: y",
+        "  left alone  production.yml: it exists (fab init --force production.yml replaces it)"]
+    (tmp_path / "Dockerfile").write_text("FROM python\n")
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
+    assert report.theirs(replace(PROJECT, layout=replace(LAYOUT, root=tmp_path))) == [
+        "  your Dockerfile stays as it is and the deploy does not use it: it builds "
+        "compose/production/django/Dockerfile through production.yml",
+        "  your docker-compose.yml stays as it is and the deploy does not use it: it builds "
+        "compose/production/django/Dockerfile through production.yml"]
+
+
+def test_a_supported_manager_leaves_nothing_to_provide():
+    pip = replace(PROJECT, dependencies=Dependencies("pip", "requirements.txt", False, frozenset({"django"})))
+    assert not any(line.startswith("Still yours") for line in report.lines(pip, files.Plan([], [])))
 
 
 def test_no_warning_section_without_warnings():
