@@ -149,10 +149,19 @@ def backup(c, output=None):
     operations.download_backup(host, config, output=local)
 
 
-@task(help={"file": "the backup to restore (.sqlite3, or .pgdump on PostgreSQL)", "yes": "do not ask for confirmation"})
+@task(help={"file": "the backup to restore (.sqlite3, or .pgdump on PostgreSQL)", "yes": "do not ask for confirmation",
+            "from_target": "restore from the off-site backup target (`backup: target:`) instead of a file; on a "
+                           "server where nothing is deployed yet, deploy HEAD with that database",
+            "at": 'with --from-target: the database as it was at this time, "YYYY-MM-DD HH:MM:SS" in UTC '
+                  "(default: the latest copy)"}, positional=["file"])
 @guarded
-def restore(c, file, yes=False):
+def restore(c, file=None, yes=False, from_target=False, at=None):
     """Replace the server's database with a backup, keeping a copy of what it replaces."""
+    when = operations.restore_source(file, from_target, at)
+    if from_target:
+        host, config = target(c)
+        pipeline.restore_from_target(host, config, when, yes=yes)
+        return
     data = operations.backup_file(file, yes=yes)
     host, config = target(c)
     operations.restore(host, config, data, yes=yes)

@@ -80,6 +80,16 @@ class Names:
         return f"{self.envs}/.postgres"
 
     @property
+    def litestream_env(self) -> str:
+        """The env file Litestream reads: only its LITESTREAM_SFTP_* secrets (the app never holds them)."""
+        return f"{self.envs}/.litestream"
+
+    @property
+    def litestream_config(self) -> str:
+        """litestream.yml, written by a deploy with a backup target: where to copy, the target's host key."""
+        return f"{self.shared}/litestream.yml"
+
+    @property
     def https_env(self) -> str:
         """`fab https` writes DJANGO_HTTPS=true here, beside the env file, so the user's file stays as it is."""
         return f"{dirname(self.env_file)}/.https"

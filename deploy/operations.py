@@ -5,7 +5,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deploy import checks, lock, releases
+from deploy import backup_target, checks, lock, releases, replication
 from deploy.backups import (
     BACKUPS,
     HEADERS,
@@ -66,6 +66,9 @@ def status(host: Host, config: DeployConfig) -> None:
     held = host.probe(lock_commands.holder(names.lock)).stdout.strip()
     if held:
         say(f"deploy lock held: {held}")
+    if config.backup.target:
+        for line in replication.status(host, names, backup_target.parse(config.backup.target)):
+            say(line)
 
 
 def warm_until(started: str, config: DeployConfig, now: datetime | None = None) -> str:
@@ -157,6 +160,18 @@ def backup_file(file: str, yes: bool = False) -> Path:
         raise DeployError("restore asks before it replaces the database, and there is no terminal to ask on: "
                           "pass --yes to restore without asking")
     return data
+
+
+def restore_source(file: str | None, from_target: bool, at: str | None) -> datetime | None:
+    """`fab restore`'s arguments, checked before anything connects: a file, or --from-target [--at TIME]."""
+    if from_target and file is not None:
+        raise DeployError("give a backup file or --from-target, not both")
+    if not from_target and file is None:
+        raise DeployError("name the backup to restore (`fab restore FILE`), or restore from the off-site target "
+                          "with --from-target")
+    if at is not None and not from_target:
+        raise DeployError("--at picks a time of the off-site copies: use it with --from-target")
+    return None if at is None else backup_target.parse_at(at)
 
 
 def restore(host: Host, config: DeployConfig, data: Path, yes: bool = False) -> None:

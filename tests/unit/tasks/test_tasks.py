@@ -180,7 +180,7 @@ def test_production_up_without_env_file_says_what_to_run(tmp_path, monkeypatch):
     assert commands(c) == []
 
 
-PROFILED = "docker compose -p mysite -f production.yml --profile postgres --profile https"
+PROFILED = "docker compose -p mysite -f production.yml --profile postgres --profile https --profile litestream"
 
 
 @pytest.mark.parametrize(
