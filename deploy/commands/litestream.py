@@ -81,9 +81,10 @@ def restore_live(at: str) -> str:
 
 
 def container(names: Names) -> str:
-    """The replication container: name, state and status, one tab-separated line (none: not running here)."""
+    """The replication container: name, state and status, one tab-separated line (none: not running here);
+    never a one-off of the service (a restore, a listing)."""
     return (f"docker ps -a --filter label=com.docker.compose.project={quote(names.project)} "
-            f"--filter label=com.docker.compose.service={SERVICE} "
+            f"--filter label=com.docker.compose.service={SERVICE} --filter label=com.docker.compose.oneoff=False "
             "--format '{{.Names}}\t{{.State}}\t{{.Status}}'")
 
 

@@ -65,7 +65,8 @@ def test_a_restore_of_the_live_database_goes_through_the_checked_one_transaction
 def test_status_reads_the_container_its_state_and_its_last_problem():
     assert litestream.container(names()) == (
         "docker ps -a --filter label=com.docker.compose.project=mysite "
-        "--filter label=com.docker.compose.service=litestream --format '{{.Names}}\t{{.State}}\t{{.Status}}'")
+        "--filter label=com.docker.compose.service=litestream --filter label=com.docker.compose.oneoff=False "
+        "--format '{{.Names}}\t{{.State}}\t{{.Status}}'")
     assert litestream.exec_in("mysite-litestream-1", litestream.local_status()) == (
         "docker exec mysite-litestream-1 litestream status -config /etc/litestream.yml -json /app/database/db.sqlite3")
     assert litestream.last_problem("mysite-litestream-1") == (
