@@ -24,6 +24,8 @@ N = Names.of(DeployConfig(), "/home/deploy")
     (N.https_env, "/home/deploy/apps/mysite/shared/.envs/.https"),
     (N.nginx_env, "/home/deploy/apps/mysite/shared/.envs/.nginx"),
     (N.postgres_env, "/home/deploy/apps/mysite/shared/.envs/.postgres"),
+    (N.litestream_env, "/home/deploy/apps/mysite/shared/.envs/.litestream"),
+    (N.litestream_config, "/home/deploy/apps/mysite/shared/litestream.yml"),
     (N.ca_bundle, "/home/deploy/apps/mysite/shared/acme-ca.pem"),
     (N.backups, "/home/deploy/apps/mysite/backups"),
     (N.lock, "/home/deploy/apps/mysite/.deploy.lock"),
