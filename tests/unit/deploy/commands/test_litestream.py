@@ -8,10 +8,10 @@ from tests.harness.mockremote import names
 STACK = ("cd /home/deploy/apps/mysite/releases/R && MYSITE_TAG=R "
          "MYSITE_ENV_FILE=/home/deploy/apps/mysite/shared/.envs/.production "
          "MYSITE_NGINX_ENV_FILE=/home/deploy/apps/mysite/shared/.envs/.nginx "
-         "MYSITE_POSTGRES_ENV_FILE=/home/deploy/apps/mysite/shared/.envs/.postgres MYSITE_HTTP_ADDR=0.0.0.0 "
+         "MYSITE_POSTGRES_ENV_FILE=/home/deploy/apps/mysite/shared/.envs/.postgres "
+         "MYSITE_LITESTREAM_ENV_FILE=/home/deploy/apps/mysite/shared/.envs/.litestream MYSITE_HTTP_ADDR=0.0.0.0 "
          "MYSITE_HTTP_PORT=80 MYSITE_HTTPS_PORT=443 MYSITE_APP_WSGI=mysite.wsgi:application MYSITE_APP_PORT=8000 "
-         "MYSITE_APP_HEALTH_PATH=/healthz MYSITE_LITESTREAM_CONFIG=/home/deploy/apps/mysite/shared/litestream.yml "
-         "MYSITE_LITESTREAM_ENV_FILE=/home/deploy/apps/mysite/shared/.envs/.litestream ")
+         "MYSITE_APP_HEALTH_PATH=/healthz MYSITE_LITESTREAM_CONFIG=/home/deploy/apps/mysite/shared/litestream.yml ")
 KEY = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBOo="
 
 
