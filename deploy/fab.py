@@ -7,8 +7,8 @@ from pathlib import Path
 
 from invoke import Collection
 
-from deploy import bootstrap as bootstrapping
 from deploy import (
+    backup_target,
     checks,
     database_move,
     legacy,
@@ -19,6 +19,7 @@ from deploy import (
     swarm_operations,
     swarm_release,
 )
+from deploy import bootstrap as bootstrapping
 from deploy import https as tls
 from deploy import swarm_https as cluster_https
 from deploy.arguments import POSITIVE
@@ -149,22 +150,25 @@ def backup(c, output=None):
     operations.download_backup(host, config, output=local)
 
 
-@task(help={"file": "the backup to restore (.sqlite3, or .pgdump on PostgreSQL)", "yes": "do not ask for confirmation",
-            "from_target": "restore from the off-site backup target (`backup: target:`) instead of a file; on a "
-                           "server where nothing is deployed yet, deploy HEAD with that database",
-            "at": 'with --from-target: the database as it was at this time, "YYYY-MM-DD HH:MM:SS" in UTC '
-                  "(default: the latest copy)"}, positional=["file"])
+@task(help={"file": "the backup to restore (.sqlite3, or .pgdump on PostgreSQL)", "yes": "do not ask for confirmation"})
 @guarded
-def restore(c, file=None, yes=False, from_target=False, at=None):
+def restore(c, file, yes=False):
     """Replace the server's database with a backup, keeping a copy of what it replaces."""
-    when = operations.restore_source(file, from_target, at)
-    if from_target:
-        host, config = target(c)
-        pipeline.restore_from_target(host, config, when, yes=yes)
-        return
     data = operations.backup_file(file, yes=yes)
     host, config = target(c)
     operations.restore(host, config, data, yes=yes)
+
+
+# Its own task: invoke has no optional positional argument, and `fab restore FILE` stays as it was
+@task(name="restore-from-target",
+      help={"yes": "do not ask for confirmation",
+            "at": 'the database as it was at this time, "YYYY-MM-DD HH:MM:SS" in UTC (default: the latest copy)'})
+@guarded
+def restore_from_target(c, at=None, yes=False):
+    """Restore the database from the off-site backup target (on a server with nothing deployed: deploy HEAD with it)."""
+    when = None if at is None else backup_target.parse_at(at)
+    host, config = target(c)
+    pipeline.restore_from_target(host, config, when, yes=yes)
 
 
 @task
@@ -323,6 +327,6 @@ def collection(fabfile: str) -> Collection:
 
 # the tasks above at the top level, the database's under `db.`, the cluster's under `swarm.`
 MENU = Collection(init, bootstrap, migrate_legacy, supervisor, systemd, deploy, rollback, https, releases, status, logs,
-                  manage, backup, restore, unlock, audit, Collection("db", to_postgres),
+                  manage, backup, restore, restore_from_target, unlock, audit, Collection("db", to_postgres),
                   Collection("swarm", swarm_bootstrap, swarm_deploy, swarm_status, swarm_rollback, swarm_backup,
                              swarm_restore, swarm_manage, swarm_logs, swarm_https, swarm_remove_node))

@@ -162,18 +162,6 @@ def backup_file(file: str, yes: bool = False) -> Path:
     return data
 
 
-def restore_source(file: str | None, from_target: bool, at: str | None) -> datetime | None:
-    """`fab restore`'s arguments, checked before anything connects: a file, or --from-target [--at TIME]."""
-    if from_target and file is not None:
-        raise DeployError("give a backup file or --from-target, not both")
-    if not from_target and file is None:
-        raise DeployError("name the backup to restore (`fab restore FILE`), or restore from the off-site target "
-                          "with --from-target")
-    if at is not None and not from_target:
-        raise DeployError("--at picks a time of the off-site copies: use it with --from-target")
-    return None if at is None else backup_target.parse_at(at)
-
-
 def restore(host: Host, config: DeployConfig, data: Path, yes: bool = False) -> None:
     """Restore ``data`` (checked by ``backup_file``), asking first unless ``yes``."""
     file = str(data)

@@ -97,7 +97,7 @@ def current_release(host: Host, names: Names) -> str:
     return releases.parse_current(host.probe(commands.read_current(names)).stdout)
 
 
-NOT_RESTORING = object()  # `fab deploy`; a datetime or None is `fab restore --from-target [--at]` on a fresh server
+NOT_RESTORING = object()  # `fab deploy`; a datetime or None is `fab restore-from-target [--at]` on a fresh server
 
 
 def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_migrations: bool = False,
@@ -105,7 +105,7 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_m
     """The whole pipeline; raises DeployError (one line) on any failure, after rolling back.
 
     With ``from_target`` (a time, or None for the latest), the database comes from the backup target first:
-    `fab restore --from-target` on a server where nothing is deployed yet.
+    `fab restore-from-target` on a server where nothing is deployed yet.
     """
     started = time.monotonic()
     with step("preflight: env file, git commit, docker on the server"):
@@ -226,10 +226,10 @@ def _quietly(host: Host, command: str) -> None:
 
 
 def restore_from_target(host: Host, config: DeployConfig, at: datetime | None, yes: bool = False) -> None:
-    """`fab restore --from-target [--at]`: into the serving database, keeping a copy of it first; on a server
+    """`fab restore-from-target [--at]`: into the serving database, keeping a copy of it first; on a server
     where nothing is deployed yet, a deploy of HEAD whose database comes from the target."""
     if not config.backup.target:
-        raise DeployError("--from-target restores from `backup: target:` in fabric.yaml, and none is set")
+        raise DeployError("fab restore-from-target restores from `backup: target:` in fabric.yaml, and none is set")
     when = f"its copy of {at.strftime('%Y-%m-%d %H:%M:%S')} UTC" if at else "its latest copy"
     if not yes and not confirmed(f"Replace the database on {host.name} with {when} from the backup target? [y/N] "):
         raise DeployError("restore cancelled: nothing was changed")

@@ -1,5 +1,5 @@
 """Off-site copies of the SQLite database (Litestream to an SFTP target): settled here, started by a deploy,
-restored by `fab restore --from-target`, shown by `fab status`. docs/BACKUPS.md has the whole story.
+restored by `fab restore-from-target`, shown by `fab status`. docs/BACKUPS.md has the whole story.
 """
 
 import base64
@@ -101,7 +101,7 @@ def check_target(host: Host, names: Names, release: str, kind: str, replication:
         say(f"    the target holds {_span(held)}" if held else "    the target holds nothing yet")
     if fresh and held:
         raise DeployError(f"this server has no database yet and the backup target {replication.target.url} holds "
-                          f"one ({_span(held)}): restore it here with `fab restore --from-target`, or point "
+                          f"one ({_span(held)}): restore it here with `fab restore-from-target`, or point "
                           "`backup: target:` at an empty folder; nothing was copied over it")
     return files
 

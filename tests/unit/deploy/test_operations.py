@@ -232,20 +232,3 @@ def test_a_downloaded_backup_is_readable_by_its_owner_only(tmp_path, monkeypatch
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600 and stat.S_IMODE(chosen.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "backups").stat().st_mode) == 0o700
 
-
-@pytest.mark.parametrize(("file", "from_target", "at", "says"), [
-    ("x.sqlite3", True, None, "give a backup file or --from-target, not both"),
-    (None, False, None, "name the backup to restore"),
-    ("x.sqlite3", False, "2026-12-07 08:30:00", "--at picks a time of the off-site copies: use it with --from-target"),
-    (None, True, "08:30", 'is not a time of the form "YYYY-MM-DD HH:MM:SS"'),
-])
-def test_restore_takes_a_file_or_the_target_never_both(file, from_target, at, says):
-    with pytest.raises(DeployError, match=says):
-        operations.restore_source(file, from_target, at)
-
-
-def test_restore_from_the_target_at_a_time_or_the_latest():
-    from datetime import UTC, datetime
-
-    assert operations.restore_source(None, True, None) is None
-    assert operations.restore_source(None, True, "2026-12-07 08:30:00") == datetime(2026, 12, 7, 8, 30, tzinfo=UTC)

@@ -223,6 +223,6 @@ def test_rollback_target_defaults_to_the_one_before_current():
 
 
 def test_restore_from_the_target_needs_a_target_and_connects_to_nothing_without_one():
-    with pytest.raises(DeployError, match="--from-target restores from `backup: target:` in fabric.yaml, and "
+    with pytest.raises(DeployError, match="restore-from-target restores from `backup: target:` in fabric.yaml, and "
                                           "none is set"):
         pipeline.restore_from_target(remote(), DeployConfig(), None, yes=True)  # MockRemote absent: no connection

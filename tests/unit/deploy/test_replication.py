@@ -167,8 +167,8 @@ def test_a_new_database_never_replaces_the_history_a_target_holds(known_hosts):
     copies = settings(path, LITESTREAM_SFTP_KEY=KEY)
     host = Server({"litestream ltx": (LISTING, 0)})
     with pytest.raises(DeployError, match="this server has no database yet and the backup target "
-                                          "sftp://bk@vault.example:22/srv/backups holds one .*`fab restore "
-                                          "--from-target`.*nothing was copied over it"):
+                                          "sftp://bk@vault.example:22/srv/backups holds one .*`fab "
+                                          "restore-from-target`.*nothing was copied over it"):
         replication.check_target(host, names(), "R", "v2", copies, fresh=True)
     assert not any("up -d" in command for command in host.sent)
     assert replication.check_target(Server({"litestream ltx": ("[]", 0)}), names(), "R", "v2", copies,
