@@ -49,6 +49,13 @@ class SwarmConfig:
 
 
 @dataclass(frozen=True)
+class BackupConfig:
+    """``backup:`` under ``deploy:``: where Litestream copies the SQLite database off the server ('' = nowhere)."""
+
+    target: str = ""  # sftp://user@host[:port]/path (deploy/backup_target.py); the secret is in the env file
+
+
+@dataclass(frozen=True)
 class DeployConfig:
     app: AppConfig = field(default_factory=AppConfig)
     app_path: str = "apps/mysite"  # relative paths are under the SSH user's home; unset: apps/<app name>
@@ -65,6 +72,7 @@ class DeployConfig:
     known_hosts: str = "~/.ssh/known_hosts"
     build: str = "server"  # where images are built: "server" (from the shipped commit) or "local" (here, then shipped)
     swarm: SwarmConfig = field(default_factory=SwarmConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)
 
     @property
     def app_name(self) -> str:
@@ -80,6 +88,8 @@ class DeployConfig:
 KEYS = {f.name: f for f in fields(DeployConfig)}
 SWARM_KEYS = {f.name: f for f in fields(SwarmConfig)}
 APP_KEYS = {f.name: f for f in fields(AppConfig)}
+BACKUP_KEYS = {f.name: f for f in fields(BackupConfig)}
+SECTIONS = ("swarm", "app", "backup")  # sections of settings, not single values
 # The app's settings by their old top-level names, still read (fabric.yaml, MYSITE_GATE_SETTINGS, flags); the
 # environment variable of `app: name` was and is MYSITE_APP_NAME
 LEGACY_APP_KEYS = {"app_name": "name", "gate_settings": "gate_settings"}
@@ -143,6 +153,8 @@ def _coerce_int(key: str, value: Any) -> int:
 def _coerce(key: str, value: Any) -> Any:
     if key == "swarm":
         return _swarm(value, "fabric.yaml")
+    if key == "backup":
+        return _backup(value, "fabric.yaml")
     kind = KEYS[key].type
     if kind is int or kind == "int":
         return _coerce_int(key, value)
@@ -161,6 +173,17 @@ def _app(value: Any, where: str) -> dict[str, Any]:
         if item is not None:
             values[key] = _coerce_int(f"app {key}", item) if key == "port" else str(item).strip()
     return values
+
+
+def _backup(value: Any, where: str) -> BackupConfig:
+    """The ``backup:`` section (a mapping; an empty value is no target)."""
+    if not isinstance(value, Mapping):
+        raise DeployError(f"{where}: `backup:` must be a section of settings ({', '.join(BACKUP_KEYS)}), "
+                          f"not a {type(value).__name__}")
+    for key in value:
+        if key not in BACKUP_KEYS:
+            raise _unknown_key(key, where, "backup", BACKUP_KEYS, BACKUP_KEYS)
+    return BackupConfig(**{key: "" if item is None else str(item).strip() for key, item in value.items()})
 
 
 def _with_legacy(app: dict[str, Any], legacy: dict[str, str], where: str) -> dict[str, Any]:
@@ -198,6 +221,10 @@ def _check(config: DeployConfig) -> DeployConfig:
         raise DeployError(f"deploy setting build={config.build!r} is not one of {', '.join(BUILDS)}: "
                           "server builds on each server, local builds here and ships only the missing layers")
     _check_swarm(config.swarm)
+    if config.backup.target:
+        from deploy import backup_target  # the URL's own rules
+
+        backup_target.parse(config.backup.target)
     _check_app_path(config.app_path)
     _check_http_addr(config.http_addr)
     _check_compose_file(config.compose_file)
@@ -305,8 +332,10 @@ def load(
     _check_variable_names(environ)
     for key in KEYS:
         env_name = ENV_PREFIX + key.upper()
-        if env_name in environ and key not in ("swarm", "app"):
+        if env_name in environ and key not in SECTIONS:
             values[key] = _coerce(key, environ[env_name])
+    if f"{ENV_PREFIX}BACKUP_TARGET" in environ:
+        values["backup"] = BackupConfig(target=environ[f"{ENV_PREFIX}BACKUP_TARGET"].strip())
     app_env = _app({key: environ[name] for key, name in APP_VARIABLES.items() if name in environ}, "environment")
     old_env = {old: environ[name].strip() for old, name in OLD_APP_VARIABLES.items() if name in environ}
     app.update(_with_legacy(app_env, old_env, "environment"))
@@ -336,7 +365,7 @@ def load(
 
 def _check_variable_names(environ: Mapping[str, str]) -> None:
     """A misspelled MYSITE_* setting would be ignored silently: name the one that was meant."""
-    known = ({ENV_PREFIX + key.upper() for key in KEYS if key not in ("swarm", "app")}
+    known = ({ENV_PREFIX + key.upper() for key in KEYS if key not in SECTIONS} | {f"{ENV_PREFIX}BACKUP_TARGET"}
              | {f"{ENV_PREFIX}SWARM_{key.upper()}" for key in SWARM_KEYS} | set(APP_VARIABLES.values())
              | set(OLD_APP_VARIABLES.values()))
     for name in environ:

@@ -19,6 +19,7 @@ from deploy.errors import DeployError
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What Django's ALLOWED_HOSTS can match: a name or IPv4 (optionally with a leading dot), [IPv6], or *
 NGINX_KEYS = ("DJANGO_ALLOWED_HOSTS", "MYSITE_DOMAIN")  # compose/production/nginx/entrypoint.sh
+LITESTREAM_KEYS = ("LITESTREAM_SFTP_KEY", "LITESTREAM_SFTP_PASSWORD")  # the off-site backup's secrets (BACKUPS.md)
 POSTGRES_KEYS = ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS")  # the image's contract
 # C.UTF-8 sorts names as SQLite does (by code point), whatever the server's own locale
 INITDB_ARGS = "--encoding=UTF8 --locale=C.UTF-8"
@@ -38,7 +39,12 @@ class EnvFile:
         return first_host(self.values.get("DJANGO_ALLOWED_HOSTS", ""))
 
     def render(self) -> str:
-        return render(self.values)
+        """What the app's containers read: everything but Litestream's secrets."""
+        return render({key: value for key, value in self.values.items() if key not in LITESTREAM_KEYS})
+
+    def render_for_litestream(self) -> str:
+        """What the replication reads: its LITESTREAM_SFTP_* secrets only."""
+        return render({key: value for key, value in self.values.items() if key in LITESTREAM_KEYS})
 
     def render_for_nginx(self) -> str:
         """The few values nginx reads (its server names), so its container never holds the secret key."""

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from invoke import Collection
 
-from deploy import bootstrap as bootstrapping
 from deploy import (
+    backup_target,
     checks,
     database_move,
     legacy,
@@ -19,6 +19,7 @@ from deploy import (
     swarm_operations,
     swarm_release,
 )
+from deploy import bootstrap as bootstrapping
 from deploy import https as tls
 from deploy import swarm_https as cluster_https
 from deploy.arguments import POSITIVE
@@ -156,6 +157,18 @@ def restore(c, file, yes=False):
     data = operations.backup_file(file, yes=yes)
     host, config = target(c)
     operations.restore(host, config, data, yes=yes)
+
+
+# Its own task: invoke has no optional positional argument, and `fab restore FILE` stays as it was
+@task(name="restore-from-target",
+      help={"yes": "do not ask for confirmation",
+            "at": 'the database as it was at this time, "YYYY-MM-DD HH:MM:SS" in UTC (default: the latest copy)'})
+@guarded
+def restore_from_target(c, at=None, yes=False):
+    """Restore the database from the off-site backup target (on a server with nothing deployed: deploy HEAD with it)."""
+    when = None if at is None else backup_target.parse_at(at)
+    host, config = target(c)
+    pipeline.restore_from_target(host, config, when, yes=yes)
 
 
 @task
@@ -314,6 +327,6 @@ def collection(fabfile: str) -> Collection:
 
 # the tasks above at the top level, the database's under `db.`, the cluster's under `swarm.`
 MENU = Collection(init, bootstrap, migrate_legacy, supervisor, systemd, deploy, rollback, https, releases, status, logs,
-                  manage, backup, restore, unlock, audit, Collection("db", to_postgres),
+                  manage, backup, restore, restore_from_target, unlock, audit, Collection("db", to_postgres),
                   Collection("swarm", swarm_bootstrap, swarm_deploy, swarm_status, swarm_rollback, swarm_backup,
                              swarm_restore, swarm_manage, swarm_logs, swarm_https, swarm_remove_node))

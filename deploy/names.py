@@ -82,6 +82,16 @@ class Names:
         return f"{self.envs}/.postgres"
 
     @property
+    def litestream_env(self) -> str:
+        """The env file Litestream reads: only its LITESTREAM_SFTP_* secrets (the app never holds them)."""
+        return f"{self.envs}/.litestream"
+
+    @property
+    def litestream_config(self) -> str:
+        """litestream.yml, written by a deploy with a backup target: where to copy, the target's host key."""
+        return f"{self.shared}/litestream.yml"
+
+    @property
     def https_env(self) -> str:
         """`fab https` writes DJANGO_HTTPS=true here, beside the env file, so the user's file stays as it is."""
         return f"{dirname(self.env_file)}/.https"
@@ -219,6 +229,9 @@ def environment(*, env_file: str, http_addr: str, http_port: int, https_port: in
     env["MYSITE_ENV_FILE"] = env_file
     env["MYSITE_NGINX_ENV_FILE"] = nginx_env_file or env_file
     env["MYSITE_POSTGRES_ENV_FILE"] = postgres_env_file or env_file
+    # compose 1.29 reads every service's env file, those of a profile that is off too: one that exists. A deploy
+    # with a backup target points it at Litestream's own file (deploy/commands/litestream.py)
+    env["MYSITE_LITESTREAM_ENV_FILE"] = env_file
     env.update({"MYSITE_HTTP_ADDR": http_addr, "MYSITE_HTTP_PORT": str(http_port),
                 "MYSITE_HTTPS_PORT": str(https_port)})
     if app:

@@ -5,7 +5,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deploy import checks, lock, releases
+from deploy import backup_target, checks, lock, releases, replication
 from deploy.backups import (
     BACKUPS,
     HEADERS,
@@ -66,6 +66,9 @@ def status(host: Host, config: DeployConfig) -> None:
     held = host.probe(lock_commands.holder(names.lock)).stdout.strip()
     if held:
         say(f"deploy lock held: {held}")
+    if config.backup.target:
+        for line in replication.status(host, names, backup_target.parse(config.backup.target)):
+            say(line)
 
 
 def warm_until(started: str, config: DeployConfig, now: datetime | None = None) -> str:

@@ -7,17 +7,18 @@ deploy lock, and any failure leaves the previous release serving.
 import os
 import tempfile
 import time
+from datetime import datetime
 
-from deploy import envfile, images, lock, migrations, preparation, releases
+from deploy import envfile, images, lock, migrations, preparation, releases, replication
 from deploy.backups import POSTGRES, SQLITE, backup_database, server_database
-from deploy.commands import compose, database
+from deploy.commands import backup, compose, database
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError, RemoteCommandFailed
 from deploy.files import upload_private
 from deploy.host import Host
 from deploy.names import Names
-from deploy.output import say, step, tail
+from deploy.output import confirmed, say, step, tail
 from deploy.postgres import ensure_postgres
 from deploy.preflight import docker_ready, require_free_ports
 from deploy.switch import ensure_nginx, switch, use_warm
@@ -96,14 +97,23 @@ def current_release(host: Host, names: Names) -> str:
     return releases.parse_current(host.probe(commands.read_current(names)).stdout)
 
 
-def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_migrations: bool = False) -> None:
-    """The whole pipeline; raises DeployError (one line) on any failure, after rolling back."""
+NOT_RESTORING = object()  # `fab deploy`; a datetime or None is `fab restore-from-target [--at]` on a fresh server
+
+
+def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_migrations: bool = False,
+           from_target: datetime | None | object = NOT_RESTORING) -> None:
+    """The whole pipeline; raises DeployError (one line) on any failure, after rolling back.
+
+    With ``from_target`` (a time, or None for the latest), the database comes from the backup target first:
+    `fab restore-from-target` on a server where nothing is deployed yet.
+    """
     started = time.monotonic()
     with step("preflight: env file, git commit, docker on the server"):
         source = preparation.local_preflight(
             config, dirty, config.compose_file, setting="compose_file",
             check_env=lambda env: envfile.check_settings_module(env, config.app.settings))
         root, env, sha = source.root, source.env, source.sha
+        copies = replication.settings(config, env)
         kind = docker_ready(host)
         names = Names.of(config, host.home)
         require_free_ports(host, names)
@@ -130,8 +140,15 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_m
                 if env.database == envfile.BUNDLED:
                     ensure_postgres(host, names, release, kind)
                 with step("back up the database"):
-                    backup_database(host, names, release, label=release,
-                                    database=SQLITE if env.database == envfile.SQLITE else POSTGRES)
+                    kept = backup_database(host, names, release, label=release,
+                                           database=SQLITE if env.database == envfile.SQLITE else POSTGRES)
+                if copies:
+                    restoring = from_target is not NOT_RESTORING
+                    files = replication.check_target(host, names, release, kind, copies,
+                                                     fresh=not kept and not restoring)
+                    if restoring:
+                        replication.pick_time(from_target, files, copies.target)
+                        replication.restore(host, names, release, kind, from_target, live=bool(kept))
                 migrate(host, names, release, kind)
                 with step("ensure nginx is up"):
                     nginx = ensure_nginx(host, names, release, kind, env.domain)
@@ -142,6 +159,8 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_m
                     _quietly(host, commands.remove_release(names, release))
             with step(f"record current -> {release}"):
                 host.run(commands.link_current(names, release))
+            if copies:  # the release serves: a failure here is said, and the copies start at the next deploy
+                replication.start(host, names, release, kind, copies)
             result = "ok"
             prune(host, names, {release, previous} - {""})
         finally:
@@ -204,3 +223,33 @@ def _quietly(host: Host, command: str) -> None:
         host.run(command, warn=True)
     except DeployError as error:
         say(f"  ! clean-up failed ({error})")
+
+
+def restore_from_target(host: Host, config: DeployConfig, at: datetime | None, yes: bool = False) -> None:
+    """`fab restore-from-target [--at]`: into the serving database, keeping a copy of it first; on a server
+    where nothing is deployed yet, a deploy of HEAD whose database comes from the target."""
+    if not config.backup.target:
+        raise DeployError("fab restore-from-target restores from `backup: target:` in fabric.yaml, and none is set")
+    when = f"its copy of {at.strftime('%Y-%m-%d %H:%M:%S')} UTC" if at else "its latest copy"
+    if not yes and not confirmed(f"Replace the database on {host.name} with {when} from the backup target? [y/N] "):
+        raise DeployError("restore cancelled: nothing was changed")
+    names = Names.of(config, host.home)
+    current = current_release(host, names)
+    if not current:
+        say("nothing is deployed here yet: deploying HEAD, with the database from the backup target")
+        deploy(host, config, from_target=at)
+        return
+    env = envfile.load(config.env_file)
+    copies = replication.settings(config, env)
+    kind = docker_ready(host)
+    if server_database(host, names) != SQLITE:
+        raise DeployError(f"{host.name} runs on PostgreSQL: the backup target holds SQLite copies (Litestream)")
+    with lock.held(host, names, lock.holder(current.split("-")[-1], action="restore")):
+        files = replication.check_target(host, names, current, kind, copies, fresh=False)
+        replication.pick_time(at, files, copies.target)
+        with step("keep a backup of the database being replaced"):
+            backup_database(host, names, current, label="before-restore", database=SQLITE)
+        replication.restore(host, names, current, kind, at, live=True)
+        with step("migrate the restored database to the current release"):
+            host.run(backup.migrate(names, current), timeout=1800)
+        replication.start(host, names, current, kind, copies)

@@ -31,7 +31,8 @@ def build(c, no_cache=False, tag="latest"):
         checks.image_tag(tag)
     with in_root(c):
         env = {**BUILD_ENV, "MYSITE_TAG": tag, "MYSITE_ENV_FILE": cmd.PRODUCTION_EXAMPLE,
-               "MYSITE_NGINX_ENV_FILE": cmd.PRODUCTION_EXAMPLE, "MYSITE_POSTGRES_ENV_FILE": cmd.PRODUCTION_EXAMPLE}
+               "MYSITE_NGINX_ENV_FILE": cmd.PRODUCTION_EXAMPLE, "MYSITE_POSTGRES_ENV_FILE": cmd.PRODUCTION_EXAMPLE,
+               "MYSITE_LITESTREAM_ENV_FILE": cmd.PRODUCTION_EXAMPLE}
         c.run(_prod(c, "build", *(["--no-cache"] if no_cache else [])), env=env)
 
 

@@ -53,9 +53,10 @@ def assignments(env: dict[str, str]) -> str:
     return " ".join(f"{key}={quote(value)}" for key, value in env.items())
 
 
-def stack(names: Names, release: str, *args: str, kind: str) -> str:
-    """compose, run in the release folder, with the release's tag, the shared env file and nginx's ports."""
-    env = assignments(names.compose_env(release))
+def stack(names: Names, release: str, *args: str, kind: str, env: dict[str, str] | None = None) -> str:
+    """compose, run in the release folder, with the release's tag, the shared env file and nginx's ports
+    (and ``env``: what one service of the stack reads besides)."""
+    env = assignments({**names.compose_env(release), **(env or {})})
     compose = command(kind, [names.config.compose_file], *args, project=names.project)
     return f"cd {quote(names.release(release))} && {env} {compose}"
 
@@ -75,7 +76,9 @@ def profiles(*names: str) -> str:
 # profile too: compose v2 may not find a service whose profile is off (docker-compose 1.29 enables it itself).
 POSTGRES_PROFILE = "postgres"
 HTTPS_PROFILE = "https"
-EVERY_PROFILE = profiles(POSTGRES_PROFILE, HTTPS_PROFILE)  # for `down`: v2 leaves the services of profiles off
+LITESTREAM_PROFILE = "litestream"  # the off-site copies (docs/BACKUPS.md); its service has the same name
+# for `down`: v2 leaves the services of profiles off
+EVERY_PROFILE = profiles(POSTGRES_PROFILE, HTTPS_PROFILE, LITESTREAM_PROFILE)
 
 # What the steps ask of the release's stack (words after `compose -p ... -f ...`)
 BUILD = "build"
@@ -85,5 +88,6 @@ START_NGINX = "up -d --no-deps nginx"
 START_NGINX_BESIDE = "up -d --no-deps --no-recreate --scale nginx=2 nginx"
 START_CERTBOT = f"{profiles(HTTPS_PROFILE)} up -d --no-deps certbot"
 START_POSTGRES = f"{profiles(POSTGRES_PROFILE)} up -d --no-deps postgres"
+START_LITESTREAM = f"{profiles(LITESTREAM_PROFILE)} up -d --no-deps litestream"
 REMOVE_POSTGRES = f"{profiles(POSTGRES_PROFILE)} rm -sf postgres"
 APP_SERVICES = ("mysite", "nginx")  # what a plain `up` starts (production.yml's services in no profile)

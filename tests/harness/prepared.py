@@ -167,12 +167,13 @@ def known_hosts_line(server: servers.Server, key_type: str = "ssh-ed25519") -> s
     return found[0]
 
 
-def start_prepared(factory, laptop: Path):
+def start_prepared(factory, laptop: Path, network: str | None = None):
     """A new server in the prepared state, started by `factory` (so it is removed with the others); the laptop
-    knows its host key as if it had run `fab bootstrap --accept-new-host-key` against it."""
+    knows its host key as if it had run `fab bootstrap --accept-new-host-key` against it. ``network``: a network
+    of `create_network()` it joins, where other servers reach it."""
     tag, volume = prepared()
     with servers._file_lock(LOCK, shared=True):  # no one removes the template while it is copied
-        server = factory(SUITE, image=tag, docker_from=volume)
+        server = factory(SUITE, image=tag, docker_from=volume, **({"network": network} if network else {}))
     known = laptop / ".ssh" / "known_hosts"
     with known.open("a") as handle:
         handle.write(known_hosts_line(server) + "\n")

@@ -68,3 +68,24 @@ def test_the_full_commands_on_a_server():
         "docker-compose -p mysite -f production.yml --profile postgres up -d --no-deps postgres")
     assert compose.stack(NAMES, release, compose.START_CERTBOT, kind="v2").endswith(
         "docker compose -p mysite -f production.yml --profile https up -d --no-deps certbot")
+
+
+def test_the_litestream_entrypoint_writes_the_key_for_its_user_only_and_runs_the_command(tmp_path):
+    """production.yml's entrypoint, run by sh here (compose's $$ is a $): the base64 key becomes a 600 file, the
+    command runs with its arguments, and without a key no file is written."""
+    import os
+    import subprocess
+
+    service = SERVICES["litestream"]
+    assert service["profiles"] == [compose.LITESTREAM_PROFILE] and service["image"].startswith("mysite-django:")
+    assert "database:/app/database" in service["volumes"]
+    argv = [word.replace("$$", "$").replace("/tmp/litestream-key", str(tmp_path / "key")) for word in
+            service["entrypoint"]]
+    environ = {"PATH": os.environ["PATH"], "LITESTREAM_SFTP_KEY": "LS0tLS1CRUdJTiBrZXkK"}
+    done = subprocess.run([*argv, "sh", "-c", 'echo "ran: $*"', "x", "a", "b c"], env=environ,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == "ran: a b c\n"
+    assert (tmp_path / "key").read_text() == "-----BEGIN key\n" and (tmp_path / "key").stat().st_mode & 0o777 == 0o600
+    (tmp_path / "key").unlink()
+    subprocess.run([*argv, "true"], env={"PATH": os.environ["PATH"]}, check=True)
+    assert not (tmp_path / "key").exists()

@@ -24,6 +24,8 @@ N = Names.of(DeployConfig(), "/home/deploy")
     (N.https_env, "/home/deploy/apps/mysite/shared/.envs/.https"),
     (N.nginx_env, "/home/deploy/apps/mysite/shared/.envs/.nginx"),
     (N.postgres_env, "/home/deploy/apps/mysite/shared/.envs/.postgres"),
+    (N.litestream_env, "/home/deploy/apps/mysite/shared/.envs/.litestream"),
+    (N.litestream_config, "/home/deploy/apps/mysite/shared/litestream.yml"),
     (N.ca_bundle, "/home/deploy/apps/mysite/shared/acme-ca.pem"),
     (N.backups, "/home/deploy/apps/mysite/backups"),
     (N.lock, "/home/deploy/apps/mysite/.deploy.lock"),
@@ -52,6 +54,7 @@ def test_compose_environment_with_and_without_a_release():
         "MYSITE_TAG": REL, "MYSITE_ENV_FILE": "/home/deploy/apps/mysite/shared/.envs/.production",
         "MYSITE_NGINX_ENV_FILE": "/home/deploy/apps/mysite/shared/.envs/.nginx",
         "MYSITE_POSTGRES_ENV_FILE": "/home/deploy/apps/mysite/shared/.envs/.postgres",
+        "MYSITE_LITESTREAM_ENV_FILE": "/home/deploy/apps/mysite/shared/.envs/.production",
         "MYSITE_HTTP_ADDR": "0.0.0.0", "MYSITE_HTTP_PORT": "80", "MYSITE_HTTPS_PORT": "443",  # noqa: S104 - the default
         "MYSITE_APP_WSGI": "mysite.wsgi:application", "MYSITE_APP_PORT": "8000", "MYSITE_APP_HEALTH_PATH": "/healthz"}
     assert "MYSITE_TAG" not in N.compose_env()

@@ -231,3 +231,4 @@ def test_a_downloaded_backup_is_readable_by_its_owner_only(tmp_path, monkeypatch
         os.umask(umask)
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600 and stat.S_IMODE(chosen.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "backups").stat().st_mode) == 0o700
+

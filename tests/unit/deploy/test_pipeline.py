@@ -220,3 +220,9 @@ def test_rollback_target_errors(found, current, to, words):
 def test_rollback_target_defaults_to_the_one_before_current():
     assert pipeline.pick_target([OLDEST, OLD, NEW], NEW, None) == OLD
     assert pipeline.pick_target([OLDEST, OLD, NEW], OLD, None) == OLDEST
+
+
+def test_restore_from_the_target_needs_a_target_and_connects_to_nothing_without_one():
+    with pytest.raises(DeployError, match="restore-from-target restores from `backup: target:` in fabric.yaml, and "
+                                          "none is set"):
+        pipeline.restore_from_target(remote(), DeployConfig(), None, yes=True)  # MockRemote absent: no connection

@@ -43,7 +43,8 @@ def test_supervisor_program_starts_the_deployed_container_and_runs_nginx_in_the_
         'environment=HOME="/home/deploy",USER="deploy",'
         'MYSITE_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.production",'
         'MYSITE_NGINX_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.nginx",'
-        'MYSITE_POSTGRES_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.postgres",MYSITE_HTTP_ADDR="0.0.0.0",'
+        'MYSITE_POSTGRES_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.postgres",'
+        'MYSITE_LITESTREAM_ENV_FILE="/home/deploy/apps/mysite/shared/.envs/.production",MYSITE_HTTP_ADDR="0.0.0.0",'
         'MYSITE_HTTP_PORT="80",MYSITE_HTTPS_PORT="443",MYSITE_APP_WSGI="mysite.wsgi:application",'
         'MYSITE_APP_PORT="8000",MYSITE_APP_HEALTH_PATH="/healthz"\n'
         "; compose stops nginx gracefully on SIGINT, like Ctrl-C in a terminal\n"
@@ -75,7 +76,7 @@ def test_systemd_unit_starts_the_deployed_container_and_nginx_and_stops_both():
     assert service["Environment"] == (
         "HOME=/home/deploy MYSITE_ENV_FILE=/srv/blog/shared/.envs/.production "
         "MYSITE_NGINX_ENV_FILE=/srv/blog/shared/.envs/.nginx MYSITE_POSTGRES_ENV_FILE=/srv/blog/shared/.envs/.postgres "
-        "MYSITE_HTTP_ADDR=0.0.0.0 "
+        "MYSITE_LITESTREAM_ENV_FILE=/srv/blog/shared/.envs/.production MYSITE_HTTP_ADDR=0.0.0.0 "
         "MYSITE_HTTP_PORT=80 MYSITE_HTTPS_PORT=443 MYSITE_APP_WSGI=mysite.wsgi:application MYSITE_APP_PORT=8000 "
         "MYSITE_APP_HEALTH_PATH=/healthz")
     assert parsed["Unit"]["Requires"] == "docker.service"

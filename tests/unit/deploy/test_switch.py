@@ -44,6 +44,7 @@ def test_stack_runs_compose_in_the_release_with_its_tag_and_the_shared_env_file(
         f"cd /home/deploy/apps/mysite/releases/{NEW} && MYSITE_TAG={NEW} MYSITE_ENV_FILE={ENV} "
         "MYSITE_NGINX_ENV_FILE=/home/deploy/apps/mysite/shared/.envs/.nginx "
         "MYSITE_POSTGRES_ENV_FILE=/home/deploy/apps/mysite/shared/.envs/.postgres "
+        "MYSITE_LITESTREAM_ENV_FILE=/home/deploy/apps/mysite/shared/.envs/.production "
         "MYSITE_HTTP_ADDR=0.0.0.0 MYSITE_HTTP_PORT=80 MYSITE_HTTPS_PORT=443 "
         "MYSITE_APP_WSGI=mysite.wsgi:application MYSITE_APP_PORT=8000 MYSITE_APP_HEALTH_PATH=/healthz "
         "docker-compose -p mysite -f production.yml build")

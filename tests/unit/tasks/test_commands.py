@@ -65,6 +65,7 @@ def test_production_env_variables():
         "MYSITE_ENV_FILE": ".envs/.production",
         "MYSITE_NGINX_ENV_FILE": ".envs/.production",
         "MYSITE_POSTGRES_ENV_FILE": ".envs/.production",
+        "MYSITE_LITESTREAM_ENV_FILE": ".envs/.production",
     }
 
 

@@ -152,6 +152,7 @@ def test_production_build_tags_and_uses_the_example_env_file():
         "MYSITE_ENV_FILE": ".envs/.production.example",
         "MYSITE_NGINX_ENV_FILE": ".envs/.production.example",  # a clone without .envs/.production builds too
         "MYSITE_POSTGRES_ENV_FILE": ".envs/.production.example",
+        "MYSITE_LITESTREAM_ENV_FILE": ".envs/.production.example",
     }
 
 
@@ -167,6 +168,7 @@ def test_production_up_on_a_port(prod_env):
         "MYSITE_ENV_FILE": ".envs/.production",
         "MYSITE_NGINX_ENV_FILE": ".envs/.production",
         "MYSITE_POSTGRES_ENV_FILE": ".envs/.production",
+        "MYSITE_LITESTREAM_ENV_FILE": ".envs/.production",
         "DOCKER_BUILDKIT": "0",
         "COMPOSE_DOCKER_CLI_BUILD": "0",
     }
@@ -180,7 +182,7 @@ def test_production_up_without_env_file_says_what_to_run(tmp_path, monkeypatch):
     assert commands(c) == []
 
 
-PROFILED = "docker compose -p mysite -f production.yml --profile postgres --profile https"
+PROFILED = "docker compose -p mysite -f production.yml --profile postgres --profile https --profile litestream"
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """deploy/adopt/program.py and the `init` task: `mysite-deploy init` in a project with no fabfile.py yet, then
 `fab init` through the two-line fabfile it wrote; a refusal is `error: <one line>` and exit 1, no traceback."""
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def test_mysite_deploy_init_adopts_a_project_then_fab_init_runs_through_its_fabf
         make_program().run(["fab", "--search-root", str(root), "--list"])
     assert listed.value.code == 0
     listing = capsys.readouterr().out
-    assert "  init                Adopt the Django project in this folder: detect it," in listing
+    assert re.search(r"^  init +Adopt the Django project in this folder: detect it,", listing, re.M), listing
     assert "  deploy  " in listing
 
 
