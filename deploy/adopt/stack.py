@@ -18,7 +18,7 @@ TEMPLATE = Path(__file__).with_name("templates") / "production.yml"
 NGINX = "compose/production/nginx"
 # start.sh's duties: migrate (unless a deploy did), collect, compress and publish static files, size and start gunicorn
 START_FILES = ("start.sh", "gunicorn.conf.py", "gunicorn_sizing.py", "warm_worker.py", "gzip_static.py",
-               "publish_static.py", "healthcheck.py")
+               "publish_static.py", "healthcheck.py", "litestream.txt")
 
 
 def start_files(project: Project) -> list[tuple[str, str]]:

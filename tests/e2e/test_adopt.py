@@ -38,7 +38,7 @@ def adopted(tmp_path_factory) -> Path:
                           capture_output=True, timeout=120, env={**os.environ, **TOOLKIT}, check=False)
     print(init.stdout, init.stderr)
     assert init.returncode == 0, init.stdout + init.stderr
-    assert "Wrote 30 file(s); left 0 alone." in init.stdout
+    assert "Wrote 31 file(s); left 0 alone." in init.stdout
     assert "Still yours" not in init.stdout
     write(root, {".envs/.production": f"DJANGO_SECRET_KEY={KEY}\nDJANGO_ALLOWED_HOSTS={DOMAIN}\nWEB_CONCURRENCY=2\n"})
     subprocess.run([*GIT, "add", "-A"], cwd=root, check=True)

