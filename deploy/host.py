@@ -165,8 +165,9 @@ class Host:
         result = self._call(method, command, **kwargs)
         if timeout is not None and result.exited == NO_EXIT_STATUS and time.monotonic() - started >= timeout:
             # invoke's timer closed the channel, but was still closing it when invoke asked whether it had
-            # fired (a busy machine): no CommandTimedOut, only a result without an exit status
-            raise timed_out(self, timeout)
+            # fired (a busy machine): no CommandTimedOut, only a result without an exit status; the same error as
+            # when the timeout is raised, chained to nothing
+            raise timed_out(self, timeout) from None
         return result
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:

@@ -336,6 +336,7 @@ def test_a_timeout_is_one_line_also_when_invoke_asks_before_its_timer_has_finish
     error, port = _dump_past_its_timeout(identity, known)
     assert str(error) == (f"a command on deploy@127.0.0.1:{port} did not finish within 1 s (it may "
                           "still be running there): see `fab status`, then run this again")
+    assert error.__cause__ is None and error.__suppress_context__  # the same error as the timeout's, in every way
 
 
 def test_a_sudo_with_a_password_past_its_timeout_is_the_same_one_line(identity, known, monkeypatch):
