@@ -16,6 +16,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent  # deploy/
 DISTRIBUTION = "mysite-deploy"
+WHEEL_NAME = DISTRIBUTION.replace("-", "_")  # the distribution's name in the wheel's file names (PEP 427)
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the oldest a zip can say
 SKIPPED = ("__pycache__",)
 
@@ -37,7 +38,7 @@ def files(package: Path = PACKAGE) -> list[tuple[str, bytes]]:
 
 def filename(release: str) -> str:
     """The wheel's file name (PEP 427): ``mysite_deploy-0.1.0-py3-none-any.whl``."""
-    return f"{DISTRIBUTION.replace('-', '_')}-{release}-py3-none-any.whl"
+    return f"{WHEEL_NAME}-{release}-py3-none-any.whl"
 
 
 def record_hash(content: bytes) -> str:
@@ -46,7 +47,7 @@ def record_hash(content: bytes) -> str:
 
 
 def metadata_files(release: str) -> list[tuple[str, bytes]]:
-    info = f"{DISTRIBUTION.replace('-', '_')}-{release}.dist-info"
+    info = f"{WHEEL_NAME}-{release}.dist-info"
     return [
         (f"{info}/METADATA", (f"Metadata-Version: 2.1\nName: {DISTRIBUTION}\nVersion: {release}\n"
                               "Summary: The deploy toolkit's Django app (deploy.djangoapp), as a deploy ships it "
@@ -60,7 +61,7 @@ def build(package: Path = PACKAGE, release: str | None = None) -> tuple[str, byt
     """(file name, bytes) of the wheel."""
     release = release or version()
     entries = [*files(package), *metadata_files(release)]
-    record_name = f"{DISTRIBUTION.replace('-', '_')}-{release}.dist-info/RECORD"
+    record_name = f"{WHEEL_NAME}-{release}.dist-info/RECORD"
     record = "".join(f"{name},{record_hash(content)}\n" for name, content in entries) + f"{record_name},,\n"
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as wheel:
