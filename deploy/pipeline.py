@@ -239,7 +239,7 @@ def restore_from_target(host: Host, config: DeployConfig, at: datetime | None, y
         say("nothing is deployed here yet: deploying HEAD, with the database from the backup target")
         deploy(host, config, from_target=at)
         return
-    env = envfile.load(config.env_file)
+    _, env = preparation.local_env(config)  # the repository root's env file, as a deploy reads it
     copies = replication.settings(config, env)
     kind = docker_ready(host)
     if server_database(host, names) != SQLITE:
