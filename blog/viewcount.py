@@ -4,7 +4,7 @@ settings.VIEW_COUNT_FLUSH_SECONDS (env VIEW_COUNT_FLUSH_SECONDS, default 2):
 - above 0: a view adds 1 to this process's pending count for the post, in memory (a lock: gunicorn's
   gthread workers serve several requests at once). A daemon thread, started by the first view, writes
   what is pending every interval: one transaction, one `UPDATE ... SET views = views + n` per post. The
-  process writes the rest when it exits (gunicorn's worker_exit hook, and atexit), so a graceful stop or
+  process writes the rest when it exits (atexit: gunicorn's workers run it on a graceful stop), so a graceful stop or
   deploy loses nothing and a crash loses at most one interval of this process's views.
 - 0: every view is written at once (Post.increase_views, one UPDATE in the request), as before.
 
@@ -124,7 +124,7 @@ class ViewCounter:
         self._thread = threading.Thread(target=self._run, args=(self._stop,), name="view-counts", daemon=True)
         self._thread.start()
         if not self._atexit:
-            atexit.register(self.close)  # for servers without gunicorn's worker_exit hook (runserver)
+            atexit.register(self.close)  # a gunicorn worker's graceful stop, runserver, a management command
             self._atexit = True
 
     def _run(self, stop: threading.Event) -> None:
@@ -178,5 +178,5 @@ def shown_views(post) -> int:
 
 
 def close() -> None:
-    """Write this process's pending views; gunicorn's worker_exit hook calls it (also run at exit)."""
+    """Write this process's pending views now (the counter registers the same call with atexit)."""
     counter.close()

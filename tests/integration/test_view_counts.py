@@ -221,7 +221,7 @@ def test_the_interval_setting(value, expected, monkeypatch):
 
 def test_gunicorn_workers_write_their_views_when_stopped_with_sigterm(empty_database, tmp_path):
     """The production gunicorn config with two workers: views sit in memory until SIGTERM (a deploy's docker
-    stop), then the worker_exit hook writes them."""
+    stop), then each worker's atexit handler writes them (gunicorn.conf.py has no hook of the blog's)."""
     url = empty_database("gunicorn")
     databases.manage(url, "migrate", "--noinput", "-v0")
     pk = databases.run_in(url, (

@@ -80,14 +80,3 @@ def post_worker_init(worker):
         answer = repr(error)
     worker.log.info("warm-up: GET / answered %s", answer)
 
-
-def worker_exit(server, worker):
-    """A worker that stops (SIGTERM on a deploy, max_requests) writes the post views it still holds.
-
-    blog/viewcount.py buffers them; a worker whose app never loaded has nothing to write.
-    """
-    import sys
-
-    viewcount = sys.modules.get("blog.viewcount")
-    if viewcount is not None:
-        viewcount.close()
