@@ -104,7 +104,7 @@ def _pipe(source, sink) -> None:
         for end in (source, sink):
             try:
                 end.close()
-            except OSError:
+            except (OSError, EOFError):  # paramiko's close of a channel whose transport is gone: EOFError
                 pass
 
 
