@@ -161,6 +161,8 @@ def deploy(host: Host, config: DeployConfig, dirty: bool = False, allow_unsafe_m
                 host.run(commands.link_current(names, release))
             if copies:  # the release serves: a failure here is said, and the copies start at the next deploy
                 replication.start(host, names, release, kind, copies)
+            else:
+                replication.stop_without_target(host, names)
             result = "ok"
             prune(host, names, {release, previous} - {""})
         finally:

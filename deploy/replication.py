@@ -112,6 +112,12 @@ def start(host: Host, names: Names, release: str, kind: str, replication: Replic
         host.run(litestream.up(names, release, kind), timeout=600)
 
 
+def stop_without_target(host: Host, names: Names) -> None:
+    """A deploy without a backup target stops the copies an earlier deploy started (the target keeps them)."""
+    if host.run(litestream.stop(names), timeout=120).stdout.strip():
+        say("    off-site copies stopped: no backup target is set now; the target keeps the copies it holds")
+
+
 def pick_time(at: datetime | None, files: list[tuple[int, datetime]], target: Target) -> None:
     """Refuse a restore the target cannot give: it holds nothing, or ``at`` is outside what it holds."""
     held = window(files)

@@ -80,12 +80,22 @@ def restore_live(at: str) -> str:
     return f"sh -c {quote(script)} restore {python(source('sqlite_restore'), DATABASE)}"
 
 
+def _replicating(names: Names) -> str:
+    """`docker ps` filters for the replication container, never a one-off of the service (a restore, a listing)."""
+    return (f"--filter label=com.docker.compose.project={quote(names.project)} "
+            f"--filter label=com.docker.compose.service={SERVICE} --filter label=com.docker.compose.oneoff=False")
+
+
 def container(names: Names) -> str:
-    """The replication container: name, state and status, one tab-separated line (none: not running here);
-    never a one-off of the service (a restore, a listing)."""
-    return (f"docker ps -a --filter label=com.docker.compose.project={quote(names.project)} "
-            f"--filter label=com.docker.compose.service={SERVICE} --filter label=com.docker.compose.oneoff=False "
-            "--format '{{.Names}}\t{{.State}}\t{{.Status}}'")
+    """The replication container: name, state and status, one tab-separated line (none: not running here)."""
+    return f"docker ps -a {_replicating(names)} --format '{{{{.Names}}}}\t{{{{.State}}}}\t{{{{.Status}}}}'"
+
+
+def stop(names: Names) -> str:
+    """Stop (letting Litestream finish its last sync) and remove the replication container when there is one;
+    prints the removed container's ID, nothing when there was none."""
+    return (f"ids=$(docker ps -aq {_replicating(names)}); "
+            'if [ -n "$ids" ]; then docker stop -t 30 $ids >/dev/null && docker rm $ids; fi')
 
 
 def exec_in(name: str, words: str) -> str:

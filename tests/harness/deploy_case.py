@@ -8,7 +8,7 @@ from pathlib import Path
 from fabric.testing.base import Command, MockRemote
 
 from deploy import lock, pipeline, releases
-from deploy.commands import backup, compose, database, docker, health, shell, system, warm
+from deploy.commands import backup, compose, database, docker, health, litestream, shell, system, warm
 from deploy.commands import lock as lock_commands
 from deploy.commands import releases as commands
 from deploy.config import AppConfig, DeployConfig
@@ -22,6 +22,7 @@ NEW, OLD = "20261124100509-bbbbbbb", "20261123090000-aaaaaaa"
 NEW_C, OLD_C = f"mysite-{NEW}", f"mysite-{OLD}"
 LOCK = lock_commands.take(P.root, P.lock, "HOLDER")
 UNLOCK = lock_commands.release_lock(P.lock)
+NO_COPIES = litestream.stop(P)  # a deploy without a backup target: no replication container (prints nothing)
 
 
 def pinned_project(tmp_path, monkeypatch):

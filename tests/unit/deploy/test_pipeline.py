@@ -21,6 +21,7 @@ from tests.harness.deploy_case import (
     NEW,
     NEW_C,
     NGINX,
+    NO_COPIES,
     OLD,
     OLD_C,
     OLDEST,
@@ -49,8 +50,8 @@ def local(tmp_path, monkeypatch):
 
 def test_deploy_runs_every_step_in_order(local, monkeypatch, capsys):
     uploads = []
-    run_deploy(*until_build(), BUILD, *BACKUP, *MIGRATE, *NGINX, *SWITCH, commands.link_current(P, NEW), *PRUNE,
-               audit("deploy", NEW, "ok"), UNLOCK, uploads=uploads, monkeypatch=monkeypatch)
+    run_deploy(*until_build(), BUILD, *BACKUP, *MIGRATE, *NGINX, *SWITCH, commands.link_current(P, NEW), NO_COPIES,
+               *PRUNE, audit("deploy", NEW, "ok"), UNLOCK, uploads=uploads, monkeypatch=monkeypatch)
     assert uploads == [(f"{P.releases}/.{NEW}.tar", b"TAR"), (f"{P.env_file}.upload",
                        f"DJANGO_SECRET_KEY={KEY}\nDJANGO_ALLOWED_HOSTS=blog.example\n".encode()),
                        (f"{P.nginx_env}.upload", b"DJANGO_ALLOWED_HOSTS=blog.example\n"),  # never the secret key
@@ -67,7 +68,7 @@ def test_first_deploy_skips_the_backup_and_starts_nginx_after_migrating(local, m
                Command(docker.nginx_container("mysite")), up,
                Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
                Command(docker.app_containers("mysite")), Command(WARM), docker.run_app(P, NEW), DIRECT,
-               *routed(P, NEW_C), VIA_NGINX, commands.link_current(P, NEW),
+               *routed(P, NEW_C), VIA_NGINX, commands.link_current(P, NEW), NO_COPIES,
                Command(commands.listing(P), out=f"{NEW}\n".encode()), Command(commands.image_tags(P)),
                audit("deploy", NEW, "ok"), UNLOCK, monkeypatch=monkeypatch)
     out = capsys.readouterr().out

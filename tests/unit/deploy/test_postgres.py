@@ -137,8 +137,8 @@ def test_a_code_only_deploy_leaves_a_healthy_postgres_alone_and_dumps_it(local, 
     bundled(local)
     deploy_case.run_deploy(*ON_POSTGRES, deploy_case.BUILD, *POSTGRES_RUNNING, *DUMP,
                            *deploy_case.MIGRATE, *deploy_case.NGINX, *deploy_case.SWITCH,
-                           deploy_case.commands.link_current(P, deploy_case.NEW), *deploy_case.PRUNE,
-                           deploy_case.audit("deploy", deploy_case.NEW, "ok"), deploy_case.UNLOCK,
+                           deploy_case.commands.link_current(P, deploy_case.NEW), deploy_case.NO_COPIES,
+                           *deploy_case.PRUNE, deploy_case.audit("deploy", deploy_case.NEW, "ok"), deploy_case.UNLOCK,
                            monkeypatch=monkeypatch)
     assert "mysite_postgres_1 already runs and is healthy: left alone" in capsys.readouterr().out
 
@@ -151,8 +151,9 @@ def test_a_first_postgres_start_waits_until_it_is_healthy(local, monkeypatch):
         compose.stack(P, deploy_case.NEW, "--profile postgres up -d --no-deps postgres", kind="v1"),
         Command(docker.service_container("mysite", "postgres"), out=b"mysite_postgres_1\n"), wait, *DUMP,
         *deploy_case.MIGRATE, *deploy_case.NGINX, *deploy_case.SWITCH,
-        deploy_case.commands.link_current(P, deploy_case.NEW), *deploy_case.PRUNE,
-        deploy_case.audit("deploy", deploy_case.NEW, "ok"), deploy_case.UNLOCK, monkeypatch=monkeypatch)
+        deploy_case.commands.link_current(P, deploy_case.NEW), deploy_case.NO_COPIES,
+        *deploy_case.PRUNE, deploy_case.audit("deploy", deploy_case.NEW, "ok"), deploy_case.UNLOCK,
+        monkeypatch=monkeypatch)
 
 
 def test_a_postgres_that_never_gets_healthy_stops_the_deploy_before_the_switch(local, monkeypatch):

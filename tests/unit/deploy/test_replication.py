@@ -189,3 +189,13 @@ def test_lag_without_a_copy_or_a_local_position():
     assert replication.lag(None, (3, at("08:00:00")), at("08:00:05")) == (
         "lag: unknown transaction(s) not on the target yet; its newest copy was written 5 s ago")
     assert litestream.VERSION == "0.5.17"
+
+
+def test_a_deploy_without_a_target_stops_the_copies_an_earlier_one_started(capsys):
+    running = Server({"docker ps -aq": ("3f2a9c1d0e7b\n", 0)})
+    replication.stop_without_target(running, names())
+    assert running.sent == [litestream.stop(names())]
+    assert "off-site copies stopped: no backup target is set now" in capsys.readouterr().out
+    idle = Server({"docker ps -aq": ("", 0)})
+    replication.stop_without_target(idle, names())
+    assert idle.sent == [litestream.stop(names())] and capsys.readouterr().out == ""

@@ -71,3 +71,10 @@ def test_status_reads_the_container_its_state_and_its_last_problem():
         "docker exec mysite-litestream-1 litestream status -config /etc/litestream.yml -json /app/database/db.sqlite3")
     assert litestream.last_problem("mysite-litestream-1") == (
         "docker logs --since 24h mysite-litestream-1 2>&1 | grep -E 'level=(ERROR|WARN)' | tail -n 1")
+
+
+def test_stop_removes_only_the_replication_container_and_prints_its_id():
+    assert litestream.stop(names()) == (
+        "ids=$(docker ps -aq --filter label=com.docker.compose.project=mysite "
+        "--filter label=com.docker.compose.service=litestream --filter label=com.docker.compose.oneoff=False); "
+        'if [ -n "$ids" ]; then docker stop -t 30 $ids >/dev/null && docker rm $ids; fi')
