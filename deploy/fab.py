@@ -171,6 +171,16 @@ def restore_from_target(c, at=None, yes=False):
     pipeline.restore_from_target(host, config, when, yes=yes)
 
 
+@task(name="verify-backup",
+      help={"at": 'check the copy of this time, "YYYY-MM-DD HH:MM:SS" in UTC (default: the latest copy)'})
+@guarded
+def verify_backup(c, at=None):
+    """Restore the off-site target's copy into a scratch file on the server and check it; the site serves on."""
+    when = None if at is None else backup_target.parse_at(at)
+    host, config = target(c)
+    operations.verify_backup(host, config, when)
+
+
 @task
 @guarded
 def unlock(c):
@@ -327,6 +337,7 @@ def collection(fabfile: str) -> Collection:
 
 # the tasks above at the top level, the database's under `db.`, the cluster's under `swarm.`
 MENU = Collection(init, bootstrap, migrate_legacy, supervisor, systemd, deploy, rollback, https, releases, status, logs,
-                  manage, backup, restore, restore_from_target, unlock, audit, Collection("db", to_postgres),
+                  manage, backup, restore, restore_from_target, verify_backup, unlock, audit,
+                  Collection("db", to_postgres),
                   Collection("swarm", swarm_bootstrap, swarm_deploy, swarm_status, swarm_rollback, swarm_backup,
                              swarm_restore, swarm_manage, swarm_logs, swarm_https, swarm_remove_node))

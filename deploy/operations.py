@@ -1,14 +1,15 @@
-"""Day-two tasks: releases, status, logs, manage, backup, restore, unlock, audit."""
+"""Day-two tasks: releases, status, logs, manage, backup, restore, verify-backup, unlock, audit."""
 
 import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deploy import backup_target, checks, lock, releases, replication
+from deploy import backup_target, checks, lock, preparation, releases, replication
 from deploy.backups import (
     BACKUPS,
     HEADERS,
+    SQLITE,
     SUFFIXES,
     backup_database,
     download,
@@ -24,6 +25,7 @@ from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.names import Names
 from deploy.output import confirmed, say, step
+from deploy.preflight import docker_ready
 
 
 def _current(host: Host, names: Names) -> str:
@@ -185,6 +187,27 @@ def restore(host: Host, config: DeployConfig, data: Path, yes: bool = False) -> 
                      what="the restore failed; the live database is unchanged")
         with step("migrate the restored database to the current release"):
             host.run(backup.migrate(names, current), timeout=1800)
+
+
+def verify_backup(host: Host, config: DeployConfig, at: datetime | None = None) -> None:
+    """`fab verify-backup [--at]`: the target's copy restored on the server into a scratch file and checked; the
+    live database is only read, so the site serves on and nothing takes the deploy lock."""
+    if not config.backup.target:
+        raise DeployError("fab verify-backup checks `backup: target:` in fabric.yaml, and none is set")
+    names = Names.of(config, host.home)
+    current = _current(host, names)
+    _, env = preparation.local_env(config)
+    copies = replication.settings(config, env)
+    kind = docker_ready(host)
+    if server_database(host, names) != SQLITE:
+        raise DeployError(f"{host.name} runs on PostgreSQL: the backup target holds SQLite copies (Litestream)")
+    files = replication.check_target(host, names, current, kind, copies, fresh=False)
+    replication.pick_time(at, files, copies.target)
+    report = replication.verify(host, names, current, kind, at)
+    tables, rows = report["restored"]
+    live = report["live"]
+    say(f"the backup target's copy restores and passes SQLite's integrity check: {tables} tables, {rows} rows"
+        + (f" (the live database: {live[0]} tables, {live[1]} rows)" if live else " (no live database here)"))
 
 
 def unlock(host: Host, config: DeployConfig) -> None:

@@ -141,6 +141,32 @@ def restore(host: Host, names: Names, release: str, kind: str, at: datetime | No
                               + ("the live database is unchanged" if live else "no database was made")) from None
 
 
+def verify(host: Host, names: Names, release: str, kind: str, at: datetime | None) -> dict:
+    """Restore the target's copy into a one-off container's scratch file and check it beside the live database,
+    which is only read; the report of deploy/scripts/sqlite_verify.py."""
+    when = f"as it was at {at.strftime(AT_FORMAT)} UTC" if at else "its latest copy"
+    with step(f"restore {when} into a scratch file on the server and check it (the live database is only read)"):
+        done = host.run(litestream.run(names, release, kind, litestream.verify(rfc3339(at))), timeout=1800,
+                        warn=True)
+        report = _report(done.stdout)
+        if report is None:
+            raise DeployError(f"the restore from the backup target failed ({_last_line(done.stdout + done.stderr)}); "
+                              "the live database was not touched")
+        if report["integrity"] != "ok":
+            raise DeployError(f"the backup target's copy fails SQLite's integrity check ({report['integrity']}): "
+                              "restore an earlier time with --at, and keep `fab backup` copies until it passes")
+    return report
+
+
+def _report(output: str) -> dict | None:
+    """sqlite_verify.py's JSON line (the last line of the output), or None when the script never ran."""
+    try:
+        report = json.loads(_last_line(output))
+    except json.JSONDecodeError:
+        return None
+    return report if isinstance(report, dict) and "integrity" in report else None
+
+
 def status(host: Host, names: Names, target: Target, now: datetime | None = None) -> list[str]:
     """What `fab status` says of the replication: where, running or not, how far behind, the last problem."""
     lines = [f"off-site backup: {target.url} (Litestream {litestream.VERSION}); {NOT_ENCRYPTED}"]

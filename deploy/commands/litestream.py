@@ -86,6 +86,13 @@ def _replicating(names: Names) -> str:
             f"--filter label=com.docker.compose.service={SERVICE} --filter label=com.docker.compose.oneoff=False")
 
 
+def verify(at: str) -> str:
+    """Restore into a file of a one-off container, then check it and count its tables and rows beside the live
+    database's (deploy/scripts/sqlite_verify.py: one JSON line); the live database is only read."""
+    script = f'litestream restore -config {CONFIG}{timestamp(at)} -o {RESTORED} {DATABASE} && exec "$@"'
+    return f"sh -c {quote(script)} verify {python(source('sqlite_verify'), RESTORED, DATABASE)}"
+
+
 def container(names: Names) -> str:
     """The replication container: name, state and status, one tab-separated line (none: not running here)."""
     return f"docker ps -a {_replicating(names)} --format '{{{{.Names}}}}\t{{{{.State}}}}\t{{{{.Status}}}}'"

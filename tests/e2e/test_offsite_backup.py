@@ -139,10 +139,20 @@ def test_a_killed_server_comes_back_on_a_fresh_one_from_the_target(
                "'from blog.models import Comment; Comment.objects.all().delete()'")
     assert comments(fresh, "") == set()
     time.sleep(4)
+    at = before.strftime("%Y-%m-%d %H:%M:%S")
+    # the copy of that time, restored beside the live database and checked; the live one stays as it is
+    verified = fab(fresh, project, laptop, "verify-backup", "--at", at)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    found = re.search(r"passes SQLite's integrity check: (\d+) tables, (\d+) rows \(the live database: (\d+) "
+                      r"tables, (\d+) rows\)", verified.stdout)
+    assert found, verified.stdout
+    tables, rows, live_tables, live_rows = map(int, found.groups())
+    assert tables == live_tables and rows > live_rows, found.group(0)  # the deleted comments are in the copy
+    assert comments(fresh, "") == set()
+    RESULTS["verify"] = verified.seconds
     refused = fab(fresh, project, laptop, "restore-from-target", "--at", "2000-01-01 00:00:00", "--yes")
     assert refused.returncode == 1 and "outside what the backup target holds" in refused.stderr, refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
-    at = before.strftime("%Y-%m-%d %H:%M:%S")
     pitr = fab(fresh, project, laptop, "restore-from-target", "--at", at, "--yes")
     assert pitr.returncode == 0, pitr.stdout + pitr.stderr
     assert comments(fresh, "") == everything and {f"pitr-{n}" for n in range(3)} <= everything

@@ -100,7 +100,7 @@ def test_the_installed_wheel_loads_its_templates_and_scripts(venv, tmp_path):
     where, templates, scripts, filled = done.stdout.splitlines()
     assert Path(where).is_relative_to(venv), where  # the installed copy, not this checkout
     assert templates == "supervisor.ini systemd.service"
-    assert scripts == "probe serve_socket served_cert sqlite_backup sqlite_restore"
+    assert scripts == "probe serve_socket served_cert sqlite_backup sqlite_restore sqlite_verify"
     assert filled == "True"
 
 

@@ -227,3 +227,11 @@ def test_restore_from_the_target_needs_a_target_and_connects_to_nothing_without_
     with pytest.raises(DeployError, match="restore-from-target restores from `backup: target:` in fabric.yaml, and "
                                           "none is set"):
         pipeline.restore_from_target(remote(), DeployConfig(), None, yes=True)  # MockRemote absent: no connection
+
+
+def test_verify_backup_needs_a_target_and_connects_to_nothing_without_one():
+    from deploy import operations
+
+    with pytest.raises(DeployError, match=r"^fab verify-backup checks `backup: target:` in fabric.yaml, and none is "
+                                          r"set$"):
+        operations.verify_backup(remote(), DeployConfig(), None)  # MockRemote absent: no connection

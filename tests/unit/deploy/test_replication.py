@@ -199,3 +199,24 @@ def test_a_deploy_without_a_target_stops_the_copies_an_earlier_one_started(capsy
     idle = Server({"docker ps -aq": ("", 0)})
     replication.stop_without_target(idle, names())
     assert idle.sent == [litestream.stop(names())] and capsys.readouterr().out == ""
+
+
+def test_verify_reports_what_the_restored_copy_holds():
+    report = '{"integrity": "ok", "restored": [12, 340], "live": [12, 342]}\n'
+    host = Server({"litestream restore": ("restoring...\n" + report, 0)})
+    assert replication.verify(host, names(), "R", "v2", None) == {"integrity": "ok", "restored": [12, 340],
+                                                                    "live": [12, 342]}
+    assert host.sent == [litestream.run(names(), "R", "v2", litestream.verify(""))]
+
+
+def test_a_copy_that_fails_the_check_or_a_restore_that_fails_is_one_line():
+    bad = Server({"litestream restore": ('{"integrity": "database disk image is malformed", "restored": null, '
+                                         '"live": [12, 342]}\n', 1)})
+    with pytest.raises(DeployError, match=r"^the backup target's copy fails SQLite's integrity check \(database "
+                                          r"disk image is malformed\): restore an earlier time with --at"):
+        replication.verify(bad, names(), "R", "v2", at("08:03:00"))
+    assert "-timestamp 2026-12-07T08:03:00Z" in bad.sent[0]
+    failed = Server({"litestream restore": ("Error: no matching backup files available\n", 1)})
+    with pytest.raises(DeployError, match=r"^the restore from the backup target failed \(Error: no matching backup "
+                                          r"files available\); the live database was not touched$"):
+        replication.verify(failed, names(), "R", "v2", None)

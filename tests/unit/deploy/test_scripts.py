@@ -2,6 +2,7 @@
 
 import datetime
 import http.server
+import json
 import os
 import socket
 import socketserver
@@ -18,7 +19,7 @@ from deploy.scripts import source
 from deploy.scripts.sqlite_backup import NO_DATABASE
 from deploy.scripts.sqlite_restore import FAILS
 
-NAMES = ["probe", "sqlite_backup", "sqlite_restore", "served_cert"]
+NAMES = ["probe", "sqlite_backup", "sqlite_restore", "sqlite_verify", "served_cert"]
 # no proxy may catch the requests to 127.0.0.1
 ENV = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
 
@@ -402,3 +403,29 @@ def test_probe_asks_the_apps_own_health_path(answers):
     result = run("probe", f"http://127.0.0.1:{answers.server_address[1]}", "shop.example.test", "/up")
     assert (result.returncode, result.stdout.decode().strip()) == (0, "/up: 200 /: 200")
     assert answers.requests == [("/up", "shop.example.test"), ("/", "shop.example.test")]
+
+
+# --- sqlite_verify ------------------------------------------------------------------------------------------------
+
+def test_verify_checks_the_copy_and_counts_both_databases_without_writing(tmp_path):
+    make_db(tmp_path / "copy.sqlite3", ["a", "b"])
+    make_db(tmp_path / "live.sqlite3", ["a", "b", "c"])
+    before = (tmp_path / "live.sqlite3").read_bytes()
+    result = run("sqlite_verify", str(tmp_path / "copy.sqlite3"), str(tmp_path / "live.sqlite3"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"integrity": "ok", "restored": [1, 2], "live": [1, 3]}
+    assert (tmp_path / "live.sqlite3").read_bytes() == before
+    alone = run("sqlite_verify", str(tmp_path / "copy.sqlite3"), str(tmp_path / "none.sqlite3"))
+    assert json.loads(alone.stdout)["live"] is None and not (tmp_path / "none.sqlite3").exists()
+
+
+@pytest.mark.parametrize("copy", ["not sqlite", "corrupt index"])
+def test_verify_reports_a_copy_that_fails_the_check_and_exits_1(tmp_path, copy):
+    if copy == "not sqlite":
+        (tmp_path / "copy.sqlite3").write_bytes(b"<html>502 Bad Gateway</html>\n" * 200)
+    else:
+        corrupt_index(tmp_path / "copy.sqlite3")
+    result = run("sqlite_verify", str(tmp_path / "copy.sqlite3"), str(tmp_path / "none.sqlite3"))
+    report = json.loads(result.stdout)
+    assert result.returncode == 1 and report["integrity"] != "ok" and report["restored"] is None, report
+    assert b"Traceback" not in result.stderr

@@ -1,8 +1,11 @@
 """deploy/commands/litestream.py: the exact strings."""
 
+from shlex import quote
+
 import pytest
 
 from deploy.commands import litestream
+from deploy.scripts import source
 from tests.harness.mockremote import names
 
 STACK = ("cd /home/deploy/apps/mysite/releases/R && MYSITE_TAG=R "
@@ -78,3 +81,10 @@ def test_stop_removes_only_the_replication_container_and_prints_its_id():
         "ids=$(docker ps -aq --filter label=com.docker.compose.project=mysite "
         "--filter label=com.docker.compose.service=litestream --filter label=com.docker.compose.oneoff=False); "
         'if [ -n "$ids" ]; then docker stop -t 30 $ids >/dev/null && docker rm $ids; fi')
+
+
+def test_verify_restores_into_a_scratch_file_and_checks_it_beside_the_live_database():
+    assert litestream.verify("2026-12-07T08:30:00Z") == (
+        "sh -c 'litestream restore -config /etc/litestream.yml -timestamp 2026-12-07T08:30:00Z "
+        "-o /tmp/restored.sqlite3 /app/database/db.sqlite3 && exec \"$@\"' verify python -c "
+        f"{quote(source('sqlite_verify'))} /tmp/restored.sqlite3 /app/database/db.sqlite3")
