@@ -956,12 +956,17 @@ def start_server(
 
 # --- snapshots: a server as it is now, for other servers to start from --------------------------------
 # What makes a server this one server: removed before the snapshot, so each copy makes its own at first boot
-# (SSH host keys by the hostkeys unit, machine-id by systemd, the nested engine's ID by dockerd).
+# (SSH host keys by the hostkeys unit, machine-id by systemd, the nested engine's ID by dockerd). The nested
+# engine's network store goes too: it holds docker0's subnet, which dockerd picked at the snapshot's boot to miss
+# that server's own network (172.17 then: 172.18.0.1/16). Kept, a copy on an outer network of 172.18.0.0/16 gets
+# docker0 on its own subnet, its default gateway's address: no packet leaves it and SSH is reset. Without the
+# store, dockerd picks docker0's subnet again at each copy's boot, clear of the network it is on.
 FORGET_IDENTITY = """\
 set -e
+systemctl stop docker.socket docker.service
 rm -f /etc/ssh/ssh_host_*
 : > /etc/machine-id
-rm -f /var/lib/dbus/machine-id /etc/docker/key.json /var/lib/docker/engine-id
+rm -f /var/lib/dbus/machine-id /etc/docker/key.json /var/lib/docker/engine-id /var/lib/docker/network/files/local-kv.db
 """
 
 

@@ -59,7 +59,8 @@ def recipe_hash(files: dict[str, bytes], server_image: str, loaded: dict[str, st
     """12 hex digits over the inputs' contents, the server image, each loaded image's ID and this recipe."""
     digest = hashlib.sha256()
     digest.update(json.dumps({"server": server_image, "loaded": loaded,
-                              "recipe": [inspect.getsource(f) for f in (prepare, build_cache_script)]},
+                              "recipe": [inspect.getsource(f) for f in (prepare, build_cache_script)],
+                              "forget": servers.FORGET_IDENTITY},
                              sort_keys=True).encode())
     for name, content in sorted(files.items()):
         digest.update(f"\0{name}\0{len(content)}\0".encode())

@@ -110,8 +110,12 @@ def test_a_snapshot_forgets_the_servers_identity_before_it_stops(monkeypatch):
     assert calls[1][:2] == ["docker", "stop"]
     assert calls[2] == ["docker", "commit", "srv", "mysite-e2e-server:prepared-1"]
     assert calls[-1] == servers.copy_volume_argv("srv-docker", "template", "mysite-e2e-server:prepared-1")
-    for identity in ("/etc/ssh/ssh_host_*", ": > /etc/machine-id", "/etc/docker/key.json", "/var/lib/docker/engine-id"):
+    for identity in ("/etc/ssh/ssh_host_*", ": > /etc/machine-id", "/etc/docker/key.json", "/var/lib/docker/engine-id",
+                     "/var/lib/docker/network/files/local-kv.db"):  # docker0's subnet: picked again at each boot
         assert identity in servers.FORGET_IDENTITY
+    # the engine stops first: its store is not rewritten after it is gone
+    assert servers.FORGET_IDENTITY.index("systemctl stop docker.socket docker.service") < (
+        servers.FORGET_IDENTITY.index("local-kv.db"))
 
 
 def test_a_missing_template_is_an_error_not_an_empty_engine(monkeypatch):
