@@ -65,21 +65,14 @@ def migrate(host: Host, names: Names, release: str, kind: str) -> None:
             say(f"    check --deploy: {django_check.summary(django_check.issues(report))}")
 
 
-KEEPS_SERVING = "nothing was migrated or switched and the previous release keeps serving"
-
-
 def migrate_failure(output: str) -> str:
     """The one line for a failed check-and-migrate container: the checks' errors, or the migration's failure."""
-    report, checked, _ = output.partition(django_check.CHECKED)
-    if checked:
-        return ("migrations failed (output above); nothing was switched and the previous release keeps serving: "
-                "fix the migration and deploy again")
-    errors = [issue for issue in django_check.issues(report) if issue.serious]
-    if errors:
-        return (f"check --deploy found {django_check.counted(errors, 'errors')} in the new image with the "
-                f"production env (output above); {KEEPS_SERVING}: fix them and deploy again")
-    return (f"check --deploy could not run in the new image (output above: do the production settings import "
-            f"with the env file?); {KEEPS_SERVING}: fix it and deploy again")
+    refused = django_check.refusal(output)
+    if refused:
+        return (f"{refused} (output above); nothing was migrated or switched and the previous release keeps "
+                "serving: fix it and deploy again")
+    return ("migrations failed (output above); nothing was switched and the previous release keeps serving: "
+            "fix the migration and deploy again")
 
 
 def _stack_or_explain(host: Host, names: Names, release: str, kind: str, words: str, timeout: int, what: str,

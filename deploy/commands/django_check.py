@@ -65,3 +65,15 @@ def summary(issues: list[Issue]) -> str:
     warnings = [issue for issue in issues if issue.level == "WARNINGS"]
     return ", ".join(counted(found, noun) for found, noun in ((errors, "errors"), (warnings, "warnings"))
                      if found) or "no issues"
+
+
+def refusal(output: str) -> str:
+    """Why a check-then-migrate run ended before its marker: the checks' errors, or that they could not run; ''
+    when the checks passed (the migration failed)."""
+    report, checked, _ = output.partition(CHECKED)
+    if checked:
+        return ""
+    errors = [issue for issue in issues(report) if issue.serious]
+    if errors:
+        return f"check --deploy found {counted(errors, 'errors')} in the new image with the production env"
+    return "check --deploy could not run in the new image with the production env"

@@ -104,11 +104,11 @@ CHECK_ERRORS = (b"SystemCheckError: System check identified some issues:\n\nERRO
 
 @pytest.mark.parametrize("output, message", [
     (CHECK_ERRORS, "check --deploy found 1 error (admin.E403) in the new image with the production env (output "
-                   "above); nothing was migrated or switched and the previous release keeps serving: fix them and "
+                   "above); nothing was migrated or switched and the previous release keeps serving: fix it and "
                    "deploy again"),
     (b"django.core.exceptions.ImproperlyConfigured: DJANGO_ALLOWED_HOSTS is missing\n",
-     "check --deploy could not run in the new image (output above: do the production settings import with the env "
-     "file?); nothing was migrated or switched and the previous release keeps serving: fix it and deploy again"),
+     "check --deploy could not run in the new image with the production env (output above); nothing was migrated "
+     "or switched and the previous release keeps serving: fix it and deploy again"),
 ])
 def test_an_error_of_check_deploy_refuses_before_any_migration_or_switch(local, monkeypatch, output, message):
     # one container runs both: the checks' failure ends it before migrate starts (the && in the command)
