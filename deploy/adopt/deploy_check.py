@@ -30,7 +30,7 @@ def check(project: Project, plan: Plan) -> list[django_check.Issue]:
         done = run(project.root, settings, folder)
     found = django_check.issues(done.stdout + done.stderr)
     errors = [issue for issue in found if issue.serious]
-    if errors:
+    if done.returncode != 0 and errors:  # the exit status says it failed, the report says why
         first = f"{errors[0].id}: " if len(errors) > 1 else ""
         raise DeployError(f"`manage.py check --deploy` under the production settings init writes ({settings}: your "
                           f"{base} + the environment) reports {django_check.counted(errors, 'errors')}: {first}"
