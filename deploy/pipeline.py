@@ -11,7 +11,7 @@ from datetime import datetime
 
 from deploy import envfile, images, lock, migrations, preparation, releases, replication
 from deploy.backups import POSTGRES, SQLITE, backup_database, server_database
-from deploy.commands import backup, compose, database
+from deploy.commands import backup, compose, django_check
 from deploy.commands import releases as commands
 from deploy.config import DeployConfig
 from deploy.errors import DeployError, RemoteCommandFailed
@@ -49,13 +49,30 @@ def build(host: Host, names: Names, release: str, kind: str) -> None:
 
 
 def migrate(host: Host, names: Names, release: str, kind: str) -> None:
+    """Django's deploy checks, then the migration, in one one-off container of the new image: an error in the checks
+    refuses the release before anything is migrated or switched; its warnings are one line."""
     # `compose run` (not `docker run`): on a first deploy it creates the project's network and volumes,
     # and the app image is the first to mount them, so the data folders belong to the app's user
-    with step("migrate the database once, in a one-off container of the new image"):
-        _stack_or_explain(host, names, release, kind, compose.one_off(names, database.migrate()), 1800,
-                          "migrate output",
-                          "migrations failed (output above); nothing was switched and the previous release keeps "
-                          "serving: fix the migration and deploy again")
+    with step("check --deploy, then migrate the database once, in a one-off container of the new image"):
+        command = compose.stack(names, release, compose.one_off(names, django_check.then_migrate()), kind=kind)
+        try:
+            done = host.run(command, timeout=1800)
+        except RemoteCommandFailed as error:
+            tail("check and migrate output", error.output, BUILD_LOG_LINES)
+            raise DeployError(migrate_failure(error.output)) from None
+        report, checked, _ = done.stdout.partition(django_check.CHECKED)
+        if checked:
+            say(f"    check --deploy: {django_check.summary(django_check.issues(report))}")
+
+
+def migrate_failure(output: str) -> str:
+    """The one line for a failed check-and-migrate container: the checks' errors, or the migration's failure."""
+    refused = django_check.refusal(output)
+    if refused:
+        return (f"{refused} (output above); nothing was migrated or switched and the previous release keeps "
+                "serving: fix it and deploy again")
+    return ("migrations failed (output above); nothing was switched and the previous release keeps serving: "
+            "fix the migration and deploy again")
 
 
 def _stack_or_explain(host: Host, names: Names, release: str, kind: str, words: str, timeout: int, what: str,

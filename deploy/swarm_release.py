@@ -96,8 +96,9 @@ def deploy(hosts: list[Host], config: DeployConfig, dirty: bool = False, allow_u
                 gate(manager, names, serving, secrets, source, allow_unsafe_migrations, config.gate_settings)
                 with step("back up the database (pg_dump on the node that holds it)"):
                     dump_database(hosts, names, config, label=release)
-            migrate_job(manager, names, release, secrets, env,
-                        title="migrate the database once, in a one-off task on the stack's network")
+            migrate_job(manager, names, release, secrets, env, check=True,
+                        title="check --deploy, then migrate the database once, in a one-off task on the stack's "
+                              "network")
             with step(f"roll {release} out: {config.swarm.replicas} app task(s), new before old (Swarm)"):
                 manager.run(swarm.stack_deploy(names, folder, stack_env(names, env, release, nginx_tag, secrets,
                                                                         replicas=config.swarm.replicas)))

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from deploy import envfile, releases
-from deploy.commands import backup, database, swarm, swarm_https
+from deploy.commands import backup, database, django_check, swarm, swarm_https
 from deploy.config import DeployConfig
 from deploy.errors import DeployError
 from deploy.host import Host
@@ -59,8 +59,11 @@ def job_env(env: envfile.EnvFile) -> dict[str, str]:
 
 
 def run_job(manager: Host, names: Names, name: str, image: str, command: str, secrets: dict[str, str],
-            env: envfile.EnvFile, *, title: str, seconds: int = 900) -> str:
-    """A one-off task (the app's secrets, the stack's network), waited for; returns its output."""
+            env: envfile.EnvFile, *, title: str, seconds: int = 900,
+            explain: Callable[[str], str] | None = None) -> str:
+    """A one-off task (the app's secrets, the stack's network), waited for; returns its output.
+
+    ``explain``: why a failed task failed, from its output ('' when it cannot say)."""
     with step(title):
         manager.run(swarm.remove_service(name))
         manager.run(swarm.job(names, name, image, command, job_secrets(secrets), job_env(env)))
@@ -72,18 +75,27 @@ def run_job(manager: Host, names: Names, name: str, image: str, command: str, se
             output = manager.probe(swarm.job_logs(name)).stdout
             if not state.startswith("Complete") and not manager.dry_run:
                 tail(f"{name} output", output, 20)
-                raise DeployError(f"the one-off task {name} ended {state or 'without finishing'} (output above); "
-                                  "nothing was rolled out: the previous release keeps serving")
+                why = (explain and explain(output)) or f"the one-off task {name} ended {state or 'without finishing'}"
+                raise DeployError(f"{why} (output above); nothing was rolled out: the previous release keeps serving")
             return output
         finally:
             manager.run(swarm.remove_service(name))
 
 
 def migrate_job(manager: Host, names: Names, release: str, secrets: dict[str, str], env: envfile.EnvFile, *,
-                title: str) -> str:
-    """Django's migrate, once, in a one-off task of ``release``'s app image (a deploy, a restore)."""
-    return run_job(manager, names, names.scoped(f"migrate_{release.replace('-', '_')}"), names.app_image(release),
-                   database.migrate(), secrets, env, title=title)
+                title: str, check: bool = False) -> str:
+    """Django's migrate, once, in a one-off task of ``release``'s app image (a deploy, a restore); with ``check``
+    (a deploy), `check --deploy` first in the same task: its errors refuse before any migration, its warnings are
+    one line."""
+    name = names.scoped(f"migrate_{release.replace('-', '_')}")
+    if not check:
+        return run_job(manager, names, name, names.app_image(release), database.migrate(), secrets, env, title=title)
+    output = run_job(manager, names, name, names.app_image(release), django_check.then_migrate(), secrets, env,
+                     title=title, explain=django_check.refusal)
+    report, checked, _ = output.partition(django_check.CHECKED)
+    if checked:
+        say(f"    check --deploy: {django_check.summary(django_check.issues(report))}")
+    return output
 
 
 def dump_database(hosts: list[Host], names: Names, config: DeployConfig, label: str) -> str:

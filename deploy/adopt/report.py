@@ -2,9 +2,10 @@
 stack does not run (what the user must do), the files (and the project's own Dockerfile or compose file, kept), the
 Dockerfile when init cannot write it, and the next commands."""
 
-from deploy.adopt import image
+from deploy.adopt import deploy_check, image
 from deploy.adopt.detect import Project
 from deploy.adopt.files import Plan, modules
+from deploy.commands.django_check import Issue
 
 SERVED_URLS = {"STATIC_URL": "/static/", "MEDIA_URL": "/media/"}  # what the stack's nginx serves
 DOCKERFILE = f"{image.FOLDER}/Dockerfile"
@@ -70,7 +71,8 @@ def theirs(project: Project) -> list[str]:
             f"production.yml" for name in found]
 
 
-def lines(project: Project, plan: Plan) -> list[str]:
+def lines(project: Project, plan: Plan, issues: list[Issue] | None = None) -> list[str]:
+    """``issues``: what `check --deploy` said under the overlay (deploy_check.check), None when it did not run."""
     rows = detected(project)
     width = max(len(label) for label, _ in rows)
     out = ["Detected:"] + [f"  {label.ljust(width)}  {value}" for label, value in rows]
@@ -78,6 +80,8 @@ def lines(project: Project, plan: Plan) -> list[str]:
     if notes:
         out += ["", "Warnings (the stack runs the app, nginx and SQLite or PostgreSQL, nothing else):"]
         out += [f"  ! {note}" for note in notes]
+    if issues is not None:
+        out += ["", *deploy_check.lines(issues, modules(project)["settings"])]
     out += ["", "Files:", *file_lines(plan), *theirs(project)]
     missing = image.unsupported(project.dependencies)
     if missing:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from deploy.adopt import files, report
+from deploy.adopt import deploy_check, files, report
 from deploy.adopt.detect import detect
 from deploy.output import say
 
@@ -11,7 +11,8 @@ def init(root: Path, force: str | None = None) -> None:
     """Everything is detected and every refusal made before the first file is written."""
     project = detect(root.resolve())
     plan = files.plan(project, force)
-    for line in report.lines(project, plan):
+    issues = deploy_check.check(project, plan)
+    for line in report.lines(project, plan, issues):
         say(line)
     files.write(project.root, plan.write)
     say("")

@@ -73,7 +73,14 @@ BACKUP = ["docker volume inspect mysite_database >/dev/null 2>&1",
           backup.backup(P, NEW, f"{P.backups}/{NEW}.sqlite3"),
           Command(f"ls -1 {P.backups}", out=f"{OLD}.sqlite3\n20261101000000-manual.sqlite3\n{NEW}.sqlite3\n".encode()),
           f"cd {P.backups} && rm -f -- 20261101000000-manual.sqlite3"]
-MIGRATE = [compose.stack(P, NEW, "run --rm --no-deps -T mysite python manage.py migrate --noinput", kind="v1")]
+CHECK_THEN_MIGRATE = compose.stack(P, NEW, "run --rm --no-deps -T mysite sh -c 'python manage.py check --deploy "
+                                   "--no-color 2>&1 && echo check-deploy:done && exec python manage.py migrate "
+                                   "--noinput'", kind="v1")
+CHECK_WARNINGS = (b"System check identified some issues:\n\nWARNINGS:\n?: (security.W004) You have not set a value "
+                  b"for the SECURE_HSTS_SECONDS setting. If your entire site...\n?: (security.W008) Your "
+                  b"SECURE_SSL_REDIRECT setting is not set to True. Unless...\n\nSystem check identified 2 issues "
+                  b"(0 silenced).\ncheck-deploy:done\nOperations to perform:\n  Apply all migrations: blog\n")
+MIGRATE = [Command(CHECK_THEN_MIGRATE, out=CHECK_WARNINGS)]
 NGINX = [Command(docker.nginx_container("mysite"), out=b"mysite_nginx_1\n"),
          Command(docker.image_ids("mysite_nginx_1", f"mysite-nginx:{NEW}"), out=b"sha256:1\nsha256:1\n")]
 DIRECT = health.direct_check(NEW_C, "blog.example", CFG.health_timeout, AppConfig())

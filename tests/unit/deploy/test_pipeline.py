@@ -13,6 +13,7 @@ from tests.harness.deploy_case import (
     BACKUP,
     BUILD,
     CFG,
+    CHECK_THEN_MIGRATE,
     CURRENT_OLD,
     DIRECT,
     KEY,
@@ -59,6 +60,7 @@ def test_deploy_runs_every_step_in_order(local, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert f"release {NEW}, previous {OLD}" in out and f"deployed {NEW}" in out
     assert "  ok build images" in out
+    assert "    check --deploy: 2 warnings (security.W004, security.W008)\n" in out
 
 
 def test_first_deploy_skips_the_backup_and_starts_nginx_after_migrating(local, monkeypatch, capsys):
@@ -83,10 +85,37 @@ def test_failed_build_changes_nothing_and_releases_the_lock(local, monkeypatch, 
     assert "| ERROR: no such package" in capsys.readouterr().out
 
 
-def test_failed_migration_switches_nothing(local, monkeypatch):
-    with pytest.raises(DeployError, match="migrations failed"):
-        run_deploy(*until_build(), BUILD, *BACKUP, Command(MIGRATE[0], exit=1),
+def test_failed_migration_switches_nothing(local, monkeypatch, capsys):
+    failed = Command(CHECK_THEN_MIGRATE, out=b"System check identified no issues (0 silenced).\ncheck-deploy:done\n",
+                     err=b"django.db.utils.OperationalError: table blog_post already exists\n", exit=1)
+    with pytest.raises(DeployError) as refused:
+        run_deploy(*until_build(), BUILD, *BACKUP, failed,
                    commands.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
+    assert str(refused.value) == ("migrations failed (output above); nothing was switched and the previous release "
+                                  "keeps serving: fix the migration and deploy again")
+    assert "| django.db.utils.OperationalError: table blog_post already exists" in capsys.readouterr().out
+
+
+CHECK_ERRORS = (b"SystemCheckError: System check identified some issues:\n\nERRORS:\n?: (admin.E403) A "
+                b"'django.template.backends.django.DjangoTemplates' instance must be configured in TEMPLATES in order "
+                b"to use the admin application.\n\nWARNINGS:\n?: (security.W004) You have not set a value for the "
+                b"SECURE_HSTS_SECONDS setting.\n\nSystem check identified 2 issues (0 silenced).\n")
+
+
+@pytest.mark.parametrize("output, message", [
+    (CHECK_ERRORS, "check --deploy found 1 error (admin.E403) in the new image with the production env (output "
+                   "above); nothing was migrated or switched and the previous release keeps serving: fix it and "
+                   "deploy again"),
+    (b"django.core.exceptions.ImproperlyConfigured: DJANGO_ALLOWED_HOSTS is missing\n",
+     "check --deploy could not run in the new image with the production env (output above); nothing was migrated "
+     "or switched and the previous release keeps serving: fix it and deploy again"),
+])
+def test_an_error_of_check_deploy_refuses_before_any_migration_or_switch(local, monkeypatch, output, message):
+    # one container runs both: the checks' failure ends it before migrate starts (the && in the command)
+    with pytest.raises(DeployError) as refused:
+        run_deploy(*until_build(), BUILD, *BACKUP, Command(CHECK_THEN_MIGRATE, out=output, exit=1),
+                   commands.remove_release(P, NEW), audit("deploy", NEW, "failed"), UNLOCK, monkeypatch=monkeypatch)
+    assert str(refused.value) == message
 
 
 def test_unhealthy_release_is_removed_old_untouched_and_exit_is_non_zero(local, monkeypatch):

@@ -68,3 +68,43 @@ def test_once_the_cluster_has_a_certificate_a_deploy_keeps_its_secret_and_tells_
     assert env.values == {"DJANGO_ALLOWED_HOSTS": "blog.example", "DJANGO_HTTPS": "true"}
     assert ENV.values == {"DJANGO_ALLOWED_HOSTS": "blog.example"}  # the env file read from disk is left alone
     assert manager.sent == []
+
+
+JOB = "mysite_migrate_20261124100509_bbbbbbb"
+SECRETS = {name: f"mysite_{name}_aaaaaaaaaaaa" for name in swarm_stack.APP_SECRETS}
+REPORT = ("System check identified some issues:\n\nWARNINGS:\n?: (security.W004) You have not set a value for the "
+          "SECURE_HSTS_SECONDS setting. If...\n\nSystem check identified 1 issue (0 silenced).\n")
+
+
+def migrate(state, logs, check=True):
+    manager = Node("deploy@a:22", {swarm.job_state(JOB): state, swarm.job_logs(JOB): logs})
+    swarm_stack.migrate_job(manager, P, "20261124100509-bbbbbbb", SECRETS, ENV, title="migrate", check=check)
+    return manager
+
+
+def test_a_deploys_migrate_task_runs_check_deploy_first_and_says_its_warnings(capsys):
+    manager = migrate("Complete 1 second ago\n", f"{REPORT}check-deploy:done\nOperations to perform:\n")
+    assert manager.sent[1] == swarm.job(
+        P, JOB, "mysite-django:20261124100509-bbbbbbb", "sh -c 'python manage.py check --deploy --no-color 2>&1 && "
+        "echo check-deploy:done && exec python manage.py migrate --noinput'", swarm_stack.job_secrets(SECRETS),
+        swarm_stack.job_env(ENV))
+    assert "    check --deploy: 1 warning (security.W004)\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("logs, why", [
+    ("SystemCheckError: System check identified some issues:\n\nERRORS:\n?: (admin.E403) A 'DjangoTemplates' "
+     "instance must be configured.\n\nSystem check identified 1 issue (0 silenced).\n",
+     "check --deploy found 1 error (admin.E403) in the new image with the production env"),
+    (f"{REPORT}check-deploy:done\nRuntimeError: this migration fails\n",
+     f"the one-off task {JOB} ended Failed 1 second ago"),
+])
+def test_a_failed_task_says_whether_the_checks_or_the_migration_failed(logs, why):
+    with pytest.raises(swarm_stack.DeployError) as refused:
+        migrate("Failed 1 second ago\n", logs)
+    assert str(refused.value) == f"{why} (output above); nothing was rolled out: the previous release keeps serving"
+
+
+def test_a_restores_migrate_task_runs_migrate_alone():
+    manager = migrate("Complete 1 second ago\n", "", check=False)
+    assert manager.sent[1].endswith(" mysite-django:20261124100509-bbbbbbb python manage.py migrate --noinput "
+                                    ">/dev/null")

@@ -74,7 +74,8 @@ def test_init_never_overwrites_and_force_replaces_exactly_one(tmp_path, capsys):
     assert "  left alone  fabric.yaml: it exists (fab init --force fabric.yaml replaces it)" in out
     assert "Wrote 28 file(s); left 2 alone." in out
 
-    (root / "shop" / "deploy_urls.py").write_text("# edited\n")
+    urls = root / "shop" / "deploy_urls.py"
+    urls.write_text(urls.read_text() + "# edited\n")  # still urls: a broken one is refused (check --deploy)
     after_first = snapshot(root)
     run.init(root)
     assert snapshot(root) == after_first

@@ -1,0 +1,54 @@
+"""`fab init` runs Django's real `check --deploy` under the overlay it is about to write (deploy/adopt/deploy_check.py),
+on projects made by startproject: warnings are reported, an error refuses in one line and nothing is written."""
+
+import pytest
+
+from deploy.adopt import run
+from deploy.errors import DeployError
+from tests.harness.adopt_projects import commit, flat_project, snapshot
+
+WHERE = ("`manage.py check --deploy` under the production settings init writes (demo.deploy_settings: your "
+         "demo.settings + the environment)")
+
+
+def test_the_warnings_are_in_the_report_one_line_each(tmp_path, capsys):
+    run.init(flat_project(tmp_path))
+    out = capsys.readouterr().out
+    section = out[out.index("check --deploy under"):out.index("Files:")]
+    assert section == (
+        "check --deploy under demo.deploy_settings (a stand-in secret key, DJANGO_HTTPS unset): 4 warnings\n"
+        "  ! security.W004: You have not set a value for the SECURE_HSTS_SECONDS setting.\n"
+        "  ! security.W008: Your SECURE_SSL_REDIRECT setting is not set to True.\n"
+        "  ! security.W012: SESSION_COOKIE_SECURE is not set to True.\n"
+        "  ! security.W016: You have 'django.middleware.csrf.CsrfViewMiddleware' in your MIDDLEWARE, but you have "
+        "not set CSRF_COOKIE_SECURE to True.\n"
+        "  (the HTTPS ones go once the site serves HTTPS, `fab https`, with DJANGO_HTTPS=true in .envs/.production)\n"
+        "\n")
+    assert out.index("Detected:") < out.index("check --deploy under") < out.index("Wrote 31 file(s)")
+
+
+def broken(tmp_path, line):
+    root = flat_project(tmp_path)
+    settings = root / "demo" / "settings.py"
+    settings.write_text(settings.read_text() + line)
+    return commit(root)
+
+
+@pytest.mark.parametrize("line, message", [
+    # the admin needs Django's template engine: an ERROR of the checks
+    ("\nTEMPLATES = []\n", f"{WHERE} reports 1 error (admin.E403): A "
+     "'django.template.backends.django.DjangoTemplates' instance must be configured in TEMPLATES in order to use the "
+     "admin application. Fix demo.settings so that `python manage.py check --deploy` shows no errors, then run fab "
+     "init again; nothing was written"),
+    # the settings import, but the overlay cannot (it reads DATABASES['default']): the checks do not run
+    ("\nDATABASES = {}\n", f"{WHERE} could not run: KeyError: 'default': fix "
+     "demo.settings so that it runs, then run fab init again; nothing was written"),
+])
+def test_an_error_refuses_in_one_line_and_writes_nothing(tmp_path, capsys, line, message):
+    root = broken(tmp_path, line)
+    before = snapshot(root)
+    with pytest.raises(DeployError) as refused:
+        run.init(root)
+    assert str(refused.value) == message
+    assert snapshot(root) == before
+    assert capsys.readouterr().out == ""
