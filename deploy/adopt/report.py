@@ -79,7 +79,7 @@ def lines(project: Project, plan: Plan) -> list[str]:
         out += ["", "Warnings (the stack runs the app, nginx and SQLite or PostgreSQL, nothing else):"]
         out += [f"  ! {note}" for note in notes]
     out += ["", "Files:", *file_lines(plan), *theirs(project)]
-    missing = image.unsupported(project.dependencies)
+    missing = image.unsupported(project.dependencies, project.python.version)
     if missing:
         out += ["", "Still yours to provide before a deploy:", f"  - {DOCKERFILE}: {missing}"]
     out += ["", "Next:",
