@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ DJANGO = "Django>=5.2,<5.3"
 @dataclass(frozen=True)
 class Kind:
     name: str  # the app's name: its folder, its package, the prefix of its containers
-    make: object  # (parent folder) -> the project's root, committed
+    make: Callable[[Path], Path]  # (parent folder) -> the project's root, committed
     page: str  # the page that must answer through nginx
     title: str  # words of that page
     css: str  # a stylesheet that page links, which nginx serves: a regex of its URL
