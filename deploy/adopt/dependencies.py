@@ -26,8 +26,8 @@ class Dependencies:
 
 
 def detect(root: Path) -> Dependencies:
-    """The first of Pipfile(.lock), poetry.lock, uv.lock, requirements.txt, requirements/*.txt, pyproject.toml
-    [project] dependencies; refuses a project with none of them."""
+    """The first of Pipfile(.lock), poetry.lock, uv.lock, requirements.txt, requirements/*.txt, pyproject.toml's
+    [tool.poetry] (Poetry, not locked), its [project] dependencies; refuses a project with none of them."""
     if (root / "Pipfile.lock").is_file():
         return Dependencies("pipenv", "Pipfile.lock", True, _pipfile_lock(root / "Pipfile.lock"))
     if (root / "Pipfile").is_file():
@@ -41,6 +41,10 @@ def detect(root: Path) -> Dependencies:
     if requirements is not None:
         return Dependencies("pip", requirements, False, _requirements(root / requirements))
     listed = pyproject.get("project", {}).get("dependencies")
+    if "poetry" in pyproject.get("tool", {}):  # Poetry 1's [tool.poetry.dependencies] or Poetry 2's [project]
+        poetry = pyproject["tool"]["poetry"].get("dependencies", {})
+        named = [*(listed if isinstance(listed, list) else []), *(poetry if isinstance(poetry, dict) else [])]
+        return Dependencies("poetry", "pyproject.toml", False, _names(str(item) for item in named) - {"python"})
     if isinstance(listed, list) and listed:
         return Dependencies("pep621", "pyproject.toml", False, _names(str(item) for item in listed))
     several = sorted(path.name for path in (root / "requirements").glob("*.txt"))

@@ -68,7 +68,7 @@ def stack_files(project: Project, settings: str) -> list[File]:
     """The app image (its Dockerfile when ``image.unsupported`` says nothing, its start files), the nginx image's
     folder and production.yml."""
     found = []
-    if image.unsupported(project.dependencies) is None:
+    if image.unsupported(project.dependencies, project.python.version) is None:
         found.append(File(f"{image.FOLDER}/Dockerfile", image.dockerfile(project, settings),
                           f"the app image: Python {project.python.version}, {project.dependencies.file}"))
     found += [File(path, text, "the app image's start (static files, gunicorn, health)")

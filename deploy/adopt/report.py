@@ -83,7 +83,7 @@ def lines(project: Project, plan: Plan, issues: list[Issue] | None = None) -> li
     if issues is not None:
         out += ["", *deploy_check.lines(issues, modules(project)["settings"])]
     out += ["", "Files:", *file_lines(plan), *theirs(project)]
-    missing = image.unsupported(project.dependencies)
+    missing = image.unsupported(project.dependencies, project.python.version)
     if missing:
         out += ["", "Still yours to provide before a deploy:", f"  - {DOCKERFILE}: {missing}"]
     out += ["", "Next:",

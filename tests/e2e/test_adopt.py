@@ -1,49 +1,71 @@
-"""`fab init` on a project `django-admin startproject` made, then `fab bootstrap` and `fab deploy`, over real SSH.
+"""`fab init` on the kinds of Django project users have, then `fab bootstrap` and `fab deploy`, over real SSH.
 
-The user's story: a flat startproject with a requirements.txt (Django only, no gunicorn) in git; `mysite-deploy init`
-writes every deploy file; the user fills .envs/.production, commits, bootstraps and deploys. The admin's login page
-answers through nginx, its CSS comes from nginx (Django serves no static files with DEBUG off), an upload in the
-media volume too, and every container of the app is named after it. The server is a prepared one (a bootstrapped
-server copied, tests/harness/prepared.py); the app image builds from nothing there but the base image.
+The user's story, once per kind (tests/harness/project_kinds.py): a flat startproject with a requirements.txt
+(Django only, no gunicorn); a split settings package locked by pipenv; a Poetry project and a uv project, each with
+its lock; `wagtail start`'s CMS. The real tools write the locks and the scaffold. `mysite-deploy init` writes every
+deploy file; the user fills .envs/.production, commits, bootstraps and deploys. The page answers through nginx, its
+stylesheet comes from nginx (Django serves no static files with DEBUG off), an upload in the media volume too, and
+every container of the app is named after it. One prepared server (a bootstrapped server copied,
+tests/harness/prepared.py) takes the kinds in turn: each test removes the previous kind's containers first, and
+each app image builds from nothing there but the base image. The projects are made and adopted in threads while
+the server starts. The last kind, the startproject, goes on to day two: a code change deployed under load, a
+rollback, and a row and an upload kept through `fab backup` / `fab restore`.
 """
 
 import os
+import re
+import shlex
+import sqlite3
 import subprocess
 import sys
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import django
 import pytest
 
-from tests.harness.adopt_projects import GIT, commit, startproject, write
+from tests.harness.adopt_projects import GIT, write
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
-from tests.harness.flows import DOMAIN, REPO, fab, get
+from tests.harness.flows import DOMAIN, REPO, fab, get, under_load
+from tests.harness.project_kinds import KINDS, PYTHON, Kind, tool
 from tests.harness.story import *  # noqa: F403 - laptop, site: one prepared server
 
 pytestmark = pytest.mark.e2e
-NAME = "shop"
 KEY = "e2e-adopt-" + "".join(chr(ord("a") + i * 7 % 26) + str(i % 10) for i in range(30))
-PYTHON = "3.11"  # the version the stand-in python image has (docs/TESTING.md): pinned as a user would pin theirs
 # `fab` and `mysite-deploy` run the toolkit under test (this checkout), as the project's environment would
 TOOLKIT = {"PYTHONPATH": str(REPO)}
+INIT = "import sys; from deploy.adopt.program import main; sys.argv[0] = 'mysite-deploy'; main()"
+ROOTS: dict[str, Path] = {}  # each kind's project, for the story that goes on with the last one
+USER = "from django.contrib.auth.models import User; "
 
 
-@pytest.fixture(scope="module")
-def adopted(tmp_path_factory) -> Path:
-    """startproject + requirements.txt, committed; `mysite-deploy init`; the env file; committed again."""
-    root = startproject(tmp_path_factory.mktemp("adopt"), NAME)
-    commit(write(root, {"requirements.txt": "Django>=5.2,<6.0\n", ".python-version": f"{PYTHON}\n"}))
-    init = subprocess.run([str(Path(sys.executable).parent / "mysite-deploy"), "init"], cwd=root, text=True,
-                          capture_output=True, timeout=120, env={**os.environ, **TOOLKIT}, check=False)
+def adopt(kind: Kind, parent: Path) -> Path:
+    """The project, committed; `mysite-deploy init` in its environment; the env file; committed again."""
+    root = kind.make(parent)
+    python = tool(*kind.init_python) / "python" if kind.init_python else Path(sys.executable)
+    init = subprocess.run([str(python), "-c", INIT, "init"], cwd=root, text=True, capture_output=True, timeout=120,
+                          env={**os.environ, **TOOLKIT}, check=False)
     print(init.stdout, init.stderr)
     assert init.returncode == 0, init.stdout + init.stderr
-    assert "Wrote 31 file(s); left 0 alone." in init.stdout
+    assert kind.written in init.stdout
     assert "Still yours" not in init.stdout
     write(root, {".envs/.production": f"DJANGO_SECRET_KEY={KEY}\nDJANGO_ALLOWED_HOSTS={DOMAIN}\nWEB_CONCURRENCY=2\n"})
     subprocess.run([*GIT, "add", "-A"], cwd=root, check=True)
     subprocess.run([*GIT, "commit", "-qm", "Deploy files from fab init"], cwd=root, check=True)
     return root
+
+
+def app_container(server, name: str) -> str:
+    found = server.exec(f"docker ps --filter label={name}.project={name} --format '{{{{.Names}}}}'").stdout.split()
+    assert len(found) == 1 and found[0].startswith(f"{name}-"), found
+    return found[0]
+
+
+def manage(server, name: str, *args: str) -> str:
+    """``manage.py`` in the app's container (its deploy settings), as a user runs one by hand."""
+    return server.exec(f"docker exec -e DJANGO_SUPERUSER_PASSWORD=e2e-pass {app_container(server, name)} "
+                       f"python manage.py {shlex.join(args)}").stdout
 
 
 def answer(server, path: str) -> tuple[int, dict[str, str], bytes]:
@@ -52,29 +74,73 @@ def answer(server, path: str) -> tuple[int, dict[str, str], bytes]:
         return response.status, dict(response.headers), response.read()
 
 
-def test_a_startproject_adopted_by_init_bootstraps_and_deploys_like_the_blog(site, laptop, adopted):
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory):
+    """Every kind's project, adopted in threads while the server starts (the locks wait on PyPI, not the CPU)."""
+    pool = ThreadPoolExecutor(len(KINDS))
+    yield {kind.name: pool.submit(adopt, kind, tmp_path_factory.mktemp(kind.name)) for kind in KINDS}
+    pool.shutdown(cancel_futures=True)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=[kind.name for kind in KINDS])
+def test_a_project_adopted_by_init_bootstraps_and_deploys_like_the_blog(projects, site, laptop, kind):
+    root = ROOTS[kind.name] = projects[kind.name].result(timeout=600)
+    site.exec("docker ps -aq | xargs -r docker rm -f")  # the previous kind's app: the server takes one at a time
     # the stand-in of python:3.11-slim (the Dockerfile names the upstream image; the server's engine has no registry)
     site.exec(f"docker tag python:{PYTHON}-slim-bookworm python:{PYTHON}-slim")
-    bootstrap = fab(site, adopted, laptop, "bootstrap", env=TOOLKIT)
+    bootstrap = fab(site, root, laptop, "bootstrap", env=TOOLKIT)  # the app's folders: bootstrap is per app
     assert bootstrap.returncode == 0, bootstrap.stdout + bootstrap.stderr
-    deploy = fab(site, adopted, laptop, "deploy", env=TOOLKIT)
+    deploy = fab(site, root, laptop, "deploy", env=TOOLKIT)
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
 
-    status, page = get(site, "/admin/login/")
-    assert status == 200 and "Log in | Django site admin" in page, page[:2000]
-    css = "/static/admin/css/base.css"
-    assert f'href="{css}"' in page
-    status, headers, body = answer(site, css)
-    django_css = Path(django.__file__).parent / "contrib/admin/static/admin/css/base.css"
-    assert (status, body) == (200, django_css.read_bytes())
-    assert headers["Cache-Control"] == "max-age=3600"  # nginx's /static/ location: the app sets no such header
+    status, page = get(site, kind.page)
+    assert status == 200 and kind.title in page, page[:2000]
+    css = re.search(f'href="({kind.css})"', page)
+    assert css, page[:2000]
+    status, headers, body = answer(site, css.group(1))
+    source = (root / kind.css_source if kind.css_source else
+              Path(django.__file__).parent / "contrib/admin/static/admin/css/base.css")
+    assert (status, body) == (200, source.read_bytes())
+    assert headers["Cache-Control"] == kind.cache  # nginx's /static/ location: the app sets no such header
 
-    app = site.exec(f"docker ps --filter label={NAME}.project={NAME} --format '{{{{.Names}}}}'").stdout.split()
-    assert len(app) == 1 and app[0].startswith(f"{NAME}-"), app
-    site.exec(f"docker exec {app[0]} sh -c 'echo uploaded > /app/media/e2e.txt'")
+    name = kind.name
+    site.exec(f"docker exec {app_container(site, name)} sh -c 'echo uploaded > /app/media/e2e.txt'")
     status, headers, body = answer(site, "/media/e2e.txt")
     assert (status, body) == (200, b"uploaded\n")  # the media volume, served by nginx
     names = site.exec("docker ps --format '{{.Names}}'").stdout.split()
-    assert len(names) == 2 and all(name.startswith(NAME) for name in names), names  # the app's and its nginx
-    volumes = site.exec(f"docker volume ls -q --filter name={NAME}_").stdout.split()
-    assert {f"{NAME}_database", f"{NAME}_media", f"{NAME}_static"} <= set(volumes), volumes
+    assert len(names) == 2 and all(each.startswith(name) for each in names), names  # the app's and its nginx
+    volumes = site.exec(f"docker volume ls -q --filter name={name}_").stdout.split()
+    assert {f"{name}_database", f"{name}_media", f"{name}_static"} <= set(volumes), volumes
+
+
+def test_the_startproject_redeploys_under_load_rolls_back_and_keeps_its_data(site, laptop, tmp_path):
+    """Day two of the last kind (its app still runs): a code change under load, `fab rollback`, and a row of its
+    database and an upload in its media surviving all of it and `fab backup` / `fab restore`."""
+    name, root = KINDS[-1].name, ROOTS[KINDS[-1].name]
+    manage(site, name, "createsuperuser", "--noinput", "--username", "e2e", "--email", "e2e@example.invalid")
+    urls = root / name / "urls.py"
+    urls.write_text(urls.read_text() + "\nfrom django.http import HttpResponse  # noqa: E402\n\n"
+                    "urlpatterns.append(path('release/', lambda request: HttpResponse('release two')))\n")
+    subprocess.run([*GIT, "commit", "-qam", "release two: a page of its own"], cwd=root, check=True)
+    paths = ("/admin/login/", "/healthz")  # the project has no page at /
+    deploy, load = under_load(site, lambda: fab(site, root, laptop, "deploy", env=TOOLKIT), paths=paths)
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    assert load.failed == 0 and load.total > 100, load
+    assert get(site, "/release/") == (200, "release two")
+
+    rollback, load = under_load(site, lambda: fab(site, root, laptop, "rollback", env=TOOLKIT), paths=paths)
+    assert rollback.returncode == 0, rollback.stdout + rollback.stderr
+    assert load.failed == 0 and load.total > 100, load
+    assert get(site, "/release/")[0] == 404
+
+    backup = tmp_path / "db.sqlite3"
+    done = fab(site, root, laptop, "backup", "--output", str(backup), env=TOOLKIT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with sqlite3.connect(backup) as db:
+        assert [row[0] for row in db.execute("SELECT username FROM auth_user")] == ["e2e"]
+    manage(site, name, "shell", "-c", USER + "User.objects.all().delete()")
+    done = fab(site, root, laptop, "restore", str(backup), "--yes", env=TOOLKIT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    users = manage(site, name, "shell", "-c", USER + "print(*User.objects.values_list('username', flat=True))")
+    assert users.splitlines()[-1] == "e2e", users  # after Django's line on the models its shell imported
+    assert answer(site, "/media/e2e.txt")[::2] == (200, b"uploaded\n")  # the media volume, kept all along

@@ -30,6 +30,11 @@ PACKAGES_LOCK = '[[package]]\nname = "Django"\nversion = "5.2"\n\n[[package]]\nn
      Dependencies("pip", "requirements/production.txt", False, frozenset({"django", "gunicorn"}))),
     ({"pyproject.toml": '[project]\nname = "x"\ndependencies = ["Django>=4.2", "whitenoise[brotli]"]\n'},
      Dependencies("pep621", "pyproject.toml", False, frozenset({"django", "whitenoise"}))),
+    # Poetry without its lock, in Poetry 1's shape and in Poetry 2's (PEP 621): no lock to install, init says so
+    ({"pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.11"\nDjango = "^5.2"\n'},
+     Dependencies("poetry", "pyproject.toml", False, frozenset({"django"}))),
+    ({"pyproject.toml": '[project]\nname = "x"\ndependencies = ["django"]\n\n[tool.poetry]\npackage-mode = false\n'},
+     Dependencies("poetry", "pyproject.toml", False, frozenset({"django"}))),
 ])
 def test_each_manager(tmp_path, files, expected):
     assert detect(write(tmp_path, files)) == expected

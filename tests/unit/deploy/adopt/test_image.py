@@ -1,5 +1,5 @@
-"""deploy/adopt/image.py: the app image's Dockerfile for pip and Pipenv, gunicorn added when missing, the toolkit's
-wheel always; one line for the managers it does not write a Dockerfile for."""
+"""deploy/adopt/image.py: the app image's Dockerfile for pip, Pipenv, Poetry and uv, gunicorn added when missing, the
+toolkit's wheel always; one line for the managers it does not write a Dockerfile for."""
 
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from tests.harness.adopt_projects import write
 
 PIP = Dependencies("pip", "requirements.txt", False, frozenset({"django"}))
 PIPENV = Dependencies("pipenv", "Pipfile.lock", True, frozenset({"django", "gunicorn"}))
+POETRY = Dependencies("poetry", "poetry.lock", True, frozenset({"django"}))
 DJANGO = DjangoSettings("shop.settings", "5.2", (5, 2), {"WSGI_APPLICATION": "shop.wsgi.application"})
 
 
@@ -46,13 +47,18 @@ def test_pipenv_installs_the_lock_as_it_is_hash_checked(tmp_path):
       "    && /tools/bin/uv export --frozen --no-dev --no-emit-project --no-header --format requirements-txt "
       "-o requirements.txt",
       "/venv/bin/pip install --no-deps --require-hashes -r requirements.txt")),
+    (POETRY,  # the lock's main group exported with its hashes by a pinned Poetry; neither reaches the runtime stage
+     ("COPY pyproject.toml poetry.lock ./\n"
+      "RUN python -m venv /tools && /tools/bin/pip install 'poetry==2.5.1' 'poetry-plugin-export==1.10.1' \\\n"
+      "    && /tools/bin/poetry export --only main --format requirements.txt --output requirements.txt",
+      "/venv/bin/pip install --no-deps --require-hashes -r requirements.txt")),
     (Dependencies("pep621", "pyproject.toml", False, frozenset({"django"})),  # no lock: resolved at each build
      ("COPY pyproject.toml ./\n"
       "RUN python -m venv /tools && /tools/bin/pip install 'uv>=0.5' \\\n"
       "    && /tools/bin/uv pip compile --native-tls pyproject.toml --no-header -o requirements.txt",
       "/venv/bin/pip install -r requirements.txt")),
 ])
-def test_uv_reads_the_project_in_the_build_stage(tmp_path, deps, steps):
+def test_poetry_and_uv_read_the_project_in_the_build_stage(tmp_path, deps, steps):
     assert image.dependency_steps(tmp_path, deps) == steps
 
 
@@ -62,20 +68,24 @@ def test_gunicorn_is_added_in_its_own_step_only_when_missing():
     assert image.additions(PIPENV) == ""
 
 
-@pytest.mark.parametrize(("deps", "reason"), [
-    (PIP, None),
-    (PIPENV, None),
-    (Dependencies("pipenv", "Pipfile", False, frozenset()),
+@pytest.mark.parametrize(("deps", "python", "reason"), [
+    (PIP, "3.12", None),
+    (PIPENV, "3.12", None),
+    (Dependencies("pipenv", "Pipfile", False, frozenset()), "3.12",
      "a Pipfile without Pipfile.lock: the image installs the lock, hash-checked; run `pipenv lock`, commit it, and "
      "run fab init again"),
-    (Dependencies("poetry", "poetry.lock", True, frozenset()),
-     "fab init writes no Dockerfile for poetry.lock yet: write compose/production/django/Dockerfile yourself (`poetry "
-     "export` makes a requirements file), as the toolkit's docs/ADOPTING.md says"),
-    (Dependencies("uv", "uv.lock", True, frozenset()), None),
-    (Dependencies("pep621", "pyproject.toml", False, frozenset()), None),
+    (POETRY, "3.10", None),
+    (Dependencies("poetry", "pyproject.toml", False, frozenset()), "3.12",
+     "a Poetry project without poetry.lock: the image installs the lock, hash-checked; run `poetry lock`, commit it, "
+     "and run fab init again"),
+    (POETRY, "3.9",
+     "the image's build stage exports poetry.lock with Poetry 2.5, which needs Python 3.10 or newer (the project's is "
+     "3.9): write compose/production/django/Dockerfile yourself, as the toolkit's docs/ADOPTING.md says"),
+    (Dependencies("uv", "uv.lock", True, frozenset()), "3.8", None),
+    (Dependencies("pep621", "pyproject.toml", False, frozenset()), "3.12", None),
 ])
-def test_unsupported_says_why_in_one_line(deps, reason):
-    assert image.unsupported(deps) == reason
+def test_unsupported_says_why_in_one_line(deps, python, reason):
+    assert image.unsupported(deps, python) == reason
 
 
 def test_the_whole_dockerfile_of_a_requirements_txt_project(tmp_path):

@@ -41,7 +41,8 @@ def test_the_table_is_aligned_and_says_what_was_detected():
 def test_warnings_files_and_next_commands():
     written = files.File("fabric.yaml", "", "the app contract")
     kept = files.File(".dockerignore", "", "keeps secrets out")
-    text = "\n".join(report.lines(replace(PROJECT, settings=DjangoSettings(
+    unlocked = Dependencies("poetry", "pyproject.toml", False, frozenset({"django"}))
+    text = "\n".join(report.lines(replace(PROJECT, dependencies=unlocked, settings=DjangoSettings(
         "shop.settings.production", "4.2.11", (4, 2), {**FACTS, "STATIC_URL": "https://cdn.example.com/s/"})),
         files.Plan([written], [kept])))
     assert "  ! Celery: run it yourself" in text
@@ -49,8 +50,9 @@ def test_warnings_files_and_next_commands():
             "shop.deploy_settings sets /static/") in text
     assert "  write       fabric.yaml: the app contract" in text
     assert "  left alone  .dockerignore: it exists (fab init --force .dockerignore replaces it)" in text
-    assert ("Still yours to provide before a deploy:\n  - compose/production/django/Dockerfile: fab init writes no "
-            "Dockerfile for poetry.lock yet: write ") in text
+    assert ("Still yours to provide before a deploy:\n  - compose/production/django/Dockerfile: a Poetry project "
+            "without poetry.lock: the image installs the lock, hash-checked; run `poetry lock`, commit it, and run fab "
+            "init again\n") in text
     assert text.endswith("  fab -H deploy@server bootstrap --accept-new-host-key\n  fab -H deploy@server deploy")
 
 
