@@ -55,10 +55,16 @@ def unwritten(project: Project, plan: Plan, folder: Path) -> None:
             (folder / path).write_text(written[path], encoding="utf-8")
 
 
+# what the overlay reads from a deploy's env file (and their Docker-secret *_FILE forms): the check sees the values
+# .envs/.production.example gives, never this shell's (a DATABASE_URL exported here would name its own database)
+DEPLOY_VARIABLES = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DJANGO_HTTPS", "DATABASE_URL")
+
+
 def run(root: Path, settings: str, folder: str) -> subprocess.CompletedProcess:
-    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": settings, "DJANGO_ALLOWED_HOSTS": ALLOWED_HOSTS,
-               "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "PYTHONDONTWRITEBYTECODE": "1"}
-    environ.pop("DJANGO_HTTPS", None)
+    environ = {name: value for name, value in os.environ.items()
+               if name not in DEPLOY_VARIABLES and name.removesuffix("_FILE") not in DEPLOY_VARIABLES}
+    environ.update({"DJANGO_SETTINGS_MODULE": settings, "DJANGO_ALLOWED_HOSTS": ALLOWED_HOSTS,
+                    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "PYTHONDONTWRITEBYTECODE": "1"})
     try:
         return subprocess.run([sys.executable, str(PROBE), folder], cwd=root, env=environ, capture_output=True,
                               text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL, check=False)

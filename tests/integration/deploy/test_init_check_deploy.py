@@ -52,3 +52,16 @@ def test_an_error_refuses_in_one_line_and_writes_nothing(tmp_path, capsys, line,
     assert str(refused.value) == message
     assert snapshot(root) == before
     assert capsys.readouterr().out == ""
+
+
+
+def test_the_check_sees_the_example_env_files_values_not_this_shells(tmp_path, monkeypatch):
+    """A DATABASE_URL exported where init runs (a PostgreSQL test run, a developer's shell) is not what a deploy's
+    env file gives: with it, the overlay would fill the DATABASES the project lacks and the check would pass."""
+    monkeypatch.setenv("DATABASE_URL", "postgres://nobody:secret@127.0.0.1:1/none")
+    monkeypatch.setenv("DATABASE_URL_FILE", str(tmp_path / "no-such-file"))
+    root = broken(tmp_path, "\nDATABASES = {}\n")
+    before = snapshot(root)
+    with pytest.raises(DeployError, match="could not run: KeyError: 'default'"):
+        run.init(root)
+    assert snapshot(root) == before
