@@ -181,7 +181,7 @@ def test_ssh_connection_dropped_during_the_build(deployed, checkout, laptop, cha
     ("ship", "--> ship", 0.0),
     ("build", "--> build images", 1.5),
     ("backup", "--> back up the database", 0.3),
-    ("migrate", "--> migrate the database", 1.0),
+    ("migrate", "--> check --deploy, then migrate the database", 1.0),
     ("switch", "--> health-check", 0.5),
 ])
 def test_ctrl_c(step, at, delay, deployed, checkout, laptop, change, before):
