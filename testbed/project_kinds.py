@@ -138,18 +138,21 @@ KINDS = [
 ]
 
 
-def adopt(kind: Kind, parent: Path, production_env: str) -> Path:
-    """The project, committed; `mysite-deploy init` in its environment; ``production_env`` as .envs/.production;
-    committed again."""
-    root = kind.make(parent)
+def init(kind: Kind, root: Path, production_env: str) -> Path:
+    """`mysite-deploy init` in the project's environment; ``production_env`` as .envs/.production; committed."""
     python = tool(*kind.init_python) / "python" if kind.init_python else Path(sys.executable)
-    init = subprocess.run([str(python), "-c", INIT, "init"], cwd=root, text=True, capture_output=True, timeout=120,
+    done = subprocess.run([str(python), "-c", INIT, "init"], cwd=root, text=True, capture_output=True, timeout=120,
                           env={**os.environ, **TOOLKIT}, check=False)
-    print(init.stdout, init.stderr)
-    assert init.returncode == 0, init.stdout + init.stderr
-    assert kind.written in init.stdout
-    assert "Still yours" not in init.stdout
+    print(done.stdout, done.stderr)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert kind.written in done.stdout
+    assert "Still yours" not in done.stdout
     write(root, {".envs/.production": production_env})
     subprocess.run([*GIT, "add", "-A"], cwd=root, check=True)
     subprocess.run([*GIT, "commit", "-qm", "Deploy files from fab init"], cwd=root, check=True)
     return root
+
+
+def adopt(kind: Kind, parent: Path, production_env: str) -> Path:
+    """The project, committed, then adopted (`init`)."""
+    return init(kind, kind.make(parent), production_env)
