@@ -68,7 +68,7 @@ class Project(Run):
     """A fresh server and a project that `fab` deploys with this checkout's toolkit (PYTHONPATH), as its own
     environment would."""
 
-    def __init__(self, tmp: Path, root: Path):  # noqa: D107 - no checkout of the blog: the project's own tree
+    def __init__(self, tmp: Path, root: Path):  # no copy of the blog: the project is its own checkout
         self.tmp, self.repo, self.server = tmp, root, None
         self.laptop = tmp / "laptop"
         (self.laptop / ".ssh").mkdir(parents=True, mode=0o700)
