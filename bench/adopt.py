@@ -177,6 +177,7 @@ def run(kinds: list[str] | None = None) -> dict:
         if kinds is None or BLOG in kinds:
             say("the blog")
             blog = Run(tmp / BLOG)
+            (blog.repo / ".envs/.production").write_text(production_env())  # the kinds' env file: same workers
             try:
                 rows.append(on_fresh_server(image, blog, lambda: measure(blog, BLOG, "/")))
             except Exception as error:  # noqa: BLE001 - one project failing leaves the others' numbers
