@@ -182,6 +182,7 @@ def run(kinds: list[str] | None = None) -> dict:
                 rows.append(on_fresh_server(image, blog, lambda: measure(blog, BLOG, "/")))
             except Exception as error:  # noqa: BLE001 - one project failing leaves the others' numbers
                 rows.append(failure(BLOG, error))
+            say(f"{rows[-1]}")
         for kind in chosen:
             say(f"kind {kind.name}")
             try:
@@ -192,6 +193,7 @@ def run(kinds: list[str] | None = None) -> dict:
                     site, kind.name, kind.page, init=lambda: init(kind, root, env))))
             except Exception as error:  # noqa: BLE001
                 rows.append(failure(kind.name, error))
+            say(f"{rows[-1]}")  # each row as it comes: a run cut short keeps what it measured
     return {"server": "bookworm (systemd container, Docker 20.10, Compose v1), a fresh one per project",
             "rows": with_ratios(rows)}
 
