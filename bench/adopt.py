@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench import report
-from bench.deploy import DOMAIN, Run
+from bench.deploy import DOMAIN, FAB, Run
 from bench.stack import BenchError, say
 from deploy.envfile import new_secret_key
 
@@ -68,8 +68,8 @@ class Project(Run):
     """A fresh server and a project that `fab` deploys with this checkout's toolkit (PYTHONPATH), as its own
     environment would."""
 
-    def __init__(self, tmp: Path, root: Path):  # no copy of the blog: the project is its own checkout
-        self.tmp, self.repo, self.server = tmp, root, None
+    def __init__(self, tmp: Path, root: Path, fab: str):  # no copy of the blog: the project is its own checkout
+        self.tmp, self.repo, self.server, self.fab_path = tmp, root, None, fab
         self.laptop = tmp / "laptop"
         (self.laptop / ".ssh").mkdir(parents=True, mode=0o700)
         (self.laptop / ".ssh/known_hosts").write_text("")
@@ -83,7 +83,7 @@ class Project(Run):
         from testbed.project_kinds import TOOLKIT
 
         argv, env = super().fab_command(*args)
-        return argv, {**env, **TOOLKIT}
+        return [self.fab_path, *argv[1:]], {**env, **TOOLKIT}
 
 
 def production_env() -> str:
@@ -159,7 +159,7 @@ def failure(name: str, error: BaseException) -> dict:
 def run(kinds: list[str] | None = None) -> dict:
     from bench.stack import ensure_engine_and_bases
     from testbed import servers
-    from testbed.project_kinds import KINDS, init
+    from testbed.project_kinds import KINDS, init, tool
 
     chosen = [kind for kind in KINDS if kinds is None or kind.name in kinds]
     ensure_engine_and_bases()
@@ -187,7 +187,9 @@ def run(kinds: list[str] | None = None) -> dict:
             say(f"kind {kind.name}")
             try:
                 root = made[kind.name].result()
-                site = Project(tmp / f"{kind.name}-laptop", root)
+                # fab in the project's environment (its migration check imports the project: wagtail)
+                fab = str(tool(*kind.init_python) / "fab") if kind.init_python else FAB
+                site = Project(tmp / f"{kind.name}-laptop", root, fab)
                 env = production_env()
                 rows.append(on_fresh_server(image, site, lambda kind=kind, root=root, env=env, site=site: measure(
                     site, kind.name, kind.page, init=lambda: init(kind, root, env))))
