@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench import databases_report, views_report
+from bench import adopt_report, databases_report, views_report
 from bench.tables import table
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -275,6 +275,8 @@ def render(payload: dict) -> str:
                       f"{back['warm_memory_mb']} MB while kept (the serving one: {back['serving_memory_mb']} MB)"]
         if deploy.get("images"):
             parts += ["", "## images (on the server)", images_table(deploy["images"])]
+    if payload.get("adopt"):
+        parts += adopt_report.lines(payload["adopt"])  # each kind of project from init to serving
     shipping = payload.get("shipping")
     if shipping:
         if shipping.get("methods"):

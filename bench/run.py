@@ -13,6 +13,8 @@ Databases (full runs, `--no-databases` skips it): SQLite vs PostgreSQL on one st
 move's duration (bench/databases.py); about 7 minutes more.
 Swarm (full runs, `--no-swarm` skips it): a code-only `fab swarm.deploy` on 3 nodes against a code-only
 `fab deploy` on one server, under load and unloaded (bench/swarm.py); 12-17 minutes more here.
+Adopt (full runs, `--no-adopt` skips it): each kind of project (testbed/project_kinds.py) and the blog, from
+`mysite-deploy init` to serving on a fresh server each, and a code-only redeploy (bench/adopt.py); about 15 minutes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from bench import report
 
 def run_all(
     quick: bool = False, serving: bool = True, deploy: bool = True, ship: bool = True, databases: bool = True,
-    swarm: bool = True, views: bool = True,
+    swarm: bool = True, views: bool = True, adopt: bool = True,
 ) -> tuple[dict, object]:
     sections: dict = {}
     notes: list[str] = []
@@ -68,6 +70,12 @@ def run_all(
         sections["swarm"] = swarm_bench.run()
     elif swarm:
         notes.append("--quick: no swarm benchmark (four fresh servers take longer than the quick budget)")
+    if adopt and not quick:
+        from bench import adopt as adopt_bench
+
+        sections["adopt"] = adopt_bench.run()
+    elif adopt:
+        notes.append("--quick: no adopt benchmark (six fresh servers take longer than the quick budget)")
     notes.append(f"load average before the run {load_before}, after {report.load_average()}")
     notes.append(f"run took {time.monotonic() - started:.0f}s")
     payload = report.envelope({**sections, "notes": notes}, quick=quick)
@@ -79,7 +87,7 @@ def run_all(
     return payload, path
 
 
-SECTIONS = ("serving", "deploy", "ship", "views", "databases", "swarm")
+SECTIONS = ("serving", "deploy", "ship", "views", "databases", "swarm", "adopt")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,6 @@
 """`inv bench`: serving speed, deploy speed and downtime, image shipping, SQLite vs PostgreSQL, a swarm's deploy
-against one server's. The code is in bench/, the repository's own (not the toolkit's): it runs as
-`python -m bench.run` from the repository's root.
+against one server's, each kind of project from init to serving. The code is in bench/, the repository's own (not
+the toolkit's): it runs as `python -m bench.run` from the repository's root.
 """
 
 from __future__ import annotations
@@ -40,12 +40,15 @@ class BenchTask(CheckedTask):
         "default on, not in --quick; --no-databases skips it)",
         "swarm": "run a code-only fab swarm.deploy on 3 fresh nodes against fab deploy on one server, under load and "
         "unloaded (seconds, failed requests, MB per node; default on, not in --quick; --no-swarm skips it)",
+        "adopt": "run each kind of project (startproject, Pipenv, Poetry, uv, Wagtail) and the blog from init to "
+        "serving on a fresh server each, and a code-only redeploy (default on, not in --quick; --no-adopt skips it)",
     }
 )
-def bench(c, quick=False, serving=True, deploy=True, ship=True, views=True, databases=True, swarm=True):
-    """Benchmark serving, post views, deploys, image shipping, the two databases and a swarm; write bench/results/."""
+def bench(c, quick=False, serving=True, deploy=True, ship=True, views=True, databases=True, swarm=True,
+          adopt=True):
+    """Benchmark serving, post views, deploys, shipping, databases, a swarm, adopted projects; write bench/results/."""
     sections = {"serving": serving, "deploy": deploy, "ship": ship, "views": views, "databases": databases,
-                "swarm": swarm}
+                "swarm": swarm, "adopt": adopt}
     with in_root(c):
         done = c.run(cmd.bench_command(sys.executable, quick=quick, **sections), pty=sys.stdin.isatty(), warn=True)
     if done.failed:

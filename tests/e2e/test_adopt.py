@@ -1,6 +1,6 @@
 """`fab init` on the kinds of Django project users have, then `fab bootstrap` and `fab deploy`, over real SSH.
 
-The user's story, once per kind (tests/harness/project_kinds.py): a flat startproject with a requirements.txt
+The user's story, once per kind (testbed/project_kinds.py): a flat startproject with a requirements.txt
 (Django only, no gunicorn); a split settings package locked by pipenv; a Poetry project and a uv project, each with
 its lock; `wagtail start`'s CMS. The real tools write the locks and the scaffold. `mysite-deploy init` writes every
 deploy file; the user fills .envs/.production, commits, bootstraps and deploys. The page answers through nginx, its
@@ -12,12 +12,10 @@ the server starts. The last kind, the startproject, goes on to day two: a code c
 rollback, and a row and an upload kept through `fab backup` / `fab restore`.
 """
 
-import os
 import re
 import shlex
 import sqlite3
 import subprocess
-import sys
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,35 +23,17 @@ from pathlib import Path
 import django
 import pytest
 
-from tests.harness.adopt_projects import GIT, write
+from testbed.adopt_projects import GIT
+from testbed.project_kinds import KINDS, PYTHON, TOOLKIT, adopt
 from tests.harness.fixtures import *  # noqa: F403 - the server fixtures
-from tests.harness.flows import DOMAIN, REPO, fab, get, under_load
-from tests.harness.project_kinds import KINDS, PYTHON, Kind, tool
+from tests.harness.flows import DOMAIN, fab, get, under_load
 from tests.harness.story import *  # noqa: F403 - laptop, site: one prepared server
 
 pytestmark = pytest.mark.e2e
 KEY = "e2e-adopt-" + "".join(chr(ord("a") + i * 7 % 26) + str(i % 10) for i in range(30))
-# `fab` and `mysite-deploy` run the toolkit under test (this checkout), as the project's environment would
-TOOLKIT = {"PYTHONPATH": str(REPO)}
-INIT = "import sys; from deploy.adopt.program import main; sys.argv[0] = 'mysite-deploy'; main()"
+ENV = f"DJANGO_SECRET_KEY={KEY}\nDJANGO_ALLOWED_HOSTS={DOMAIN}\nWEB_CONCURRENCY=2\n"
 ROOTS: dict[str, Path] = {}  # each kind's project, for the story that goes on with the last one
 USER = "from django.contrib.auth.models import User; "
-
-
-def adopt(kind: Kind, parent: Path) -> Path:
-    """The project, committed; `mysite-deploy init` in its environment; the env file; committed again."""
-    root = kind.make(parent)
-    python = tool(*kind.init_python) / "python" if kind.init_python else Path(sys.executable)
-    init = subprocess.run([str(python), "-c", INIT, "init"], cwd=root, text=True, capture_output=True, timeout=120,
-                          env={**os.environ, **TOOLKIT}, check=False)
-    print(init.stdout, init.stderr)
-    assert init.returncode == 0, init.stdout + init.stderr
-    assert kind.written in init.stdout
-    assert "Still yours" not in init.stdout
-    write(root, {".envs/.production": f"DJANGO_SECRET_KEY={KEY}\nDJANGO_ALLOWED_HOSTS={DOMAIN}\nWEB_CONCURRENCY=2\n"})
-    subprocess.run([*GIT, "add", "-A"], cwd=root, check=True)
-    subprocess.run([*GIT, "commit", "-qm", "Deploy files from fab init"], cwd=root, check=True)
-    return root
 
 
 def app_container(server, name: str) -> str:
@@ -78,7 +58,7 @@ def answer(server, path: str) -> tuple[int, dict[str, str], bytes]:
 def projects(tmp_path_factory):
     """Every kind's project, adopted in threads while the server starts (the locks wait on PyPI, not the CPU)."""
     pool = ThreadPoolExecutor(len(KINDS))
-    yield {kind.name: pool.submit(adopt, kind, tmp_path_factory.mktemp(kind.name)) for kind in KINDS}
+    yield {kind.name: pool.submit(adopt, kind, tmp_path_factory.mktemp(kind.name), ENV) for kind in KINDS}
     pool.shutdown(cancel_futures=True)
 
 

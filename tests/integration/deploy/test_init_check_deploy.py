@@ -5,7 +5,7 @@ import pytest
 
 from deploy.adopt import run
 from deploy.errors import DeployError
-from tests.harness.adopt_projects import commit, flat_project, snapshot
+from testbed.adopt_projects import commit, flat_project, snapshot
 
 WHERE = ("`manage.py check --deploy` under the production settings init writes (demo.deploy_settings: your "
          "demo.settings + the environment)")

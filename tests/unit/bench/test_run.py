@@ -21,14 +21,14 @@ def recorded(monkeypatch):
 def test_every_section_by_default(recorded, capsys):
     run.main([])
     assert recorded == [{"quick": False, "serving": True, "deploy": True, "ship": True, "views": True,
-                         "databases": True, "swarm": True}]
+                         "databases": True, "swarm": True, "adopt": True}]
     assert capsys.readouterr().out == "REPORT {'quick': False}\nwrote bench/results/x.json\n"
 
 
 def test_quick_and_sections_left_out(recorded):
     run.main(["--quick", "--no-swarm", "--no-ship"])
     assert recorded == [{"quick": True, "serving": True, "deploy": True, "ship": False, "views": True,
-                         "databases": True, "swarm": False}]
+                         "databases": True, "swarm": False, "adopt": True}]
 
 
 def test_an_unknown_section_is_refused(recorded, capsys):

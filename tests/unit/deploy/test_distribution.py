@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.adopt_projects import flat_project
+from testbed.adopt_projects import flat_project
 
 ROOT = Path(__file__).resolve().parents[3]
 INPUTS = ("pyproject.toml", "README.md")  # besides deploy/: what the build reads

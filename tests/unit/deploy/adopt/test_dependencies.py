@@ -6,7 +6,7 @@ import pytest
 
 from deploy.adopt.dependencies import Dependencies, detect, requirement_files, requirements_file
 from deploy.errors import DeployError
-from tests.harness.adopt_projects import write
+from testbed.adopt_projects import write
 
 PIPFILE_LOCK = json.dumps({"_meta": {}, "default": {"django": {"version": "==5.2"}, "Gunicorn": {}},
                            "develop": {"pytest": {}}})

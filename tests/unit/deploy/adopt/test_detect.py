@@ -6,7 +6,7 @@ import pytest
 
 from deploy.adopt.detect import detect
 from deploy.errors import DeployError
-from tests.harness.adopt_projects import commit, flat_project, split_project, startproject, write
+from testbed.adopt_projects import commit, flat_project, split_project, startproject, write
 
 
 def test_a_flat_startproject_with_requirements(tmp_path):

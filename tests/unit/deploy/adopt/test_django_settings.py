@@ -9,7 +9,7 @@ import pytest
 
 from deploy.adopt import django_settings
 from deploy.errors import DeployError
-from tests.harness.adopt_projects import startproject, write
+from testbed.adopt_projects import startproject, write
 
 FAKE_OLD_DJANGO = {"django/__init__.py": "VERSION = (2, 1, 15, 'final', 0)\n\n"
                                          "def get_version():\n    return '2.1.15'\n"}

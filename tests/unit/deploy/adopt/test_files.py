@@ -13,7 +13,7 @@ from deploy import config
 from deploy.adopt import files
 from deploy.adopt.detect import detect
 from deploy.errors import DeployError
-from tests.harness.adopt_projects import flat_project, split_project, write
+from testbed.adopt_projects import flat_project, split_project, write
 
 ROOT = Path(__file__).resolve().parents[4]
 SETTINGS_FILES = [".dockerignore", ".envs/.gitignore", ".envs/.production.example", "demo/deploy_gate_settings.py",

@@ -11,7 +11,7 @@ from deploy.adopt.detect import Project
 from deploy.adopt.django_settings import DjangoSettings
 from deploy.adopt.layout import Layout
 from deploy.adopt.python_version import PythonVersion
-from tests.harness.adopt_projects import write
+from testbed.adopt_projects import write
 
 PIP = Dependencies("pip", "requirements.txt", False, frozenset({"django"}))
 PIPENV = Dependencies("pipenv", "Pipfile.lock", True, frozenset({"django", "gunicorn"}))

@@ -6,7 +6,7 @@ import pytest
 from deploy.adopt import layout
 from deploy.config import APP_NAME
 from deploy.errors import DeployError
-from tests.harness.adopt_projects import commit, flat_project, split_project, write
+from testbed.adopt_projects import commit, flat_project, split_project, write
 
 
 def test_a_startproject_names_its_settings_in_manage_py_and_wsgi_py(tmp_path):

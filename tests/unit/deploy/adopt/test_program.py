@@ -9,7 +9,7 @@ import pytest
 from fabric.main import make_program
 
 from deploy.adopt import program
-from tests.harness.adopt_projects import commit, flat_project, snapshot, write
+from testbed.adopt_projects import commit, flat_project, snapshot, write
 
 ROOT = Path(__file__).resolve().parents[4]
 

@@ -3,7 +3,7 @@
 import pytest
 
 from deploy.adopt.python_version import PythonVersion, detect, supported_by
-from tests.harness.adopt_projects import write
+from testbed.adopt_projects import write
 
 DJANGO = (5, 2)
 

@@ -5,7 +5,7 @@ import pytest
 
 from deploy.adopt import run
 from deploy.errors import DeployError
-from tests.harness.adopt_projects import commit, flat_project, snapshot, split_project, startproject, write
+from testbed.adopt_projects import commit, flat_project, snapshot, split_project, startproject, write
 
 OLD_DJANGO = "VERSION = (2, 1, 15, 'final', 0)\n\ndef get_version():\n    return '2.1.15'\n"
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from deploy.adopt.django_settings import PROBE
-from tests.harness.adopt_projects import startproject, write
+from testbed.adopt_projects import startproject, write
 
 
 def probe(root, module):

@@ -1,5 +1,6 @@
-"""The kinds of Django project `fab init` adopts in tests/e2e/test_adopt.py, each made as its users make it: the
-real tools (pipenv, Poetry, uv, `wagtail start`) write the lock files and the scaffold at test time, from PyPI.
+"""The kinds of Django project `fab init` adopts in tests/e2e/test_adopt.py (and bench/adopt.py times), each made as
+its users make it: the real tools (pipenv, Poetry, uv, `wagtail start`) write the lock files and the scaffold at test
+time, from PyPI.
 
 The tools live in throwaway venvs under ~/.cache/mysite-e2e/tools/, one per pinned list of packages, made once
 (under a file lock: concurrent runs share them) and reused by later runs; a new pin makes a new venv.
@@ -18,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.harness.adopt_projects import commit, run, split_project, startproject, write
-from tests.harness.flows import REPO
+from testbed.adopt_projects import GIT, commit, run, split_project, startproject, write
+from testbed.worktree import REPO
 
 PYTHON = "3.11"  # the version the stand-in python image has (docs/TESTING.md): pinned as a user would pin theirs
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mysite-e2e" / "tools"
@@ -41,6 +42,11 @@ class Kind:
     cache: str  # nginx's Cache-Control for it: an hour, or for ever for a name with a content hash
     written: str  # fab init's count line
     init_python: tuple[str, ...] = ()  # packages of the project's own environment, where fab init runs
+
+
+# `mysite-deploy init` run from this checkout's toolkit, as the project's environment would run it
+TOOLKIT = {"PYTHONPATH": str(REPO)}
+INIT = "import sys; from deploy.adopt.program import main; sys.argv[0] = 'mysite-deploy'; main()"
 
 
 def tool(*packages: str) -> Path:
@@ -130,3 +136,23 @@ KINDS = [
     # last: its app stays up for the day-two story of test_adopt.py
     Kind("shop", startproject_requirements, *ADMIN, "Wrote 31 file(s); left 0 alone."),
 ]
+
+
+def init(kind: Kind, root: Path, production_env: str) -> Path:
+    """`mysite-deploy init` in the project's environment; ``production_env`` as .envs/.production; committed."""
+    python = tool(*kind.init_python) / "python" if kind.init_python else Path(sys.executable)
+    done = subprocess.run([str(python), "-c", INIT, "init"], cwd=root, text=True, capture_output=True, timeout=120,
+                          env={**os.environ, **TOOLKIT}, check=False)
+    print(done.stdout, done.stderr)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert kind.written in done.stdout
+    assert "Still yours" not in done.stdout
+    write(root, {".envs/.production": production_env})
+    subprocess.run([*GIT, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "Deploy files from fab init"], cwd=root, check=True)
+    return root
+
+
+def adopt(kind: Kind, parent: Path, production_env: str) -> Path:
+    """The project, committed, then adopted (`init`)."""
+    return init(kind, kind.make(parent), production_env)

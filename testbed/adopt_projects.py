@@ -1,5 +1,5 @@
-"""Django projects for the `fab init` tests (tests/unit/deploy/adopt/): made by Django's own startproject,
-reshaped as real projects are (a split settings package, a Pipfile), committed to git."""
+"""Django projects for the `fab init` tests (tests/unit/deploy/adopt/) and bench/adopt.py: made by Django's own
+startproject, reshaped as real projects are (a split settings package, a Pipfile), committed to git."""
 
 import subprocess
 import sys
