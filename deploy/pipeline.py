@@ -60,9 +60,9 @@ def migrate(host: Host, names: Names, release: str, kind: str) -> None:
         except RemoteCommandFailed as error:
             tail("check and migrate output", error.output, BUILD_LOG_LINES)
             raise DeployError(migrate_failure(error.output)) from None
-        report, checked, _ = done.stdout.partition(django_check.CHECKED)
-        if checked:
-            say(f"    check --deploy: {django_check.summary(django_check.issues(report))}")
+        line = django_check.passed(done.stdout)
+        if line:
+            say(line)
 
 
 def migrate_failure(output: str) -> str:

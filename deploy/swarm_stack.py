@@ -87,14 +87,12 @@ def migrate_job(manager: Host, names: Names, release: str, secrets: dict[str, st
     """Django's migrate, once, in a one-off task of ``release``'s app image (a deploy, a restore); with ``check``
     (a deploy), `check --deploy` first in the same task: its errors refuse before any migration, its warnings are
     one line."""
-    name = names.scoped(f"migrate_{release.replace('-', '_')}")
-    if not check:
-        return run_job(manager, names, name, names.app_image(release), database.migrate(), secrets, env, title=title)
-    output = run_job(manager, names, name, names.app_image(release), django_check.then_migrate(), secrets, env,
-                     title=title, explain=django_check.refusal)
-    report, checked, _ = output.partition(django_check.CHECKED)
-    if checked:
-        say(f"    check --deploy: {django_check.summary(django_check.issues(report))}")
+    command, explain = (django_check.then_migrate(), django_check.refusal) if check else (database.migrate(), None)
+    output = run_job(manager, names, names.scoped(f"migrate_{release.replace('-', '_')}"), names.app_image(release),
+                     command, secrets, env, title=title, explain=explain)
+    line = django_check.passed(output) if check else None
+    if line:
+        say(line)
     return output
 
 

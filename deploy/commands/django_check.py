@@ -67,6 +67,13 @@ def summary(issues: list[Issue]) -> str:
                      if found) or "no issues"
 
 
+def passed(output: str) -> str | None:
+    """The step's line for a check-then-migrate run whose checks passed (their report in one line), or None when
+    the run never got past them."""
+    report, checked, _ = output.partition(CHECKED)
+    return f"    check --deploy: {summary(issues(report))}" if checked else None
+
+
 def refusal(output: str) -> str:
     """Why a check-then-migrate run ended before its marker: the checks' errors, or that they could not run; ''
     when the checks passed (the migration failed)."""

@@ -73,3 +73,10 @@ def test_the_summary_is_one_line(report, line):
 
 def test_an_issue_line_outside_a_section_is_not_read():
     assert django_check.issues("?: (security.W004) printed by the settings themselves\n") == []
+
+
+def test_a_run_past_the_checks_gives_the_steps_line_and_one_stopped_by_them_none():
+    assert django_check.passed(f"{WARNINGS}{django_check.CHECKED}\nOperations to perform:\n") == (
+        "    check --deploy: 2 warnings (security.W004, security.W016)")
+    assert django_check.passed(f"{django_check.CHECKED}\nNo migrations to apply.\n") == "    check --deploy: no issues"
+    assert django_check.passed(ERRORS) is None
