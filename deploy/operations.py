@@ -9,7 +9,6 @@ from deploy import backup_target, checks, lock, preparation, releases, replicati
 from deploy.backups import (
     BACKUPS,
     HEADERS,
-    SQLITE,
     SUFFIXES,
     backup_database,
     download,
@@ -199,8 +198,7 @@ def verify_backup(host: Host, config: DeployConfig, at: datetime | None = None) 
     _, env = preparation.local_env(config)
     copies = replication.settings(config, env)
     kind = docker_ready(host)
-    if server_database(host, names) != SQLITE:
-        raise DeployError(f"{host.name} runs on PostgreSQL: the backup target holds SQLite copies (Litestream)")
+    replication.require_sqlite(host, names)
     files = replication.check_target(host, names, current, kind, copies, fresh=False)
     replication.pick_time(at, files, copies.target)
     report = replication.verify(host, names, current, kind, at)

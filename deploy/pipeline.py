@@ -261,8 +261,7 @@ def restore_from_target(host: Host, config: DeployConfig, at: datetime | None, y
     _, env = preparation.local_env(config)  # the repository root's env file, as a deploy reads it
     copies = replication.settings(config, env)
     kind = docker_ready(host)
-    if server_database(host, names) != SQLITE:
-        raise DeployError(f"{host.name} runs on PostgreSQL: the backup target holds SQLite copies (Litestream)")
+    replication.require_sqlite(host, names)
     with lock.held(host, names, lock.holder(current.split("-")[-1], action="restore")):
         files = replication.check_target(host, names, current, kind, copies, fresh=False)
         replication.pick_time(at, files, copies.target)

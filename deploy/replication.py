@@ -13,6 +13,7 @@ import paramiko
 
 from deploy import backup_target, envfile
 from deploy.backup_target import AT_FORMAT, Target
+from deploy.backups import SQLITE, server_database
 from deploy.commands import litestream
 from deploy.config import DeployConfig
 from deploy.errors import DeployError, RemoteCommandFailed
@@ -81,6 +82,12 @@ def known_host_key(target: Target, known_hosts: str) -> str:
         f"the backup target's host key is not in {known_hosts} (as {target.known_hosts_name}): a new host key is "
         f"never accepted by itself; check the key the target's owner gives you and add its line (e.g. from "
         f"`ssh-keyscan -p {target.port} {target.host}` on a network you trust), then deploy again")
+
+
+def require_sqlite(host: Host, names: Names) -> None:
+    """The target holds Litestream's copies of a SQLite database: a server on PostgreSQL has none to restore."""
+    if server_database(host, names) != SQLITE:
+        raise DeployError(f"{host.name} runs on PostgreSQL: the backup target holds SQLite copies (Litestream)")
 
 
 def check_target(host: Host, names: Names, release: str, kind: str, replication: Replication,
