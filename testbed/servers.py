@@ -27,6 +27,7 @@ that supervisord is started by hand, so it does not come back after `restart()` 
 from __future__ import annotations
 
 import calendar
+import concurrent.futures
 import contextlib
 import fcntl
 import hashlib
@@ -769,11 +770,15 @@ class Server:
             f"{self.exec('systemctl status nginx --no-pager', check=False).stdout}"
         )
 
-    def remove(self) -> None:
-        """Remove the container and its docker volume (idempotent)."""
+    def remove(self, wait: bool = True) -> None:
+        """Remove the container and its docker volume (idempotent). ``wait=False``: the container goes now (its
+        name and ports are free on return), the volume in the background (`remove_volume_later`)."""
         run(["docker", "rm", "-f", "-v", self.name], check=False, timeout=120)
         if self.volume:
-            run(["docker", "volume", "rm", "-f", self.volume], check=False, timeout=120)
+            if wait:
+                run(["docker", "volume", "rm", "-f", self.volume], check=False, timeout=120)
+            else:
+                remove_volume_later(self.volume)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Server:
@@ -852,6 +857,28 @@ def docker_run_argv(
     return argv
 
 
+# --- a server's volume, removed in the background ------------------------------------------------------
+# Deleting a server's /var/lib/docker (1.2 GB and more of small files) is 5 to 17 s of disk work. A module's
+# teardown hands it to this one thread and goes on with the next module's (CPU-bound) tests; a server started
+# under the same name waits for it, and the interpreter waits for the thread before it exits.
+_REMOVALS = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="volume-removal")
+_PENDING_REMOVALS: dict[str, concurrent.futures.Future] = {}
+
+
+def remove_volume_later(volume: str) -> None:
+    """Remove docker volume ``volume`` in the background (its container must be gone)."""
+    _PENDING_REMOVALS[volume] = _REMOVALS.submit(run, ["docker", "volume", "rm", "-f", volume], check=False,
+                                                 timeout=600)
+
+
+def wait_for_removals(volume: str | None = None) -> None:
+    """Wait until ``volume``'s background removal (every pending one when None) has finished."""
+    for name in [volume] if volume else list(_PENDING_REMOVALS):
+        pending = _PENDING_REMOVALS.pop(name, None)
+        if pending is not None:
+            pending.result()
+
+
 def start_server(
     suite: str = "bookworm",
     name: str | None = None,
@@ -862,11 +889,13 @@ def start_server(
     image: str | None = None,
     network: str | None = None,
     docker_from: str | None = None,
+    docker_volume: str | None = None,
 ) -> Server:
     """Start a fresh server and return it once SSH works. The caller must `remove()` it.
 
     docker_from: a template volume (`snapshot_server()`) copied into this server's own /var/lib/docker
-    volume before it boots; `image` is then the snapshot's image.
+    volume before it boots; `image` is then the snapshot's image. docker_volume: such a copy made already
+    (`copy_volume`), which becomes this server's volume as it is (and goes with the server).
 
     network: run it on that user-defined network (`create_network()`), where other servers reach it
     by its container name (`Server.name`), port 22.
@@ -878,7 +907,8 @@ def start_server(
     image = image or (build_legacy_image(suite) if legacy else build_server_image(suite))
     short = name or f"{suite}{'-legacy' if legacy else ''}-{uuid.uuid4().hex[:8]}"
     cname = f"{CONTAINER_PREFIX}{short}"
-    volume = f"{cname}-docker"
+    volume = docker_volume or f"{cname}-docker"
+    wait_for_removals(volume)  # a server of the same name removed in the background: its volume must be gone
     key, _pub = harness_keypair()
     workdir = E2E_DIR / "servers" / short
     workdir.mkdir(parents=True, exist_ok=True)
@@ -1042,11 +1072,31 @@ def remove_stale_servers(max_age_hours: float = 6) -> list[str]:
             run(["docker", "rm", "-f", "-v", cname], check=False)
             run(["docker", "volume", "rm", "-f", f"{cname}-docker"], check=False)
             removed.append(cname)
+    removed += remove_stale_volumes(max_age_hours)
     if removed:
-        say(f"removed stale servers older than {max_age_hours}h: {', '.join(removed)}")
+        say(f"removed stale servers and volumes older than {max_age_hours}h: {', '.join(removed)}")
     # networks from create_network() that a killed run left behind (docker only prunes unused ones)
     run(["docker", "network", "prune", "-f", "--filter", f"label={LABEL}=1", "--filter", f"until={max_age_hours}h"],
         check=False, timeout=60)
+    return removed
+
+
+def remove_stale_volumes(max_age_hours: float) -> list[str]:
+    """Servers' volumes no container uses, older than `max_age_hours`: a killed run's background removals and
+    copies made ahead (`docker_volume`). Templates are named otherwise and stay."""
+    listed = run(["docker", "volume", "ls", "-q", "--filter", f"label={LABEL}=1", "--filter", "dangling=true"],
+                 check=False).stdout.split()
+    removed = []
+    for volume in (name for name in listed if name.startswith(CONTAINER_PREFIX)):
+        created = run(["docker", "volume", "inspect", "-f", "{{.CreatedAt}}", volume], check=False).stdout
+        try:
+            stamp = calendar.timegm(time.strptime(created.strip()[:19], "%Y-%m-%dT%H:%M:%S"))
+        except ValueError:
+            continue
+        # CreatedAt carries the engine's UTC offset (+00:00 here); an hour's error does not matter at this age
+        if time.time() - stamp > max_age_hours * 3600:
+            run(["docker", "volume", "rm", volume], check=False)
+            removed.append(volume)
     return removed
 
 

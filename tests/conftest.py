@@ -8,6 +8,7 @@ which only DATABASE_TESTS run (the others are deselected), whatever paths or opt
 """
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,6 +58,17 @@ MODULE_SECONDS: dict[str, float] = {}  # each test module's setup, call and tear
 def pytest_runtest_logreport(report):
     module = report.nodeid.split("::", 1)[0]
     MODULE_SECONDS[module] = MODULE_SECONDS.get(module, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    """Before the run ends: the copies of the prepared server made ahead that no test took are dropped, and the
+    servers' volumes removed in the background are gone (tests/harness/prepared.py, testbed/servers.py)."""
+    prepared = sys.modules.get("tests.harness.prepared")
+    if prepared is not None:
+        prepared.discard_spares()
+    servers = sys.modules.get("testbed.servers")
+    if servers is not None:
+        servers.wait_for_removals()
 
 
 def pytest_terminal_summary(terminalreporter):

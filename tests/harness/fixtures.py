@@ -121,7 +121,7 @@ class _Factory:
             if os.environ.get("MYSITE_E2E_KEEP") == "1":
                 _servers.say(f"MYSITE_E2E_KEEP=1: keeping {server.name} (ssh -F {server.ssh_config} 127.0.0.1)")
                 continue
-            server.remove()
+            server.remove(wait=False)  # its volume goes in the background (testbed/servers.py)
 
 
 def _failed(request: pytest.FixtureRequest) -> bool:

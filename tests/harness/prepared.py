@@ -15,12 +15,15 @@ servers, and test_deploy.py's first deploy builds on a server that never built a
 from __future__ import annotations
 
 import calendar
+import concurrent.futures
+import contextlib
 import hashlib
 import inspect
 import json
 import shlex
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -168,13 +171,71 @@ def known_hosts_line(server: servers.Server, key_type: str = "ssh-ed25519") -> s
     return found[0]
 
 
+# Copies of the template made ahead, in the background, while the tests run: a copy is 10 to 20 s of disk work,
+# and the next module that starts a prepared server finds one made. The first server of a run copies itself.
+SPARES = 2
+_COPIES = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="template-copy")
+_SPARES: list[tuple[str, concurrent.futures.Future]] = []  # (template volume, its copy: a volume's name)
+_SPARES_LOCK = threading.Lock()
+
+
+def _copy_ahead(template: str, tag: str) -> str:
+    spare = f"{servers.CONTAINER_PREFIX}spare-{uuid.uuid4().hex[:8]}-docker"
+    try:
+        with servers._file_lock(LOCK, shared=True):  # no one removes the template while it is copied
+            servers.copy_volume(template, spare, tag)
+    except BaseException:
+        servers.run(["docker", "volume", "rm", "-f", spare], check=False)
+        raise
+    return spare
+
+
+def take_spare(template: str) -> str | None:
+    """A copy of ``template`` made ahead (waiting for it if it is being made), or None."""
+    while True:
+        with _SPARES_LOCK:  # servers may start in threads (a cluster)
+            entry = next((entry for entry in _SPARES if entry[0] == template), None)
+            if entry is None:
+                return None
+            _SPARES.remove(entry)
+        try:
+            return entry[1].result()
+        except Exception as error:  # noqa: BLE001 - the next copy, or the caller's own; say why not this one
+            servers.say(f"a copy of {template} made ahead failed: {error}")
+
+
+def copy_ahead(template: str, tag: str) -> None:
+    """Have ``SPARES`` copies of ``template`` made or being made in the background."""
+    with _SPARES_LOCK:
+        while sum(1 for source, _ in _SPARES if source == template) < SPARES:
+            _SPARES.append((template, _COPIES.submit(_copy_ahead, template, tag)))
+
+
+def discard_spares() -> None:
+    """Drop the copies made ahead that no server took (at the end of a run): those not begun are cancelled, the
+    others removed in the background once made."""
+    with _SPARES_LOCK:
+        left = _SPARES[:]
+        _SPARES.clear()
+    for _template, copy in left:
+        if not copy.cancel():
+            with contextlib.suppress(Exception):
+                servers.remove_volume_later(copy.result())
+
+
 def start_prepared(factory, laptop: Path, network: str | None = None):
     """A new server in the prepared state, started by `factory` (so it is removed with the others); the laptop
     knows its host key as if it had run `fab bootstrap --accept-new-host-key` against it. ``network``: a network
     of `create_network()` it joins, where other servers reach it."""
     tag, volume = prepared()
-    with servers._file_lock(LOCK, shared=True):  # no one removes the template while it is copied
-        server = factory(SUITE, image=tag, docker_from=volume, **({"network": network} if network else {}))
+    joins = {"network": network} if network else {}
+    spare = take_spare(volume)
+    if spare:
+        server = factory(SUITE, image=tag, docker_volume=spare, **joins)
+    else:
+        with servers._file_lock(LOCK, shared=True):  # no one removes the template while it is copied
+            server = factory(SUITE, image=tag, docker_from=volume, **joins)
+    copy_ahead(volume, tag)  # for the next servers, while this one's tests run
     known = laptop / ".ssh" / "known_hosts"
     with known.open("a") as handle:
         handle.write(known_hosts_line(server) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
 
 import paramiko
@@ -132,3 +133,92 @@ def test_a_missing_template_is_an_error_not_an_empty_engine(monkeypatch):
 def test_dockers_time_stamps_read_as_the_same_second():
     forms = ("2026-12-07T05:23:34Z", "2026-12-07T05:23:34.123456789Z", "2026-12-07T05:23:34+00:00")
     assert {prepared._epoch(f) for f in forms} == {1796621014}
+
+
+def _no_docker(monkeypatch, tmp_path, calls: list) -> None:
+    """start_server with every docker command recorded and nothing waited for."""
+    def run(argv, **kwargs):
+        calls.append(argv)
+        return subprocess.CompletedProcess(argv, 0, stdout="", stderr="")
+
+    monkeypatch.setattr(servers, "E2E_DIR", tmp_path)
+    monkeypatch.setattr(servers, "run", run)
+    monkeypatch.setattr(servers, "volume_exists", lambda name: True)
+    monkeypatch.setattr(servers, "record_timing", lambda *args: None)
+    monkeypatch.setattr(servers, "harness_keypair", lambda: (tmp_path / "key", "ssh-ed25519 AAAA"))
+    monkeypatch.setattr(servers.Server, "_inject_keys", lambda self: None)
+    monkeypatch.setattr(servers.Server, "write_known_hosts", lambda self: "")
+    monkeypatch.setattr(servers.Server, "wait_ready", lambda self: None)
+    monkeypatch.setattr(servers.Server, "exec", lambda self, cmd, **kw: subprocess.CompletedProcess(cmd, 0, "", ""))
+
+
+def test_a_server_given_a_copy_made_ahead_copies_nothing_and_owns_that_volume(monkeypatch, tmp_path):
+    calls = []
+    _no_docker(monkeypatch, tmp_path, calls)
+    server = servers.start_server(image="mysite-e2e-server:prepared-1", name="x", docker_volume="made-ahead")
+    assert server.volume == "made-ahead"
+    assert [argv for argv in calls if argv[:2] == ["docker", "run"] and argv[-1] != "/sbin/init"] == []
+    assert "made-ahead:/var/lib/docker" in " ".join(next(argv for argv in calls if argv[-1] == "/sbin/init"))
+    server.remove()
+    assert ["docker", "volume", "rm", "-f", "made-ahead"] in calls
+
+
+def test_the_next_prepared_server_takes_a_copy_made_ahead_and_another_is_begun(monkeypatch, tmp_path):
+    made, started = [], []
+    monkeypatch.setattr(prepared, "prepared", lambda suite=prepared.SUITE: ("tag", "template"))
+    monkeypatch.setattr(prepared, "known_hosts_line", lambda server: "line")
+    monkeypatch.setattr(prepared, "_SPARES", [])
+    monkeypatch.setattr(servers, "copy_volume", lambda source, target, image: made.append((source, target, image)))
+
+    def factory(suite, **kwargs):
+        started.append(kwargs)
+        return object()
+
+    (tmp_path / ".ssh").mkdir()
+    prepared.start_prepared(factory, tmp_path)
+    assert started == [{"image": "tag", "docker_from": "template"}]  # the first copies for itself
+    prepared.start_prepared(factory, tmp_path)
+    assert started[1]["docker_volume"] == made[0][1] and "docker_from" not in started[1]
+    assert made[0][0] == "template" and made[0][1].startswith(servers.CONTAINER_PREFIX + "spare-")
+    assert len(prepared._SPARES) == prepared.SPARES  # refilled for the next one
+
+    removed = []
+    monkeypatch.setattr(servers, "remove_volume_later", removed.append)
+    spares = [copy.result() for _, copy in prepared._SPARES]
+    prepared.discard_spares()
+    assert prepared._SPARES == [] and removed == spares
+
+
+def test_a_volume_removed_later_is_gone_before_a_server_of_that_name_starts(monkeypatch, tmp_path):
+    calls, gate = [], threading.Event()
+
+    def slow_run(argv, **kwargs):
+        gate.wait(5)
+        calls.append(argv)
+        return subprocess.CompletedProcess(argv, 0, stdout="", stderr="")
+
+    monkeypatch.setattr(servers, "run", slow_run)
+    servers.remove_volume_later("mysite-e2e-srv-x-docker")
+    assert calls == []  # still going, in the background
+    gate.set()
+    _no_docker(monkeypatch, tmp_path, calls)
+    servers.start_server(image="img", name="x")
+    assert calls[0] == ["docker", "volume", "rm", "-f", "mysite-e2e-srv-x-docker"]  # before anything of the new one
+
+
+def test_only_old_unused_server_volumes_are_stale(monkeypatch):
+    volumes = {"mysite-e2e-srv-spare-1-docker": "2026-12-01T10:00:00Z",
+               "mysite-e2e-srv-a-docker": "2026-12-07T11:00:00Z",  # half an hour old: a running test's
+               "mysite-e2e-prepared-abc": "2026-12-01T10:00:00Z"}  # a template
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append(argv)
+        out = " ".join(volumes) if argv[2] == "ls" else volumes.get(argv[-1], "")
+        return subprocess.CompletedProcess(argv, 0, stdout=out, stderr="")
+
+    monkeypatch.setattr(servers, "run", run)
+    monkeypatch.setattr(servers.time, "time", lambda: 1796643000.0)  # 2026-12-07 11:30 UTC
+    assert servers.remove_stale_volumes(6) == ["mysite-e2e-srv-spare-1-docker"]
+    assert ["docker", "volume", "rm", "mysite-e2e-srv-spare-1-docker"] in calls
+    assert "dangling=true" in calls[0] and f"label={servers.LABEL}=1" in calls[0]
