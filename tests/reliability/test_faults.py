@@ -150,9 +150,12 @@ def test_migration_failure(deployed, checkout, laptop, change, before):
 
 
 def test_app_crashes_at_boot(deployed, checkout, laptop, change, before):
-    change({"mysite/wsgi.py": lambda old: old + "\nraise SystemExit('e2e: this release crashes at boot')\n"},
+    # an exception at import, the common crash: gunicorn exits with its boot error and the container restarts (a
+    # worker's SystemExit would only be respawned, forever, until the health deadline: test_health_check_times_out)
+    change({"mysite/wsgi.py": lambda old: old + "\nraise RuntimeError('e2e: this release crashes at boot')\n"},
            "the app crashes at boot")
     done, load = attempt(deployed, checkout, laptop)
+    assert "Worker failed to boot" in done.stdout  # gunicorn's reason, in the crashed container's log shown
     assert_previous_release_kept(deployed, checkout, laptop, "app crashes at boot", done, load, before,
                                  "failed its health check", "rolled back")
 
