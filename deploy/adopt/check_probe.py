@@ -1,5 +1,5 @@
 """Run by `fab init` as a script of the project's own Python, in the project's folder, with DJANGO_SETTINGS_MODULE
-naming the production overlay: `manage.py check --deploy`, where a module that init has not written yet is read
+naming the production overlay: `manage.py check --deploy`, where a module init writes (written yet or not) is read
 from the folder given as the only argument (``<folder>/demo/deploy_settings.py`` is ``demo.deploy_settings``).
 
 Standalone on purpose, as settings_probe.py: nothing is written into the project before the checks pass.
@@ -15,7 +15,7 @@ sys.path[0] = os.getcwd()
 
 
 class Unwritten(importlib.abc.MetaPathFinder):
-    """Finds the modules init is about to write in ``folder``, before the project's own path is searched."""
+    """Finds init's modules in ``folder``, before the project's own path is searched."""
 
     def __init__(self, folder):
         self.folder = folder

@@ -19,7 +19,7 @@ class Dependencies:
     manager: str  # pipenv, poetry, uv, pip, pep621
     file: str  # what the image installs from, relative to the project root
     locked: bool  # hashes/pins of every package (a lock file), or only what the project asks for
-    packages: frozenset[str]  # canonical names the file lists
+    packages: frozenset[str]  # canonical names of what the image installs from the file (a lock: not its dev group)
 
     def has(self, name: str) -> bool:
         return canonicalize_name(name) in self.packages
@@ -34,17 +34,15 @@ def detect(root: Path) -> Dependencies:
         return Dependencies("pipenv", "Pipfile", False, _pipfile(root / "Pipfile"))
     pyproject = _toml(root / "pyproject.toml")
     if (root / "poetry.lock").is_file():
-        return Dependencies("poetry", "poetry.lock", True, _toml_packages(root / "poetry.lock"))
+        return Dependencies("poetry", "poetry.lock", True, _poetry_lock(_toml(root / "poetry.lock"), pyproject))
     if (root / "uv.lock").is_file():
-        return Dependencies("uv", "uv.lock", True, _toml_packages(root / "uv.lock"))
+        return Dependencies("uv", "uv.lock", True, _uv_lock(_toml(root / "uv.lock"), pyproject))
     requirements = requirements_file(root)
     if requirements is not None:
         return Dependencies("pip", requirements, False, _requirements(root / requirements))
     listed = pyproject.get("project", {}).get("dependencies")
     if "poetry" in pyproject.get("tool", {}):  # Poetry 1's [tool.poetry.dependencies] or Poetry 2's [project]
-        poetry = pyproject["tool"]["poetry"].get("dependencies", {})
-        named = [*(listed if isinstance(listed, list) else []), *(poetry if isinstance(poetry, dict) else [])]
-        return Dependencies("poetry", "pyproject.toml", False, _names(str(item) for item in named) - {"python"})
+        return Dependencies("poetry", "pyproject.toml", False, _poetry_main(pyproject))
     if isinstance(listed, list) and listed:
         return Dependencies("pep621", "pyproject.toml", False, _names(str(item) for item in listed))
     several = sorted(path.name for path in (root / "requirements").glob("*.txt"))
@@ -108,10 +106,67 @@ def _pipfile(path: Path) -> frozenset[str]:
     return frozenset(canonicalize_name(name) for name in _toml(path).get("packages", {}))
 
 
-def _toml_packages(path: Path) -> frozenset[str]:
-    """poetry.lock and uv.lock: a ``[[package]]`` table per locked package."""
-    return frozenset(canonicalize_name(package["name"]) for package in _toml(path).get("package", [])
-                     if isinstance(package, dict) and "name" in package)
+def _poetry_main(pyproject: dict) -> frozenset[str]:
+    """pyproject.toml's main dependencies, Poetry 2's [project] and Poetry 1's [tool.poetry.dependencies]."""
+    listed = pyproject.get("project", {}).get("dependencies")
+    poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {})
+    named = [*(listed if isinstance(listed, list) else []), *(poetry if isinstance(poetry, dict) else [])]
+    return _names(str(item) for item in named) - {"python"}
+
+
+def _locked(lock: dict) -> list[dict]:
+    """poetry.lock's and uv.lock's ``[[package]]`` tables, one per locked package."""
+    return [package for package in lock.get("package", []) if isinstance(package, dict) and "name" in package]
+
+
+def _reachable(start, edges: dict) -> set:
+    seen, todo = set(), list(start)
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(edges.get(node, ()))
+    return seen
+
+
+def _poetry_lock(lock: dict, pyproject: dict) -> frozenset[str]:
+    """What ``poetry export --only main`` writes: the packages of the main group, without the optional ones (a
+    root extra's). Lock 2.1 names each package's ``groups``, 1.1 its ``category``; 2.0 neither (Poetry 1.5 to 1.8):
+    then what pyproject.toml's main dependencies reach (an optional dependency, an extra's, is left out)."""
+    packages = [package for package in _locked(lock) if not package.get("optional")]
+    if any("groups" in package or "category" in package for package in packages):
+        return frozenset(canonicalize_name(package["name"]) for package in packages
+                         if "main" in package.get("groups", [package.get("category")]))
+    edges = {canonicalize_name(package["name"]): [
+        canonicalize_name(name) for name, spec in package.get("dependencies", {}).items()
+        if not (isinstance(spec, dict) and spec.get("optional"))] for package in packages}
+    optional = {canonicalize_name(name) for name, spec in pyproject.get("tool", {}).get("poetry", {}).get(
+        "dependencies", {}).items() if isinstance(spec, dict) and spec.get("optional")}
+    return frozenset(_reachable(_poetry_main(pyproject) - optional, edges))
+
+
+def _uv_lock(lock: dict, pyproject: dict) -> frozenset[str]:
+    """What ``uv export --no-dev --no-emit-project`` writes: what the project's own package reaches through its
+    ``dependencies``, the extras they ask for, and its default groups but dev (``tool.uv.default-groups``)."""
+    def nodes(deps) -> list[tuple[str, str | None]]:  # a package, and each of its extras asked for
+        return [(canonicalize_name(dep["name"]), extra) for dep in deps if isinstance(dep, dict) and "name" in dep
+                for extra in (None, *dep.get("extra", []))]
+
+    edges: dict[tuple[str, str | None], list] = {}
+    for package in _locked(lock):
+        name = canonicalize_name(package["name"])
+        edges.setdefault((name, None), []).extend(nodes(package.get("dependencies", [])))
+        for extra, deps in package.get("optional-dependencies", {}).items():
+            edges.setdefault((name, extra), []).extend(nodes(deps))
+    default = pyproject.get("tool", {}).get("uv", {}).get("default-groups", ["dev"])
+    start = []
+    for package in _locked(lock):
+        if package.get("source") in ({"virtual": "."}, {"editable": "."}):
+            groups = package.get("dev-dependencies", {})
+            start += nodes(package.get("dependencies", [])) + nodes(
+                dep for group, deps in groups.items() if group != "dev" and (default == "all" or group in default)
+                for dep in deps)
+    return frozenset(name for name, _ in _reachable(start, edges))
 
 
 def _requirements(path: Path) -> frozenset[str]:

@@ -1,6 +1,6 @@
 """`fab init`'s `manage.py check --deploy` under the production overlay as init writes it, before it writes anything:
 deploy/adopt/check_probe.py run with ``sys.executable`` (the project's Python, as the settings probe), the modules
-init is about to write read from a temporary folder, and stand-ins for what .envs/.production gives a deploy."""
+init writes read from a temporary folder, and stand-ins for what .envs/.production gives a deploy."""
 
 import os
 import secrets
@@ -45,14 +45,17 @@ def check(project: Project, plan: Plan) -> list[django_check.Issue]:
 
 
 def unwritten(project: Project, plan: Plan, folder: Path) -> None:
-    """The Python modules of ``plan`` (the overlay, its urls, the gate's settings) into ``folder``, as the probe
-    reads them; a module the project has already (left alone) is its own."""
+    """The Python modules init writes (the overlay, its urls, the gate's settings) into ``folder``, as the probe
+    reads them: those of ``plan``, and a copy of one the project has already (left alone, its text as it is). The
+    overlay makes its folders beside itself at import (``database/`` on SQLite): in ``folder``, never the project."""
     written = {file.path: file.text for file in plan.write}
     for module in modules(project).values():
         path = module.replace(".", "/") + ".py"
-        if path in written:
+        own = project.root / path
+        text = written[path].encode("utf-8") if path in written else own.read_bytes() if own.is_file() else None
+        if text is not None:
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
-            (folder / path).write_text(written[path], encoding="utf-8")
+            (folder / path).write_bytes(text)
 
 
 # what the overlay reads from a deploy's env file (and their Docker-secret *_FILE forms): the check sees the values

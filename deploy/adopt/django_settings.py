@@ -45,7 +45,7 @@ def read(root: Path, module: str) -> DjangoSettings:
 
 def probe(root: Path, module: str) -> dict:
     """The probe's JSON (its last line of output: settings may print)."""
-    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": module}
+    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": module, "PYTHONDONTWRITEBYTECODE": "1"}  # no __pycache__ left
     try:
         done = subprocess.run([sys.executable, str(PROBE)], cwd=root, env=environ, capture_output=True, text=True,
                               timeout=TIMEOUT, stdin=subprocess.DEVNULL, check=False)

@@ -150,11 +150,34 @@ def test_migration_failure(deployed, checkout, laptop, change, before):
 
 
 def test_app_crashes_at_boot(deployed, checkout, laptop, change, before):
-    change({"mysite/wsgi.py": lambda old: old + "\nraise SystemExit('e2e: this release crashes at boot')\n"},
+    # an exception at import, the common crash: gunicorn exits with its boot error and the container restarts (a
+    # worker's SystemExit would only be respawned, forever, until the health deadline: test_health_check_times_out)
+    change({"mysite/wsgi.py": lambda old: old + "\nraise RuntimeError('e2e: this release crashes at boot')\n"},
            "the app crashes at boot")
     done, load = attempt(deployed, checkout, laptop)
+    assert "Worker failed to boot" in done.stdout  # gunicorn's reason, in the crashed container's log shown
     assert_previous_release_kept(deployed, checkout, laptop, "app crashes at boot", done, load, before,
                                  "failed its health check", "rolled back")
+
+
+DEPLOY_CHECK = '''
+
+from django.core import checks  # noqa: E402
+
+
+@checks.register(checks.Tags.security, deploy=True)  # run by `check --deploy` alone
+def e2e_refuses_this_release(app_configs, **kwargs):
+    return [checks.Error("e2e: this release fails its deploy check", id="e2e.E001")]
+'''
+
+
+def test_deploy_check_error(deployed, checkout, laptop, change, before):
+    change({"blog/apps.py": lambda old: old + DEPLOY_CHECK}, "a deploy check that fails")
+    done, load = attempt(deployed, checkout, laptop)
+    assert "e2e.E001" in done.stdout and "e2e: this release fails its deploy check" in done.stdout  # its report
+    assert_previous_release_kept(deployed, checkout, laptop, "deploy check error", done, load, before,
+                                 "check --deploy found 1 error (e2e.E001)", "nothing was migrated or switched",
+                                 "previous release keeps serving")
 
 
 def test_health_check_times_out(deployed, checkout, laptop, change, before):

@@ -1,9 +1,12 @@
 """`fab init` runs Django's real `check --deploy` under the overlay it is about to write (deploy/adopt/deploy_check.py),
 on projects made by startproject: warnings are reported, an error refuses in one line and nothing is written."""
 
+from pathlib import PurePosixPath
+
 import pytest
 
-from deploy.adopt import run
+from deploy.adopt import files, run
+from deploy.adopt.detect import detect
 from deploy.errors import DeployError
 from testbed.adopt_projects import commit, flat_project, snapshot
 
@@ -65,3 +68,24 @@ def test_the_check_sees_the_example_env_files_values_not_this_shells(tmp_path, m
     with pytest.raises(DeployError, match="could not run: KeyError: 'default'"):
         run.init(root)
     assert snapshot(root) == before
+
+
+def tree(root) -> set[str]:
+    """Every path under ``root`` but git's own, folders too (an empty one left behind is a change)."""
+    return {path.relative_to(root).as_posix() for path in root.rglob("*") if ".git" not in path.relative_to(root).parts}
+
+
+def test_init_changes_the_project_by_the_files_it_writes_alone(tmp_path, monkeypatch):
+    """Neither probe leaves anything in the project: no __pycache__ (Python free to write bytecode), and on a
+    re-run, where the overlay is the project's own, not the database/ folder it makes at import on SQLite."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    root = flat_project(tmp_path)
+    before = tree(root)
+    written = {file.path for file in files.plan(detect(root)).write}
+    run.init(root)
+    folders = {parent.as_posix() for path in written for parent in PurePosixPath(path).parents if parent.name}
+    assert tree(root) - before == (written | folders) - before
+    after = tree(root)
+    run.init(root)  # every file is there now: nothing is written
+    assert tree(root) == after
+
