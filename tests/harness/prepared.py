@@ -132,9 +132,12 @@ def prepared(suite: str = SUITE) -> tuple[str, str]:
     loaded = {name: image_id(name) for name in loaded_images()}
     key = recipe_hash(input_files(), servers.build_server_image(SUITE), loaded)
     tag, volume = f"{servers.IMAGE_REPO}:{TAG_PREFIX}{key}", f"{VOLUME_PREFIX}{key}"
-    with servers._file_lock(LOCK):
-        if servers.image_exists(tag) and servers.volume_exists(volume):
+    with servers._file_lock(LOCK, shared=True):  # as the copies hold it: a look waits for no copy under way
+        if kept(tag, volume):
             servers.say(f"using the prepared server {tag} (volume {volume})")
+            return tag, volume
+    with servers._file_lock(LOCK):
+        if kept(tag, volume):  # another run made it meanwhile
             return tag, volume
         servers.run(["docker", "rmi", tag], check=False)
         servers.run(["docker", "volume", "rm", volume], check=False)
@@ -142,6 +145,11 @@ def prepared(suite: str = SUITE) -> tuple[str, str]:
             prepare(tag, volume)
         remove_stale(keep=key)
     return tag, volume
+
+
+def kept(tag: str, volume: str) -> bool:
+    """Whether the prepared server of this hash exists: its image and its template volume."""
+    return servers.image_exists(tag) and servers.volume_exists(volume)
 
 
 def remove_stale(keep: str, max_age_hours: float = 6) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
@@ -90,6 +91,45 @@ def test_a_server_from_a_template_gets_a_copy_of_it_before_it_boots(monkeypatch,
     runs = [i for i, argv in enumerate(calls) if argv[:2] == ["docker", "run"]]
     assert calls[runs[0]] == copy and calls[runs[1]][-2:] == ["mysite-e2e-server:prepared-1", "/sbin/init"]
     assert calls[runs[0] - 1] == ["docker", "volume", "create", "--label", f"{servers.LABEL}=1", server.volume]
+
+
+def _template(monkeypatch, tmp_path, kept: list[bool]) -> list[tuple[str, str]]:
+    """prepared() with no Docker: its lock in ``tmp_path``, the template there once ``kept`` says so; what it made."""
+    made = []
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(prepared, "loaded_images", lambda: list(LOADED))
+    monkeypatch.setattr(prepared, "image_id", LOADED.get)
+    monkeypatch.setattr(prepared, "input_files", lambda: FILES)
+    monkeypatch.setattr(servers, "build_server_image", lambda suite: "mysite-e2e-server:bookworm-1")
+    monkeypatch.setattr(servers, "image_exists", lambda tag: kept[0])
+    monkeypatch.setattr(servers, "volume_exists", lambda name: kept[0])
+    monkeypatch.setattr(servers, "run", lambda argv, **kw: subprocess.CompletedProcess(argv, 0, "", ""))
+    monkeypatch.setattr(servers, "record_timing", lambda *args: None)
+    monkeypatch.setattr(prepared, "remove_stale", lambda keep: None)
+
+    def prepare(tag, volume):
+        made.append((tag, volume))
+        kept[0] = True
+
+    monkeypatch.setattr(prepared, "prepare", prepare)
+    return made
+
+
+def test_a_copy_under_way_does_not_hold_up_another_servers_look_at_the_template(monkeypatch, tmp_path):
+    """Copies hold the lock shared (start_prepared): a look that took it exclusively waited for every copy, so
+    three servers started at once were copied two, then one."""
+    made = _template(monkeypatch, tmp_path, kept=[True])
+    found = []
+    with servers._file_lock(prepared.LOCK, shared=True):  # a copy under way
+        look = threading.Thread(target=lambda: found.append(prepared.prepared()), daemon=True)
+        look.start()
+        look.join(timeout=10)
+    assert found and found[0][1].startswith(prepared.VOLUME_PREFIX) and made == []
+
+
+def test_a_missing_template_is_made_once_under_the_lock_alone(monkeypatch, tmp_path):
+    made = _template(monkeypatch, tmp_path, kept=[False])
+    assert prepared.prepared() == prepared.prepared() == made[0] and len(made) == 1
 
 
 def test_a_volume_copy_keeps_what_overlay2_needs():
