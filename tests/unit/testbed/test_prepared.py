@@ -73,19 +73,7 @@ def _ed25519(folder: Path) -> Path:
 
 def test_a_server_from_a_template_gets_a_copy_of_it_before_it_boots(monkeypatch, tmp_path):
     calls = []
-
-    def run(argv, **kwargs):
-        calls.append(argv)
-        return subprocess.CompletedProcess(argv, 0, stdout="", stderr="")
-
-    monkeypatch.setattr(servers, "E2E_DIR", tmp_path)
-    monkeypatch.setattr(servers, "run", run)
-    monkeypatch.setattr(servers, "volume_exists", lambda name: True)
-    monkeypatch.setattr(servers, "record_timing", lambda *args: None)
-    monkeypatch.setattr(servers, "harness_keypair", lambda: (tmp_path / "key", "ssh-ed25519 AAAA"))
-    monkeypatch.setattr(servers.Server, "_inject_keys", lambda self: None)
-    monkeypatch.setattr(servers.Server, "write_known_hosts", lambda self: "")
-    monkeypatch.setattr(servers.Server, "wait_ready", lambda self: None)
+    _no_docker(monkeypatch, tmp_path, calls)
     server = servers.start_server(image="mysite-e2e-server:prepared-1", name="x", docker_from="template")
     copy = servers.copy_volume_argv("template", server.volume, "mysite-e2e-server:prepared-1")
     runs = [i for i, argv in enumerate(calls) if argv[:2] == ["docker", "run"]]
