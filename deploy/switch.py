@@ -11,13 +11,15 @@ only routes to it (``use_warm``).
 
 from collections.abc import Callable
 
+from deploy import applog
 from deploy.commands import compose, docker, health, warm
 from deploy.errors import DeployError
 from deploy.host import Host
 from deploy.names import Names
 from deploy.output import say, step
 
-LOG_LINES = 30
+LOG_LINES = 30  # of a failed container's log, shown
+LOG_SEARCHED = 200  # read, for the exception the app raised (a crash's is often 30 lines above gunicorn's end)
 # nginx's fallback by name keeps an answer for the alias up to 2 s (valid=1s, counted in whole seconds) after
 # it arrived; the extra second covers an answer that arrived late on a busy server
 DNS_SECONDS = 3
@@ -129,10 +131,10 @@ def switch(host: Host, names: Names, release: str, domain: str, nginx: str,
     except BaseException as error:
         if routing and on_routed:
             raise
-        _abort(host, name, serving)
+        exception = _abort(host, name, serving)
         if isinstance(error, DeployError):
             kept = ", ".join(serving) or "nothing (this was the first deploy)"
-            raise DeployError(f"{error}; rolled back: {name} removed, still serving: {kept} "
+            raise DeployError(f"{error}{_raised(exception)}; rolled back: {name} removed, still serving: {kept} "
                               "(its last log lines are above)") from None
         raise
     kept = tuple(sorted(serving)[-1:]) if keep_warm else ()
@@ -163,11 +165,12 @@ def use_warm(host: Host, names: Names, release: str, domain: str, nginx: str) ->
             host.run(warm.claim(name))
         _check_and_route(host, names, name, domain, nginx, "the warm release")
     except BaseException as error:
-        _abort(host, name, serving)
+        exception = _abort(host, name, serving)
         if isinstance(error, DeployError):
             kept = ", ".join(serving) or "nothing"
-            raise DeployError(f"{error}; rolled back: the warm container {name} removed, still serving: {kept} "
-                              f"(its last log lines are above); `fab rollback` again starts a fresh one") from None
+            raise DeployError(f"{error}{_raised(exception)}; rolled back: the warm container {name} removed, still "
+                              f"serving: {kept} (its last log lines are above); `fab rollback` again starts a fresh "
+                              "one") from None
         raise
     if old:
         with step(f"stop the old container(s) gracefully: {', '.join(old)}"):
@@ -281,10 +284,11 @@ def _check(host: Host, command: str, what: str) -> None:
         raise DeployError(f"{what} ({last}{again})")
 
 
-def _abort(host: Host, name: str, serving: list[str]) -> None:
-    """Remove the new container (stopped gracefully: it may carry the alias) and keep the old ones up."""
+def _abort(host: Host, name: str, serving: list[str]) -> str:
+    """Remove the new container (stopped gracefully: it may carry the alias) and keep the old ones up; returns
+    what its log says the app raised (``applog.raised``: '' when nothing), for the one line of the error."""
     with step(f"roll back: remove {name}, keep {', '.join(serving) or 'nothing'} serving"):
-        logs = host.run(docker.logs_tail(name, LOG_LINES), warn=True).stdout.rstrip()
+        logs = host.run(docker.logs_tail(name, LOG_SEARCHED), warn=True).stdout.rstrip()
         if logs:
             say(f"    last lines of {name}'s log:")
             for line in logs.splitlines()[-LOG_LINES:]:
@@ -292,3 +296,8 @@ def _abort(host: Host, name: str, serving: list[str]) -> None:
         host.run(docker.discard(name), warn=True)
         if serving:  # idempotent: they were never disconnected, this only revives one that died meanwhile
             host.run(docker.start(serving), warn=True)
+    return applog.raised(logs)
+
+
+def _raised(exception: str) -> str:
+    return f"; the app raised {exception}" if exception else ""

@@ -157,7 +157,8 @@ def test_app_crashes_at_boot(deployed, checkout, laptop, change, before):
     done, load = attempt(deployed, checkout, laptop)
     assert "Worker failed to boot" in done.stdout  # gunicorn's reason, in the crashed container's log shown
     assert_previous_release_kept(deployed, checkout, laptop, "app crashes at boot", done, load, before,
-                                 "failed its health check", "rolled back")
+                                 "failed its health check", "rolled back",
+                                 "the app raised RuntimeError: e2e: this release crashes at boot")
 
 
 DEPLOY_CHECK = '''

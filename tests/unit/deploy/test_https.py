@@ -222,7 +222,7 @@ def test_nginx_rejecting_the_config_is_one_line_and_nothing_reloads(request_, mo
 
 
 def test_a_failed_restart_puts_the_serving_container_back_under_its_name(request_, monkeypatch):
-    abort = [docker.logs_tail(APP_C, sw.LOG_LINES),
+    abort = [docker.logs_tail(APP_C, sw.LOG_SEARCHED),
              f"docker stop -t 10 {APP_C} >/dev/null 2>&1; docker rm -f {APP_C} >/dev/null 2>&1 || true",
              f"docker start {ASIDE}"]
     with pytest.raises(DeployError, match="rolled back"):

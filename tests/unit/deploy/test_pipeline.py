@@ -119,7 +119,7 @@ def test_an_error_of_check_deploy_refuses_before_any_migration_or_switch(local, 
 
 
 def test_unhealthy_release_is_removed_old_untouched_and_exit_is_non_zero(local, monkeypatch):
-    abort = [docker.logs_tail(NEW_C, 30),
+    abort = [docker.logs_tail(NEW_C, 200),
              f"docker stop -t 10 {NEW_C} >/dev/null 2>&1; docker rm -f {NEW_C} >/dev/null 2>&1 || true",
              f"docker start {OLD_C}"]
     with pytest.raises(DeployError, match=f"{NEW_C} failed its health check .* still serving: {OLD_C}"):

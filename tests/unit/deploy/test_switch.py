@@ -114,7 +114,7 @@ def test_first_switch_has_nothing_to_stop():
     _switch(Command(LIST), docker.run_app(N, NEW), DIRECT, *routed(N, NEW_C), VIA_NGINX)
 
 
-ABORT = [docker.logs_tail(NEW_C, sw.LOG_LINES),
+ABORT = [docker.logs_tail(NEW_C, sw.LOG_SEARCHED),
          f"docker stop -t 10 {NEW_C} >/dev/null 2>&1; docker rm -f {NEW_C} >/dev/null 2>&1 || true"]
 
 
@@ -127,6 +127,23 @@ def test_unhealthy_new_container_is_removed_and_the_old_one_keeps_serving(capsys
         f"{NEW_C} failed its health check (/healthz: 500 /: 500); rolled back: {NEW_C} removed, still serving: "
         f"{OLD_C} (its last log lines are above)")
     assert "| ZeroDivisionError: boom" in capsys.readouterr().out
+
+
+def test_the_exception_the_app_raised_is_in_the_one_line(capsys):
+    """A crash at import: gunicorn's own halt comes last in the log, the app's exception above the lines shown."""
+    log = (b"[INFO] Booting worker with pid: 7\nTraceback (most recent call last):\n  File \"/app/x.py\", line 1\n"
+           b"RuntimeError: bad settings\n" + b"[INFO] filler\n" * 40 + b"Traceback (most recent call last):\n"
+           b"  File \"/venv/gunicorn/arbiter.py\", line 683\n"
+           b"gunicorn.errors.HaltServer: <HaltServer 'Worker failed to boot.' 3>\n")
+    with pytest.raises(DeployError) as info:
+        _switch(Command(LIST, out=f"{OLD_C} Up 2 hours\n".encode()), docker.run_app(N, NEW),
+                Command(DIRECT, out=f"{NEW_C} is not running (crashed or restarting)\n".encode(), exit=2),
+                Command(ABORT[0], out=log), ABORT[1], f"docker start {OLD_C}")
+    assert str(info.value) == (
+        f"{NEW_C} failed its health check ({NEW_C} is not running (crashed or restarting)); the app raised "
+        f"RuntimeError: bad settings; rolled back: {NEW_C} removed, still serving: {OLD_C} (its last log lines "
+        "are above)")
+    assert "RuntimeError: bad settings" not in capsys.readouterr().out  # 40 lines above the 30 shown
 
 
 def test_a_new_container_that_keeps_failing_its_home_page_is_said_to(capsys):

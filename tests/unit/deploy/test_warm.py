@@ -198,7 +198,7 @@ def test_rollback_claims_checks_routes_verifies_the_warm_container_then_stops_th
 
 
 def test_a_failed_check_of_the_warm_container_removes_it_and_keeps_the_current_release(pinned, capsys):
-    abort = [docker.logs_tail(A_C, sw.LOG_LINES), docker.discard(A_C), f"docker start {B_C}"]
+    abort = [docker.logs_tail(A_C, sw.LOG_SEARCHED), docker.discard(A_C), f"docker start {B_C}"]
     with pytest.raises(DeployError) as info:
         rollback(*FOUND, warm.claim(A_C), OLD_DIRECT, *routed(N, A_C),
                  Command(VIA_NGINX, out=b"/healthz: 502\n", exit=1), *abort,
