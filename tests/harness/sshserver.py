@@ -98,7 +98,7 @@ def _pipe(source, sink) -> None:
     try:
         while data := source.recv(32768):
             sink.sendall(data)
-    except OSError:
+    except (OSError, EOFError):  # a socket's end, or paramiko's send on a transport that is gone: EOFError
         pass
     finally:
         for end in (source, sink):
