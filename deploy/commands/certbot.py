@@ -29,7 +29,9 @@ def order(domains: list[str], email: str, *, staging: bool = False, server: str 
     """The words of one `certbot certonly --webroot` order for ``domains`` (the lineage named after the first)."""
     parts = ["certonly --webroot", f"-w {WEBROOT}", f"--cert-name {quote(domains[0])}"]
     parts += [f"-d {quote(domain)}" for domain in domains]
-    parts += [f"--email {quote(email)}", "--agree-tos --non-interactive --no-eff-email"]
+    # --reuse-key (saved for renewals): nginx reads the certificate and then the key at each handshake, from the
+    # path a renewal renames a new file onto; with one key for every certificate, any pair it reads matches
+    parts += [f"--email {quote(email)}", "--agree-tos --non-interactive --no-eff-email --reuse-key"]
     if staging:
         parts.append("--staging")
     if server:
@@ -52,7 +54,7 @@ def certonly(names: Names, image: str, domains: list[str], email: str, *, stagin
 def renew(names: Names, image: str, cert_name: str) -> str:
     """Force a renewal now, with the settings certbot saved at issuance (server, webroot, hook)."""
     return (f"docker run --rm --name {names.one_off('certbot-renew')} {volumes(names)} {image} certbot renew "
-            f"--cert-name {quote(cert_name)} --force-renewal --no-random-sleep-on-renew --non-interactive")
+            f"--cert-name {quote(cert_name)} --force-renewal --reuse-key --no-random-sleep-on-renew --non-interactive")
 
 
 def store_ca(nginx: str, bundle: str) -> str:

@@ -56,7 +56,7 @@ def parse_published(output: str) -> str:
 def renew(container: str, cert_name: str) -> str:
     """Force a renewal now in the certbot task, with the settings saved at issuance (server, webroot, hook)."""
     return (f"docker exec {quote(container)} {ENTRYPOINT} certbot renew --cert-name {quote(cert_name)} "
-            "--force-renewal --no-random-sleep-on-renew --non-interactive")
+            "--force-renewal --reuse-key --no-random-sleep-on-renew --non-interactive")
 
 
 def copied(nginx: str) -> str:

@@ -101,7 +101,7 @@ def test_certonly_is_webroot_in_a_one_off_nginx_image_container():
         "docker run --rm --name mysite-certbot-certonly -v mysite_letsencrypt:/etc/letsencrypt "
         f"-v mysite_acme:/var/www/acme --entrypoint certbot {IMAGE} certonly --webroot -w /var/www/acme "
         "--cert-name blog.example -d blog.example -d www.blog.example --email a@b.example --agree-tos "
-        "--non-interactive --no-eff-email --deploy-hook '/mysite-entrypoint.sh certperms'")
+        "--non-interactive --no-eff-email --reuse-key --deploy-hook '/mysite-entrypoint.sh certperms'")
 
 
 def test_certonly_with_staging_or_a_private_acme_server_and_its_ca():
@@ -115,7 +115,7 @@ def test_certonly_with_staging_or_a_private_acme_server_and_its_ca():
 def test_renew_forces_one_lineage_through_the_entrypoint_wrapper():
     assert certbot.renew(N, IMAGE, "blog.example") == (
         "docker run --rm --name mysite-certbot-renew -v mysite_letsencrypt:/etc/letsencrypt "
-        f"-v mysite_acme:/var/www/acme {IMAGE} certbot renew --cert-name blog.example --force-renewal "
+        f"-v mysite_acme:/var/www/acme {IMAGE} certbot renew --cert-name blog.example --force-renewal --reuse-key "
         "--no-random-sleep-on-renew --non-interactive")
 
 

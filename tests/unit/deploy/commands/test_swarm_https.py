@@ -19,7 +19,7 @@ def test_certonly_runs_in_the_certbot_task_with_the_publishing_hook_saved_for_re
                                 server="https://10.0.0.9:14000/dir") == (
         "docker exec c0ffee /mysite-entrypoint.sh certbot certonly --webroot -w /var/www/acme "
         "--cert-name blog.example -d blog.example -d www.blog.example --email me@blog.example "
-        "--agree-tos --non-interactive --no-eff-email --server https://10.0.0.9:14000/dir "
+        "--agree-tos --non-interactive --no-eff-email --reuse-key --server https://10.0.0.9:14000/dir "
         "--deploy-hook '/mysite-entrypoint.sh certs-publish'")
     assert " --staging --deploy-hook" in swarm_https.certonly("c", ["blog.example"], "me@blog.example", staging=True)
 
@@ -34,7 +34,7 @@ def test_publish_runs_the_hook_by_hand_and_its_secret_is_read_back():
 
 def test_renew_forces_one_lineage_in_the_certbot_task():
     assert swarm_https.renew("c0ffee", "blog.example") == (
-        "docker exec c0ffee /mysite-entrypoint.sh certbot renew --cert-name blog.example --force-renewal "
+        "docker exec c0ffee /mysite-entrypoint.sh certbot renew --cert-name blog.example --force-renewal --reuse-key "
         "--no-random-sleep-on-renew --non-interactive")
 
 
