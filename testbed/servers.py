@@ -1081,6 +1081,12 @@ def remove_stale_servers(max_age_hours: float = 6) -> list[str]:
     return removed
 
 
+def epoch(stamp: str) -> float:
+    """2026-12-07T05:23:34Z, 2026-12-07T05:23:34.123456789Z or 2026-12-07T05:23:34+00:00 (docker's forms)."""
+    plain = stamp.strip().replace("Z", "+00:00").split("+")[0].split(".")[0]
+    return calendar.timegm(time.strptime(plain, "%Y-%m-%dT%H:%M:%S"))
+
+
 def remove_stale_volumes(max_age_hours: float) -> list[str]:
     """Servers' volumes no container uses, older than `max_age_hours`: a killed run's background removals and
     copies made ahead (`docker_volume`). Templates are named otherwise and stay."""
@@ -1090,10 +1096,9 @@ def remove_stale_volumes(max_age_hours: float) -> list[str]:
     for volume in (name for name in listed if name.startswith(CONTAINER_PREFIX)):
         created = run(["docker", "volume", "inspect", "-f", "{{.CreatedAt}}", volume], check=False).stdout
         try:
-            stamp = calendar.timegm(time.strptime(created.strip()[:19], "%Y-%m-%dT%H:%M:%S"))
+            stamp = epoch(created)
         except ValueError:
             continue
-        # CreatedAt carries the engine's UTC offset (+00:00 here); an hour's error does not matter at this age
         if time.time() - stamp > max_age_hours * 3600:
             run(["docker", "volume", "rm", volume], check=False)
             removed.append(volume)

@@ -258,13 +258,8 @@ def dependency_layer_age(server: servers.Server, image: str) -> float:
     created = [line.split("|", 1)[0] for line in history.stdout.splitlines() if "COPY" in line and " in /venv" in line]
     assert created, f"no layer copies /venv in {image}:\n{history.stdout}"
     started = servers.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", server.name]).stdout.strip()
-    return _epoch(started) - _epoch(created[0])
+    return servers.epoch(started) - servers.epoch(created[0])
 
-
-def _epoch(stamp: str) -> float:
-    """2026-12-07T05:23:34Z, 2026-12-07T05:23:34.123456789Z or 2026-12-07T05:23:34+00:00 (docker's forms)."""
-    plain = stamp.strip().replace("Z", "+00:00").split("+")[0].split(".")[0]
-    return calendar.timegm(time.strptime(plain, "%Y-%m-%dT%H:%M:%S"))
 
 
 def identity(server: servers.Server) -> tuple[str, str, str]:

@@ -160,7 +160,7 @@ def test_a_missing_template_is_an_error_not_an_empty_engine(monkeypatch):
 
 def test_dockers_time_stamps_read_as_the_same_second():
     forms = ("2026-12-07T05:23:34Z", "2026-12-07T05:23:34.123456789Z", "2026-12-07T05:23:34+00:00")
-    assert {prepared._epoch(f) for f in forms} == {1796621014}
+    assert {servers.epoch(f) for f in forms} == {1796621014}
 
 
 def _no_docker(monkeypatch, tmp_path, calls: list) -> None:
